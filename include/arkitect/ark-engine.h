@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__ARKITECT_CORE_H_INSIDE__) && !defined(ARK_COMPILATION)
+#error "Only <arkitect/arkitect-core.h> can be included directly."
+#endif
+
+#include <arkitect/arkitect.h>
+
+G_BEGIN_DECLS
+
+/**
+ * ArkEngine:
+ *
+ * The scheduler: owns the DAG state of every open run, asks the policies what to start, starts
+ * attempts on executors, and records every transition in the store before it is announced.
+ * Main thread only.
+ *
+ * Signals:
+ * - "event" (const ArkEvent *event): a committed state change, in seq order
+ * - "run-finished" (const gchar *run_id, ArkRunState state): after the run's final commit
+ */
+#define ARK_TYPE_ENGINE (ark_engine_get_type())
+ARK_API G_DECLARE_FINAL_TYPE(ArkEngine, ark_engine, ARK, ENGINE, GObject)
+
+typedef struct {
+	const gchar *policy;	      /* overrides the workflow's and the default, or NULL */
+	const gchar *submitter;	      /* or NULL */
+	const gchar *idempotency_key; /* or NULL */
+	/*< private >*/
+	gpointer reserved[8];
+} ArkSubmitOptions;
+
+ARK_API ArkEngine *ark_engine_new(ArkRegistry *registry, ArkStore *store);
+
+/* configuration, before ark_engine_start() */
+ARK_API void ark_engine_set_state_dir(ArkEngine *self, const gchar *state_dir);
+ARK_API void ark_engine_set_config(ArkEngine *self, GKeyFile *config);
+ARK_API void ark_engine_set_default_policy(ArkEngine *self, const gchar *policy);
+ARK_API void ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slots);
+
+/* sets up every registered executor (one that fails is left out, with a warning) and checks
+ * that the default policy exists */
+ARK_API gboolean ark_engine_start(ArkEngine *self, GError **error);
+/* cancels what runs and waits for nothing: attempts still running are recorded as cancelled */
+ARK_API void ark_engine_shutdown(ArkEngine *self);
+
+ARK_API ArkRegistry *ark_engine_get_registry(ArkEngine *self);
+ARK_API ArkStore *ark_engine_get_store(ArkEngine *self);
+ARK_API ArkMetrics *ark_engine_get_metrics(ArkEngine *self);
+ARK_API const gchar *ark_engine_get_default_policy(ArkEngine *self);
+
+/* the checks that need the loaded plugins: executor and policy names, executor-specific task
+ * fields; appends to @problems and returns FALSE if there were any */
+ARK_API gboolean ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow,
+					   const gchar *policy, GPtrArray *problems);
+
+/* validates, records the run durably, and queues its roots; returns the run id (transfer full).
+ * With an idempotency key that was seen before, returns the existing run's id. */
+ARK_API gchar *ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow,
+				 const ArkSubmitOptions *options, GError **error);
+
+/* state of an open run (one this engine is executing); FALSE if it is not open */
+ARK_API gboolean ark_engine_get_run_state(ArkEngine *self, const gchar *run_id,
+					  ArkRunState *out_state);
+/* task counts by ArkTaskState for an open run; @counts has ARK_TASK_STATE_LAST elements */
+ARK_API gboolean ark_engine_get_task_counts(ArkEngine *self, const gchar *run_id, guint *counts);
+
+/* cancels every task of an open run that is not terminal */
+ARK_API gboolean ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *reason,
+				       GError **error);
+
+/* how many runs are open */
+ARK_API guint ark_engine_get_n_open_runs(ArkEngine *self);
+
+G_END_DECLS

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__ARKITECT_H_INSIDE__) && !defined(ARK_COMPILATION)
+#error "Only <arkitect/arkitect.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "ark-api.h"
+#include "ark-types.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The persistent value types. A record either owns its strings (when a store returns it, free it
+ * with ark_*_record_free()) or borrows them (inside an #ArkStoreBatch, valid during apply only).
+ * Fields may be appended in later ABI minors: plugins never allocate these structs on the stack
+ * to hand to the SDK, they use the SDK's constructors or receive them.
+ */
+
+typedef struct {
+	gchar *id;
+	gchar *workflow_name;
+	ArkRunState state;
+	gchar *policy;	     /* policy the run is scheduled with */
+	gchar *submitter;    /* who submitted it (user name, agent id, ...) or NULL */
+	gchar *idempotency_key; /* or NULL */
+	gchar *definition;   /* canonical workflow JSON (written on insert only) */
+	guint n_tasks;
+	ArkTimestamp created_at;
+	ArkTimestamp started_at;
+	ArkTimestamp finished_at;
+	gchar *reason; /* why it ended as it did, or NULL */
+	/*< private >*/
+	gpointer reserved[4];
+} ArkRunRecord;
+
+typedef struct {
+	gchar *run_id;
+	gchar *task_id;
+	guint index; /* position in the workflow */
+	ArkTaskState state;
+	guint attempts; /* attempts started so far */
+	gint exit_code; /* of the last finished attempt, -1 when none */
+	ArkTimestamp ready_at;
+	ArkTimestamp started_at; /* first attempt */
+	ArkTimestamp finished_at;
+	gchar *reason; /* why it is in its state (skipped because ..., last error), or NULL */
+	/*< private >*/
+	gpointer reserved[4];
+} ArkTaskRecord;
+
+typedef struct {
+	gchar *run_id;
+	gchar *task_id;
+	guint number;	/* 1, 2, ... without gaps */
+	guint64 token;	/* fencing token, unique in the store */
+	ArkAttemptStatus status;
+	gchar *executor;
+	gchar *holder;	/* lease holder: process or agent identity, or NULL */
+	ArkTimestamp started_at;
+	ArkTimestamp finished_at;
+	gint exit_code; /* -1 when not exited */
+	gint signal;	/* terminating signal, 0 if none */
+	gchar *error;	/* or NULL */
+	gchar *log_path; /* or NULL */
+	/*< private >*/
+	gpointer reserved[4];
+} ArkAttemptRecord;
+
+/**
+ * ArkEvent:
+ *
+ * One state change. @seq is store-wide, strictly increasing and gap-free within one store.
+ */
+typedef struct {
+	guint64 seq;
+	ArkTimestamp time;
+	ArkEventKind kind;
+	gchar *run_id;
+	gchar *task_id; /* or NULL for run events */
+	guint attempt;	/* or 0 */
+	gint state;	/* ArkRunState, ArkTaskState or ArkAttemptStatus by @kind */
+	gchar *data;	/* extra JSON object, or NULL */
+	/*< private >*/
+	gpointer reserved[2];
+} ArkEvent;
+
+ARK_API ArkRunRecord *ark_run_record_copy(const ArkRunRecord *record);
+ARK_API void ark_run_record_free(ArkRunRecord *record);
+ARK_API ArkTaskRecord *ark_task_record_copy(const ArkTaskRecord *record);
+ARK_API void ark_task_record_free(ArkTaskRecord *record);
+ARK_API ArkAttemptRecord *ark_attempt_record_copy(const ArkAttemptRecord *record);
+ARK_API void ark_attempt_record_free(ArkAttemptRecord *record);
+ARK_API ArkEvent *ark_event_copy(const ArkEvent *event);
+ARK_API void ark_event_free(ArkEvent *event);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkRunRecord, ark_run_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkTaskRecord, ark_task_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAttemptRecord, ark_attempt_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEvent, ark_event_free)
+
+/* boxed GTypes so records can travel through signals */
+ARK_API GType ark_event_get_type(void);
+#define ARK_TYPE_EVENT (ark_event_get_type())
+
+G_END_DECLS

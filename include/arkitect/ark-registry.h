@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__ARKITECT_H_INSIDE__) && !defined(ARK_COMPILATION)
+#error "Only <arkitect/arkitect.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "ark-api.h"
+#include "ark-executor.h"
+
+G_BEGIN_DECLS
+
+/* what a plugin can provide; values are part of the ABI: append only */
+typedef enum {
+	ARK_CAPABILITY_EXECUTOR,
+	ARK_CAPABILITY_STORE,
+	ARK_CAPABILITY_POLICY,
+	ARK_CAPABILITY_COORDINATOR,
+	ARK_CAPABILITY_FRONTEND,
+	ARK_CAPABILITY_FUNCTION, /* an in-process #ArkFunction for the thread executor */
+	/*< private >*/
+	ARK_CAPABILITY_LAST
+} ArkCapability;
+
+ARK_API const gchar *ark_capability_to_string(ArkCapability kind);
+
+/**
+ * ArkRegistry:
+ *
+ * Everything the loaded plugins provide, by capability and name. Plugins fill it from their
+ * startup(); the engine instantiates from it. Registration happens on the main thread; function
+ * lookups are thread-safe once startup is over.
+ */
+#define ARK_TYPE_REGISTRY (ark_registry_get_type())
+ARK_API G_DECLARE_FINAL_TYPE(ArkRegistry, ark_registry, ARK, REGISTRY, GObject)
+
+ARK_API ArkRegistry *ark_registry_new(void);
+
+/* @type must implement the capability's interface (ArkExecutor, ArkStore, ArkPolicy,
+ * ArkCoordinator, ArkFrontend); names are [a-z0-9][a-z0-9_-]* and unique per capability:
+ * ARK_ERROR_EXISTS names the plugin that registered it first */
+ARK_API gboolean ark_registry_add_type(ArkRegistry *self, const gchar *plugin_name,
+				       ArkCapability kind, const gchar *name, GType type,
+				       GError **error);
+ARK_API gboolean ark_registry_add_function(ArkRegistry *self, const gchar *plugin_name,
+					   const gchar *name, ArkFunction func,
+					   gpointer user_data, GError **error);
+
+/* G_TYPE_INVALID when unknown */
+ARK_API GType ark_registry_lookup_type(ArkRegistry *self, ArkCapability kind, const gchar *name);
+ARK_API ArkFunction ark_registry_lookup_function(ArkRegistry *self, const gchar *name,
+						 gpointer *out_user_data);
+/* which plugin provided it, or NULL */
+ARK_API const gchar *ark_registry_get_provider(ArkRegistry *self, ArkCapability kind,
+					       const gchar *name);
+/* sorted names (transfer full) */
+ARK_API GStrv ark_registry_list_names(ArkRegistry *self, ArkCapability kind);
+/* "kind:name" entries provided by one plugin, in registration order (transfer full) */
+ARK_API GStrv ark_registry_list_provided_by(ArkRegistry *self, const gchar *plugin_name);
+/* drops everything a plugin registered (its startup failed) */
+ARK_API void ark_registry_remove_plugin(ArkRegistry *self, const gchar *plugin_name);
+
+/* a new instance of a registered type; ARK_ERROR_NOT_FOUND lists the known names */
+ARK_API gpointer ark_registry_create(ArkRegistry *self, ArkCapability kind, const gchar *name,
+				     GError **error);
+
+G_END_DECLS

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(__ARKITECT_H_INSIDE__) && !defined(ARK_COMPILATION)
+#error "Only <arkitect/arkitect.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "ark-api.h"
+#include "ark-records.h"
+
+G_BEGIN_DECLS
+
+/**
+ * ArkStoreBatch:
+ *
+ * The transitions of one main-loop iteration, applied by a store in one transaction. Records in a
+ * batch borrow their strings from the caller; they are valid until apply() returns. Operations
+ * must be applied in order.
+ */
+typedef enum {
+	ARK_STORE_OP_RUN_INSERT,     /* every field, including definition */
+	ARK_STORE_OP_RUN_UPDATE,     /* state, started_at, finished_at, reason */
+	ARK_STORE_OP_TASK_INSERT,    /* every field */
+	ARK_STORE_OP_TASK_UPDATE,    /* every field but run_id, task_id, index */
+	ARK_STORE_OP_ATTEMPT_INSERT, /* every field */
+	ARK_STORE_OP_ATTEMPT_UPDATE, /* status, finished_at, exit_code, signal, error, log_path */
+	ARK_STORE_OP_EVENT,
+} ArkStoreOpKind;
+
+typedef struct {
+	ArkStoreOpKind kind;
+	union {
+		ArkRunRecord run;
+		ArkTaskRecord task;
+		ArkAttemptRecord attempt;
+		ArkEvent event;
+	};
+} ArkStoreOp;
+
+typedef struct _ArkStoreBatch ArkStoreBatch;
+
+ARK_API ArkStoreBatch *ark_store_batch_new(void);
+ARK_API void ark_store_batch_free(ArkStoreBatch *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkStoreBatch, ark_store_batch_free)
+/* shallow copies: strings stay borrowed */
+ARK_API void ark_store_batch_add_run(ArkStoreBatch *batch, ArkStoreOpKind kind,
+				     const ArkRunRecord *run);
+ARK_API void ark_store_batch_add_task(ArkStoreBatch *batch, ArkStoreOpKind kind,
+				      const ArkTaskRecord *task);
+ARK_API void ark_store_batch_add_attempt(ArkStoreBatch *batch, ArkStoreOpKind kind,
+					 const ArkAttemptRecord *attempt);
+ARK_API void ark_store_batch_add_event(ArkStoreBatch *batch, const ArkEvent *event);
+/* a copy of @str owned by the batch, for strings that do not outlive the iteration */
+ARK_API const gchar *ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str);
+ARK_API guint ark_store_batch_get_length(ArkStoreBatch *batch);
+ARK_API const ArkStoreOp *ark_store_batch_get_op(ArkStoreBatch *batch, guint index);
+ARK_API void ark_store_batch_clear(ArkStoreBatch *batch);
+
+/* which runs list_runs() returns */
+typedef struct {
+	guint state_mask;	/* 1 << ArkRunState bits, 0 for all */
+	const gchar *workflow_name; /* or NULL */
+	const gchar *after;	/* cursor: run id to continue after (ids are time-ordered), or NULL */
+	guint limit;		/* 0 for no limit */
+	gboolean newest_first;
+} ArkRunFilter;
+
+#define ARK_TYPE_STORE (ark_store_get_type())
+ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
+
+/**
+ * ArkStoreInterface:
+ * @open: open or create the store at @location (a directory for file stores, a connection string
+ *   for servers, ignored by the memory store); creates or migrates the schema.
+ * @close: flush and release; the store can not be used afterwards.
+ * @apply: apply every operation of @batch in one transaction, durable (per the store's durability
+ *   setting) when this returns TRUE; on FALSE nothing of @batch was applied.
+ * @get_last_event_seq: the highest event sequence number stored, 0 for none.
+ * @get_run: one run, or NULL with ARK_ERROR_NOT_FOUND.
+ * @find_run_by_idempotency_key: the run submitted with @key, or NULL with ARK_ERROR_NOT_FOUND.
+ * @list_runs: runs by @filter, ordered by id (oldest first unless newest_first); element type
+ *   #ArkRunRecord.
+ * @list_tasks: the tasks of a run in workflow order; element type #ArkTaskRecord.
+ * @list_attempts: attempts of a run (or of one task when @task_id is not NULL), by task index then
+ *   number; element type #ArkAttemptRecord.
+ * @read_events: up to @limit events with seq > @after_seq in seq order; element type #ArkEvent.
+ *
+ * Called on the main thread only. Every method that can fail sets an ARK_ERROR (ARK_ERROR_STORAGE
+ * for I/O and database errors).
+ */
+struct _ArkStoreInterface {
+	GTypeInterface g_iface;
+
+	gboolean (*open)(ArkStore *self, const gchar *location, GError **error);
+	void (*close)(ArkStore *self);
+	gboolean (*apply)(ArkStore *self, ArkStoreBatch *batch, GError **error);
+	guint64 (*get_last_event_seq)(ArkStore *self);
+	guint64 (*get_last_attempt_token)(ArkStore *self);
+	ArkRunRecord *(*get_run)(ArkStore *self, const gchar *run_id, GError **error);
+	ArkRunRecord *(*find_run_by_idempotency_key)(ArkStore *self, const gchar *key,
+						     GError **error);
+	GPtrArray *(*list_runs)(ArkStore *self, const ArkRunFilter *filter, GError **error);
+	GPtrArray *(*list_tasks)(ArkStore *self, const gchar *run_id, GError **error);
+	GPtrArray *(*list_attempts)(ArkStore *self, const gchar *run_id, const gchar *task_id,
+				    GError **error);
+	GPtrArray *(*read_events)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
+
+	/*< private >*/
+	gpointer padding[16];
+};
+
+ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
+ARK_API void ark_store_close(ArkStore *self);
+ARK_API gboolean ark_store_apply(ArkStore *self, ArkStoreBatch *batch, GError **error);
+ARK_API guint64 ark_store_get_last_event_seq(ArkStore *self);
+ARK_API guint64 ark_store_get_last_attempt_token(ArkStore *self);
+ARK_API ArkRunRecord *ark_store_get_run(ArkStore *self, const gchar *run_id, GError **error);
+ARK_API ArkRunRecord *ark_store_find_run_by_idempotency_key(ArkStore *self, const gchar *key,
+							    GError **error);
+ARK_API GPtrArray *ark_store_list_runs(ArkStore *self, const ArkRunFilter *filter, GError **error);
+ARK_API GPtrArray *ark_store_list_tasks(ArkStore *self, const gchar *run_id, GError **error);
+ARK_API GPtrArray *ark_store_list_attempts(ArkStore *self, const gchar *run_id,
+					   const gchar *task_id, GError **error);
+ARK_API GPtrArray *ark_store_read_events(ArkStore *self, guint64 after_seq, guint limit,
+					 GError **error);
+
+G_END_DECLS

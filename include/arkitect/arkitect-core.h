@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* the engine API, for the programs and for frontend plugins (which link libarkitect-core-1) */
+
+#include <arkitect/arkitect.h>
+
+#define __ARKITECT_CORE_H_INSIDE__
+
+#include <arkitect/ark-engine.h>
+
+#undef __ARKITECT_CORE_H_INSIDE__
