@@ -43,6 +43,8 @@ typedef void (*ArkAttemptFinishFunc)(ArkAttempt *attempt, const ArkAttemptResult
 ARK_API ArkAttempt *ark_attempt_new(const gchar *run_id, const ArkTaskSpec *spec, guint number,
 				    guint64 token, const gchar *log_dir, ArkAttemptFinishFunc finish,
 				    gpointer user_data);
+/* for the engine: the finish function will not be called any more (its task is gone) */
+ARK_API void ark_attempt_abandon(ArkAttempt *self);
 ARK_API ArkAttempt *ark_attempt_ref(ArkAttempt *self);
 ARK_API void ark_attempt_unref(ArkAttempt *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAttempt, ark_attempt_unref)

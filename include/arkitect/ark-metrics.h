@@ -16,8 +16,8 @@ G_BEGIN_DECLS
  *
  * A registry of metric families (counters, gauges, histograms), each with fixed label names and
  * one series per distinct set of label values, rendered in the Prometheus text exposition format
- * (version 0.0.4). Updating a series is thread-safe and lock-free once the series exists; creating
- * series and rendering take a mutex.
+ * (version 0.0.4). Every function is thread-safe: a family's series are guarded by the family's
+ * mutex, so updates are cheap but not free; keep them off the hottest per-task paths.
  */
 typedef struct _ArkMetrics ArkMetrics;
 typedef struct _ArkMetric ArkMetric; /* one family */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <arkitect/arkitect-core.h>
+
+G_BEGIN_DECLS
+
+/* live progress of one run on a terminal: a redrawn status line when @stream is a TTY, and a
+ * line per finished task (all of them for small runs, failures only for large ones) */
+typedef struct _ArkCliProgress ArkCliProgress;
+
+ArkCliProgress *ark_cli_progress_new(ArkEngine *engine, const gchar *run_id, guint n_tasks,
+				     FILE *stream, gboolean quiet);
+void ark_cli_progress_finish(ArkCliProgress *self);
+void ark_cli_progress_free(ArkCliProgress *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkCliProgress, ark_cli_progress_free)
+
+/* whether to use colour and UTF-8 symbols on @stream (NO_COLOR, TERM=dumb, non-TTY, charset) */
+gboolean ark_cli_progress_use_color(FILE *stream);
+gboolean ark_cli_progress_use_utf8(void);
+
+G_END_DECLS

@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <arkitect/arkitect-core.h>
+
+#include "ark-cli-progress.h"
+#include "ark-plugin-loader.h"
+
+/* exit codes, documented in docs/cli.md */
+#define ARK_CLI_EXIT_OK 0
+#define ARK_CLI_EXIT_RUN_FAILED 1
+#define ARK_CLI_EXIT_INVALID 2
+#define ARK_CLI_EXIT_ENVIRONMENT 3
+#define ARK_CLI_EXIT_INTERRUPTED 130
+
+/* lines of a failed task's log shown in the summary */
+#define ARK_CLI_LOG_TAIL_LINES 10
+
+typedef struct {
+	gchar *state_dir;
+	gboolean ephemeral;
+	gboolean json;
+	gboolean quiet;
+	gboolean verbose;
+	gchar *policy;
+	gint slots;
+	gint limit;
+} ArkCliOptions;
+
+typedef struct {
+	GMainLoop *loop;
+	ArkEngine *engine;
+	gchar *run_id;
+	gboolean finished;
+	ArkRunState state;
+	guint interrupts;
+} ArkCliRunContext;
+
+static void
+ark_cli_options_clear(ArkCliOptions *opts)
+{
+	g_free(opts->state_dir);
+	g_free(opts->policy);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliOptions, ark_cli_options_clear)
+
+static void
+ark_cli_print_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
+
+static void
+ark_cli_print_error(const gchar *format, ...)
+{
+	va_list args;
+	g_autofree gchar *msg = NULL;
+	va_start(args, format);
+	msg = g_strdup_vprintf(format, args);
+	va_end(args);
+	/* TRANSLATORS: prefix of every error the command line prints */
+	g_printerr(_("arkitect: %s\n"), msg);
+}
+
+/* state dir: --state-dir, else $XDG_STATE_HOME/arkitect (~/.local/state/arkitect) */
+static gchar *
+ark_cli_state_dir(ArkCliOptions *opts, GError **error)
+{
+	g_autofree gchar *dir = NULL;
+	const gchar *xdg;
+
+	if (opts->state_dir != NULL) {
+		dir = g_strdup(opts->state_dir);
+	} else {
+		xdg = g_getenv("XDG_STATE_HOME");
+		if (xdg != NULL && g_path_is_absolute(xdg))
+			dir = g_build_filename(xdg, "arkitect", NULL);
+		else
+			dir = g_build_filename(g_get_home_dir(), ".local", "state", "arkitect",
+					       NULL);
+	}
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    _("cannot create state directory %s: %s"), dir, g_strerror(errno));
+		return NULL;
+	}
+	return g_steal_pointer(&dir);
+}
+
+static ArkPluginLoader *
+ark_cli_load_plugins(ArkCliOptions *opts, GError **error)
+{
+	g_autoptr(ArkRegistry) registry = ark_registry_new();
+	g_autoptr(ArkPluginLoader) loader = ark_plugin_loader_new(registry);
+	GPtrArray *refused;
+
+	if (!ark_plugin_loader_load(loader, NULL, error))
+		return NULL;
+	refused = ark_plugin_loader_get_refused(loader);
+	if (opts->verbose) {
+		for (guint i = 0; i < refused->len; i++) {
+			ArkPluginRefusal *r = g_ptr_array_index(refused, i);
+			ark_cli_print_error(_("plugin %s refused: %s"), r->path, r->error->message);
+		}
+	}
+	return g_steal_pointer(&loader);
+}
+
+static gchar *
+ark_cli_read_file(const gchar *path, gsize *out_len, GError **error)
+{
+	g_autoptr(GMappedFile) unused = NULL;
+	gchar *contents = NULL;
+	GStatBuf st;
+
+	if (g_strcmp0(path, "-") == 0) {
+		g_autoptr(GString) buf = g_string_new(NULL);
+		gchar chunk[65536];
+		gsize n;
+		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
+			g_string_append_len(buf, chunk, n);
+			if (buf->len > ARK_WORKFLOW_MAX_BYTES) {
+				g_set_error(error, ARK_ERROR, ARK_ERROR_LIMIT_EXCEEDED,
+					    _("standard input is larger than %u bytes"),
+					    ARK_WORKFLOW_MAX_BYTES);
+				return NULL;
+			}
+		}
+		*out_len = buf->len;
+		return g_string_free(g_steal_pointer(&buf), FALSE);
+	}
+	if (g_stat(path, &st) != 0) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, _("cannot read %s: %s"), path,
+			    g_strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    _("%s is not a regular file"), path);
+		return NULL;
+	}
+	if (st.st_size > ARK_WORKFLOW_MAX_BYTES) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_LIMIT_EXCEEDED,
+			    _("%s is larger than %u bytes"), path, ARK_WORKFLOW_MAX_BYTES);
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &contents, out_len, error))
+		return NULL;
+	return contents;
+}
+
+static void
+ark_cli_print_problems(const gchar *filename, GPtrArray *problems, gboolean json)
+{
+	if (json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) root = NULL;
+		g_autofree gchar *out = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "valid");
+		json_builder_add_boolean_value(b, FALSE);
+		json_builder_set_member_name(b, "problems");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < problems->len; i++) {
+			ArkProblem *p = g_ptr_array_index(problems, i);
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "path");
+			json_builder_add_string_value(b, p->path != NULL ? p->path : "");
+			json_builder_set_member_name(b, "line");
+			json_builder_add_int_value(b, p->line);
+			json_builder_set_member_name(b, "column");
+			json_builder_add_int_value(b, p->column);
+			json_builder_set_member_name(b, "message");
+			json_builder_add_string_value(b, p->message);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		root = json_builder_get_root(b);
+		out = json_to_string(root, TRUE);
+		g_print("%s\n", out);
+		return;
+	}
+	for (guint i = 0; i < problems->len; i++) {
+		g_autofree gchar *line = ark_problem_to_string(problems->pdata[i], filename);
+		g_printerr("%s\n", line);
+	}
+	g_printerr(g_dngettext(GETTEXT_PACKAGE, "%s: %u problem\n", "%s: %u problems\n",
+			       problems->len),
+		   filename, problems->len);
+}
+
+/* parses and checks @path; returns the workflow, or NULL after printing why (exit code 2) */
+static ArkWorkflow *
+ark_cli_load_workflow(const gchar *path, ArkEngine *engine, const gchar *policy, gboolean json,
+		      gint *out_exit)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *data = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	gsize len = 0;
+
+	*out_exit = ARK_CLI_EXIT_INVALID;
+	data = ark_cli_read_file(path, &len, &error);
+	if (data == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return NULL;
+	}
+	workflow = ark_workflow_parse(data, (gssize)len, &problems);
+	if (workflow == NULL) {
+		ark_cli_print_problems(path, problems, json);
+		return NULL;
+	}
+	if (engine != NULL) {
+		g_ptr_array_set_size(problems, 0);
+		if (!ark_engine_check_workflow(engine, workflow, policy, problems)) {
+			ark_cli_print_problems(path, problems, json);
+			return NULL;
+		}
+	}
+	*out_exit = ARK_CLI_EXIT_OK;
+	return g_steal_pointer(&workflow);
+}
+
+/* reports -------------------------------------------------------------------------------------- */
+
+static void
+ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts)
+{
+	g_autofree gchar *str = ark_timestamp_format(ts);
+	json_builder_set_member_name(b, member);
+	if (str != NULL)
+		json_builder_add_string_value(b, str);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void
+ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+	json_builder_set_member_name(b, member);
+	if (value != NULL)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static gdouble
+ark_cli_seconds(ArkTimestamp start, ArkTimestamp end)
+{
+	if (start == 0 || end == 0 || end < start)
+		return 0;
+	return (gdouble)(end - start) / G_USEC_PER_SEC;
+}
+
+/* the last attempt of each task, by task id */
+static GHashTable *
+ark_cli_last_attempts(GPtrArray *attempts)
+{
+	GHashTable *last = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *a = g_ptr_array_index(attempts, i);
+		ArkAttemptRecord *prev = g_hash_table_lookup(last, a->task_id);
+		if (prev == NULL || a->number > prev->number)
+			g_hash_table_insert(last, a->task_id, a);
+	}
+	return last;
+}
+
+static void
+ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(GHashTable) last = ark_cli_last_attempts(attempts);
+	guint counts[ARK_TASK_STATE_LAST] = {0};
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "run");
+	json_builder_begin_object(b);
+	ark_cli_json_add_string(b, "id", run->id);
+	ark_cli_json_add_string(b, "workflow", run->workflow_name);
+	ark_cli_json_add_string(b, "state", ark_run_state_to_string(run->state));
+	ark_cli_json_add_string(b, "policy", run->policy);
+	ark_cli_json_add_string(b, "reason", run->reason);
+	ark_cli_json_add_time(b, "created_at", run->created_at);
+	ark_cli_json_add_time(b, "started_at", run->started_at);
+	ark_cli_json_add_time(b, "finished_at", run->finished_at);
+	json_builder_set_member_name(b, "duration_seconds");
+	json_builder_add_double_value(b, ark_cli_seconds(run->created_at, run->finished_at));
+	json_builder_end_object(b);
+
+	json_builder_set_member_name(b, "tasks");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+		ArkAttemptRecord *a = g_hash_table_lookup(last, t->task_id);
+		counts[t->state]++;
+		json_builder_begin_object(b);
+		ark_cli_json_add_string(b, "id", t->task_id);
+		ark_cli_json_add_string(b, "state", ark_task_state_to_string(t->state));
+		json_builder_set_member_name(b, "attempts");
+		json_builder_add_int_value(b, t->attempts);
+		json_builder_set_member_name(b, "exit_code");
+		if (a != NULL && a->exit_code >= 0)
+			json_builder_add_int_value(b, a->exit_code);
+		else
+			json_builder_add_null_value(b);
+		json_builder_set_member_name(b, "signal");
+		if (a != NULL && a->signal > 0)
+			json_builder_add_int_value(b, a->signal);
+		else
+			json_builder_add_null_value(b);
+		ark_cli_json_add_time(b, "started_at", t->started_at);
+		ark_cli_json_add_time(b, "finished_at", t->finished_at);
+		json_builder_set_member_name(b, "duration_seconds");
+		json_builder_add_double_value(b, ark_cli_seconds(t->started_at, t->finished_at));
+		ark_cli_json_add_string(b, "reason", t->reason);
+		ark_cli_json_add_string(b, "log", a != NULL ? a->log_path : NULL);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+
+	json_builder_set_member_name(b, "counts");
+	json_builder_begin_object(b);
+	for (guint s = 0; s < ARK_TASK_STATE_LAST; s++) {
+		json_builder_set_member_name(b, ark_task_state_to_string(s));
+		json_builder_add_int_value(b, counts[s]);
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	out = json_to_string(root, TRUE);
+	g_print("%s\n", out);
+}
+
+static void
+ark_cli_print_log_tail(const gchar *path)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+	g_auto(GStrv) lines = NULL;
+	guint n, first;
+
+	if (path == NULL || !g_file_get_contents(path, &contents, &len, NULL) || len == 0)
+		return;
+	lines = g_strsplit(contents, "\n", -1);
+	n = g_strv_length(lines);
+	if (n > 0 && lines[n - 1][0] == '\0')
+		n--;
+	first = n > ARK_CLI_LOG_TAIL_LINES ? n - ARK_CLI_LOG_TAIL_LINES : 0;
+	for (guint i = first; i < n; i++) {
+		/* the log is the task's output: never let it drive the terminal */
+		g_autofree gchar *safe = g_utf8_make_valid(lines[i], -1);
+		for (gchar *p = safe; *p != '\0'; p++) {
+			if ((guchar)*p < 0x20 && *p != '\t')
+				*p = '?';
+		}
+		g_print("    | %s\n", safe);
+	}
+}
+
+static void
+ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gboolean color)
+{
+	g_autoptr(GHashTable) last = ark_cli_last_attempts(attempts);
+	guint counts[ARK_TASK_STATE_LAST] = {0};
+	guint id_width = 4;
+	gboolean show_rows = tasks->len <= 200;
+	g_autoptr(GString) summary = g_string_new(NULL);
+	g_autofree gchar *took = NULL;
+
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+		id_width = MAX(id_width, MIN(g_utf8_strlen(t->task_id, -1), 40));
+		counts[t->state]++;
+	}
+	if (show_rows) {
+		/* TRANSLATORS: column headings of the summary table */
+		g_print("%-*s  %-10s  %8s  %4s  %9s\n", id_width, _("TASK"), _("STATE"),
+			_("ATTEMPTS"), _("EXIT"), _("DURATION"));
+		for (guint i = 0; i < tasks->len; i++) {
+			ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+			ArkAttemptRecord *a = g_hash_table_lookup(last, t->task_id);
+			g_autofree gchar *exit_str = NULL;
+			g_autofree gchar *dur = NULL;
+			const gchar *on = "";
+			const gchar *off = "";
+			if (a != NULL && a->exit_code >= 0)
+				exit_str = g_strdup_printf("%d", a->exit_code);
+			else if (a != NULL && a->signal > 0)
+				exit_str = g_strdup_printf("sig%d", a->signal);
+			else
+				exit_str = g_strdup("-");
+			if (t->started_at != 0 && t->finished_at != 0)
+				dur = ark_duration_format((t->finished_at - t->started_at) / 1000 *
+							  1000);
+			else
+				dur = g_strdup("-");
+			if (color) {
+				off = "\033[0m";
+				on = t->state == ARK_TASK_STATE_SUCCEEDED ? "\033[32m"
+				     : t->state == ARK_TASK_STATE_FAILED ||
+					     t->state == ARK_TASK_STATE_DEAD
+					 ? "\033[31m"
+					 : "\033[33m";
+			}
+			g_print("%-*s  %s%-10s%s  %8u  %4s  %9s\n", id_width, t->task_id, on,
+				ark_task_state_to_string(t->state), off, t->attempts, exit_str,
+				dur);
+		}
+	}
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+		ArkAttemptRecord *a = g_hash_table_lookup(last, t->task_id);
+		if (t->state != ARK_TASK_STATE_FAILED && t->state != ARK_TASK_STATE_DEAD)
+			continue;
+		g_print("\n");
+		/* TRANSLATORS: a failed task in the summary: id and why */
+		g_print(_("%s failed: %s\n"), t->task_id,
+			a != NULL && a->error != NULL ? a->error
+			: t->reason != NULL	      ? t->reason
+						      : _("unknown reason"));
+		if (a != NULL && a->log_path != NULL) {
+			/* TRANSLATORS: where the output of a failed task is */
+			g_print(_("  log: %s\n"), a->log_path);
+			ark_cli_print_log_tail(a->log_path);
+		}
+	}
+	for (guint s = 0; s < ARK_TASK_STATE_LAST; s++) {
+		if (counts[s] == 0)
+			continue;
+		if (summary->len > 0)
+			g_string_append(summary, ", ");
+		g_string_append_printf(summary, "%u %s", counts[s], ark_task_state_to_string(s));
+	}
+	took = ark_duration_format((ark_cli_seconds(run->created_at, run->finished_at) *
+				    G_USEC_PER_SEC) /
+				   1000 * 1000);
+	g_print("\n");
+	/* TRANSLATORS: the last line of a run: run id, its final state, how long it took and the
+	 * task counts, e.g. "3 succeeded, 1 failed" */
+	g_print(_("run %s %s in %s: %s\n"), run->id, ark_run_state_to_string(run->state), took,
+		summary->str);
+}
+
+static gint
+ark_cli_report(ArkStore *store, const gchar *run_id, ArkCliOptions *opts)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+
+	run = ark_store_get_run(store, run_id, &error);
+	if (run == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	tasks = ark_store_list_tasks(store, run_id, &error);
+	if (tasks == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	attempts = ark_store_list_attempts(store, run_id, NULL, &error);
+	if (attempts == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (opts->json)
+		ark_cli_print_json_report(run, tasks, attempts);
+	else
+		ark_cli_print_table(run, tasks, attempts, ark_cli_progress_use_color(stdout));
+	switch (run->state) {
+	case ARK_RUN_STATE_SUCCEEDED:
+		return ARK_CLI_EXIT_OK;
+	case ARK_RUN_STATE_CANCELLED:
+		return ARK_CLI_EXIT_INTERRUPTED;
+	default:
+		return ARK_CLI_EXIT_RUN_FAILED;
+	}
+}
+
+/* stores --------------------------------------------------------------------------------------- */
+
+static ArkStore *
+ark_cli_open_store(ArkRegistry *registry, ArkCliOptions *opts, gchar **out_state_dir,
+		   GError **error)
+{
+	g_autoptr(ArkStore) store = NULL;
+	g_autofree gchar *state_dir = NULL;
+
+	if (opts->ephemeral) {
+		/* logs still need a home while the command runs */
+		state_dir = g_dir_make_tmp("arkitect-XXXXXX", error);
+		if (state_dir == NULL)
+			return NULL;
+		store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "memory", error);
+	} else {
+		state_dir = ark_cli_state_dir(opts, error);
+		if (state_dir == NULL)
+			return NULL;
+		store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "sqlite", error);
+	}
+	if (store == NULL)
+		return NULL;
+	if (!ark_store_open(store, state_dir, error))
+		return NULL;
+	*out_state_dir = g_steal_pointer(&state_dir);
+	return g_steal_pointer(&store);
+}
+
+static void
+ark_cli_remove_tree(const gchar *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *name;
+	if (dir != NULL) {
+		while ((name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *child = g_build_filename(path, name, NULL);
+			if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+			    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+				ark_cli_remove_tree(child);
+			else
+				(void)g_unlink(child);
+		}
+	}
+	(void)g_rmdir(path);
+}
+
+/* arkitect run --------------------------------------------------------------------------------- */
+
+static void
+ark_cli_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state, gpointer user_data)
+{
+	ArkCliRunContext *ctx = user_data;
+	if (g_strcmp0(run_id, ctx->run_id) != 0)
+		return;
+	ctx->finished = TRUE;
+	ctx->state = (ArkRunState)state;
+	g_main_loop_quit(ctx->loop);
+}
+
+static gboolean
+ark_cli_interrupt_cb(gpointer user_data)
+{
+	ArkCliRunContext *ctx = user_data;
+	g_autoptr(GError) error = NULL;
+
+	ctx->interrupts++;
+	if (ctx->interrupts == 1) {
+		g_printerr("\n");
+		/* TRANSLATORS: printed on the first Ctrl-C */
+		ark_cli_print_error(_("interrupted: cancelling the run (press Ctrl-C again to "
+				      "stop waiting)"));
+		if (!ark_engine_cancel_run(ctx->engine, ctx->run_id, "interrupted by the user",
+					   &error))
+			g_main_loop_quit(ctx->loop);
+		return G_SOURCE_CONTINUE;
+	}
+	g_main_loop_quit(ctx->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gint
+ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkPluginLoader) loader = NULL;
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(ArkEngine) engine = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	g_autoptr(ArkCliProgress) progress = NULL;
+	g_autofree gchar *state_dir = NULL;
+	ArkCliRunContext ctx = {0};
+	ArkSubmitOptions submit = {0};
+	guint sigint_id, sigterm_id;
+	gint rc;
+
+	loader = ark_cli_load_plugins(opts, &error);
+	if (loader == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	store = ark_cli_open_store(ark_plugin_loader_get_registry(loader), opts, &state_dir,
+				   &error);
+	if (store == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	engine = ark_engine_new(ark_plugin_loader_get_registry(loader), store);
+	ark_engine_set_state_dir(engine, state_dir);
+	if (opts->slots > 0)
+		ark_engine_set_executor_slots(engine, "process", (guint)opts->slots);
+	if (!ark_engine_start(engine, &error)) {
+		ark_cli_print_error("%s", error->message);
+		rc = ARK_CLI_EXIT_ENVIRONMENT;
+		goto out_store;
+	}
+	workflow = ark_cli_load_workflow(path, engine, opts->policy, opts->json, &rc);
+	if (workflow == NULL)
+		goto out_store;
+
+	submit.policy = opts->policy;
+	submit.submitter = g_get_user_name();
+	ctx.run_id = ark_engine_submit(engine, workflow, &submit, &error);
+	if (ctx.run_id == NULL) {
+		ark_cli_print_error("%s", error->message);
+		rc = g_error_matches(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT)
+			 ? ARK_CLI_EXIT_INVALID
+			 : ARK_CLI_EXIT_ENVIRONMENT;
+		goto out_store;
+	}
+	if (!opts->json && !opts->quiet) {
+		/* TRANSLATORS: printed when a run starts: run id, workflow name, task count */
+		g_printerr(_("run %s: %s, %u tasks\n"), ctx.run_id, ark_workflow_get_name(workflow),
+			   ark_workflow_get_n_tasks(workflow));
+	}
+
+	ctx.loop = g_main_loop_new(NULL, FALSE);
+	ctx.engine = engine;
+	progress = ark_cli_progress_new(engine, ctx.run_id, ark_workflow_get_n_tasks(workflow),
+					stderr, opts->quiet || opts->json);
+	g_signal_connect(engine, "run-finished", G_CALLBACK(ark_cli_run_finished_cb), &ctx);
+	sigint_id = g_unix_signal_add(SIGINT, ark_cli_interrupt_cb, &ctx);
+	sigterm_id = g_unix_signal_add(SIGTERM, ark_cli_interrupt_cb, &ctx);
+	/* the run may have finished within submit (e.g. every task failed to start) */
+	if (ark_engine_get_run_state(engine, ctx.run_id, NULL))
+		g_main_loop_run(ctx.loop);
+	else
+		ctx.finished = TRUE;
+	g_source_remove(sigint_id);
+	g_source_remove(sigterm_id);
+	ark_cli_progress_finish(progress);
+	ark_engine_shutdown(engine);
+	g_signal_handlers_disconnect_by_data(engine, &ctx);
+	g_main_loop_unref(ctx.loop);
+
+	if (!ctx.finished) {
+		ark_cli_print_error(_("stopped waiting for run %s; it can be resumed later"),
+				    ctx.run_id);
+		rc = ARK_CLI_EXIT_INTERRUPTED;
+	} else {
+		rc = ark_cli_report(store, ctx.run_id, opts);
+	}
+	g_free(ctx.run_id);
+
+out_store:
+	ark_store_close(store);
+	if (opts->ephemeral)
+		ark_cli_remove_tree(state_dir);
+	return rc;
+}
+
+/* arkitect validate ---------------------------------------------------------------------------- */
+
+static gint
+ark_cli_cmd_validate(ArkCliOptions *opts, const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkPluginLoader) loader = NULL;
+	g_autoptr(ArkEngine) engine = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	gint rc;
+
+	loader = ark_cli_load_plugins(opts, &error);
+	if (loader == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	engine = ark_engine_new(ark_plugin_loader_get_registry(loader), NULL);
+	if (opts->policy != NULL)
+		ark_engine_set_default_policy(engine, opts->policy);
+	if (!ark_engine_start(engine, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_INVALID;
+	}
+	workflow = ark_cli_load_workflow(path, engine, NULL, opts->json, &rc);
+	ark_engine_shutdown(engine);
+	if (workflow == NULL)
+		return rc;
+	if (opts->json) {
+		g_print("{\n  \"valid\" : true,\n  \"problems\" : [],\n  \"tasks\" : %u\n}\n",
+			ark_workflow_get_n_tasks(workflow));
+	} else {
+		/* TRANSLATORS: validate succeeded: file name, workflow name, task count */
+		g_print(_("%s: valid workflow '%s' with %u tasks\n"), path,
+			ark_workflow_get_name(workflow), ark_workflow_get_n_tasks(workflow));
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* arkitect plugins ----------------------------------------------------------------------------- */
+
+static gint
+ark_cli_cmd_plugins(ArkCliOptions *opts)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkPluginLoader) loader = NULL;
+	GPtrArray *plugins;
+	GPtrArray *refused;
+	ArkRegistry *registry;
+
+	loader = ark_cli_load_plugins(opts, &error);
+	if (loader == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	registry = ark_plugin_loader_get_registry(loader);
+	plugins = ark_plugin_loader_get_plugins(loader);
+	refused = ark_plugin_loader_get_refused(loader);
+
+	if (opts->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) root = NULL;
+		g_autofree gchar *out = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "plugins");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < plugins->len; i++) {
+			ArkPlugin *p = g_ptr_array_index(plugins, i);
+			const ArkPluginInfo *info = ark_plugin_get_info(p);
+			g_auto(GStrv) provides =
+			    ark_registry_list_provided_by(registry, info->name);
+			json_builder_begin_object(b);
+			ark_cli_json_add_string(b, "name", info->name);
+			ark_cli_json_add_string(b, "version", info->version);
+			ark_cli_json_add_string(b, "license", info->license);
+			ark_cli_json_add_string(b, "description", info->description);
+			g_autofree gchar *abi =
+			    g_strdup_printf("%u.%u", info->abi_major, info->abi_minor);
+			json_builder_set_member_name(b, "abi");
+			json_builder_add_string_value(b, abi);
+			json_builder_set_member_name(b, "provides");
+			json_builder_begin_array(b);
+			for (guint k = 0; provides[k] != NULL; k++)
+				json_builder_add_string_value(b, provides[k]);
+			json_builder_end_array(b);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_set_member_name(b, "refused");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < refused->len; i++) {
+			ArkPluginRefusal *r = g_ptr_array_index(refused, i);
+			json_builder_begin_object(b);
+			ark_cli_json_add_string(b, "name", r->name);
+			ark_cli_json_add_string(b, "path", r->path);
+			json_builder_set_member_name(b, "code");
+			json_builder_add_int_value(b, r->error->code);
+			ark_cli_json_add_string(b, "reason", r->error->message);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		root = json_builder_get_root(b);
+		out = json_to_string(root, TRUE);
+		g_print("%s\n", out);
+		return ARK_CLI_EXIT_OK;
+	}
+
+	/* TRANSLATORS: column headings of the plugin list */
+	g_print("%-20s %-9s %s\n", _("PLUGIN"), _("VERSION"), _("PROVIDES"));
+	for (guint i = 0; i < plugins->len; i++) {
+		ArkPlugin *p = g_ptr_array_index(plugins, i);
+		const ArkPluginInfo *info = ark_plugin_get_info(p);
+		g_auto(GStrv) provides = ark_registry_list_provided_by(registry, info->name);
+		g_autofree gchar *joined = g_strjoinv(" ", provides);
+		g_print("%-20s %-9s %s\n", info->name, info->version,
+			joined[0] != '\0' ? joined : "-");
+	}
+	if (refused->len > 0) {
+		g_print("\n");
+		/* TRANSLATORS: heading of the list of plugins the loader did not accept */
+		g_print(_("Refused:\n"));
+		for (guint i = 0; i < refused->len; i++) {
+			ArkPluginRefusal *r = g_ptr_array_index(refused, i);
+			g_print("  %-18s %s\n    %s\n", r->name, r->error->message, r->path);
+		}
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* arkitect status ------------------------------------------------------------------------------ */
+
+static gint
+ark_cli_cmd_status(ArkCliOptions *opts, const gchar *run_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkPluginLoader) loader = NULL;
+	g_autoptr(ArkStore) store = NULL;
+	g_autofree gchar *state_dir = NULL;
+	g_autoptr(GPtrArray) runs = NULL;
+	ArkRunFilter filter = {.newest_first = TRUE, .limit = (guint)MAX(opts->limit, 1)};
+	gint rc = ARK_CLI_EXIT_OK;
+
+	if (opts->ephemeral) {
+		ark_cli_print_error(_("status reads the state directory; --ephemeral has none"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	loader = ark_cli_load_plugins(opts, &error);
+	if (loader == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	store = ark_cli_open_store(ark_plugin_loader_get_registry(loader), opts, &state_dir,
+				   &error);
+	if (store == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (run_id != NULL) {
+		rc = ark_cli_report(store, run_id, opts);
+		/* the run's outcome is not the command's: status succeeded in reporting it */
+		if (rc == ARK_CLI_EXIT_RUN_FAILED || rc == ARK_CLI_EXIT_INTERRUPTED)
+			rc = ARK_CLI_EXIT_OK;
+		ark_store_close(store);
+		return rc;
+	}
+	runs = ark_store_list_runs(store, &filter, &error);
+	if (runs == NULL) {
+		ark_cli_print_error("%s", error->message);
+		ark_store_close(store);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (opts->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) root = NULL;
+		g_autofree gchar *out = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "runs");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < runs->len; i++) {
+			ArkRunRecord *r = g_ptr_array_index(runs, i);
+			json_builder_begin_object(b);
+			ark_cli_json_add_string(b, "id", r->id);
+			ark_cli_json_add_string(b, "workflow", r->workflow_name);
+			ark_cli_json_add_string(b, "state", ark_run_state_to_string(r->state));
+			json_builder_set_member_name(b, "tasks");
+			json_builder_add_int_value(b, r->n_tasks);
+			ark_cli_json_add_time(b, "created_at", r->created_at);
+			ark_cli_json_add_time(b, "finished_at", r->finished_at);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		root = json_builder_get_root(b);
+		out = json_to_string(root, TRUE);
+		g_print("%s\n", out);
+	} else {
+		/* TRANSLATORS: column headings of the run list */
+		g_print("%-26s  %-20s  %-9s  %6s  %s\n", _("RUN"), _("WORKFLOW"), _("STATE"),
+			_("TASKS"), _("CREATED"));
+		for (guint i = 0; i < runs->len; i++) {
+			ArkRunRecord *r = g_ptr_array_index(runs, i);
+			g_autofree gchar *created = ark_timestamp_format(r->created_at);
+			g_print("%-26s  %-20s  %-9s  %6u  %s\n", r->id, r->workflow_name,
+				ark_run_state_to_string(r->state), r->n_tasks,
+				created != NULL ? created : "-");
+		}
+	}
+	ark_store_close(store);
+	return rc;
+}
+
+/* main ----------------------------------------------------------------------------------------- */
+
+static const gchar *ark_cli_usage_summary =
+    N_("Commands:\n"
+       "  run FILE          run a workflow and wait for it (FILE may be - for stdin)\n"
+       "  validate FILE     check a workflow without running it\n"
+       "  status [RUN_ID]   list recent runs, or show one run\n"
+       "  plugins           list loaded and refused plugins\n"
+       "\n"
+       "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"
+       "(state directory, plugins), 130 interrupted.");
+
+int
+main(int argc, char **argv)
+{
+	g_auto(ArkCliOptions) opts = {0};
+	g_autoptr(GOptionContext) context = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean version = FALSE;
+	const gchar *cmd;
+	const GOptionEntry entries[] = {
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.state_dir,
+	     N_("where runs and logs are kept (default $XDG_STATE_HOME/arkitect)"), N_("DIR")},
+	    {"ephemeral", 0, 0, G_OPTION_ARG_NONE, &opts.ephemeral,
+	     N_("keep nothing: use the memory store and a temporary log directory"), NULL},
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &opts.json, N_("print machine-readable JSON"), NULL},
+	    {"policy", 0, 0, G_OPTION_ARG_STRING, &opts.policy,
+	     N_("scheduling policy (default: the workflow's, else fifo)"), N_("NAME")},
+	    {"slots", 0, 0, G_OPTION_ARG_INT, &opts.slots,
+	     N_("how many process tasks run at once (default: number of CPUs)"), N_("N")},
+	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit, N_("runs listed by status (20)"),
+	     N_("N")},
+	    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, N_("no live progress"), NULL},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose,
+	     N_("say more, e.g. which plugins were refused"), NULL},
+	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, N_("print the version and exit"),
+	     NULL},
+	    {NULL},
+	};
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, ARK_LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+
+	opts.limit = 20;
+	context = g_option_context_new(_("COMMAND [ARGS] - run and inspect task workflows"));
+	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	g_option_context_set_description(context, _(ark_cli_usage_summary));
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_INVALID;
+	}
+	if (version) {
+		g_print("arkitect %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, ARK_PLUGIN_ABI_MAJOR,
+			ARK_PLUGIN_ABI_MINOR);
+		return ARK_CLI_EXIT_OK;
+	}
+	if (opts.verbose)
+		g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+	if (opts.slots < 0 || opts.slots > 4096) {
+		ark_cli_print_error(_("--slots must be between 1 and 4096"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	if (opts.limit < 1 || opts.limit > 100000) {
+		ark_cli_print_error(_("--limit must be between 1 and 100000"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	if (argc < 2) {
+		g_autofree gchar *help = g_option_context_get_help(context, TRUE, NULL);
+		g_printerr("%s", help);
+		return ARK_CLI_EXIT_INVALID;
+	}
+	cmd = argv[1];
+	if (g_strcmp0(cmd, "run") == 0 && argc == 3)
+		return ark_cli_cmd_run(&opts, argv[2]);
+	if (g_strcmp0(cmd, "validate") == 0 && argc == 3)
+		return ark_cli_cmd_validate(&opts, argv[2]);
+	if (g_strcmp0(cmd, "plugins") == 0 && argc == 2)
+		return ark_cli_cmd_plugins(&opts);
+	if (g_strcmp0(cmd, "status") == 0 && argc <= 3)
+		return ark_cli_cmd_status(&opts, argc == 3 ? argv[2] : NULL);
+	if (g_strcmp0(cmd, "run") == 0 || g_strcmp0(cmd, "validate") == 0) {
+		ark_cli_print_error(_("%s takes one workflow file"), cmd);
+		return ARK_CLI_EXIT_INVALID;
+	}
+	ark_cli_print_error(_("unknown command '%s' (try --help)"), cmd);
+	return ARK_CLI_EXIT_INVALID;
+}

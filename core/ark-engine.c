@@ -1,0 +1,1141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <arkitect/arkitect-core.h>
+
+/*
+ * One thread owns all of this: the main context. Every transition goes into the current store
+ * batch; ark_engine_flush() commits the batch in one transaction and only then announces the
+ * transitions (events), starts the attempts it recorded and reports finished runs. A tick, run
+ * when the main loop is otherwise idle, fills free executor slots from the policies and flushes,
+ * so that everything that happened in one loop iteration costs one commit.
+ */
+
+typedef struct _ArkEngineRun ArkEngineRun;
+typedef struct _ArkEngineExec ArkEngineExec;
+
+typedef struct {
+	ArkQueueEntry entry; /* while ready and queued */
+	ArkTaskRecord rec;   /* run_id and task_id borrowed from the run and its workflow */
+	ArkAttemptRecord arec; /* the current or last attempt */
+	ArkEngineRun *run;
+	const ArkTaskSpec *spec;
+	ArkEngineExec *exec;
+	ArkPolicy *queue; /* the policy it is queued in, or NULL */
+	ArkAttempt *attempt; /* while running */
+	guint32 unmet;	     /* needs not yet satisfied */
+	guint32 dependents_start;
+	guint32 n_dependents;
+} ArkEngineTask;
+
+struct _ArkEngineRun {
+	ArkEngine *engine;
+	ArkRunRecord rec; /* owns its strings */
+	ArkWorkflow *workflow;
+	ArkEngineTask *tasks;
+	guint32 *dependents; /* CSR edges: tasks[i]'s dependents are dependents[start..start+n) */
+	guint n_tasks;
+	guint counts[ARK_TASK_STATE_LAST];
+	guint n_terminal;
+	gboolean failed;
+	gboolean cancelled;
+	gboolean finishing; /* terminal state recorded, waiting for the commit */
+	ArkTimestamp submitted_at;
+};
+
+typedef struct {
+	gchar *name;
+	ArkPolicy *policy;
+} ArkEngineQueue;
+
+struct _ArkEngineExec {
+	gchar *name;
+	ArkExecutor *executor;
+	guint slots;
+	guint running;
+	GPtrArray *queues; /* ArkEngineQueue, one per policy used with this executor */
+	guint next_queue;  /* round-robin between policies */
+	ArkMetricSeries *slots_in_use;
+};
+
+struct _ArkEngine {
+	GObject parent_instance;
+
+	ArkRegistry *registry;
+	ArkStore *store;
+	ArkMetrics *metrics;
+	gchar *state_dir;
+	GKeyFile *config;
+	gchar *default_policy;
+	GHashTable *slot_overrides; /* executor name -> GUINT_TO_POINTER(slots) */
+	gboolean started;
+
+	GHashTable *execs; /* name -> ArkEngineExec */
+	GHashTable *runs;  /* id -> ArkEngineRun, open runs only */
+
+	ArkStoreBatch *batch;
+	ArkStoreBatch *spare_batch; /* swapped in while a committed batch is announced */
+	GPtrArray *to_start;	  /* ArkEngineTask whose attempt is recorded in the batch */
+	GPtrArray *finished_runs; /* ArkEngineRun whose end is recorded in the batch */
+	guint tick_id;
+	gboolean flushing;
+	GError *storage_error; /* set once a commit failed: the engine accepts nothing more */
+
+	guint64 next_seq;
+	guint64 next_token;
+	guint64 next_enqueue;
+
+	ArkMetric *m_tasks;
+	ArkMetric *m_runs;
+	ArkMetricSeries *m_task_duration;
+	ArkMetricSeries *m_ready_latency;
+	ArkMetricSeries *m_commit;
+	ArkMetric *m_queue_depth;
+};
+
+G_DEFINE_FINAL_TYPE(ArkEngine, ark_engine, G_TYPE_OBJECT)
+
+enum {
+	SIGNAL_EVENT,
+	SIGNAL_RUN_FINISHED,
+	SIGNAL_LAST,
+};
+static guint ark_engine_signals[SIGNAL_LAST];
+
+static void ark_engine_schedule_tick(ArkEngine *self);
+static void ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
+				      const gchar *reason);
+
+static void
+ark_engine_queue_free(ArkEngineQueue *queue)
+{
+	g_free(queue->name);
+	g_clear_object(&queue->policy);
+	g_free(queue);
+}
+
+static void
+ark_engine_exec_free(ArkEngineExec *exec)
+{
+	g_free(exec->name);
+	g_clear_object(&exec->executor);
+	g_ptr_array_unref(exec->queues);
+	g_free(exec);
+}
+
+static void
+ark_engine_run_free(ArkEngineRun *run)
+{
+	for (guint i = 0; i < run->n_tasks; i++) {
+		if (run->tasks[i].attempt == NULL)
+			continue;
+		/* an executor may still hold it: its report must not reach a freed task */
+		ark_attempt_abandon(run->tasks[i].attempt);
+		g_clear_pointer(&run->tasks[i].attempt, ark_attempt_unref);
+	}
+	g_free(run->rec.id);
+	g_free(run->rec.workflow_name);
+	g_free(run->rec.policy);
+	g_free(run->rec.submitter);
+	g_free(run->rec.idempotency_key);
+	g_free(run->rec.reason);
+	g_free(run->tasks);
+	g_free(run->dependents);
+	ark_workflow_unref(run->workflow);
+	g_free(run);
+}
+
+static inline ArkEngineTask *
+ark_engine_task_from_entry(ArkQueueEntry *entry)
+{
+	return (ArkEngineTask *)((guint8 *)entry - G_STRUCT_OFFSET(ArkEngineTask, entry));
+}
+
+/* events -------------------------------------------------------------------------------------- */
+
+static void
+ark_engine_add_event(ArkEngine *self, ArkEventKind kind, ArkEngineRun *run, ArkEngineTask *task,
+		     guint attempt, gint state, const gchar *data)
+{
+	ArkEvent ev = {
+	    .seq = ++self->next_seq,
+	    .time = g_get_real_time(),
+	    .kind = kind,
+	    .run_id = run->rec.id,
+	    .task_id = task != NULL ? task->spec->id : NULL,
+	    .attempt = attempt,
+	    .state = state,
+	    .data = (gchar *)ark_store_batch_intern(self->batch, data),
+	};
+	ark_store_batch_add_event(self->batch, &ev);
+}
+
+/* commits -------------------------------------------------------------------------------------- */
+
+static void
+ark_engine_fail_storage(ArkEngine *self, const GError *error)
+{
+	GHashTableIter iter;
+	gpointer value;
+	g_autoptr(GPtrArray) runs = g_ptr_array_new();
+
+	g_warning("store commit failed, no more work is accepted: %s", error->message);
+	self->storage_error = g_error_copy(error);
+	g_prefix_error(&self->storage_error, "store failed: ");
+
+	/* nothing after the last good commit can be recorded: report every open run as failed
+	 * to whoever waits for it, and leave the store as it was (a resumed run continues from
+	 * the last committed state) */
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(runs, value);
+	for (guint i = 0; i < runs->len; i++) {
+		ArkEngineRun *run = g_ptr_array_index(runs, i);
+		for (guint t = 0; t < run->n_tasks; t++) {
+			ArkEngineTask *task = &run->tasks[t];
+			if (task->attempt != NULL && task->exec != NULL)
+				ark_executor_cancel(task->exec->executor, task->attempt);
+		}
+	}
+	for (guint i = 0; i < runs->len; i++) {
+		ArkEngineRun *run = g_ptr_array_index(runs, i);
+		g_autofree gchar *id = g_strdup(run->rec.id);
+		g_hash_table_steal(self->runs, id);
+		g_signal_emit(self, ark_engine_signals[SIGNAL_RUN_FINISHED], 0, id,
+			      ARK_RUN_STATE_FAILED);
+		/* attempts may still report back; they find no run and are dropped */
+		for (guint t = 0; t < run->n_tasks; t++) {
+			if (run->tasks[t].exec != NULL && run->tasks[t].attempt != NULL)
+				run->tasks[t].exec->running--;
+		}
+		ark_engine_run_free(run);
+	}
+	g_ptr_array_set_size(self->to_start, 0);
+	g_ptr_array_set_size(self->finished_runs, 0);
+	ark_store_batch_clear(self->batch);
+}
+
+static gboolean
+ark_engine_flush(ArkEngine *self, GError **error)
+{
+	g_autoptr(GPtrArray) to_start = NULL;
+	g_autoptr(GPtrArray) finished = NULL;
+	ArkStoreBatch *committed;
+	guint n_ops;
+
+	if (self->flushing)
+		return TRUE;
+	n_ops = ark_store_batch_get_length(self->batch);
+	if (n_ops == 0 && self->to_start->len == 0 && self->finished_runs->len == 0)
+		return TRUE;
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+
+	self->flushing = TRUE;
+	if (n_ops > 0) {
+		g_autoptr(GError) local_error = NULL;
+		gint64 t0 = g_get_monotonic_time();
+		if (!ark_store_apply(self->store, self->batch, &local_error)) {
+			self->flushing = FALSE;
+			ark_engine_fail_storage(self, local_error);
+			g_propagate_error(error, g_steal_pointer(&local_error));
+			return FALSE;
+		}
+		ark_metric_series_observe(self->m_commit,
+					  (gdouble)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+	}
+
+	/* durable now. Swap everything out before announcing: handlers, executors that fail at
+	 * once and cancellations may record new transitions, which belong to the next commit */
+	committed = self->batch;
+	self->batch = self->spare_batch;
+	self->spare_batch = NULL;
+	to_start = g_steal_pointer(&self->to_start);
+	self->to_start = g_ptr_array_new();
+	finished = g_steal_pointer(&self->finished_runs);
+	self->finished_runs = g_ptr_array_new();
+	self->flushing = FALSE;
+
+	if (g_signal_has_handler_pending(self, ark_engine_signals[SIGNAL_EVENT], 0, FALSE)) {
+		for (guint i = 0; i < n_ops; i++) {
+			const ArkStoreOp *op = ark_store_batch_get_op(committed, i);
+			if (op->kind == ARK_STORE_OP_EVENT)
+				g_signal_emit(self, ark_engine_signals[SIGNAL_EVENT], 0,
+					      &op->event);
+		}
+	}
+	ark_store_batch_clear(committed);
+	self->spare_batch = committed;
+
+	for (guint i = 0; i < to_start->len; i++) {
+		ArkEngineTask *task = g_ptr_array_index(to_start, i);
+		/* the run may have been cancelled between recording and starting */
+		if (task->attempt != NULL && !ark_attempt_is_finished(task->attempt))
+			ark_executor_start(task->exec->executor, task->attempt);
+	}
+	for (guint i = 0; i < finished->len; i++) {
+		ArkEngineRun *run = g_ptr_array_index(finished, i);
+		g_autofree gchar *id = g_strdup(run->rec.id);
+		ArkRunState state = run->rec.state;
+		g_hash_table_steal(self->runs, id);
+		ark_engine_run_free(run);
+		g_signal_emit(self, ark_engine_signals[SIGNAL_RUN_FINISHED], 0, id, state);
+	}
+	return TRUE;
+}
+
+/* task transitions ------------------------------------------------------------------------------ */
+
+static void
+ark_engine_run_update(ArkEngine *self, ArkEngineRun *run)
+{
+	ark_store_batch_add_run(self->batch, ARK_STORE_OP_RUN_UPDATE, &run->rec);
+}
+
+static void
+ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
+{
+	ArkRunState state;
+
+	if (run->finishing || run->n_terminal < run->n_tasks)
+		return;
+	if (run->cancelled)
+		state = ARK_RUN_STATE_CANCELLED;
+	else if (run->failed)
+		state = ARK_RUN_STATE_FAILED;
+	else
+		state = ARK_RUN_STATE_SUCCEEDED;
+	run->finishing = TRUE;
+	run->rec.state = state;
+	run->rec.finished_at = g_get_real_time();
+	if (run->rec.started_at == 0)
+		run->rec.started_at = run->rec.finished_at;
+	ark_engine_run_update(self, run);
+	ark_engine_add_event(self, ARK_EVENT_RUN_FINISHED, run, NULL, 0, state, NULL);
+	ark_metric_series_add(
+	    ark_metric_series(self->m_runs, (const gchar *[]){ark_run_state_to_string(state), NULL}),
+	    1);
+	g_ptr_array_add(self->finished_runs, run);
+}
+
+static void
+ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
+			  const gchar *reason)
+{
+	ArkEngineRun *run = task->run;
+	ArkTimestamp now = g_get_real_time();
+
+	run->counts[task->rec.state]--;
+	run->counts[state]++;
+	task->rec.state = state;
+	if (reason != NULL)
+		task->rec.reason = (gchar *)ark_store_batch_intern(self->batch, reason);
+	switch (state) {
+	case ARK_TASK_STATE_READY:
+		task->rec.ready_at = now;
+		break;
+	case ARK_TASK_STATE_RUNNING:
+		if (task->rec.started_at == 0)
+			task->rec.started_at = now;
+		break;
+	default:
+		break;
+	}
+	if (ark_task_state_is_terminal(state)) {
+		task->rec.finished_at = now;
+		run->n_terminal++;
+		ark_metric_series_add(
+		    ark_metric_series(self->m_tasks,
+				      (const gchar *[]){ark_task_state_to_string(state), NULL}),
+		    1);
+	}
+	ark_store_batch_add_task(self->batch, ARK_STORE_OP_TASK_UPDATE, &task->rec);
+	ark_engine_add_event(self, ARK_EVENT_TASK_STATE, run, task, task->rec.attempts, state,
+			     NULL);
+	/* the reason lives in the batch's string chunk: later batches must not see it */
+	task->rec.reason = NULL;
+	if (ark_task_state_is_terminal(state))
+		ark_engine_run_check_finished(self, run);
+}
+
+static ArkPolicy *
+ark_engine_get_queue(ArkEngine *self, ArkEngineExec *exec, const gchar *policy_name,
+		     GError **error)
+{
+	ArkEngineQueue *queue;
+	g_autofree gchar *group = NULL;
+	g_autoptr(ArkPolicy) policy = NULL;
+
+	for (guint i = 0; i < exec->queues->len; i++) {
+		queue = g_ptr_array_index(exec->queues, i);
+		if (g_strcmp0(queue->name, policy_name) == 0)
+			return queue->policy;
+	}
+	policy = ark_registry_create(self->registry, ARK_CAPABILITY_POLICY, policy_name, error);
+	if (policy == NULL)
+		return NULL;
+	group = g_strdup_printf("policy-%s", policy_name);
+	if (!ark_policy_setup(policy, self->config, group, error))
+		return NULL;
+	queue = g_new0(ArkEngineQueue, 1);
+	queue->name = g_strdup(policy_name);
+	queue->policy = g_steal_pointer(&policy);
+	g_ptr_array_add(exec->queues, queue);
+	return queue->policy;
+}
+
+static void
+ark_engine_task_make_ready(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	g_autoptr(GError) error = NULL;
+
+	ark_engine_task_set_state(self, task, ARK_TASK_STATE_READY, NULL);
+	task->entry.seq = ++self->next_enqueue;
+	task->entry.ready_at = task->rec.ready_at;
+	task->queue = ark_engine_get_queue(self, task->exec, run->rec.policy, &error);
+	if (task->queue == NULL) {
+		/* the policy was checked at submission; it can only fail to set up here */
+		ark_engine_task_set_state(self, task, ARK_TASK_STATE_FAILED, error->message);
+		run->failed = TRUE;
+		return;
+	}
+	ark_policy_enqueue(task->queue, &task->entry);
+	ark_engine_schedule_tick(self);
+}
+
+/* marks every pending task downstream of @task as skipped */
+static void
+ark_engine_skip_dependents(ArkEngine *self, ArkEngineTask *task, const gchar *why)
+{
+	ArkEngineRun *run = task->run;
+	g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autofree gchar *reason = g_strdup_printf("upstream task '%s' %s", task->spec->id, why);
+
+	g_array_append_val(stack, task->spec->index);
+	while (stack->len > 0) {
+		guint32 idx = g_array_index(stack, guint32, stack->len - 1);
+		ArkEngineTask *t = &run->tasks[idx];
+		g_array_set_size(stack, stack->len - 1);
+		for (guint32 d = 0; d < t->n_dependents; d++) {
+			guint32 di = run->dependents[t->dependents_start + d];
+			ArkEngineTask *dep = &run->tasks[di];
+			if (dep->rec.state != ARK_TASK_STATE_PENDING)
+				continue;
+			ark_engine_task_set_state(self, dep, ARK_TASK_STATE_SKIPPED, reason);
+			g_array_append_val(stack, di);
+		}
+	}
+}
+
+static void
+ark_engine_release_dependents(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	for (guint32 d = 0; d < task->n_dependents; d++) {
+		ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
+		if (dep->unmet > 0 && --dep->unmet == 0 && dep->rec.state == ARK_TASK_STATE_PENDING)
+			ark_engine_task_make_ready(self, dep);
+	}
+}
+
+static void
+ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *result,
+			       gpointer user_data)
+{
+	ArkEngineTask *task = user_data;
+	ArkEngineRun *run = task->run;
+	ArkEngine *self = run->engine;
+	ArkTaskState state;
+	ArkTimestamp now = g_get_real_time();
+	gint64 duration;
+
+	/* fencing: only the attempt the engine started last may complete the task */
+	if (task->attempt != attempt || task->arec.token != ark_attempt_get_token(attempt)) {
+		g_warning("rejected completion of stale attempt %u (token %" G_GUINT64_FORMAT
+			  ") of task %s",
+			  ark_attempt_get_number(attempt), ark_attempt_get_token(attempt),
+			  ark_attempt_get_task_id(attempt));
+		return;
+	}
+
+	task->arec.status = result->status;
+	task->arec.finished_at = now;
+	task->arec.exit_code = result->exit_code;
+	task->arec.signal = result->signal;
+	task->arec.error = (gchar *)ark_store_batch_intern(self->batch, result->error);
+	task->arec.log_path =
+	    (gchar *)ark_store_batch_intern(self->batch, ark_attempt_get_log_path(attempt));
+	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, &task->arec);
+	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec.number,
+			     result->status, NULL);
+	task->arec.error = NULL;
+	task->arec.log_path = NULL;
+
+	task->exec->running--;
+	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+	duration = now - task->arec.started_at;
+	ark_metric_series_observe(self->m_task_duration, (gdouble)duration / G_USEC_PER_SEC);
+	task->rec.exit_code = result->exit_code;
+
+	switch (result->status) {
+	case ARK_ATTEMPT_STATUS_SUCCEEDED:
+		state = ARK_TASK_STATE_SUCCEEDED;
+		break;
+	case ARK_ATTEMPT_STATUS_CANCELLED:
+		state = ARK_TASK_STATE_CANCELLED;
+		break;
+	default:
+		state = ARK_TASK_STATE_FAILED;
+		break;
+	}
+	if (task->queue != NULL)
+		ark_policy_task_finished(task->queue, &task->entry, state, duration);
+	g_clear_pointer(&task->attempt, ark_attempt_unref);
+
+	ark_engine_task_set_state(self, task, state, result->error);
+	if (state == ARK_TASK_STATE_SUCCEEDED ||
+	    (state == ARK_TASK_STATE_FAILED && task->spec->allow_failure)) {
+		ark_engine_release_dependents(self, task);
+	} else if (state == ARK_TASK_STATE_CANCELLED) {
+		ark_engine_skip_dependents(self, task, "was cancelled");
+	} else {
+		run->failed = TRUE;
+		ark_engine_skip_dependents(self, task, "failed");
+	}
+	ark_engine_run_check_finished(self, run);
+	ark_engine_schedule_tick(self);
+}
+
+static void
+ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	ArkTimestamp now = g_get_real_time();
+	g_autofree gchar *log_dir = NULL;
+
+	task->rec.attempts++;
+	memset(&task->arec, 0, sizeof(task->arec));
+	task->arec.run_id = run->rec.id;
+	task->arec.task_id = task->spec->id;
+	task->arec.number = task->rec.attempts;
+	task->arec.token = ++self->next_token;
+	task->arec.status = ARK_ATTEMPT_STATUS_RUNNING;
+	task->arec.executor = task->exec->name;
+	task->arec.started_at = now;
+	task->arec.exit_code = -1;
+	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_INSERT, &task->arec);
+
+	if (run->rec.state == ARK_RUN_STATE_PENDING) {
+		run->rec.state = ARK_RUN_STATE_RUNNING;
+		run->rec.started_at = now;
+		ark_engine_run_update(self, run);
+		ark_engine_add_event(self, ARK_EVENT_RUN_STARTED, run, NULL, 0,
+				     ARK_RUN_STATE_RUNNING, NULL);
+	}
+	ark_metric_series_observe(self->m_ready_latency,
+				  (gdouble)(now - task->rec.ready_at) / G_USEC_PER_SEC);
+	ark_engine_task_set_state(self, task, ARK_TASK_STATE_RUNNING, NULL);
+	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_STARTED, run, task, task->arec.number,
+			     ARK_ATTEMPT_STATUS_RUNNING, NULL);
+
+	if (self->state_dir != NULL)
+		log_dir = g_build_filename(self->state_dir, "logs", run->rec.id, task->spec->id,
+					   NULL);
+	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec.number,
+					task->arec.token, log_dir, ark_engine_attempt_finished_cb,
+					task);
+	task->exec->running++;
+	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+	g_ptr_array_add(self->to_start, task);
+}
+
+/* the scheduler tick ---------------------------------------------------------------------------- */
+
+static ArkQueueEntry *
+ark_engine_exec_next(ArkEngineExec *exec)
+{
+	guint n = exec->queues->len;
+	for (guint i = 0; i < n; i++) {
+		ArkEngineQueue *queue = g_ptr_array_index(exec->queues, (exec->next_queue + i) % n);
+		ArkQueueEntry *entry = ark_policy_dequeue(queue->policy);
+		if (entry != NULL) {
+			exec->next_queue = (exec->next_queue + i + 1) % n;
+			return entry;
+		}
+	}
+	return NULL;
+}
+
+static void
+ark_engine_dispatch(ArkEngine *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineExec *exec = value;
+		while (exec->running < exec->slots) {
+			ArkQueueEntry *entry = ark_engine_exec_next(exec);
+			if (entry == NULL)
+				break;
+			ark_engine_start_attempt(self, ark_engine_task_from_entry(entry));
+		}
+		for (guint i = 0; i < exec->queues->len; i++) {
+			ArkEngineQueue *queue = g_ptr_array_index(exec->queues, i);
+			ark_metric_series_set(
+			    ark_metric_series(self->m_queue_depth,
+					      (const gchar *[]){exec->name, queue->name, NULL}),
+			    ark_policy_get_length(queue->policy));
+		}
+	}
+}
+
+static gboolean
+ark_engine_tick_cb(gpointer user_data)
+{
+	ArkEngine *self = ARK_ENGINE(user_data);
+	self->tick_id = 0;
+	if (self->storage_error != NULL)
+		return G_SOURCE_REMOVE;
+	ark_engine_dispatch(self);
+	(void)ark_engine_flush(self, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+ark_engine_schedule_tick(ArkEngine *self)
+{
+	/* idle priority: completions that are already waiting get handled first and share the
+	 * tick's commit */
+	if (self->tick_id == 0)
+		self->tick_id = g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, ark_engine_tick_cb,
+						g_object_ref(self), g_object_unref);
+}
+
+/* public API ------------------------------------------------------------------------------------ */
+
+ArkEngine *
+ark_engine_new(ArkRegistry *registry, ArkStore *store)
+{
+	ArkEngine *self;
+	g_return_val_if_fail(ARK_IS_REGISTRY(registry), NULL);
+	g_return_val_if_fail(store == NULL || ARK_IS_STORE(store), NULL);
+	self = g_object_new(ARK_TYPE_ENGINE, NULL);
+	self->registry = g_object_ref(registry);
+	self->store = store != NULL ? g_object_ref(store) : NULL;
+	return self;
+}
+
+void
+ark_engine_set_state_dir(ArkEngine *self, const gchar *state_dir)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_free(self->state_dir);
+	self->state_dir = g_strdup(state_dir);
+}
+
+void
+ark_engine_set_config(ArkEngine *self, GKeyFile *config)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_clear_pointer(&self->config, g_key_file_unref);
+	if (config != NULL)
+		self->config = g_key_file_ref(config);
+}
+
+void
+ark_engine_set_default_policy(ArkEngine *self, const gchar *policy)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(policy != NULL);
+	g_free(self->default_policy);
+	self->default_policy = g_strdup(policy);
+}
+
+void
+ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slots)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(executor != NULL);
+	g_hash_table_insert(self->slot_overrides, g_strdup(executor), GUINT_TO_POINTER(slots));
+}
+
+gboolean
+ark_engine_start(ArkEngine *self, GError **error)
+{
+	g_auto(GStrv) names = NULL;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(!self->started, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (ark_registry_lookup_type(self->registry, ARK_CAPABILITY_POLICY,
+				     self->default_policy) == G_TYPE_INVALID) {
+		g_auto(GStrv) known =
+		    ark_registry_list_names(self->registry, ARK_CAPABILITY_POLICY);
+		g_autofree gchar *list = g_strjoinv(", ", known);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+			    "unknown policy '%s' (known: %s)", self->default_policy,
+			    list[0] != '\0' ? list : "none: is the plugin directory right?");
+		return FALSE;
+	}
+
+	names = ark_registry_list_names(self->registry, ARK_CAPABILITY_EXECUTOR);
+	for (guint i = 0; names[i] != NULL; i++) {
+		g_autoptr(GError) local_error = NULL;
+		g_autoptr(ArkExecutor) executor = NULL;
+		g_autofree gchar *group = g_strdup_printf("executor-%s", names[i]);
+		ArkExecutorSetup setup = {
+		    .name = names[i],
+		    .slots = GPOINTER_TO_UINT(g_hash_table_lookup(self->slot_overrides, names[i])),
+		    .state_dir = self->state_dir,
+		    .config = self->config,
+		    .group = group,
+		    .registry = self->registry,
+		};
+		ArkEngineExec *exec;
+
+		executor = ark_registry_create(self->registry, ARK_CAPABILITY_EXECUTOR, names[i],
+					       &local_error);
+		if (executor == NULL || !ark_executor_setup(executor, &setup, &local_error)) {
+			g_warning("executor %s is not available: %s", names[i],
+				  local_error->message);
+			continue;
+		}
+		exec = g_new0(ArkEngineExec, 1);
+		exec->name = g_strdup(names[i]);
+		exec->executor = g_steal_pointer(&executor);
+		exec->slots = MAX(ark_executor_get_slots(exec->executor), 1);
+		exec->queues = g_ptr_array_new_with_free_func((GDestroyNotify)ark_engine_queue_free);
+		exec->slots_in_use =
+		    ark_metric_series(ark_metrics_gauge(self->metrics, "ark_executor_slots_in_use",
+							"attempts running per executor",
+							(const gchar *[]){"executor", NULL}),
+				      (const gchar *[]){exec->name, NULL});
+		ark_metric_series_set(
+		    ark_metric_series(ark_metrics_gauge(self->metrics, "ark_executor_slots",
+							"attempts allowed at once per executor",
+							(const gchar *[]){"executor", NULL}),
+				      (const gchar *[]){exec->name, NULL}),
+		    exec->slots);
+		g_hash_table_insert(self->execs, exec->name, exec);
+	}
+
+	if (self->store != NULL) {
+		self->next_seq = ark_store_get_last_event_seq(self->store);
+		self->next_token = ark_store_get_last_attempt_token(self->store);
+	}
+	self->started = TRUE;
+	return TRUE;
+}
+
+void
+ark_engine_shutdown(ArkEngine *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
+	if (self->store != NULL && self->storage_error == NULL)
+		(void)ark_engine_flush(self, NULL);
+}
+
+ArkRegistry *
+ark_engine_get_registry(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->registry;
+}
+
+ArkStore *
+ark_engine_get_store(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->store;
+}
+
+ArkMetrics *
+ark_engine_get_metrics(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->metrics;
+}
+
+const gchar *
+ark_engine_get_default_policy(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->default_policy;
+}
+
+static const gchar *
+ark_engine_pick_policy(ArkEngine *self, ArkWorkflow *workflow, const gchar *policy)
+{
+	if (policy != NULL)
+		return policy;
+	if (ark_workflow_get_policy(workflow) != NULL)
+		return ark_workflow_get_policy(workflow);
+	return self->default_policy;
+}
+
+gboolean
+ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *policy,
+			  GPtrArray *problems)
+{
+	guint before;
+	const gchar *policy_name;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(workflow != NULL, FALSE);
+	g_return_val_if_fail(problems != NULL, FALSE);
+
+	before = problems->len;
+	policy_name = ark_engine_pick_policy(self, workflow, policy);
+	if (ark_registry_lookup_type(self->registry, ARK_CAPABILITY_POLICY, policy_name) ==
+	    G_TYPE_INVALID) {
+		g_auto(GStrv) known =
+		    ark_registry_list_names(self->registry, ARK_CAPABILITY_POLICY);
+		g_autofree gchar *list = g_strjoinv(", ", known);
+		ark_workflow_add_problem(workflow, problems, G_MAXUINT, "policy",
+					 "unknown policy '%s' (known: %s)", policy_name,
+					 list[0] != '\0' ? list : "none");
+	}
+	for (guint i = 0; i < ark_workflow_get_n_tasks(workflow); i++) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
+		ArkEngineExec *exec = g_hash_table_lookup(self->execs, spec->executor);
+		if (exec == NULL) {
+			g_autoptr(GPtrArray) avail = g_ptr_array_new();
+			g_autofree gchar *list = NULL;
+			GHashTableIter iter;
+			gpointer key;
+			g_hash_table_iter_init(&iter, self->execs);
+			while (g_hash_table_iter_next(&iter, &key, NULL))
+				g_ptr_array_add(avail, key);
+			g_ptr_array_sort(avail, (GCompareFunc)g_strcmp0);
+			g_ptr_array_add(avail, NULL);
+			list = g_strjoinv(", ", (gchar **)avail->pdata);
+			ark_workflow_add_problem(workflow, problems, i, "executor",
+						 "unknown executor '%s' (available: %s)",
+						 spec->executor, list[0] != '\0' ? list : "none");
+			continue;
+		}
+		(void)ark_executor_check_task(exec->executor, workflow, spec, problems);
+	}
+	return problems->len == before;
+}
+
+gchar *
+ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+		  GError **error)
+{
+	g_autoptr(GPtrArray) problems = NULL;
+	ArkSubmitOptions defaults = {0};
+	ArkEngineRun *run;
+	const guint *order;
+	guint32 n_edges = 0;
+	ArkTimestamp now;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	g_return_val_if_fail(workflow != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(self->started, NULL);
+	g_return_val_if_fail(self->store != NULL, NULL);
+
+	if (options == NULL)
+		options = &defaults;
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return NULL;
+	}
+	if (options->idempotency_key != NULL) {
+		g_autoptr(GError) lookup_error = NULL;
+		g_autoptr(ArkRunRecord) existing = ark_store_find_run_by_idempotency_key(
+		    self->store, options->idempotency_key, &lookup_error);
+		if (existing != NULL)
+			return g_strdup(existing->id);
+		if (!g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_FOUND) &&
+		    !g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED)) {
+			g_propagate_error(error, g_steal_pointer(&lookup_error));
+			return NULL;
+		}
+	}
+	problems = g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
+	if (!ark_engine_check_workflow(self, workflow, options->policy, problems)) {
+		g_autoptr(GString) msg = g_string_new("invalid workflow:");
+		for (guint i = 0; i < problems->len; i++) {
+			g_autofree gchar *line = ark_problem_to_string(problems->pdata[i], NULL);
+			g_string_append_printf(msg, "\n  %s", line);
+		}
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT, msg->str);
+		return NULL;
+	}
+
+	now = g_get_real_time();
+	run = g_new0(ArkEngineRun, 1);
+	run->engine = self;
+	run->workflow = ark_workflow_ref(workflow);
+	run->n_tasks = ark_workflow_get_n_tasks(workflow);
+	run->submitted_at = now;
+	run->rec.id = ark_id_new();
+	run->rec.workflow_name = g_strdup(ark_workflow_get_name(workflow));
+	run->rec.state = ARK_RUN_STATE_PENDING;
+	run->rec.policy = g_strdup(ark_engine_pick_policy(self, workflow, options->policy));
+	run->rec.submitter = g_strdup(options->submitter);
+	run->rec.idempotency_key = g_strdup(options->idempotency_key);
+	run->rec.n_tasks = run->n_tasks;
+	run->rec.created_at = now;
+	run->tasks = g_new0(ArkEngineTask, run->n_tasks);
+
+	/* dependents as one CSR array: counts first, then fill */
+	for (guint i = 0; i < run->n_tasks; i++) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
+		for (guint n = 0; spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
+			run->tasks[need->index].n_dependents++;
+			n_edges++;
+		}
+	}
+	run->dependents = g_new(guint32, MAX(n_edges, 1));
+	for (guint i = 0, start = 0; i < run->n_tasks; i++) {
+		run->tasks[i].dependents_start = start;
+		start += run->tasks[i].n_dependents;
+		run->tasks[i].n_dependents = 0;
+	}
+	for (guint i = 0; i < run->n_tasks; i++) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
+		ArkEngineTask *task = &run->tasks[i];
+		task->run = run;
+		task->spec = spec;
+		task->exec = g_hash_table_lookup(self->execs, spec->executor);
+		task->unmet = g_strv_length(spec->needs);
+		task->rec.run_id = run->rec.id;
+		task->rec.task_id = spec->id;
+		task->rec.index = i;
+		task->rec.state = ARK_TASK_STATE_PENDING;
+		task->rec.exit_code = -1;
+		task->entry.run_id = run->rec.id;
+		task->entry.spec = spec;
+		task->entry.submitted_at = now;
+		task->entry.priority = spec->priority;
+		task->entry.estimate = spec->estimate;
+		task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
+					: spec->deadline_relative != 0
+					    ? now + spec->deadline_relative
+					    : 0;
+		task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
+		for (guint n = 0; spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
+			ArkEngineTask *up = &run->tasks[need->index];
+			run->dependents[up->dependents_start + up->n_dependents++] = i;
+		}
+	}
+	/* rank = longest path to a sink by estimates, for policies that want it: reverse
+	 * topological order sees every dependent before the task itself */
+	order = ark_workflow_get_topological_order(workflow);
+	for (guint k = run->n_tasks; k > 0; k--) {
+		ArkEngineTask *task = &run->tasks[order[k - 1]];
+		gint64 best = 0;
+		for (guint32 d = 0; d < task->n_dependents; d++) {
+			ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
+			best = MAX(best, dep->entry.rank);
+		}
+		task->entry.rank = best + task->spec->estimate;
+	}
+	run->counts[ARK_TASK_STATE_PENDING] = run->n_tasks;
+
+	/* the run and all its tasks in one batch, committed before anyone hears of the run */
+	run->rec.definition = (gchar *)ark_workflow_get_definition(workflow);
+	ark_store_batch_add_run(self->batch, ARK_STORE_OP_RUN_INSERT, &run->rec);
+	run->rec.definition = NULL;
+	for (guint i = 0; i < run->n_tasks; i++)
+		ark_store_batch_add_task(self->batch, ARK_STORE_OP_TASK_INSERT,
+					 &run->tasks[i].rec);
+	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
+			     NULL);
+	g_hash_table_insert(self->runs, run->rec.id, run);
+	for (guint i = 0; i < run->n_tasks; i++) {
+		if (run->tasks[i].unmet == 0)
+			ark_engine_task_make_ready(self, &run->tasks[i]);
+	}
+	{
+		g_autofree gchar *id = g_strdup(run->rec.id);
+		if (!ark_engine_flush(self, error))
+			return NULL; /* the run was dropped with the failed commit */
+		ark_engine_schedule_tick(self);
+		return g_steal_pointer(&id);
+	}
+}
+
+gboolean
+ark_engine_get_run_state(ArkEngine *self, const gchar *run_id, ArkRunState *out_state)
+{
+	ArkEngineRun *run;
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run == NULL)
+		return FALSE;
+	if (out_state != NULL)
+		*out_state = run->rec.state;
+	return TRUE;
+}
+
+gboolean
+ark_engine_get_task_counts(ArkEngine *self, const gchar *run_id, guint *counts)
+{
+	ArkEngineRun *run;
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(counts != NULL, FALSE);
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run == NULL)
+		return FALSE;
+	memcpy(counts, run->counts, sizeof(run->counts));
+	return TRUE;
+}
+
+gboolean
+ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *reason, GError **error)
+{
+	ArkEngineRun *run;
+	g_autoptr(GPtrArray) running = g_ptr_array_new();
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run == NULL || run->finishing) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s is not running",
+			    run_id);
+		return FALSE;
+	}
+	if (reason == NULL)
+		reason = "cancelled";
+	run->cancelled = TRUE;
+	g_free(run->rec.reason);
+	run->rec.reason = g_strdup(reason);
+	for (guint i = 0; i < run->n_tasks; i++) {
+		ArkEngineTask *task = &run->tasks[i];
+		switch (task->rec.state) {
+		case ARK_TASK_STATE_READY:
+			if (task->queue != NULL)
+				ark_policy_remove(task->queue, &task->entry);
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_CANCELLED, reason);
+			break;
+		case ARK_TASK_STATE_PENDING:
+		case ARK_TASK_STATE_RETRY_WAIT:
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_CANCELLED, reason);
+			break;
+		case ARK_TASK_STATE_RUNNING:
+			g_ptr_array_add(running, task);
+			break;
+		default:
+			break;
+		}
+	}
+	/* executors report cancelled attempts through the usual completion path */
+	for (guint i = 0; i < running->len; i++) {
+		ArkEngineTask *task = g_ptr_array_index(running, i);
+		if (task->attempt != NULL)
+			ark_executor_cancel(task->exec->executor, task->attempt);
+	}
+	ark_engine_schedule_tick(self);
+	return TRUE;
+}
+
+guint
+ark_engine_get_n_open_runs(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
+	return g_hash_table_size(self->runs);
+}
+
+static void
+ark_engine_dispose(GObject *object)
+{
+	ArkEngine *self = ARK_ENGINE(object);
+	g_clear_handle_id(&self->tick_id, g_source_remove);
+	G_OBJECT_CLASS(ark_engine_parent_class)->dispose(object);
+}
+
+static void
+ark_engine_finalize(GObject *object)
+{
+	ArkEngine *self = ARK_ENGINE(object);
+
+	g_hash_table_unref(self->runs);
+	g_hash_table_unref(self->execs);
+	g_hash_table_unref(self->slot_overrides);
+	g_ptr_array_unref(self->to_start);
+	g_ptr_array_unref(self->finished_runs);
+	ark_store_batch_free(self->batch);
+	ark_store_batch_free(self->spare_batch);
+	g_clear_error(&self->storage_error);
+	g_clear_object(&self->store);
+	g_clear_object(&self->registry);
+	g_clear_pointer(&self->config, g_key_file_unref);
+	ark_metrics_free(self->metrics);
+	g_free(self->state_dir);
+	g_free(self->default_policy);
+	G_OBJECT_CLASS(ark_engine_parent_class)->finalize(object);
+}
+
+static void
+ark_engine_class_init(ArkEngineClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	object_class->dispose = ark_engine_dispose;
+	object_class->finalize = ark_engine_finalize;
+
+	ark_engine_signals[SIGNAL_EVENT] =
+	    g_signal_new("event", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			 NULL, G_TYPE_NONE, 1, ARK_TYPE_EVENT | G_SIGNAL_TYPE_STATIC_SCOPE);
+	ark_engine_signals[SIGNAL_RUN_FINISHED] =
+	    g_signal_new("run-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+			 NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
+}
+
+static void
+ark_engine_init(ArkEngine *self)
+{
+	static const gdouble duration_buckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
+						   1,     5,     10,   60,   300,  3600};
+	static const gdouble latency_buckets[] = {0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10, 60};
+
+	self->default_policy = g_strdup("fifo");
+	self->slot_overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->execs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					    (GDestroyNotify)ark_engine_exec_free);
+	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					   (GDestroyNotify)ark_engine_run_free);
+	self->batch = ark_store_batch_new();
+	self->spare_batch = ark_store_batch_new();
+	self->to_start = g_ptr_array_new();
+	self->finished_runs = g_ptr_array_new();
+	self->metrics = ark_metrics_new();
+	self->m_tasks = ark_metrics_counter(self->metrics, "ark_tasks_finished_total",
+					    "tasks that reached a terminal state",
+					    (const gchar *[]){"state", NULL});
+	self->m_runs = ark_metrics_counter(self->metrics, "ark_runs_finished_total",
+					   "runs that reached a terminal state",
+					   (const gchar *[]){"state", NULL});
+	self->m_task_duration = ark_metric_default(ark_metrics_histogram(
+	    self->metrics, "ark_attempt_duration_seconds", "how long attempts ran", NULL,
+	    duration_buckets, G_N_ELEMENTS(duration_buckets)));
+	self->m_ready_latency = ark_metric_default(ark_metrics_histogram(
+	    self->metrics, "ark_ready_to_start_seconds",
+	    "time from a task becoming ready to its attempt starting", NULL, latency_buckets,
+	    G_N_ELEMENTS(latency_buckets)));
+	self->m_commit = ark_metric_default(ark_metrics_histogram(
+	    self->metrics, "ark_store_commit_seconds", "store batch commit latency", NULL,
+	    latency_buckets, G_N_ELEMENTS(latency_buckets)));
+	self->m_queue_depth = ark_metrics_gauge(self->metrics, "ark_queue_depth",
+						"ready tasks waiting per executor and policy",
+						(const gchar *[]){"executor", "policy", NULL});
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <arkitect/arkitect.h>
+
+G_DEFINE_INTERFACE(ArkPolicy, ark_policy, G_TYPE_OBJECT)
+
+static void
+ark_policy_default_init(ArkPolicyInterface *iface)
+{
+}
+
+gboolean
+ark_policy_setup(ArkPolicy *self, GKeyFile *config, const gchar *group, GError **error)
+{
+	ArkPolicyInterface *iface;
+	g_return_val_if_fail(ARK_IS_POLICY(self), FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	iface = ARK_POLICY_GET_IFACE(self);
+	if (iface->setup == NULL)
+		return TRUE;
+	return iface->setup(self, config, group, error);
+}
+
+void
+ark_policy_enqueue(ArkPolicy *self, ArkQueueEntry *entry)
+{
+	g_return_if_fail(ARK_IS_POLICY(self));
+	g_return_if_fail(entry != NULL);
+	ARK_POLICY_GET_IFACE(self)->enqueue(self, entry);
+}
+
+ArkQueueEntry *
+ark_policy_peek(ArkPolicy *self)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), NULL);
+	return ARK_POLICY_GET_IFACE(self)->peek(self);
+}
+
+ArkQueueEntry *
+ark_policy_dequeue(ArkPolicy *self)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), NULL);
+	return ARK_POLICY_GET_IFACE(self)->dequeue(self);
+}
+
+gboolean
+ark_policy_remove(ArkPolicy *self, ArkQueueEntry *entry)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), FALSE);
+	g_return_val_if_fail(entry != NULL, FALSE);
+	return ARK_POLICY_GET_IFACE(self)->remove(self, entry);
+}
+
+guint
+ark_policy_get_length(ArkPolicy *self)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), 0);
+	return ARK_POLICY_GET_IFACE(self)->get_length(self);
+}
+
+void
+ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry, ArkTaskState state,
+			 gint64 duration)
+{
+	ArkPolicyInterface *iface;
+	g_return_if_fail(ARK_IS_POLICY(self));
+	g_return_if_fail(entry != NULL);
+	iface = ARK_POLICY_GET_IFACE(self);
+	if (iface->task_finished != NULL)
+		iface->task_finished(self, entry, state, duration);
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <arkitect/arkitect.h>
+
+ArkRunRecord *
+ark_run_record_copy(const ArkRunRecord *record)
+{
+	ArkRunRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkRunRecord, 1);
+	*copy = *record;
+	copy->id = g_strdup(record->id);
+	copy->workflow_name = g_strdup(record->workflow_name);
+	copy->policy = g_strdup(record->policy);
+	copy->submitter = g_strdup(record->submitter);
+	copy->idempotency_key = g_strdup(record->idempotency_key);
+	copy->definition = g_strdup(record->definition);
+	copy->reason = g_strdup(record->reason);
+	return copy;
+}
+
+void
+ark_run_record_free(ArkRunRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->id);
+	g_free(record->workflow_name);
+	g_free(record->policy);
+	g_free(record->submitter);
+	g_free(record->idempotency_key);
+	g_free(record->definition);
+	g_free(record->reason);
+	g_free(record);
+}
+
+ArkTaskRecord *
+ark_task_record_copy(const ArkTaskRecord *record)
+{
+	ArkTaskRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkTaskRecord, 1);
+	*copy = *record;
+	copy->run_id = g_strdup(record->run_id);
+	copy->task_id = g_strdup(record->task_id);
+	copy->reason = g_strdup(record->reason);
+	return copy;
+}
+
+void
+ark_task_record_free(ArkTaskRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->run_id);
+	g_free(record->task_id);
+	g_free(record->reason);
+	g_free(record);
+}
+
+ArkAttemptRecord *
+ark_attempt_record_copy(const ArkAttemptRecord *record)
+{
+	ArkAttemptRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkAttemptRecord, 1);
+	*copy = *record;
+	copy->run_id = g_strdup(record->run_id);
+	copy->task_id = g_strdup(record->task_id);
+	copy->executor = g_strdup(record->executor);
+	copy->holder = g_strdup(record->holder);
+	copy->error = g_strdup(record->error);
+	copy->log_path = g_strdup(record->log_path);
+	return copy;
+}
+
+void
+ark_attempt_record_free(ArkAttemptRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->run_id);
+	g_free(record->task_id);
+	g_free(record->executor);
+	g_free(record->holder);
+	g_free(record->error);
+	g_free(record->log_path);
+	g_free(record);
+}
+
+ArkEvent *
+ark_event_copy(const ArkEvent *event)
+{
+	ArkEvent *copy;
+
+	g_return_val_if_fail(event != NULL, NULL);
+	copy = g_new0(ArkEvent, 1);
+	*copy = *event;
+	copy->run_id = g_strdup(event->run_id);
+	copy->task_id = g_strdup(event->task_id);
+	copy->data = g_strdup(event->data);
+	return copy;
+}
+
+void
+ark_event_free(ArkEvent *event)
+{
+	if (event == NULL)
+		return;
+	g_free(event->run_id);
+	g_free(event->task_id);
+	g_free(event->data);
+	g_free(event);
+}
+
+G_DEFINE_BOXED_TYPE(ArkEvent, ark_event, ark_event_copy, ark_event_free)
