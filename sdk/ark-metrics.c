@@ -277,6 +277,15 @@ ark_metrics_append_escaped(GString *out, const gchar *s, gboolean quote)
 	}
 }
 
+/* the shortest text that reads back as @v: 0.1 rather than 0.10000000000000001 */
+static void
+ark_metrics_format_double(gchar *buf, gsize len, gdouble v)
+{
+	g_ascii_formatd(buf, len, "%.15g", v);
+	if (g_ascii_strtod(buf, NULL) != v)
+		g_ascii_formatd(buf, len, "%.17g", v);
+}
+
 static void
 ark_metrics_append_value(GString *out, gdouble v)
 {
@@ -287,8 +296,10 @@ ark_metrics_append_value(GString *out, gdouble v)
 		g_string_append(out, v > 0 ? "+Inf" : "-Inf");
 	else if (v == floor(v) && fabs(v) < 1e15)
 		g_string_append_printf(out, "%.0f", v);
-	else
-		g_string_append(out, g_ascii_dtostr(buf, sizeof(buf), v));
+	else {
+		ark_metrics_format_double(buf, sizeof(buf), v);
+		g_string_append(out, buf);
+	}
 }
 
 static void
@@ -345,7 +356,7 @@ ark_metrics_render_prometheus(ArkMetrics *self)
 				for (guint b = 0; b < metric->n_buckets; b++) {
 					gchar le[G_ASCII_DTOSTR_BUF_SIZE];
 					cumulative += series->bucket_counts[b];
-					g_ascii_dtostr(le, sizeof(le), metric->buckets[b]);
+					ark_metrics_format_double(le, sizeof(le), metric->buckets[b]);
 					g_string_append_printf(out, "%s_bucket", metric->name);
 					ark_metrics_append_labels(out, metric, series, "le", le);
 					g_string_append_printf(out, " %" G_GUINT64_FORMAT "\n",
