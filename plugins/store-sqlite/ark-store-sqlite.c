@@ -1,0 +1,1296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <arkitect/arkitect.h>
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * The default store: one SQLite database, <dir>/arkitect.db, in WAL mode. Each apply() is one
+ * BEGIN IMMEDIATE ... COMMIT with cached prepared statements, so a batch costs one WAL sync (with
+ * durability "full") however many operations it carries. docs/storage.md describes the schema.
+ */
+
+#define ARK_STORE_SQLITE_FILE_NAME "arkitect.db"
+/* "Arkt": marks the file as ours, so that a foreign SQLite database is refused, not migrated */
+#define ARK_STORE_SQLITE_APPLICATION_ID 0x41726b74
+#define ARK_STORE_SQLITE_BUSY_TIMEOUT_MS 5000
+/* dynamic list_runs() statements kept prepared; beyond this they are prepared per call */
+#define ARK_STORE_SQLITE_MAX_CACHED_QUERIES 64
+
+/*
+ * Ordered migrations: entry N takes the schema from user_version N to N + 1. Append only; never
+ * edit a released entry, a database in the field was built by it.
+ */
+static const gchar *const ark_store_sqlite_migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  workflow_name TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  policy TEXT,"
+    "  submitter TEXT,"
+    "  idempotency_key TEXT UNIQUE,"
+    "  definition TEXT,"
+    "  n_tasks INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL,"
+    "  reason TEXT"
+    ");"
+    "CREATE INDEX runs_by_state ON runs (state, id);"
+    "CREATE INDEX runs_by_workflow ON runs (workflow_name, id);"
+    "CREATE TABLE tasks ("
+    "  run_id TEXT NOT NULL REFERENCES runs (id),"
+    "  task_id TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  exit_code INTEGER NOT NULL,"
+    "  ready_at INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  PRIMARY KEY (run_id, task_id),"
+    "  UNIQUE (run_id, idx)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE attempts ("
+    "  run_id TEXT NOT NULL,"
+    "  task_id TEXT NOT NULL,"
+    "  number INTEGER NOT NULL,"
+    "  token INTEGER NOT NULL UNIQUE,"
+    "  status INTEGER NOT NULL,"
+    "  executor TEXT,"
+    "  holder TEXT,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL,"
+    "  exit_code INTEGER NOT NULL,"
+    "  signal INTEGER NOT NULL,"
+    "  error TEXT,"
+    "  log_path TEXT,"
+    "  PRIMARY KEY (run_id, task_id, number),"
+    "  FOREIGN KEY (run_id, task_id) REFERENCES tasks (run_id, task_id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  task_id TEXT,"
+    "  attempt INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  data TEXT"
+    ");",
+};
+
+#define ARK_STORE_SQLITE_SCHEMA_VERSION ((gint64)G_N_ELEMENTS(ark_store_sqlite_migrations))
+
+#define RUN_COLUMNS                                                                                \
+	"id, workflow_name, state, policy, submitter, idempotency_key, definition, n_tasks, "      \
+	"created_at, started_at, finished_at, reason"
+#define TASK_COLUMNS                                                                               \
+	"run_id, task_id, idx, state, attempts, exit_code, ready_at, started_at, finished_at, "    \
+	"reason"
+#define ATTEMPT_COLUMNS                                                                            \
+	"run_id, task_id, number, token, status, executor, holder, started_at, finished_at, "      \
+	"exit_code, signal, error, log_path"
+#define EVENT_COLUMNS "seq, time, kind, run_id, task_id, attempt, state, data"
+
+/* the fixed statements, prepared on first use and kept for the life of the connection */
+typedef enum {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_RUN_INSERT,
+	STMT_RUN_UPDATE,
+	STMT_TASK_INSERT,
+	STMT_TASK_UPDATE,
+	STMT_ATTEMPT_INSERT,
+	STMT_ATTEMPT_UPDATE,
+	STMT_EVENT_INSERT,
+	STMT_RUN_GET,
+	STMT_RUN_BY_KEY,
+	STMT_TASKS_OF_RUN,
+	STMT_ATTEMPTS_OF_RUN,
+	STMT_ATTEMPTS_OF_TASK,
+	STMT_EVENTS_AFTER,
+	STMT_LAST
+} ArkStoreSqliteStmtId;
+
+/* the parameter numbers of the insert statements are shared by the updates of the same record,
+ * so that one bind function serves both (an update simply ignores the slots it does not use) */
+static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_RUN_INSERT] = "INSERT INTO runs (" RUN_COLUMNS ") "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STMT_RUN_UPDATE] = "UPDATE runs SET state = ?3, started_at = ?10, finished_at = ?11, "
+			"reason = ?12 WHERE id = ?1",
+    [STMT_TASK_INSERT] = "INSERT INTO tasks (" TASK_COLUMNS ") "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [STMT_TASK_UPDATE] = "UPDATE tasks SET state = ?4, attempts = ?5, exit_code = ?6, "
+			 "ready_at = ?7, started_at = ?8, finished_at = ?9, reason = ?10 "
+			 "WHERE run_id = ?1 AND task_id = ?2",
+    [STMT_ATTEMPT_INSERT] = "INSERT INTO attempts (" ATTEMPT_COLUMNS ") "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [STMT_ATTEMPT_UPDATE] = "UPDATE attempts SET status = ?5, finished_at = ?9, "
+			    "exit_code = ?10, signal = ?11, error = ?12, log_path = ?13 "
+			    "WHERE run_id = ?1 AND task_id = ?2 AND number = ?3",
+    [STMT_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLUMNS ") "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_RUN_GET] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
+    [STMT_RUN_BY_KEY] = "SELECT " RUN_COLUMNS " FROM runs WHERE idempotency_key = ?1",
+    [STMT_TASKS_OF_RUN] = "SELECT " TASK_COLUMNS " FROM tasks WHERE run_id = ?1 ORDER BY idx",
+    [STMT_ATTEMPTS_OF_RUN] = "SELECT a.run_id, a.task_id, a.number, a.token, a.status, "
+			     "a.executor, a.holder, a.started_at, a.finished_at, a.exit_code, "
+			     "a.signal, a.error, a.log_path "
+			     "FROM attempts AS a JOIN tasks AS t "
+			     "ON t.run_id = a.run_id AND t.task_id = a.task_id "
+			     "WHERE a.run_id = ?1 ORDER BY t.idx, a.number",
+    [STMT_ATTEMPTS_OF_TASK] = "SELECT " ATTEMPT_COLUMNS " FROM attempts "
+			      "WHERE run_id = ?1 AND task_id = ?2 ORDER BY number",
+    [STMT_EVENTS_AFTER] = "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 "
+			  "ORDER BY seq LIMIT ?2",
+};
+
+typedef enum {
+	ARK_STORE_SQLITE_DURABILITY_FULL,
+	ARK_STORE_SQLITE_DURABILITY_NORMAL,
+	ARK_STORE_SQLITE_DURABILITY_OFF,
+} ArkStoreSqliteDurability;
+
+static const gchar *const ark_store_sqlite_durability_names[] = {"full", "normal", "off"};
+
+#define ARK_TYPE_STORE_SQLITE (ark_store_sqlite_get_type())
+G_DECLARE_FINAL_TYPE(ArkStoreSqlite, ark_store_sqlite, ARK, STORE_SQLITE, GObject)
+
+struct _ArkStoreSqlite {
+	GObject parent_instance;
+
+	gchar *durability;
+	gchar *path;
+	sqlite3 *db;
+	sqlite3_stmt *stmts[STMT_LAST];
+	GHashTable *queries; /* SQL text -> sqlite3_stmt, for list_runs() */
+	guint64 last_event_seq;
+	guint64 last_attempt_token;
+};
+
+enum {
+	PROP_0,
+	PROP_DURABILITY,
+	N_PROPS
+};
+
+static GParamSpec *ark_store_sqlite_props[N_PROPS];
+
+static void ark_store_sqlite_store_iface_init(ArkStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE(ArkStoreSqlite, ark_store_sqlite, G_TYPE_OBJECT,
+			      G_IMPLEMENT_INTERFACE(ARK_TYPE_STORE,
+						    ark_store_sqlite_store_iface_init))
+
+/*
+ * A statement in use: going out of scope resets it and drops its bindings, so that a cached
+ * statement never keeps a read transaction open or points at a caller's strings.
+ */
+typedef sqlite3_stmt ArkStoreSqliteStmtUse;
+
+static void
+ark_store_sqlite_stmt_use_done(ArkStoreSqliteStmtUse *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkStoreSqliteStmtUse, ark_store_sqlite_stmt_use_done)
+
+static ArkError
+ark_store_sqlite_error_code(int rc)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return ARK_ERROR_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return ARK_ERROR_NOT_FOUND;
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return ARK_ERROR_INVALID_ARGUMENT;
+	default:
+		return ARK_ERROR_STORAGE;
+	}
+}
+
+/* the message of the last failure on the connection; call before resetting the statement */
+static void
+ark_store_sqlite_set_error(ArkStoreSqlite *self, int rc, GError **error)
+{
+	g_set_error_literal(error, ARK_ERROR, ark_store_sqlite_error_code(rc),
+			    sqlite3_errmsg(self->db));
+}
+
+static gboolean
+ark_store_sqlite_exec(ArkStoreSqlite *self, const gchar *sql, GError **error)
+{
+	int rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		ark_store_sqlite_set_error(self, rc, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* runs a statement that returns one integer (a pragma, a count) */
+static gboolean
+ark_store_sqlite_query_int(ArkStoreSqlite *self, const gchar *sql, gint64 *out_value,
+			   GError **error)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*out_value = sqlite3_column_int64(stmt, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			*out_value = 0;
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK)
+		ark_store_sqlite_set_error(self, rc, error);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK;
+}
+
+/* runs a statement that returns one string */
+static gboolean
+ark_store_sqlite_query_text(ArkStoreSqlite *self, const gchar *sql, gchar **out_value,
+			    GError **error)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*out_value = g_strdup((const gchar *)sqlite3_column_text(stmt, 0));
+			if (*out_value == NULL)
+				*out_value = g_strdup("");
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK)
+		ark_store_sqlite_set_error(self, rc, error);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK;
+}
+
+static ArkStoreSqliteStmtUse *
+ark_store_sqlite_stmt(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, GError **error)
+{
+	if (self->stmts[id] == NULL) {
+		int rc = sqlite3_prepare_v3(self->db, ark_store_sqlite_sql[id], -1,
+					    SQLITE_PREPARE_PERSISTENT, &self->stmts[id], NULL);
+		if (rc != SQLITE_OK) {
+			ark_store_sqlite_set_error(self, rc, error);
+			g_prefix_error(error, "failed to prepare statement: ");
+			return NULL;
+		}
+	}
+	return self->stmts[id];
+}
+
+/* steps a statement that returns no rows */
+static gboolean
+ark_store_sqlite_step_done(ArkStoreSqlite *self, sqlite3_stmt *stmt, GError **error)
+{
+	int rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		ark_store_sqlite_set_error(self, rc, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+ark_store_sqlite_run_stmt(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, GError **error)
+{
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = ark_store_sqlite_stmt(self, id, error);
+	if (stmt == NULL)
+		return FALSE;
+	return ark_store_sqlite_step_done(self, stmt, error);
+}
+
+/*
+ * Binding. Strings are bound SQLITE_STATIC: batch strings live until apply() returns and every
+ * statement is reset before that. With static text and valid parameter numbers sqlite3_bind_*
+ * can not fail, so their results are not checked.
+ */
+static inline void
+ark_store_sqlite_bind_text(sqlite3_stmt *stmt, int index, const gchar *value)
+{
+	sqlite3_bind_text(stmt, index, value, -1, SQLITE_STATIC);
+}
+
+static inline void
+ark_store_sqlite_bind_int(sqlite3_stmt *stmt, int index, gint64 value)
+{
+	sqlite3_bind_int64(stmt, index, value);
+}
+
+static void
+ark_store_sqlite_bind_run(sqlite3_stmt *stmt, const ArkRunRecord *run)
+{
+	ark_store_sqlite_bind_text(stmt, 1, run->id);
+	ark_store_sqlite_bind_text(stmt, 2, run->workflow_name);
+	ark_store_sqlite_bind_int(stmt, 3, run->state);
+	ark_store_sqlite_bind_text(stmt, 4, run->policy);
+	ark_store_sqlite_bind_text(stmt, 5, run->submitter);
+	ark_store_sqlite_bind_text(stmt, 6, run->idempotency_key);
+	ark_store_sqlite_bind_text(stmt, 7, run->definition);
+	ark_store_sqlite_bind_int(stmt, 8, run->n_tasks);
+	ark_store_sqlite_bind_int(stmt, 9, run->created_at);
+	ark_store_sqlite_bind_int(stmt, 10, run->started_at);
+	ark_store_sqlite_bind_int(stmt, 11, run->finished_at);
+	ark_store_sqlite_bind_text(stmt, 12, run->reason);
+}
+
+static void
+ark_store_sqlite_bind_task(sqlite3_stmt *stmt, const ArkTaskRecord *task)
+{
+	ark_store_sqlite_bind_text(stmt, 1, task->run_id);
+	ark_store_sqlite_bind_text(stmt, 2, task->task_id);
+	ark_store_sqlite_bind_int(stmt, 3, task->index);
+	ark_store_sqlite_bind_int(stmt, 4, task->state);
+	ark_store_sqlite_bind_int(stmt, 5, task->attempts);
+	ark_store_sqlite_bind_int(stmt, 6, task->exit_code);
+	ark_store_sqlite_bind_int(stmt, 7, task->ready_at);
+	ark_store_sqlite_bind_int(stmt, 8, task->started_at);
+	ark_store_sqlite_bind_int(stmt, 9, task->finished_at);
+	ark_store_sqlite_bind_text(stmt, 10, task->reason);
+}
+
+static void
+ark_store_sqlite_bind_attempt(sqlite3_stmt *stmt, const ArkAttemptRecord *attempt)
+{
+	ark_store_sqlite_bind_text(stmt, 1, attempt->run_id);
+	ark_store_sqlite_bind_text(stmt, 2, attempt->task_id);
+	ark_store_sqlite_bind_int(stmt, 3, attempt->number);
+	/* tokens above G_MAXINT64 would not sort right; docs/storage.md states the limit */
+	ark_store_sqlite_bind_int(stmt, 4, (gint64)attempt->token);
+	ark_store_sqlite_bind_int(stmt, 5, attempt->status);
+	ark_store_sqlite_bind_text(stmt, 6, attempt->executor);
+	ark_store_sqlite_bind_text(stmt, 7, attempt->holder);
+	ark_store_sqlite_bind_int(stmt, 8, attempt->started_at);
+	ark_store_sqlite_bind_int(stmt, 9, attempt->finished_at);
+	ark_store_sqlite_bind_int(stmt, 10, attempt->exit_code);
+	ark_store_sqlite_bind_int(stmt, 11, attempt->signal);
+	ark_store_sqlite_bind_text(stmt, 12, attempt->error);
+	ark_store_sqlite_bind_text(stmt, 13, attempt->log_path);
+}
+
+static void
+ark_store_sqlite_bind_event(sqlite3_stmt *stmt, const ArkEvent *event)
+{
+	ark_store_sqlite_bind_int(stmt, 1, (gint64)event->seq);
+	ark_store_sqlite_bind_int(stmt, 2, event->time);
+	ark_store_sqlite_bind_int(stmt, 3, event->kind);
+	ark_store_sqlite_bind_text(stmt, 4, event->run_id);
+	ark_store_sqlite_bind_text(stmt, 5, event->task_id);
+	ark_store_sqlite_bind_int(stmt, 6, event->attempt);
+	ark_store_sqlite_bind_int(stmt, 7, event->state);
+	ark_store_sqlite_bind_text(stmt, 8, event->data);
+}
+
+static inline gchar *
+ark_store_sqlite_column_dup(sqlite3_stmt *stmt, int column)
+{
+	/* NULL for SQL NULL, which is how optional strings are stored */
+	return g_strdup((const gchar *)sqlite3_column_text(stmt, column));
+}
+
+static ArkRunRecord *
+ark_store_sqlite_run_from_row(sqlite3_stmt *stmt)
+{
+	ArkRunRecord *run = g_new0(ArkRunRecord, 1);
+	run->id = ark_store_sqlite_column_dup(stmt, 0);
+	run->workflow_name = ark_store_sqlite_column_dup(stmt, 1);
+	run->state = sqlite3_column_int(stmt, 2);
+	run->policy = ark_store_sqlite_column_dup(stmt, 3);
+	run->submitter = ark_store_sqlite_column_dup(stmt, 4);
+	run->idempotency_key = ark_store_sqlite_column_dup(stmt, 5);
+	run->definition = ark_store_sqlite_column_dup(stmt, 6);
+	run->n_tasks = (guint)sqlite3_column_int64(stmt, 7);
+	run->created_at = sqlite3_column_int64(stmt, 8);
+	run->started_at = sqlite3_column_int64(stmt, 9);
+	run->finished_at = sqlite3_column_int64(stmt, 10);
+	run->reason = ark_store_sqlite_column_dup(stmt, 11);
+	return run;
+}
+
+static ArkTaskRecord *
+ark_store_sqlite_task_from_row(sqlite3_stmt *stmt)
+{
+	ArkTaskRecord *task = g_new0(ArkTaskRecord, 1);
+	task->run_id = ark_store_sqlite_column_dup(stmt, 0);
+	task->task_id = ark_store_sqlite_column_dup(stmt, 1);
+	task->index = (guint)sqlite3_column_int64(stmt, 2);
+	task->state = sqlite3_column_int(stmt, 3);
+	task->attempts = (guint)sqlite3_column_int64(stmt, 4);
+	task->exit_code = sqlite3_column_int(stmt, 5);
+	task->ready_at = sqlite3_column_int64(stmt, 6);
+	task->started_at = sqlite3_column_int64(stmt, 7);
+	task->finished_at = sqlite3_column_int64(stmt, 8);
+	task->reason = ark_store_sqlite_column_dup(stmt, 9);
+	return task;
+}
+
+static ArkAttemptRecord *
+ark_store_sqlite_attempt_from_row(sqlite3_stmt *stmt)
+{
+	ArkAttemptRecord *attempt = g_new0(ArkAttemptRecord, 1);
+	attempt->run_id = ark_store_sqlite_column_dup(stmt, 0);
+	attempt->task_id = ark_store_sqlite_column_dup(stmt, 1);
+	attempt->number = (guint)sqlite3_column_int64(stmt, 2);
+	attempt->token = (guint64)sqlite3_column_int64(stmt, 3);
+	attempt->status = sqlite3_column_int(stmt, 4);
+	attempt->executor = ark_store_sqlite_column_dup(stmt, 5);
+	attempt->holder = ark_store_sqlite_column_dup(stmt, 6);
+	attempt->started_at = sqlite3_column_int64(stmt, 7);
+	attempt->finished_at = sqlite3_column_int64(stmt, 8);
+	attempt->exit_code = sqlite3_column_int(stmt, 9);
+	attempt->signal = sqlite3_column_int(stmt, 10);
+	attempt->error = ark_store_sqlite_column_dup(stmt, 11);
+	attempt->log_path = ark_store_sqlite_column_dup(stmt, 12);
+	return attempt;
+}
+
+static ArkEvent *
+ark_store_sqlite_event_from_row(sqlite3_stmt *stmt)
+{
+	ArkEvent *event = g_new0(ArkEvent, 1);
+	event->seq = (guint64)sqlite3_column_int64(stmt, 0);
+	event->time = sqlite3_column_int64(stmt, 1);
+	event->kind = sqlite3_column_int(stmt, 2);
+	event->run_id = ark_store_sqlite_column_dup(stmt, 3);
+	event->task_id = ark_store_sqlite_column_dup(stmt, 4);
+	event->attempt = (guint)sqlite3_column_int64(stmt, 5);
+	event->state = sqlite3_column_int(stmt, 6);
+	event->data = ark_store_sqlite_column_dup(stmt, 7);
+	return event;
+}
+
+typedef gpointer (*ArkStoreSqliteRowFunc)(sqlite3_stmt *stmt);
+
+/* every row of a bound statement, converted by @from_row */
+static GPtrArray *
+ark_store_sqlite_collect(ArkStoreSqlite *self, sqlite3_stmt *stmt, ArkStoreSqliteRowFunc from_row,
+			 GDestroyNotify free_func, GError **error)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(free_func);
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		g_ptr_array_add(rows, from_row(stmt));
+	if (rc != SQLITE_DONE) {
+		ark_store_sqlite_set_error(self, rc, error);
+		return NULL;
+	}
+	return g_steal_pointer(&rows);
+}
+
+static gboolean
+ark_store_sqlite_check_durability(const gchar *name, ArkStoreSqliteDurability *out_durability,
+				  GError **error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(ark_store_sqlite_durability_names); i++) {
+		if (g_strcmp0(name, ark_store_sqlite_durability_names[i]) == 0) {
+			*out_durability = (ArkStoreSqliteDurability)i;
+			return TRUE;
+		}
+	}
+	g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+		    "unknown durability \"%s\" (expected full, normal or off)",
+		    name != NULL ? name : "(null)");
+	return FALSE;
+}
+
+static gboolean
+ark_store_sqlite_apply_durability(ArkStoreSqlite *self, GError **error)
+{
+	/* WAL with FULL syncs the WAL on every commit; NORMAL only at checkpoints (an application
+	 * crash loses nothing, a power cut may lose the last commits); OFF never syncs */
+	static const gchar *const pragmas[] = {
+	    [ARK_STORE_SQLITE_DURABILITY_FULL] = "PRAGMA synchronous = FULL",
+	    [ARK_STORE_SQLITE_DURABILITY_NORMAL] = "PRAGMA synchronous = NORMAL",
+	    [ARK_STORE_SQLITE_DURABILITY_OFF] = "PRAGMA synchronous = OFF",
+	};
+	ArkStoreSqliteDurability durability;
+
+	if (!ark_store_sqlite_check_durability(self->durability, &durability, error))
+		return FALSE;
+	return ark_store_sqlite_exec(self, pragmas[durability], error);
+}
+
+/* brings the schema to ARK_STORE_SQLITE_SCHEMA_VERSION, all steps in one transaction */
+static gboolean
+ark_store_sqlite_migrate(ArkStoreSqlite *self, GError **error)
+{
+	gint64 version = 0;
+	gint64 application_id = 0;
+	gint64 n_objects = 0;
+
+	if (!ark_store_sqlite_exec(self, "BEGIN IMMEDIATE", error))
+		return FALSE;
+	if (!ark_store_sqlite_query_int(self, "PRAGMA user_version", &version, error) ||
+	    !ark_store_sqlite_query_int(self, "PRAGMA application_id", &application_id, error) ||
+	    !ark_store_sqlite_query_int(self, "SELECT count(*) FROM sqlite_schema", &n_objects,
+					error)) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		return FALSE;
+	}
+
+	/* refuse rather than add our tables to someone else's database */
+	if ((application_id != 0 && application_id != ARK_STORE_SQLITE_APPLICATION_ID) ||
+	    (application_id == 0 && n_objects > 0)) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "not an Arkitect database (application_id 0x%08" G_GINT64_MODIFIER
+			    "x, %" G_GINT64_FORMAT " schema objects)",
+			    application_id, n_objects);
+		return FALSE;
+	}
+	if (version > ARK_STORE_SQLITE_SCHEMA_VERSION) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "the database has schema version %" G_GINT64_FORMAT
+			    ", written by a newer Arkitect; this one supports up to version "
+			    "%" G_GINT64_FORMAT,
+			    version, ARK_STORE_SQLITE_SCHEMA_VERSION);
+		return FALSE;
+	}
+	if (version < 0) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "the database has an invalid schema version %" G_GINT64_FORMAT,
+			    version);
+		return FALSE;
+	}
+
+	for (gint64 v = version; v < ARK_STORE_SQLITE_SCHEMA_VERSION; v++) {
+		g_autofree gchar *set_version =
+		    g_strdup_printf("PRAGMA user_version = %" G_GINT64_FORMAT, v + 1);
+		if (!ark_store_sqlite_exec(self, ark_store_sqlite_migrations[v], error) ||
+		    !ark_store_sqlite_exec(self, set_version, error)) {
+			sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+			g_prefix_error(error, "failed to migrate the schema to version %"
+				       G_GINT64_FORMAT ": ", v + 1);
+			return FALSE;
+		}
+	}
+	if (version == 0) {
+		g_autofree gchar *set_id = g_strdup_printf("PRAGMA application_id = %d",
+							   ARK_STORE_SQLITE_APPLICATION_ID);
+		if (!ark_store_sqlite_exec(self, set_id, error)) {
+			sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+			return FALSE;
+		}
+	}
+	if (!ark_store_sqlite_exec(self, "COMMIT", error)) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		return FALSE;
+	}
+	if (version < ARK_STORE_SQLITE_SCHEMA_VERSION)
+		g_debug("%s: schema migrated from version %" G_GINT64_FORMAT " to %"
+			G_GINT64_FORMAT, self->path, version, ARK_STORE_SQLITE_SCHEMA_VERSION);
+	return TRUE;
+}
+
+static gboolean
+ark_store_sqlite_check_directory(const gchar *location, GError **error)
+{
+	GStatBuf st;
+
+	if (g_stat(location, &st) != 0) {
+		int saved_errno = errno;
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s: %s", location,
+			    g_strerror(saved_errno));
+		return FALSE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s: not a directory", location);
+		return FALSE;
+	}
+	/* SQLite also needs to create the -wal and -shm files next to the database */
+	if (access(location, W_OK | X_OK) != 0) {
+		int saved_errno = errno;
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s: directory not writable: %s",
+			    location, g_strerror(saved_errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+ark_store_sqlite_release(ArkStoreSqlite *self)
+{
+	for (guint i = 0; i < STMT_LAST; i++)
+		g_clear_pointer(&self->stmts[i], sqlite3_finalize);
+	if (self->queries != NULL)
+		g_hash_table_remove_all(self->queries);
+	g_clear_pointer(&self->db, sqlite3_close_v2);
+}
+
+static gboolean
+ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
+{
+	g_autofree gchar *journal_mode = NULL;
+	gint64 last = 0;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+		    SQLITE_OPEN_EXRESCODE;
+	int rc;
+
+	rc = sqlite3_open_v2(self->path, &self->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (self->db != NULL)
+			ark_store_sqlite_set_error(self, rc, error);
+		else
+			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s", sqlite3_errstr(rc));
+		return FALSE;
+	}
+	if (sqlite3_db_readonly(self->db, "main") == 1) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_STORAGE,
+				    "the database file is read-only");
+		return FALSE;
+	}
+	sqlite3_busy_timeout(self->db, ARK_STORE_SQLITE_BUSY_TIMEOUT_MS);
+
+	/* the first statement that reads the file: a garbage file fails here (SQLITE_NOTADB) */
+	if (!ark_store_sqlite_query_text(self, "PRAGMA journal_mode = WAL", &journal_mode, error))
+		return FALSE;
+	if (g_ascii_strcasecmp(journal_mode, "wal") != 0) {
+		/* e.g. a file system without shared memory: never fall back to the slow journal */
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "could not switch to WAL mode (journal mode is %s)", journal_mode);
+		return FALSE;
+	}
+
+	if (!ark_store_sqlite_apply_durability(self, error))
+		return FALSE;
+	if (!ark_store_sqlite_exec(self,
+				   "PRAGMA foreign_keys = ON;"
+				   "PRAGMA temp_store = MEMORY;"
+				   /* 16 MiB of page cache: the hot indexes stay in memory */
+				   "PRAGMA cache_size = -16384;"
+				   /* truncate a WAL that grew during a burst back to 64 MiB */
+				   "PRAGMA journal_size_limit = 67108864;",
+				   error))
+		return FALSE;
+	if (!ark_store_sqlite_migrate(self, error))
+		return FALSE;
+
+	if (!ark_store_sqlite_query_int(self, "SELECT max(seq) FROM events", &last, error))
+		return FALSE;
+	self->last_event_seq = (guint64)last;
+	if (!ark_store_sqlite_query_int(self, "SELECT max(token) FROM attempts", &last, error))
+		return FALSE;
+	self->last_attempt_token = (guint64)last;
+	return TRUE;
+}
+
+static gboolean
+ark_store_sqlite_open(ArkStore *store, const gchar *location, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	ArkStoreSqliteDurability durability;
+
+	g_return_val_if_fail(self->db == NULL, FALSE);
+
+	if (location == NULL) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "the sqlite store needs a state directory");
+		return FALSE;
+	}
+	if (!ark_store_sqlite_check_durability(self->durability, &durability, error) ||
+	    !ark_store_sqlite_check_directory(location, error)) {
+		g_prefix_error(error, "failed to open the sqlite store: ");
+		return FALSE;
+	}
+
+	g_free(self->path);
+	self->path = g_build_filename(location, ARK_STORE_SQLITE_FILE_NAME, NULL);
+	if (!ark_store_sqlite_open_db(self, error)) {
+		ark_store_sqlite_release(self);
+		g_prefix_error(error, "failed to open %s: ", self->path);
+		return FALSE;
+	}
+	g_debug("opened %s (durability %s, last event %" G_GUINT64_FORMAT ")", self->path,
+		self->durability, self->last_event_seq);
+	return TRUE;
+}
+
+static void
+ark_store_sqlite_close(ArkStore *store)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+
+	if (self->db == NULL)
+		return;
+	/* cheap, and keeps the planner's statistics fresh for the next start */
+	sqlite3_exec(self->db, "PRAGMA optimize", NULL, NULL, NULL);
+	ark_store_sqlite_release(self);
+}
+
+/* what an operation was doing, for its error message (only built on failure) */
+static gchar *
+ark_store_sqlite_describe_op(const ArkStoreOp *op)
+{
+	gboolean insert = op->kind == ARK_STORE_OP_RUN_INSERT ||
+			  op->kind == ARK_STORE_OP_TASK_INSERT ||
+			  op->kind == ARK_STORE_OP_ATTEMPT_INSERT;
+	const gchar *verb = insert ? "insert" : "update";
+
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_INSERT:
+	case ARK_STORE_OP_RUN_UPDATE:
+		return g_strdup_printf("%s run %s", verb, op->run.id);
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		return g_strdup_printf("%s task %s of run %s", verb, op->task.task_id,
+				       op->task.run_id);
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		return g_strdup_printf("%s attempt %u of task %s of run %s", verb,
+				       op->attempt.number, op->attempt.task_id,
+				       op->attempt.run_id);
+	case ARK_STORE_OP_EVENT:
+		return g_strdup_printf("append event %" G_GUINT64_FORMAT, op->event.seq);
+	default:
+		return g_strdup_printf("apply operation %d", (gint)op->kind);
+	}
+}
+
+/* the statement for @op with its values bound, or NULL with @error set */
+static ArkStoreSqliteStmtUse *
+ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **error)
+{
+	sqlite3_stmt *stmt = NULL;
+	gboolean has_ids;
+
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_INSERT:
+	case ARK_STORE_OP_RUN_UPDATE:
+		has_ids = op->run.id != NULL && op->run.workflow_name != NULL;
+		break;
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		has_ids = op->task.run_id != NULL && op->task.task_id != NULL;
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		has_ids = op->attempt.run_id != NULL && op->attempt.task_id != NULL;
+		break;
+	case ARK_STORE_OP_EVENT:
+		has_ids = op->event.run_id != NULL;
+		break;
+	default:
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "unknown operation");
+		return NULL;
+	}
+	/* checked here rather than left to NOT NULL, so that both stores say the same */
+	if (!has_ids) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "an identifier of the record is missing");
+		return NULL;
+	}
+
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_INSERT:
+	case ARK_STORE_OP_RUN_UPDATE:
+		stmt = ark_store_sqlite_stmt(
+		    self, op->kind == ARK_STORE_OP_RUN_INSERT ? STMT_RUN_INSERT : STMT_RUN_UPDATE,
+		    error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_run(stmt, &op->run);
+		break;
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		stmt = ark_store_sqlite_stmt(self,
+					     op->kind == ARK_STORE_OP_TASK_INSERT ? STMT_TASK_INSERT
+										  : STMT_TASK_UPDATE,
+					     error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_task(stmt, &op->task);
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		stmt = ark_store_sqlite_stmt(self,
+					     op->kind == ARK_STORE_OP_ATTEMPT_INSERT
+						 ? STMT_ATTEMPT_INSERT
+						 : STMT_ATTEMPT_UPDATE,
+					     error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_attempt(stmt, &op->attempt);
+		break;
+	default:
+		stmt = ark_store_sqlite_stmt(self, STMT_EVENT_INSERT, error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_event(stmt, &op->event);
+		break;
+	}
+	return stmt;
+}
+
+static gboolean
+ark_store_sqlite_apply_op(ArkStoreSqlite *self, const ArkStoreOp *op, guint64 *last_event_seq,
+			  guint64 *last_attempt_token, GError **error)
+{
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+
+	/* readers page with read_events(after_seq): a seq that went backwards would be skipped by
+	 * every reader already past it */
+	if (op->kind == ARK_STORE_OP_EVENT && op->event.seq <= *last_event_seq) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "sequence %" G_GUINT64_FORMAT " is not after %" G_GUINT64_FORMAT,
+			    op->event.seq, *last_event_seq);
+		return FALSE;
+	}
+	stmt = ark_store_sqlite_bind_op(self, op, error);
+	if (stmt == NULL || !ark_store_sqlite_step_done(self, stmt, error))
+		return FALSE;
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_UPDATE:
+	case ARK_STORE_OP_TASK_UPDATE:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		if (sqlite3_changes(self->db) == 0) {
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+					    "no such record");
+			return FALSE;
+		}
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+		*last_attempt_token = MAX(*last_attempt_token, op->attempt.token);
+		break;
+	case ARK_STORE_OP_EVENT:
+		*last_event_seq = op->event.seq;
+		break;
+	default:
+		break;
+	}
+	return TRUE;
+}
+
+static gboolean
+ark_store_sqlite_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	guint n_ops = ark_store_batch_get_length(batch);
+	guint64 last_event_seq = self->last_event_seq;
+	guint64 last_attempt_token = self->last_attempt_token;
+
+	g_return_val_if_fail(self->db != NULL, FALSE);
+
+	if (n_ops == 0)
+		return TRUE;
+	if (!ark_store_sqlite_run_stmt(self, STMT_BEGIN, error)) {
+		g_prefix_error(error, "failed to begin a transaction: ");
+		return FALSE;
+	}
+	for (guint i = 0; i < n_ops; i++) {
+		const ArkStoreOp *op = ark_store_batch_get_op(batch, i);
+		if (!ark_store_sqlite_apply_op(self, op, &last_event_seq, &last_attempt_token,
+					       error)) {
+			g_autofree gchar *what = ark_store_sqlite_describe_op(op);
+			g_prefix_error(error, "failed to %s (operation %u of %u): ", what, i + 1,
+				       n_ops);
+			/* a failed ROLLBACK leaves nothing to do: SQLite rolls back on its own
+			 * when it can not (and reports SQLITE_ERROR "no transaction active") */
+			ark_store_sqlite_run_stmt(self, STMT_ROLLBACK, NULL);
+			return FALSE;
+		}
+	}
+	if (!ark_store_sqlite_run_stmt(self, STMT_COMMIT, error)) {
+		if (!sqlite3_get_autocommit(self->db))
+			ark_store_sqlite_run_stmt(self, STMT_ROLLBACK, NULL);
+		g_prefix_error(error, "failed to commit: ");
+		return FALSE;
+	}
+	self->last_event_seq = last_event_seq;
+	self->last_attempt_token = last_attempt_token;
+	return TRUE;
+}
+
+static guint64
+ark_store_sqlite_get_last_event_seq(ArkStore *store)
+{
+	return ARK_STORE_SQLITE(store)->last_event_seq;
+}
+
+static guint64
+ark_store_sqlite_get_last_attempt_token(ArkStore *store)
+{
+	return ARK_STORE_SQLITE(store)->last_attempt_token;
+}
+
+static ArkRunRecord *
+ark_store_sqlite_get_run_by(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, const gchar *what,
+			    const gchar *value, GError **error)
+{
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	int rc;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+	g_return_val_if_fail(value != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, id, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_text(stmt, 1, value);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		return ark_store_sqlite_run_from_row(stmt);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "no run with %s %s", what,
+			    value);
+		return NULL;
+	}
+	ark_store_sqlite_set_error(self, rc, error);
+	g_prefix_error(error, "failed to read run %s: ", value);
+	return NULL;
+}
+
+static ArkRunRecord *
+ark_store_sqlite_get_run(ArkStore *store, const gchar *run_id, GError **error)
+{
+	return ark_store_sqlite_get_run_by(ARK_STORE_SQLITE(store), STMT_RUN_GET, "id", run_id,
+					   error);
+}
+
+static ArkRunRecord *
+ark_store_sqlite_find_run_by_idempotency_key(ArkStore *store, const gchar *key, GError **error)
+{
+	return ark_store_sqlite_get_run_by(ARK_STORE_SQLITE(store), STMT_RUN_BY_KEY,
+					   "idempotency key", key, error);
+}
+
+/* the statement for one shape of filter; only the conditions in use appear, so that SQLite can
+ * pick the state or workflow index */
+static sqlite3_stmt *
+ark_store_sqlite_runs_query(ArkStoreSqlite *self, const ArkRunFilter *filter,
+			    gboolean *out_cached, GError **error)
+{
+	g_autoptr(GString) sql = g_string_new("SELECT " RUN_COLUMNS " FROM runs");
+	const gchar *glue = " WHERE ";
+	guint all_states = (1u << ARK_RUN_STATE_LAST) - 1;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (filter->state_mask != 0 && (filter->state_mask & all_states) != all_states) {
+		const gchar *sep = "";
+		/* literal numbers, not parameters: they are ours and few masks are ever used */
+		g_string_append_printf(sql, "%sstate IN (", glue);
+		for (guint state = 0; state < 32; state++) {
+			if (filter->state_mask & (1u << state)) {
+				g_string_append_printf(sql, "%s%u", sep, state);
+				sep = ", ";
+			}
+		}
+		g_string_append(sql, ")");
+		glue = " AND ";
+	}
+	if (filter->workflow_name != NULL) {
+		g_string_append_printf(sql, "%sworkflow_name = :workflow", glue);
+		glue = " AND ";
+	}
+	if (filter->after != NULL)
+		g_string_append_printf(sql, "%sid %s :after", glue,
+				       filter->newest_first ? "<" : ">");
+	g_string_append(sql, filter->newest_first ? " ORDER BY id DESC" : " ORDER BY id");
+	if (filter->limit > 0)
+		g_string_append(sql, " LIMIT :limit");
+
+	stmt = g_hash_table_lookup(self->queries, sql->str);
+	if (stmt != NULL) {
+		*out_cached = TRUE;
+		return stmt;
+	}
+	*out_cached = g_hash_table_size(self->queries) < ARK_STORE_SQLITE_MAX_CACHED_QUERIES;
+	rc = sqlite3_prepare_v3(self->db, sql->str, -1,
+				*out_cached ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		ark_store_sqlite_set_error(self, rc, error);
+		return NULL;
+	}
+	if (*out_cached)
+		g_hash_table_insert(self->queries, g_string_free(g_steal_pointer(&sql), FALSE),
+				    stmt);
+	return stmt;
+}
+
+static GPtrArray *
+ark_store_sqlite_list_runs(ArkStore *store, const ArkRunFilter *filter, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	ArkRunFilter all = {0};
+	GPtrArray *runs;
+	sqlite3_stmt *stmt;
+	gboolean cached = FALSE;
+	int index;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+
+	if (filter == NULL)
+		filter = &all;
+	stmt = ark_store_sqlite_runs_query(self, filter, &cached, error);
+	if (stmt == NULL) {
+		g_prefix_error(error, "failed to list runs: ");
+		return NULL;
+	}
+	if ((index = sqlite3_bind_parameter_index(stmt, ":workflow")) > 0)
+		ark_store_sqlite_bind_text(stmt, index, filter->workflow_name);
+	if ((index = sqlite3_bind_parameter_index(stmt, ":after")) > 0)
+		ark_store_sqlite_bind_text(stmt, index, filter->after);
+	if ((index = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
+		ark_store_sqlite_bind_int(stmt, index, filter->limit);
+
+	runs = ark_store_sqlite_collect(self, stmt,
+					(ArkStoreSqliteRowFunc)ark_store_sqlite_run_from_row,
+					(GDestroyNotify)ark_run_record_free, error);
+	if (cached)
+		ark_store_sqlite_stmt_use_done(stmt);
+	else
+		sqlite3_finalize(stmt);
+	if (runs == NULL)
+		g_prefix_error(error, "failed to list runs: ");
+	return runs;
+}
+
+static GPtrArray *
+ark_store_sqlite_list_tasks(ArkStore *store, const gchar *run_id, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	GPtrArray *tasks;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+	g_return_val_if_fail(run_id != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, STMT_TASKS_OF_RUN, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_text(stmt, 1, run_id);
+	tasks = ark_store_sqlite_collect(self, stmt,
+					 (ArkStoreSqliteRowFunc)ark_store_sqlite_task_from_row,
+					 (GDestroyNotify)ark_task_record_free, error);
+	if (tasks == NULL)
+		g_prefix_error(error, "failed to list the tasks of run %s: ", run_id);
+	return tasks;
+}
+
+static GPtrArray *
+ark_store_sqlite_list_attempts(ArkStore *store, const gchar *run_id, const gchar *task_id,
+			       GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	GPtrArray *attempts;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+	g_return_val_if_fail(run_id != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(
+	    self, task_id != NULL ? STMT_ATTEMPTS_OF_TASK : STMT_ATTEMPTS_OF_RUN, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_text(stmt, 1, run_id);
+	if (task_id != NULL)
+		ark_store_sqlite_bind_text(stmt, 2, task_id);
+	attempts = ark_store_sqlite_collect(
+	    self, stmt, (ArkStoreSqliteRowFunc)ark_store_sqlite_attempt_from_row,
+	    (GDestroyNotify)ark_attempt_record_free, error);
+	if (attempts == NULL)
+		g_prefix_error(error, "failed to list the attempts of run %s: ", run_id);
+	return attempts;
+}
+
+static GPtrArray *
+ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	GPtrArray *events;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, STMT_EVENTS_AFTER, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_int(stmt, 1, (gint64)MIN(after_seq, (guint64)G_MAXINT64));
+	/* a negative LIMIT is no limit in SQLite */
+	ark_store_sqlite_bind_int(stmt, 2, limit > 0 ? (gint64)limit : -1);
+	events = ark_store_sqlite_collect(self, stmt,
+					  (ArkStoreSqliteRowFunc)ark_store_sqlite_event_from_row,
+					  (GDestroyNotify)ark_event_free, error);
+	if (events == NULL)
+		g_prefix_error(error, "failed to read events: ");
+	return events;
+}
+
+static void
+ark_store_sqlite_set_property(GObject *object, guint prop_id, const GValue *value,
+			      GParamSpec *pspec)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(object);
+
+	switch (prop_id) {
+	case PROP_DURABILITY: {
+		const gchar *durability = g_value_get_string(value);
+		g_autoptr(GError) error = NULL;
+
+		if (durability == NULL)
+			durability = "full";
+		if (g_strcmp0(self->durability, durability) == 0)
+			break;
+		g_free(self->durability);
+		self->durability = g_strdup(durability);
+		/* normally set before open(), which reports a bad value as an error; on an open
+		 * store it takes effect for the next transaction */
+		if (self->db != NULL && !ark_store_sqlite_apply_durability(self, &error))
+			g_warning("%s: %s", self->path, error->message);
+		g_object_notify_by_pspec(object, pspec);
+		break;
+	}
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+		break;
+	}
+}
+
+static void
+ark_store_sqlite_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(object);
+
+	switch (prop_id) {
+	case PROP_DURABILITY:
+		g_value_set_string(value, self->durability);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+		break;
+	}
+}
+
+static void
+ark_store_sqlite_finalize(GObject *object)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(object);
+
+	ark_store_sqlite_release(self);
+	g_hash_table_unref(self->queries);
+	g_free(self->durability);
+	g_free(self->path);
+	G_OBJECT_CLASS(ark_store_sqlite_parent_class)->finalize(object);
+}
+
+static void
+ark_store_sqlite_class_init(ArkStoreSqliteClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->set_property = ark_store_sqlite_set_property;
+	object_class->get_property = ark_store_sqlite_get_property;
+	object_class->finalize = ark_store_sqlite_finalize;
+
+	/**
+	 * ArkStoreSqlite:durability:
+	 *
+	 * "full" (the default) survives a power cut, "normal" survives a crash of the process
+	 * but may lose the last commits on a power cut, "off" may lose them on either.
+	 */
+	ark_store_sqlite_props[PROP_DURABILITY] = g_param_spec_string(
+	    "durability", "Durability", "full, normal or off", "full",
+	    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+	g_object_class_install_properties(object_class, N_PROPS, ark_store_sqlite_props);
+}
+
+static void
+ark_store_sqlite_finalize_stmt_cb(gpointer stmt)
+{
+	sqlite3_finalize(stmt);
+}
+
+static void
+ark_store_sqlite_init(ArkStoreSqlite *self)
+{
+	self->durability = g_strdup("full");
+	self->queries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      ark_store_sqlite_finalize_stmt_cb);
+}
+
+static void
+ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
+{
+	iface->open = ark_store_sqlite_open;
+	iface->close = ark_store_sqlite_close;
+	iface->apply = ark_store_sqlite_apply;
+	iface->get_last_event_seq = ark_store_sqlite_get_last_event_seq;
+	iface->get_last_attempt_token = ark_store_sqlite_get_last_attempt_token;
+	iface->get_run = ark_store_sqlite_get_run;
+	iface->find_run_by_idempotency_key = ark_store_sqlite_find_run_by_idempotency_key;
+	iface->list_runs = ark_store_sqlite_list_runs;
+	iface->list_tasks = ark_store_sqlite_list_tasks;
+	iface->list_attempts = ark_store_sqlite_list_attempts;
+	iface->read_events = ark_store_sqlite_read_events;
+}
+
+/* the plugin: registers the store type under the name "sqlite" */
+
+#define ARK_TYPE_STORE_SQLITE_PLUGIN (ark_store_sqlite_plugin_get_type())
+G_DECLARE_FINAL_TYPE(ArkStoreSqlitePlugin, ark_store_sqlite_plugin, ARK, STORE_SQLITE_PLUGIN,
+		     ArkPlugin)
+
+struct _ArkStoreSqlitePlugin {
+	ArkPlugin parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE(ArkStoreSqlitePlugin, ark_store_sqlite_plugin, ARK_TYPE_PLUGIN)
+
+static gboolean
+ark_store_sqlite_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GError **error)
+{
+	/* the SQL above relies on sqlite_schema and SQLITE_OPEN_EXRESCODE (3.37+); a system
+	 * library older than the headers we were built with would fail in odd places */
+	if (sqlite3_libversion_number() < 3037000) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+			    "SQLite %s is too old, 3.37 or newer is needed", sqlite3_libversion());
+		return FALSE;
+	}
+	return ark_registry_add_type(registry, "store-sqlite", ARK_CAPABILITY_STORE, "sqlite",
+				     ARK_TYPE_STORE_SQLITE, error);
+}
+
+static void
+ark_store_sqlite_plugin_class_init(ArkStoreSqlitePluginClass *klass)
+{
+	ArkPluginClass *plugin_class = ARK_PLUGIN_CLASS(klass);
+
+	plugin_class->startup = ark_store_sqlite_plugin_startup;
+}
+
+static void
+ark_store_sqlite_plugin_init(ArkStoreSqlitePlugin *self)
+{
+}
+
+ARK_PLUGIN_DEFINE("store-sqlite", ark_store_sqlite_plugin_get_type, PACKAGE_VERSION,
+		  "LGPL-2.1-or-later", "SQLite store: runs, tasks, attempts and events in one "
+		  "WAL database (the default store)")
