@@ -1,0 +1,1554 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "ark-test-utils.h"
+
+/*
+ * The behaviour every store must share runs against each store by name (/ark/store/<name>/...),
+ * through the plugins as the engine loads them; the sqlite-only cases cover the file.
+ */
+
+#define T0 ((ArkTimestamp)1764000000000000) /* 2025-11-24, a realistic µs timestamp */
+
+typedef struct {
+	const gchar *store_name;
+	ArkRegistry *registry;
+	gchar *dir;
+	ArkStore *store;
+} Fixture;
+
+static ArkStore *
+ark_store_test_create(ArkRegistry *registry, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	gpointer store = ark_registry_create(registry, ARK_CAPABILITY_STORE, name, &error);
+
+	g_assert_no_error(error);
+	g_assert_true(ARK_IS_STORE(store));
+	return store;
+}
+
+static ArkStore *
+ark_store_test_open(ArkRegistry *registry, const gchar *name, const gchar *dir)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkStore) store = ark_store_test_create(registry, name);
+
+	g_assert_true(ark_store_open(store, dir, &error));
+	g_assert_no_error(error);
+	return g_steal_pointer(&store);
+}
+
+static void
+ark_store_test_setup(Fixture *fx, gconstpointer data)
+{
+	fx->store_name = data;
+	fx->registry = ark_test_load_plugins();
+	fx->dir = ark_test_mkdtemp();
+	fx->store = ark_store_test_open(fx->registry, fx->store_name, fx->dir);
+}
+
+static void
+ark_store_test_teardown(Fixture *fx, gconstpointer data)
+{
+	if (fx->store != NULL)
+		ark_store_close(fx->store);
+	g_clear_object(&fx->store);
+	g_clear_object(&fx->registry);
+	ark_test_rmdir(fx->dir);
+	g_free(fx->dir);
+}
+
+/* records with every field set; tests change what they need (strings are borrowed) */
+
+static ArkRunRecord
+ark_store_test_run(const gchar *id, const gchar *workflow_name, ArkRunState state)
+{
+	ArkRunRecord run = {
+	    .id = (gchar *)id,
+	    .workflow_name = (gchar *)workflow_name,
+	    .state = state,
+	    .policy = "fifo",
+	    .n_tasks = 3,
+	    .created_at = T0,
+	};
+	return run;
+}
+
+static ArkTaskRecord
+ark_store_test_task(const gchar *run_id, const gchar *task_id, guint index)
+{
+	ArkTaskRecord task = {
+	    .run_id = (gchar *)run_id,
+	    .task_id = (gchar *)task_id,
+	    .index = index,
+	    .state = ARK_TASK_STATE_PENDING,
+	    .exit_code = -1,
+	};
+	return task;
+}
+
+static ArkAttemptRecord
+ark_store_test_attempt(const gchar *run_id, const gchar *task_id, guint number, guint64 token)
+{
+	ArkAttemptRecord attempt = {
+	    .run_id = (gchar *)run_id,
+	    .task_id = (gchar *)task_id,
+	    .number = number,
+	    .token = token,
+	    .status = ARK_ATTEMPT_STATUS_RUNNING,
+	    .executor = "process",
+	    .started_at = T0 + number,
+	    .exit_code = -1,
+	};
+	return attempt;
+}
+
+static ArkEvent
+ark_store_test_event(guint64 seq, const gchar *run_id)
+{
+	ArkEvent event = {
+	    .seq = seq,
+	    .time = T0 + (ArkTimestamp)seq,
+	    .kind = ARK_EVENT_RUN_STARTED,
+	    .run_id = (gchar *)run_id,
+	    .state = ARK_RUN_STATE_RUNNING,
+	};
+	return event;
+}
+
+static void
+ark_store_test_apply(ArkStore *store, ArkStoreBatch *batch)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(ark_store_apply(store, batch, &error));
+	g_assert_no_error(error);
+}
+
+static void
+ark_store_test_add_run(ArkStore *store, const gchar *id, const gchar *workflow_name,
+		       ArkRunState state)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	ArkRunRecord run = ark_store_test_run(id, workflow_name, state);
+
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+	ark_store_test_apply(store, batch);
+}
+
+static ArkRunRecord *
+ark_store_test_get_run(ArkStore *store, const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+	ArkRunRecord *run = ark_store_get_run(store, id, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(run);
+	return run;
+}
+
+static GPtrArray *
+ark_store_test_list_tasks(ArkStore *store, const gchar *run_id)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *tasks = ark_store_list_tasks(store, run_id, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(tasks);
+	return tasks;
+}
+
+static GPtrArray *
+ark_store_test_list_attempts(ArkStore *store, const gchar *run_id, const gchar *task_id)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *attempts = ark_store_list_attempts(store, run_id, task_id, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(attempts);
+	return attempts;
+}
+
+static GPtrArray *
+ark_store_test_read_events(ArkStore *store, guint64 after_seq, guint limit)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *events = ark_store_read_events(store, after_seq, limit, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(events);
+	return events;
+}
+
+static GPtrArray *
+ark_store_test_list_runs(ArkStore *store, const ArkRunFilter *filter)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *runs = ark_store_list_runs(store, filter, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(runs);
+	return runs;
+}
+
+static void
+ark_store_test_assert_run(const ArkRunRecord *a, const ArkRunRecord *b)
+{
+	g_assert_cmpstr(a->id, ==, b->id);
+	g_assert_cmpstr(a->workflow_name, ==, b->workflow_name);
+	g_assert_cmpint(a->state, ==, b->state);
+	g_assert_cmpstr(a->policy, ==, b->policy);
+	g_assert_cmpstr(a->submitter, ==, b->submitter);
+	g_assert_cmpstr(a->idempotency_key, ==, b->idempotency_key);
+	g_assert_cmpstr(a->definition, ==, b->definition);
+	g_assert_cmpuint(a->n_tasks, ==, b->n_tasks);
+	g_assert_cmpint(a->created_at, ==, b->created_at);
+	g_assert_cmpint(a->started_at, ==, b->started_at);
+	g_assert_cmpint(a->finished_at, ==, b->finished_at);
+	g_assert_cmpstr(a->reason, ==, b->reason);
+}
+
+static void
+ark_store_test_assert_task(const ArkTaskRecord *a, const ArkTaskRecord *b)
+{
+	g_assert_cmpstr(a->run_id, ==, b->run_id);
+	g_assert_cmpstr(a->task_id, ==, b->task_id);
+	g_assert_cmpuint(a->index, ==, b->index);
+	g_assert_cmpint(a->state, ==, b->state);
+	g_assert_cmpuint(a->attempts, ==, b->attempts);
+	g_assert_cmpint(a->exit_code, ==, b->exit_code);
+	g_assert_cmpint(a->ready_at, ==, b->ready_at);
+	g_assert_cmpint(a->started_at, ==, b->started_at);
+	g_assert_cmpint(a->finished_at, ==, b->finished_at);
+	g_assert_cmpstr(a->reason, ==, b->reason);
+}
+
+static void
+ark_store_test_assert_attempt(const ArkAttemptRecord *a, const ArkAttemptRecord *b)
+{
+	g_assert_cmpstr(a->run_id, ==, b->run_id);
+	g_assert_cmpstr(a->task_id, ==, b->task_id);
+	g_assert_cmpuint(a->number, ==, b->number);
+	g_assert_cmpuint(a->token, ==, b->token);
+	g_assert_cmpint(a->status, ==, b->status);
+	g_assert_cmpstr(a->executor, ==, b->executor);
+	g_assert_cmpstr(a->holder, ==, b->holder);
+	g_assert_cmpint(a->started_at, ==, b->started_at);
+	g_assert_cmpint(a->finished_at, ==, b->finished_at);
+	g_assert_cmpint(a->exit_code, ==, b->exit_code);
+	g_assert_cmpint(a->signal, ==, b->signal);
+	g_assert_cmpstr(a->error, ==, b->error);
+	g_assert_cmpstr(a->log_path, ==, b->log_path);
+}
+
+static void
+ark_store_test_assert_event(const ArkEvent *a, const ArkEvent *b)
+{
+	g_assert_cmpuint(a->seq, ==, b->seq);
+	g_assert_cmpint(a->time, ==, b->time);
+	g_assert_cmpint(a->kind, ==, b->kind);
+	g_assert_cmpstr(a->run_id, ==, b->run_id);
+	g_assert_cmpstr(a->task_id, ==, b->task_id);
+	g_assert_cmpuint(a->attempt, ==, b->attempt);
+	g_assert_cmpint(a->state, ==, b->state);
+	g_assert_cmpstr(a->data, ==, b->data);
+}
+
+/*
+ * The records of ark_store_test_fill(): one run with every optional field set, one with every
+ * optional string NULL; tasks inserted out of index order; attempts out of (index, number) order.
+ */
+typedef struct {
+	ArkRunRecord runs[2];
+	ArkTaskRecord tasks[3];
+	ArkAttemptRecord attempts[3];
+	ArkEvent events[4];
+} ArkStoreTestData;
+
+static void
+ark_store_test_data_init(ArkStoreTestData *d)
+{
+	d->runs[0] = ark_store_test_run("run-a", "build", ARK_RUN_STATE_RUNNING);
+	d->runs[0].submitter = "alice";
+	d->runs[0].idempotency_key = "key-a";
+	d->runs[0].definition = "{\"name\":\"build\",\"tasks\":[\"é\"]}";
+	d->runs[0].started_at = T0 + 1;
+	d->runs[0].finished_at = G_MAXINT64; /* the full range survives */
+	d->runs[0].reason = "because";
+	d->runs[1] = ark_store_test_run("run-b", "deploy", ARK_RUN_STATE_PENDING);
+	d->runs[1].policy = NULL;
+	d->runs[1].definition = NULL;
+	d->runs[1].n_tasks = 0;
+	d->runs[1].created_at = -5; /* before the epoch: stored as is */
+
+	d->tasks[0] = ark_store_test_task("run-a", "compile", 0);
+	d->tasks[0].state = ARK_TASK_STATE_SUCCEEDED;
+	d->tasks[0].attempts = 1;
+	d->tasks[0].exit_code = 0;
+	d->tasks[0].ready_at = T0 + 10;
+	d->tasks[0].started_at = T0 + 11;
+	d->tasks[0].finished_at = T0 + 12;
+	d->tasks[0].reason = "done";
+	d->tasks[1] = ark_store_test_task("run-a", "test", 2);
+	d->tasks[1].state = ARK_TASK_STATE_DEAD;
+	d->tasks[1].attempts = 2;
+	d->tasks[1].exit_code = 255;
+	d->tasks[2] = ark_store_test_task("run-a", "lint", 1);
+
+	d->attempts[0] = ark_store_test_attempt("run-a", "test", 2, 9);
+	d->attempts[0].status = ARK_ATTEMPT_STATUS_TIMED_OUT;
+	d->attempts[0].holder = "pid:1234";
+	d->attempts[0].finished_at = T0 + 99;
+	d->attempts[0].signal = 9;
+	d->attempts[0].error = "timed out after 5 s";
+	d->attempts[0].log_path = "/var/log/arkitect/run-a/test.2.log";
+	d->attempts[1] = ark_store_test_attempt("run-a", "test", 1, 7);
+	d->attempts[1].status = ARK_ATTEMPT_STATUS_FAILED;
+	d->attempts[1].exit_code = 1;
+	d->attempts[2] = ark_store_test_attempt("run-a", "compile", 1, 8);
+	d->attempts[2].executor = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(d->events); i++)
+		d->events[i] = ark_store_test_event(i + 1, "run-a");
+	d->events[1].kind = ARK_EVENT_TASK_STATE;
+	d->events[1].task_id = "compile";
+	d->events[1].state = ARK_TASK_STATE_RUNNING;
+	d->events[2].kind = ARK_EVENT_ATTEMPT_FINISHED;
+	d->events[2].task_id = "test";
+	d->events[2].attempt = 2;
+	d->events[2].state = ARK_ATTEMPT_STATUS_TIMED_OUT;
+	d->events[2].data = "{\"signal\":9}";
+	d->events[3].run_id = "run-b";
+	d->events[3].kind = ARK_EVENT_RUN_SUBMITTED;
+	d->events[3].state = ARK_RUN_STATE_PENDING;
+}
+
+/* every string handed to the store is a copy that dies right after apply(): a store that keeps
+ * a borrowed pointer reads freed memory (and ASan says so) or the scribbled copy */
+static void
+ark_store_test_fill(ArkStore *store, const ArkStoreTestData *d)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+	ArkStoreTestData c = *d;
+
+#define COPY(field)                                                                                \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		if ((field) != NULL) {                                                             \
+			(field) = g_strdup(field);                                                 \
+			g_ptr_array_add(owned, (field));                                           \
+		}                                                                                  \
+	}                                                                                          \
+	G_STMT_END
+
+	for (guint i = 0; i < G_N_ELEMENTS(c.runs); i++) {
+		COPY(c.runs[i].id);
+		COPY(c.runs[i].workflow_name);
+		COPY(c.runs[i].policy);
+		COPY(c.runs[i].submitter);
+		COPY(c.runs[i].idempotency_key);
+		COPY(c.runs[i].definition);
+		COPY(c.runs[i].reason);
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &c.runs[i]);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(c.tasks); i++) {
+		COPY(c.tasks[i].run_id);
+		COPY(c.tasks[i].task_id);
+		COPY(c.tasks[i].reason);
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &c.tasks[i]);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(c.attempts); i++) {
+		COPY(c.attempts[i].run_id);
+		COPY(c.attempts[i].task_id);
+		COPY(c.attempts[i].executor);
+		COPY(c.attempts[i].holder);
+		COPY(c.attempts[i].error);
+		COPY(c.attempts[i].log_path);
+		ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &c.attempts[i]);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(c.events); i++) {
+		COPY(c.events[i].run_id);
+		COPY(c.events[i].task_id);
+		COPY(c.events[i].data);
+		ark_store_batch_add_event(batch, &c.events[i]);
+	}
+#undef COPY
+	ark_store_test_apply(store, batch);
+	for (guint i = 0; i < owned->len; i++)
+		memset(g_ptr_array_index(owned, i), 'X', strlen(g_ptr_array_index(owned, i)));
+}
+
+static void
+ark_store_test_check_filled(ArkStore *store, const ArkStoreTestData *d)
+{
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autoptr(GPtrArray) events = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(d->runs); i++) {
+		g_autoptr(ArkRunRecord) run = ark_store_test_get_run(store, d->runs[i].id);
+		ark_store_test_assert_run(run, &d->runs[i]);
+	}
+
+	/* by index, not by insertion */
+	tasks = ark_store_test_list_tasks(store, "run-a");
+	g_assert_cmpuint(tasks->len, ==, 3);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 0), &d->tasks[0]);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 1), &d->tasks[2]);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 2), &d->tasks[1]);
+	g_clear_pointer(&tasks, g_ptr_array_unref);
+	tasks = ark_store_test_list_tasks(store, "run-b");
+	g_assert_cmpuint(tasks->len, ==, 0);
+
+	/* by task index, then number */
+	attempts = ark_store_test_list_attempts(store, "run-a", NULL);
+	g_assert_cmpuint(attempts->len, ==, 3);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d->attempts[2]);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &d->attempts[1]);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 2), &d->attempts[0]);
+
+	events = ark_store_test_read_events(store, 0, 0);
+	g_assert_cmpuint(events->len, ==, G_N_ELEMENTS(d->events));
+	for (guint i = 0; i < events->len; i++)
+		ark_store_test_assert_event(g_ptr_array_index(events, i), &d->events[i]);
+
+	g_assert_cmpuint(ark_store_get_last_event_seq(store), ==, 4);
+	g_assert_cmpuint(ark_store_get_last_attempt_token(store), ==, 9);
+}
+
+static void
+ark_store_test_apply_and_read(Fixture *fx, gconstpointer data)
+{
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+	ark_store_test_check_filled(fx->store, &d);
+}
+
+static void
+ark_store_test_updates(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	ArkStoreTestData d;
+	ArkRunRecord run_update;
+	ArkTaskRecord task_update;
+	ArkAttemptRecord attempt_update;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+
+	/* every field differs; only the documented ones may be taken */
+	run_update = (ArkRunRecord){
+	    .id = "run-a",
+	    .workflow_name = "other",
+	    .state = ARK_RUN_STATE_FAILED,
+	    .policy = "priority",
+	    .submitter = "mallory",
+	    .idempotency_key = "key-z",
+	    .definition = "{}",
+	    .n_tasks = 42,
+	    .created_at = 1,
+	    .started_at = T0 + 500,
+	    .finished_at = T0 + 600,
+	    .reason = NULL,
+	};
+	task_update = (ArkTaskRecord){
+	    .run_id = "run-a",
+	    .task_id = "lint",
+	    .index = 7,
+	    .state = ARK_TASK_STATE_RETRY_WAIT,
+	    .attempts = 3,
+	    .exit_code = 2,
+	    .ready_at = T0 + 20,
+	    .started_at = T0 + 21,
+	    .finished_at = T0 + 22,
+	    .reason = "exit code 2",
+	};
+	attempt_update = (ArkAttemptRecord){
+	    .run_id = "run-a",
+	    .task_id = "test",
+	    .number = 1,
+	    .token = 1000,
+	    .status = ARK_ATTEMPT_STATUS_LOST,
+	    .executor = "thread",
+	    .holder = "someone",
+	    .started_at = 3,
+	    .finished_at = T0 + 77,
+	    .exit_code = -1,
+	    .signal = 15,
+	    .error = "lost at recovery",
+	    .log_path = NULL,
+	};
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &task_update);
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &attempt_update);
+	ark_store_test_apply(fx->store, batch);
+
+	d.runs[0].state = run_update.state;
+	d.runs[0].started_at = run_update.started_at;
+	d.runs[0].finished_at = run_update.finished_at;
+	d.runs[0].reason = NULL;
+	run = ark_store_test_get_run(fx->store, "run-a");
+	ark_store_test_assert_run(run, &d.runs[0]);
+
+	task_update.index = d.tasks[2].index;
+	tasks = ark_store_test_list_tasks(fx->store, "run-a");
+	g_assert_cmpuint(tasks->len, ==, 3);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 1), &task_update);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 0), &d.tasks[0]);
+	ark_store_test_assert_task(g_ptr_array_index(tasks, 2), &d.tasks[1]);
+
+	d.attempts[1].status = attempt_update.status;
+	d.attempts[1].finished_at = attempt_update.finished_at;
+	d.attempts[1].exit_code = attempt_update.exit_code;
+	d.attempts[1].signal = attempt_update.signal;
+	d.attempts[1].error = attempt_update.error;
+	d.attempts[1].log_path = NULL;
+	attempts = ark_store_test_list_attempts(fx->store, "run-a", "test");
+	g_assert_cmpuint(attempts->len, ==, 2);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d.attempts[1]);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &d.attempts[0]);
+
+	/* the idempotency key did not move with the ignored field */
+	g_clear_pointer(&run, ark_run_record_free);
+	run = ark_store_find_run_by_idempotency_key(fx->store, "key-a", NULL);
+	g_assert_nonnull(run);
+	g_assert_cmpstr(run->id, ==, "run-a");
+	g_assert_cmpuint(ark_store_get_last_attempt_token(fx->store), ==, 9);
+}
+
+/* an update of a record that does not exist fails the batch: it is an engine bug to surface */
+static void
+ark_store_test_update_unknown(Fixture *fx, gconstpointer data)
+{
+	struct {
+		ArkStoreOpKind kind;
+		const gchar *run_id;
+		const gchar *task_id;
+	} cases[] = {
+	    {ARK_STORE_OP_RUN_UPDATE, "nope", NULL},
+	    {ARK_STORE_OP_TASK_UPDATE, "run-a", "nope"},
+	    {ARK_STORE_OP_TASK_UPDATE, "nope", "compile"},
+	    {ARK_STORE_OP_ATTEMPT_UPDATE, "run-a", "lint"},
+	    {ARK_STORE_OP_ATTEMPT_UPDATE, "run-a", "nope"},
+	};
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GError) error = NULL;
+		ArkRunRecord run = ark_store_test_run(cases[i].run_id, "build",
+						      ARK_RUN_STATE_CANCELLED);
+		ArkTaskRecord task = ark_store_test_task(cases[i].run_id, cases[i].task_id, 0);
+		ArkAttemptRecord attempt = ark_store_test_attempt(cases[i].run_id,
+								  cases[i].task_id, 1, 1);
+		ArkEvent event = ark_store_test_event(5, "run-a");
+
+		ark_store_batch_add_event(batch, &event);
+		if (cases[i].kind == ARK_STORE_OP_RUN_UPDATE)
+			ark_store_batch_add_run(batch, cases[i].kind, &run);
+		else if (cases[i].kind == ARK_STORE_OP_TASK_UPDATE)
+			ark_store_batch_add_task(batch, cases[i].kind, &task);
+		else
+			ark_store_batch_add_attempt(batch, cases[i].kind, &attempt);
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		g_test_message("case %u: %s", i, error->message);
+	}
+	ark_store_test_check_filled(fx->store, &d);
+}
+
+#define N_LIST_RUNS 25
+
+static gchar *
+ark_store_test_run_id(guint i)
+{
+	return g_strdup_printf("01JRUN%04u", i);
+}
+
+static void
+ark_store_test_fill_runs(ArkStore *store)
+{
+	/* inserted out of id order, over several batches: the order must come from the ids */
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint n = 0; n < N_LIST_RUNS; n++) {
+		guint i = (n * 7) % N_LIST_RUNS;
+		gchar *id = ark_store_test_run_id(i);
+		ArkRunRecord run = ark_store_test_run(id, i % 2 ? "deploy" : "build",
+						      (ArkRunState)(i % ARK_RUN_STATE_LAST));
+		g_ptr_array_add(ids, id);
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+		if (ark_store_batch_get_length(batch) == 6) {
+			ark_store_test_apply(store, batch);
+			ark_store_batch_clear(batch);
+		}
+	}
+	ark_store_test_apply(store, batch);
+}
+
+static gboolean
+ark_store_test_run_matches(guint i, const ArkRunFilter *filter)
+{
+	ArkRunState state = (ArkRunState)(i % ARK_RUN_STATE_LAST);
+	if (filter->state_mask != 0 && (filter->state_mask & (1u << state)) == 0)
+		return FALSE;
+	if (filter->workflow_name != NULL &&
+	    g_strcmp0(filter->workflow_name, i % 2 ? "deploy" : "build") != 0)
+		return FALSE;
+	return TRUE;
+}
+
+/* what list_runs() must return for @filter, computed independently of any store */
+static GPtrArray *
+ark_store_test_expected_runs(const ArkRunFilter *filter)
+{
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint n = 0; n < N_LIST_RUNS; n++) {
+		guint i = filter->newest_first ? N_LIST_RUNS - 1 - n : n;
+		g_autofree gchar *id = ark_store_test_run_id(i);
+		if (filter->after != NULL) {
+			gint cmp = strcmp(id, filter->after);
+			if (filter->newest_first ? cmp >= 0 : cmp <= 0)
+				continue;
+		}
+		if (!ark_store_test_run_matches(i, filter))
+			continue;
+		if (filter->limit > 0 && ids->len == filter->limit)
+			break;
+		g_ptr_array_add(ids, g_steal_pointer(&id));
+	}
+	return ids;
+}
+
+static void
+ark_store_test_assert_runs(ArkStore *store, const ArkRunFilter *filter)
+{
+	g_autoptr(GPtrArray) runs = ark_store_test_list_runs(store, filter);
+	g_autoptr(GPtrArray) expected = ark_store_test_expected_runs(filter);
+
+	g_assert_cmpuint(runs->len, ==, expected->len);
+	for (guint i = 0; i < runs->len; i++) {
+		ArkRunRecord *run = g_ptr_array_index(runs, i);
+		g_assert_cmpstr(run->id, ==, g_ptr_array_index(expected, i));
+		g_assert_true(filter->state_mask == 0 ||
+			      (filter->state_mask & (1u << run->state)) != 0);
+	}
+}
+
+/* walks every page of @filter with the cursor; the pages must join to the unpaged list */
+static void
+ark_store_test_assert_pages(ArkStore *store, ArkRunFilter filter, guint page_size)
+{
+	g_autoptr(GPtrArray) expected = NULL;
+	g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+	guint n_pages = 0;
+
+	filter.after = NULL;
+	filter.limit = 0;
+	expected = ark_store_test_expected_runs(&filter);
+	filter.limit = page_size;
+	for (;;) {
+		g_autoptr(GPtrArray) page = ark_store_test_list_runs(store, &filter);
+		g_assert_cmpuint(page->len, <=, page_size);
+		for (guint i = 0; i < page->len; i++) {
+			ArkRunRecord *run = g_ptr_array_index(page, i);
+			g_ptr_array_add(seen, g_strdup(run->id));
+		}
+		n_pages++;
+		g_assert_cmpuint(n_pages, <=, N_LIST_RUNS + 1);
+		if (page->len < page_size)
+			break;
+		filter.after = g_ptr_array_index(seen, seen->len - 1);
+	}
+	g_assert_cmpuint(seen->len, ==, expected->len);
+	for (guint i = 0; i < seen->len; i++)
+		g_assert_cmpstr(g_ptr_array_index(seen, i), ==, g_ptr_array_index(expected, i));
+}
+
+static void
+ark_store_test_list_runs_filters(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *middle = ark_store_test_run_id(10);
+	g_autofree gchar *between = g_strconcat(middle, "x", NULL);
+	const guint running_or_failed = (1u << ARK_RUN_STATE_RUNNING) |
+					(1u << ARK_RUN_STATE_FAILED);
+	const guint every_state = (1u << ARK_RUN_STATE_LAST) - 1;
+	ArkRunFilter filters[] = {
+	    {0},
+	    {.newest_first = TRUE},
+	    {.state_mask = running_or_failed},
+	    {.state_mask = 1u << ARK_RUN_STATE_CANCELLED, .newest_first = TRUE},
+	    {.state_mask = every_state},
+	    {.workflow_name = "deploy"},
+	    {.workflow_name = "nothing"},
+	    {.workflow_name = "build", .state_mask = running_or_failed},
+	    {.after = middle},
+	    {.after = middle, .newest_first = TRUE},
+	    {.after = between},
+	    {.after = between, .newest_first = TRUE, .workflow_name = "build"},
+	    {.limit = 4},
+	    {.limit = 4, .newest_first = TRUE, .state_mask = running_or_failed},
+	    {.limit = 100},
+	};
+	g_autoptr(GPtrArray) runs = NULL;
+
+	ark_store_test_fill_runs(fx->store);
+	for (guint i = 0; i < G_N_ELEMENTS(filters); i++)
+		ark_store_test_assert_runs(fx->store, &filters[i]);
+
+	/* a NULL filter lists everything, and the records are complete */
+	runs = ark_store_list_runs(fx->store, NULL, NULL);
+	g_assert_nonnull(runs);
+	g_assert_cmpuint(runs->len, ==, N_LIST_RUNS);
+	g_assert_cmpstr(((ArkRunRecord *)g_ptr_array_index(runs, 0))->policy, ==, "fifo");
+
+	/* the cursor is exclusive, in both directions */
+	g_clear_pointer(&runs, g_ptr_array_unref);
+	runs = ark_store_test_list_runs(fx->store, &(ArkRunFilter){.after = middle, .limit = 1});
+	g_assert_cmpuint(runs->len, ==, 1);
+	g_assert_cmpstr(((ArkRunRecord *)g_ptr_array_index(runs, 0))->id, ==, "01JRUN0011");
+	g_clear_pointer(&runs, g_ptr_array_unref);
+	runs = ark_store_test_list_runs(
+	    fx->store, &(ArkRunFilter){.after = middle, .limit = 1, .newest_first = TRUE});
+	g_assert_cmpuint(runs->len, ==, 1);
+	g_assert_cmpstr(((ArkRunRecord *)g_ptr_array_index(runs, 0))->id, ==, "01JRUN0009");
+}
+
+static void
+ark_store_test_list_runs_pages(Fixture *fx, gconstpointer data)
+{
+	ark_store_test_fill_runs(fx->store);
+	for (guint page_size = 1; page_size <= N_LIST_RUNS + 1; page_size += 3) {
+		ark_store_test_assert_pages(fx->store, (ArkRunFilter){0}, page_size);
+		ark_store_test_assert_pages(fx->store, (ArkRunFilter){.newest_first = TRUE},
+					    page_size);
+		ark_store_test_assert_pages(fx->store, (ArkRunFilter){.workflow_name = "deploy"},
+					    page_size);
+		ark_store_test_assert_pages(
+		    fx->store,
+		    (ArkRunFilter){.state_mask = (1u << ARK_RUN_STATE_PENDING) |
+						 (1u << ARK_RUN_STATE_SUCCEEDED),
+				   .newest_first = TRUE},
+		    page_size);
+	}
+	/* an exact multiple: the last page is empty, not a repeat */
+	ark_store_test_assert_pages(fx->store, (ArkRunFilter){0}, 5);
+}
+
+static void
+ark_store_test_idempotency_key(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(ArkRunRecord) found = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkRunRecord with_key = ark_store_test_run("run-1", "build", ARK_RUN_STATE_PENDING);
+	ArkRunRecord no_key_1 = ark_store_test_run("run-2", "build", ARK_RUN_STATE_PENDING);
+	ArkRunRecord no_key_2 = ark_store_test_run("run-3", "build", ARK_RUN_STATE_PENDING);
+
+	with_key.idempotency_key = "submit-42";
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &with_key);
+	/* runs without a key never collide */
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &no_key_1);
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &no_key_2);
+	ark_store_test_apply(fx->store, batch);
+
+	found = ark_store_find_run_by_idempotency_key(fx->store, "submit-42", &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(found);
+	ark_store_test_assert_run(found, &with_key);
+	g_clear_pointer(&found, ark_run_record_free);
+
+	found = ark_store_find_run_by_idempotency_key(fx->store, "submit-43", &error);
+	g_assert_null(found);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	/* run ids are not keys */
+	found = ark_store_find_run_by_idempotency_key(fx->store, "run-2", &error);
+	g_assert_null(found);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+}
+
+static void
+ark_store_test_attempts(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GPtrArray) attempts = NULL;
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+
+	attempts = ark_store_test_list_attempts(fx->store, "run-a", "test");
+	g_assert_cmpuint(attempts->len, ==, 2);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d.attempts[1]);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &d.attempts[0]);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+
+	attempts = ark_store_test_list_attempts(fx->store, "run-a", "compile");
+	g_assert_cmpuint(attempts->len, ==, 1);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d.attempts[2]);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+
+	/* a task without attempts, an unknown task, an unknown run: empty, not an error */
+	attempts = ark_store_test_list_attempts(fx->store, "run-a", "lint");
+	g_assert_cmpuint(attempts->len, ==, 0);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+	attempts = ark_store_test_list_attempts(fx->store, "run-a", "nope");
+	g_assert_cmpuint(attempts->len, ==, 0);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+	attempts = ark_store_test_list_attempts(fx->store, "run-b", NULL);
+	g_assert_cmpuint(attempts->len, ==, 0);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+	attempts = ark_store_test_list_attempts(fx->store, "nope", NULL);
+	g_assert_cmpuint(attempts->len, ==, 0);
+}
+
+static void
+ark_store_test_events(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) events = NULL;
+	struct {
+		guint64 after;
+		guint limit;
+		guint64 first;
+		guint n;
+	} reads[] = {
+	    {0, 0, 1, 10}, {0, 3, 1, 3},  {3, 4, 4, 4},	   {8, 100, 9, 2},
+	    {9, 0, 10, 1}, {10, 5, 0, 0}, {1000, 0, 0, 0}, {G_MAXUINT64, 1, 0, 0},
+	};
+
+	ark_store_test_add_run(fx->store, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 0);
+	for (guint64 seq = 1; seq <= 10; seq++) {
+		ArkEvent event = ark_store_test_event(seq, "run-a");
+		ark_store_batch_add_event(batch, &event);
+		/* several batches: the sequence continues across them */
+		if (seq % 4 == 0) {
+			ark_store_test_apply(fx->store, batch);
+			ark_store_batch_clear(batch);
+			g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, seq);
+		}
+	}
+	ark_store_test_apply(fx->store, batch);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 10);
+
+	for (guint i = 0; i < G_N_ELEMENTS(reads); i++) {
+		events = ark_store_test_read_events(fx->store, reads[i].after, reads[i].limit);
+		g_assert_cmpuint(events->len, ==, reads[i].n);
+		for (guint j = 0; j < events->len; j++) {
+			ArkEvent expected = ark_store_test_event(reads[i].first + j, "run-a");
+			ark_store_test_assert_event(g_ptr_array_index(events, j), &expected);
+		}
+		g_clear_pointer(&events, g_ptr_array_unref);
+	}
+}
+
+/* readers page by seq, so a seq that does not move forward is refused, with the whole batch */
+static void
+ark_store_test_events_order(Fixture *fx, gconstpointer data)
+{
+	const guint64 bad_seqs[] = {0, 3, 2};
+
+	ark_store_test_add_run(fx->store, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	for (guint64 seq = 1; seq <= 3; seq++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		ArkEvent event = ark_store_test_event(seq, "run-a");
+		ark_store_batch_add_event(batch, &event);
+		ark_store_test_apply(fx->store, batch);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad_seqs); i++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) events = NULL;
+		ArkEvent good = ark_store_test_event(4, "run-a");
+		ArkEvent bad = ark_store_test_event(bad_seqs[i], "run-a");
+
+		ark_store_batch_add_event(batch, &good);
+		ark_store_batch_add_event(batch, &bad);
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 3);
+		events = ark_store_test_read_events(fx->store, 0, 0);
+		g_assert_cmpuint(events->len, ==, 3);
+	}
+}
+
+static void
+ark_store_test_last_values(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GError) error = NULL;
+	ArkTaskRecord task = ark_store_test_task("run-a", "t", 0);
+	const guint64 tokens[] = {5, 12, 3};
+
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 0);
+	g_assert_cmpuint(ark_store_get_last_attempt_token(fx->store), ==, 0);
+
+	ark_store_test_add_run(fx->store, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+	for (guint i = 0; i < G_N_ELEMENTS(tokens); i++) {
+		ArkAttemptRecord attempt = ark_store_test_attempt("run-a", "t", i + 1, tokens[i]);
+		ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &attempt);
+	}
+	for (guint64 seq = 1; seq <= 7; seq++) {
+		ArkEvent event = ark_store_test_event(seq, "run-a");
+		ark_store_batch_add_event(batch, &event);
+	}
+	ark_store_test_apply(fx->store, batch);
+	/* the maximum, not the last inserted */
+	g_assert_cmpuint(ark_store_get_last_attempt_token(fx->store), ==, 12);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 7);
+
+	/* a failed batch moves neither */
+	ark_store_batch_clear(batch);
+	{
+		ArkAttemptRecord attempt = ark_store_test_attempt("run-a", "t", 4, 100);
+		ArkAttemptRecord same_token = ark_store_test_attempt("run-a", "t", 5, 12);
+		ArkEvent event = ark_store_test_event(8, "run-a");
+		ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &attempt);
+		ark_store_batch_add_event(batch, &event);
+		ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &same_token);
+	}
+	g_assert_false(ark_store_apply(fx->store, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_EXISTS);
+	g_assert_cmpuint(ark_store_get_last_attempt_token(fx->store), ==, 12);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 7);
+}
+
+static void
+ark_store_test_not_found(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+
+	run = ark_store_get_run(fx->store, "01JNOSUCHRUN", &error);
+	g_assert_null(run);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "01JNOSUCHRUN"));
+	g_clear_error(&error);
+
+	ark_store_test_add_run(fx->store, "01JRUN", "build", ARK_RUN_STATE_PENDING);
+	/* not a prefix match */
+	run = ark_store_get_run(fx->store, "01JRU", &error);
+	g_assert_null(run);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+
+	tasks = ark_store_test_list_tasks(fx->store, "01JNOSUCHRUN");
+	g_assert_cmpuint(tasks->len, ==, 0);
+}
+
+/* valid operations first, then the failing one: none of them may be visible afterwards */
+static void
+ark_store_test_add_doomed_prefix(ArkStoreBatch *batch)
+{
+	ArkRunRecord new_run = ark_store_test_run("run-new", "deploy", ARK_RUN_STATE_PENDING);
+	ArkRunRecord update = ark_store_test_run("run-a", "build", ARK_RUN_STATE_CANCELLED);
+	ArkTaskRecord new_task = ark_store_test_task("run-new", "t", 0);
+	ArkTaskRecord task_update = ark_store_test_task("run-a", "lint", 1);
+	ArkAttemptRecord new_attempt = ark_store_test_attempt("run-new", "t", 1, 50);
+	ArkAttemptRecord attempt_update = ark_store_test_attempt("run-a", "test", 1, 7);
+	ArkEvent event_5 = ark_store_test_event(5, "run-new");
+	ArkEvent event_6 = ark_store_test_event(6, "run-a");
+
+	new_run.idempotency_key = "key-new";
+	update.reason = "cancelled by test";
+	update.finished_at = T0 + 1000;
+	task_update.state = ARK_TASK_STATE_CANCELLED;
+	task_update.reason = "cancelled";
+	attempt_update.status = ARK_ATTEMPT_STATUS_CANCELLED;
+	attempt_update.error = "cancelled";
+
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &new_run);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &new_task);
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &new_attempt);
+	ark_store_batch_add_event(batch, &event_5);
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &update);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &task_update);
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &attempt_update);
+	ark_store_batch_add_event(batch, &event_6);
+}
+
+static void
+ark_store_test_check_nothing_of_doomed(ArkStore *store, const ArkStoreTestData *d)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+
+	run = ark_store_get_run(store, "run-new", &error);
+	g_assert_null(run);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	run = ark_store_find_run_by_idempotency_key(store, "key-new", &error);
+	g_assert_null(run);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	tasks = ark_store_test_list_tasks(store, "run-new");
+	g_assert_cmpuint(tasks->len, ==, 0);
+	attempts = ark_store_test_list_attempts(store, "run-new", NULL);
+	g_assert_cmpuint(attempts->len, ==, 0);
+	/* and what was there is as it was, updates included */
+	ark_store_test_check_filled(store, d);
+}
+
+static void
+ark_store_test_atomic_duplicate_run(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GError) error = NULL;
+	ArkRunRecord duplicate = ark_store_test_run("run-a", "other", ARK_RUN_STATE_PENDING);
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+
+	ark_store_test_add_doomed_prefix(batch);
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &duplicate);
+	g_assert_false(ark_store_apply(fx->store, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_EXISTS);
+	g_test_message("%s", error->message);
+	ark_store_test_check_nothing_of_doomed(fx->store, &d);
+
+	/* the same batch without the duplicate applies: nothing was left half-done */
+	g_clear_pointer(&batch, ark_store_batch_free);
+	batch = ark_store_batch_new();
+	ark_store_test_add_doomed_prefix(batch);
+	ark_store_test_apply(fx->store, batch);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 6);
+	g_assert_cmpuint(ark_store_get_last_attempt_token(fx->store), ==, 50);
+}
+
+/* each constraint a store enforces, with the error it gives; the batch is always all or nothing */
+static void
+ark_store_test_atomic_constraints(Fixture *fx, gconstpointer data)
+{
+	struct {
+		const gchar *what;
+		ArkStoreOpKind kind;
+		const gchar *run_id;
+		const gchar *task_id;
+		guint number; /* task index for tasks */
+		guint64 token;
+		const gchar *key;
+		gint code;
+	} cases[] = {
+	    {"duplicate run", ARK_STORE_OP_RUN_INSERT, "run-b", NULL, 0, 0, NULL, ARK_ERROR_EXISTS},
+	    {"duplicate key", ARK_STORE_OP_RUN_INSERT, "run-c", NULL, 0, 0, "key-a",
+	     ARK_ERROR_EXISTS},
+	    {"key of the same batch", ARK_STORE_OP_RUN_INSERT, "run-d", NULL, 0, 0, "key-new",
+	     ARK_ERROR_EXISTS},
+	    {"run of the same batch", ARK_STORE_OP_RUN_INSERT, "run-new", NULL, 0, 0, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"duplicate task", ARK_STORE_OP_TASK_INSERT, "run-a", "lint", 5, 0, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"duplicate task index", ARK_STORE_OP_TASK_INSERT, "run-a", "new", 2, 0, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"task of an unknown run", ARK_STORE_OP_TASK_INSERT, "nope", "t", 0, 0, NULL,
+	     ARK_ERROR_NOT_FOUND},
+	    {"duplicate attempt", ARK_STORE_OP_ATTEMPT_INSERT, "run-a", "test", 2, 77, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"duplicate token", ARK_STORE_OP_ATTEMPT_INSERT, "run-a", "lint", 1, 8, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"token of the same batch", ARK_STORE_OP_ATTEMPT_INSERT, "run-a", "lint", 1, 50, NULL,
+	     ARK_ERROR_EXISTS},
+	    {"attempt of an unknown task", ARK_STORE_OP_ATTEMPT_INSERT, "run-a", "nope", 1, 78,
+	     NULL, ARK_ERROR_NOT_FOUND},
+	    {"run without id", ARK_STORE_OP_RUN_INSERT, NULL, NULL, 0, 0, NULL,
+	     ARK_ERROR_INVALID_ARGUMENT},
+	    {"task without id", ARK_STORE_OP_TASK_INSERT, "run-a", NULL, 9, 0, NULL,
+	     ARK_ERROR_INVALID_ARGUMENT},
+	    {"event without run", ARK_STORE_OP_EVENT, NULL, NULL, 0, 0, NULL,
+	     ARK_ERROR_INVALID_ARGUMENT},
+	};
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GError) error = NULL;
+		ArkRunRecord run = ark_store_test_run(cases[i].run_id, "build",
+						      ARK_RUN_STATE_PENDING);
+		ArkTaskRecord task = ark_store_test_task(cases[i].run_id, cases[i].task_id,
+							 cases[i].number);
+		ArkAttemptRecord attempt = ark_store_test_attempt(
+		    cases[i].run_id, cases[i].task_id, cases[i].number, cases[i].token);
+		ArkEvent event = ark_store_test_event(7, cases[i].run_id);
+
+		run.idempotency_key = (gchar *)cases[i].key;
+		ark_store_test_add_doomed_prefix(batch);
+		switch (cases[i].kind) {
+		case ARK_STORE_OP_RUN_INSERT:
+			ark_store_batch_add_run(batch, cases[i].kind, &run);
+			break;
+		case ARK_STORE_OP_TASK_INSERT:
+			ark_store_batch_add_task(batch, cases[i].kind, &task);
+			break;
+		case ARK_STORE_OP_ATTEMPT_INSERT:
+			ark_store_batch_add_attempt(batch, cases[i].kind, &attempt);
+			break;
+		default:
+			ark_store_batch_add_event(batch, &event);
+			break;
+		}
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_test_message("%s: %s", cases[i].what, error->message);
+		g_assert_error(error, ARK_ERROR, cases[i].code);
+		ark_store_test_check_nothing_of_doomed(fx->store, &d);
+	}
+}
+
+static void
+ark_store_test_big_batch(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) events = NULL;
+	ArkRunRecord run = ark_store_test_run("run-big", "fan-out", ARK_RUN_STATE_PENDING);
+	const guint n_tasks = 10000;
+
+	run.n_tasks = n_tasks;
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+	for (guint i = 0; i < n_tasks; i++) {
+		g_autofree gchar *task_id = g_strdup_printf("task-%05u", i);
+		ArkTaskRecord task = ark_store_test_task("run-big", NULL, i);
+		ArkEvent event = ark_store_test_event(i + 1, "run-big");
+		/* the batch owns interned strings: the loop's copy dies every iteration */
+		task.task_id = (gchar *)ark_store_batch_intern(batch, task_id);
+		event.task_id = task.task_id;
+		event.kind = ARK_EVENT_TASK_STATE;
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+		ark_store_batch_add_event(batch, &event);
+	}
+	ark_store_test_apply(fx->store, batch);
+
+	tasks = ark_store_test_list_tasks(fx->store, "run-big");
+	g_assert_cmpuint(tasks->len, ==, n_tasks);
+	for (guint i = 0; i < n_tasks; i++) {
+		ArkTaskRecord *task = g_ptr_array_index(tasks, i);
+		g_autofree gchar *task_id = g_strdup_printf("task-%05u", i);
+		g_assert_cmpuint(task->index, ==, i);
+		g_assert_cmpstr(task->task_id, ==, task_id);
+	}
+	events = ark_store_test_read_events(fx->store, n_tasks - 10, 0);
+	g_assert_cmpuint(events->len, ==, 10);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, n_tasks);
+}
+
+/* per-operation cost of apply() for engine-like batches; printed, never asserted */
+static void
+ark_store_test_measure(ArkStore *store, const gchar *label)
+{
+	const guint n_batches = 200;
+	const guint ops_per_batch = 100;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GTimer) timer = NULL;
+	ArkRunRecord run = ark_store_test_run("run-perf", "perf", ARK_RUN_STATE_RUNNING);
+	g_autoptr(GPtrArray) task_ids = g_ptr_array_new_with_free_func(g_free);
+	guint64 seq = ark_store_get_last_event_seq(store);
+	gdouble elapsed;
+
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+	for (guint i = 0; i < ops_per_batch; i++) {
+		ArkTaskRecord task = ark_store_test_task("run-perf", NULL, i);
+		task.task_id = g_strdup_printf("task-%03u", i);
+		g_ptr_array_add(task_ids, task.task_id);
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+	}
+	ark_store_test_apply(store, batch);
+
+	/* one transition = a task update plus its event, as the engine writes them */
+	timer = g_timer_new();
+	for (guint b = 0; b < n_batches; b++) {
+		ark_store_batch_clear(batch);
+		for (guint i = 0; i < ops_per_batch / 2; i++) {
+			ArkTaskRecord task = ark_store_test_task(
+			    "run-perf", g_ptr_array_index(task_ids, (b + i) % ops_per_batch), 0);
+			ArkEvent event = ark_store_test_event(++seq, "run-perf");
+			task.state = (ArkTaskState)(b % ARK_TASK_STATE_LAST);
+			task.ready_at = T0 + b;
+			event.kind = ARK_EVENT_TASK_STATE;
+			event.task_id = task.task_id;
+			ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &task);
+			ark_store_batch_add_event(batch, &event);
+		}
+		ark_store_test_apply(store, batch);
+	}
+	elapsed = g_timer_elapsed(timer, NULL);
+	g_test_message("%s: %u batches of %u ops: %.2f µs per op, %.0f µs per batch", label,
+		       n_batches, ops_per_batch, elapsed * 1e6 / (n_batches * ops_per_batch),
+		       elapsed * 1e6 / n_batches);
+}
+
+static void
+ark_store_test_perf(Fixture *fx, gconstpointer data)
+{
+	if (!g_test_perf()) {
+		g_test_skip("a measurement: run with -m perf");
+		return;
+	}
+	if (g_strcmp0(fx->store_name, "sqlite") != 0) {
+		ark_store_test_measure(fx->store, fx->store_name);
+		return;
+	}
+	for (guint i = 0; i < 3; i++) {
+		const gchar *durability = (const gchar *[]){"full", "normal", "off"}[i];
+		g_autofree gchar *dir = ark_test_mkdtemp();
+		g_autoptr(ArkStore) store = ark_store_test_create(fx->registry, "sqlite");
+		g_autofree gchar *label = g_strdup_printf("sqlite durability=%s", durability);
+		g_autoptr(GError) error = NULL;
+
+		g_object_set(store, "durability", durability, NULL);
+		g_assert_true(ark_store_open(store, dir, &error));
+		g_assert_no_error(error);
+		ark_store_test_measure(store, label);
+		ark_store_close(store);
+		ark_test_rmdir(dir);
+	}
+}
+
+/* store-memory only */
+
+static void
+ark_store_test_memory_max_events(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) events = NULL;
+	guint max_events = 0;
+
+	g_object_get(fx->store, "max-events", &max_events, NULL);
+	g_assert_cmpuint(max_events, ==, 1000000);
+	g_object_set(fx->store, "max-events", 5, NULL);
+
+	ark_store_test_add_run(fx->store, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	for (guint64 seq = 1; seq <= 2000; seq++) {
+		ArkEvent event = ark_store_test_event(seq, "run-a");
+		ark_store_batch_add_event(batch, &event);
+		if (seq % 3 == 0 || seq == 8) {
+			ark_store_test_apply(fx->store, batch);
+			ark_store_batch_clear(batch);
+		}
+		if (seq == 8) {
+			/* only the newest are kept; a failed batch does not drop more */
+			g_autoptr(ArkStoreBatch) bad = ark_store_batch_new();
+			ArkEvent stale = ark_store_test_event(2, "run-a");
+			ark_store_batch_add_event(bad, &stale);
+			g_assert_false(ark_store_apply(fx->store, bad, NULL));
+			events = ark_store_test_read_events(fx->store, 0, 0);
+			g_assert_cmpuint(events->len, ==, 5);
+			g_assert_cmpuint(((ArkEvent *)g_ptr_array_index(events, 0))->seq, ==, 4);
+			g_clear_pointer(&events, g_ptr_array_unref);
+		}
+	}
+	ark_store_test_apply(fx->store, batch);
+	events = ark_store_test_read_events(fx->store, 0, 0);
+	g_assert_cmpuint(events->len, ==, 5);
+	for (guint i = 0; i < 5; i++)
+		g_assert_cmpuint(((ArkEvent *)g_ptr_array_index(events, i))->seq, ==, 1996 + i);
+	g_assert_cmpuint(ark_store_get_last_event_seq(fx->store), ==, 2000);
+	g_clear_pointer(&events, g_ptr_array_unref);
+	/* readers behind the window get what is left */
+	events = ark_store_test_read_events(fx->store, 10, 2);
+	g_assert_cmpuint(events->len, ==, 2);
+	g_assert_cmpuint(((ArkEvent *)g_ptr_array_index(events, 0))->seq, ==, 1996);
+}
+
+/* store-sqlite only */
+
+static gchar *
+ark_store_test_db_path(const gchar *dir)
+{
+	return g_build_filename(dir, "arkitect.db", NULL);
+}
+
+static void
+ark_store_test_sqlite_reopen(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(store, &d);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	/* and once more, having changed nothing: the schema is not migrated twice */
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+#define CRASH_DIR_VAR "ARK_STORE_TEST_CRASH_DIR"
+
+static void
+ark_store_test_sqlite_crash(void)
+{
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *wal_path = NULL;
+	g_autoptr(ArkRegistry) registry = NULL;
+	g_autoptr(ArkStore) store = NULL;
+	GStatBuf st;
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	if (g_test_subprocess()) {
+		/* the child: commit, then die without closing or checkpointing */
+		registry = ark_test_load_plugins();
+		store = ark_store_test_open(registry, "sqlite", g_getenv(CRASH_DIR_VAR));
+		ark_store_test_fill(store, &d);
+		_exit(0);
+	}
+
+	dir = ark_test_mkdtemp();
+	g_setenv(CRASH_DIR_VAR, dir, TRUE);
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+	g_unsetenv(CRASH_DIR_VAR);
+	g_test_trap_assert_passed();
+
+	/* the commits are only in the WAL: what a crash leaves behind */
+	wal_path = g_build_filename(dir, "arkitect.db-wal", NULL);
+	g_assert_cmpint(g_stat(wal_path, &st), ==, 0);
+	g_assert_cmpint(st.st_size, >, 0);
+
+	registry = ark_test_load_plugins();
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+/* writes a big-endian 32-bit field of the SQLite file header (the database must be closed) */
+static void
+ark_store_test_patch_header(const gchar *dir, gsize offset, guint32 value)
+{
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	guint32 be = GUINT32_TO_BE(value);
+	gsize length = 0;
+
+	g_file_get_contents(path, &contents, &length, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(length, >=, 100);
+	memcpy(contents + offset, &be, sizeof(be));
+	g_file_set_contents(path, contents, (gssize)length, &error);
+	g_assert_no_error(error);
+}
+
+#define HEADER_USER_VERSION 60
+#define HEADER_APPLICATION_ID 68
+
+static void
+ark_store_test_sqlite_refused(ArkRegistry *registry, const gchar *dir, gint code,
+			      const gchar *needle)
+{
+	g_autoptr(ArkStore) store = ark_store_test_create(registry, "sqlite");
+	g_autoptr(GError) error = NULL;
+
+	g_assert_false(ark_store_open(store, dir, &error));
+	g_assert_error(error, ARK_ERROR, code);
+	g_test_message("%s", error->message);
+	g_assert_nonnull(strstr(error->message, dir));
+	g_assert_nonnull(strstr(error->message, needle));
+	/* a refused store is inert: closing and disposing it is safe */
+	ark_store_close(store);
+}
+
+static void
+ark_store_test_sqlite_newer_schema(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(store, &d);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 99);
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "newer");
+
+	/* refusing did not touch the data: back at version 1 it opens with everything */
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 1);
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+static void
+ark_store_test_sqlite_foreign_database(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+
+	ark_store_close(store);
+	ark_store_test_patch_header(dir, HEADER_APPLICATION_ID, 0x12345678);
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "not an Arkitect");
+	ark_test_rmdir(dir);
+}
+
+static void
+ark_store_test_sqlite_garbage(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	g_autofree gchar *garbage = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; text->len < 16384; i++)
+		g_string_append_printf(text, "this is not a database, line %u\n", i);
+	garbage = g_strdup(text->str);
+	g_file_set_contents(path, garbage, -1, &error);
+	g_assert_no_error(error);
+
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "not a database");
+	/* the file is left as it was, for the operator to look at */
+	after = ark_test_read_file(path);
+	g_assert_cmpstr(after, ==, garbage);
+	ark_test_rmdir(dir);
+}
+
+static void
+ark_store_test_sqlite_bad_directory(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *missing = g_build_filename(dir, "missing", NULL);
+	g_autofree gchar *file = g_build_filename(dir, "file", NULL);
+	g_autofree gchar *read_only = g_build_filename(dir, "read-only", NULL);
+	g_autoptr(GError) error = NULL;
+
+	ark_store_test_sqlite_refused(registry, missing, ARK_ERROR_STORAGE, "No such file");
+	g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
+
+	g_file_set_contents(file, "", 0, &error);
+	g_assert_no_error(error);
+	ark_store_test_sqlite_refused(registry, file, ARK_ERROR_STORAGE, "not a directory");
+
+	/* root ignores permission bits, so the directory would be writable after all */
+	if (geteuid() == 0) {
+		g_test_message("read-only directory not checked: running as root");
+	} else {
+		g_assert_cmpint(g_mkdir(read_only, 0500), ==, 0);
+		ark_store_test_sqlite_refused(registry, read_only, ARK_ERROR_STORAGE,
+					      "not writable");
+		g_assert_cmpint(g_chmod(read_only, 0700), ==, 0);
+	}
+	ark_test_rmdir(dir);
+}
+
+static void
+ark_store_test_sqlite_durability(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_create(registry, "sqlite");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *durability = NULL;
+	ArkStoreTestData d;
+
+	g_object_get(store, "durability", &durability, NULL);
+	g_assert_cmpstr(durability, ==, "full");
+	g_clear_pointer(&durability, g_free);
+
+	g_object_set(store, "durability", "sometimes", NULL);
+	g_assert_false(ark_store_open(store, dir, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "sometimes"));
+	g_clear_error(&error);
+
+	g_object_set(store, "durability", "normal", NULL);
+	g_assert_true(ark_store_open(store, dir, &error));
+	g_assert_no_error(error);
+	g_object_get(store, "durability", &durability, NULL);
+	g_assert_cmpstr(durability, ==, "normal");
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(store, &d);
+	/* switching on an open store applies to the next transaction */
+	g_object_set(store, "durability", "off", NULL);
+	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+static void
+ark_store_test_add_shared(const gchar *store_name, const gchar *name,
+			  void (*func)(Fixture *, gconstpointer))
+{
+	g_autofree gchar *path = g_strdup_printf("/ark/store/%s/%s", store_name, name);
+	g_test_add(path, Fixture, store_name, ark_store_test_setup, func, ark_store_test_teardown);
+}
+
+int
+main(int argc, char **argv)
+{
+	const gchar *const store_names[] = {"memory", "sqlite"};
+
+	g_test_init(&argc, &argv, NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(store_names); i++) {
+		const gchar *name = store_names[i];
+		ark_store_test_add_shared(name, "apply-and-read", ark_store_test_apply_and_read);
+		ark_store_test_add_shared(name, "updates", ark_store_test_updates);
+		ark_store_test_add_shared(name, "update-unknown", ark_store_test_update_unknown);
+		ark_store_test_add_shared(name, "list-runs", ark_store_test_list_runs_filters);
+		ark_store_test_add_shared(name, "list-runs-pages", ark_store_test_list_runs_pages);
+		ark_store_test_add_shared(name, "idempotency-key", ark_store_test_idempotency_key);
+		ark_store_test_add_shared(name, "attempts", ark_store_test_attempts);
+		ark_store_test_add_shared(name, "events", ark_store_test_events);
+		ark_store_test_add_shared(name, "events-order", ark_store_test_events_order);
+		ark_store_test_add_shared(name, "last-values", ark_store_test_last_values);
+		ark_store_test_add_shared(name, "not-found", ark_store_test_not_found);
+		ark_store_test_add_shared(name, "atomic-duplicate-run",
+					  ark_store_test_atomic_duplicate_run);
+		ark_store_test_add_shared(name, "atomic-constraints",
+					  ark_store_test_atomic_constraints);
+		ark_store_test_add_shared(name, "big-batch", ark_store_test_big_batch);
+		ark_store_test_add_shared(name, "perf", ark_store_test_perf);
+	}
+	ark_store_test_add_shared("memory", "max-events", ark_store_test_memory_max_events);
+
+	g_test_add_func("/ark/store/sqlite/reopen", ark_store_test_sqlite_reopen);
+	g_test_add_func("/ark/store/sqlite/crash", ark_store_test_sqlite_crash);
+	g_test_add_func("/ark/store/sqlite/newer-schema", ark_store_test_sqlite_newer_schema);
+	g_test_add_func("/ark/store/sqlite/foreign-database",
+			ark_store_test_sqlite_foreign_database);
+	g_test_add_func("/ark/store/sqlite/garbage-file", ark_store_test_sqlite_garbage);
+	g_test_add_func("/ark/store/sqlite/bad-directory", ark_store_test_sqlite_bad_directory);
+	g_test_add_func("/ark/store/sqlite/durability", ark_store_test_sqlite_durability);
+
+	return g_test_run();
+}
