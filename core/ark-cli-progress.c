@@ -44,6 +44,24 @@ ark_cli_progress_use_utf8(void)
 	return g_get_charset(NULL);
 }
 
+gchar *
+ark_cli_format_duration(gint64 usec)
+{
+	gint64 s;
+	if (usec < 0)
+		usec = 0;
+	if (usec < G_USEC_PER_SEC)
+		return g_strdup_printf("%" G_GINT64_FORMAT "ms", usec / 1000);
+	if (usec < 60 * G_USEC_PER_SEC)
+		return g_strdup_printf("%.1fs", (gdouble)usec / G_USEC_PER_SEC);
+	s = usec / G_USEC_PER_SEC;
+	if (s < 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT "m%02" G_GINT64_FORMAT "s", s / 60,
+				       s % 60);
+	return g_strdup_printf("%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m", s / 3600,
+			       (s % 3600) / 60);
+}
+
 static void
 ark_cli_progress_clear_line(ArkCliProgress *self)
 {
@@ -111,8 +129,7 @@ ark_cli_progress_print_task(ArkCliProgress *self, const ArkEvent *event)
 	if (!bad && self->n_tasks > ARK_CLI_PROGRESS_MAX_TASK_LINES)
 		return;
 	if (started != NULL)
-		took = ark_duration_format(
-		    (event->time - *(gint64 *)started) / 1000 * 1000); /* ms precision */
+		took = ark_cli_format_duration(event->time - *(gint64 *)started);
 	switch (state) {
 	case ARK_TASK_STATE_SUCCEEDED:
 		mark = self->utf8 ? "✔" : "ok";

@@ -19,4 +19,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkCliProgress, ark_cli_progress_free)
 gboolean ark_cli_progress_use_color(FILE *stream);
 gboolean ark_cli_progress_use_utf8(void);
 
+/* a duration for people: 12ms, 3.4s, 2m05s, 1h02m */
+gchar *ark_cli_format_duration(gint64 usec);
+
 G_END_DECLS

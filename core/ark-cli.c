@@ -251,12 +251,12 @@ ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
 		json_builder_add_null_value(b);
 }
 
-static gdouble
-ark_cli_seconds(ArkTimestamp start, ArkTimestamp end)
+static gint64
+ark_cli_millis(ArkTimestamp start, ArkTimestamp end)
 {
 	if (start == 0 || end == 0 || end < start)
 		return 0;
-	return (gdouble)(end - start) / G_USEC_PER_SEC;
+	return (end - start) / 1000;
 }
 
 /* the last attempt of each task, by task id */
@@ -293,8 +293,8 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 	ark_cli_json_add_time(b, "created_at", run->created_at);
 	ark_cli_json_add_time(b, "started_at", run->started_at);
 	ark_cli_json_add_time(b, "finished_at", run->finished_at);
-	json_builder_set_member_name(b, "duration_seconds");
-	json_builder_add_double_value(b, ark_cli_seconds(run->created_at, run->finished_at));
+	json_builder_set_member_name(b, "duration_ms");
+	json_builder_add_int_value(b, ark_cli_millis(run->created_at, run->finished_at));
 	json_builder_end_object(b);
 
 	json_builder_set_member_name(b, "tasks");
@@ -320,8 +320,8 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 			json_builder_add_null_value(b);
 		ark_cli_json_add_time(b, "started_at", t->started_at);
 		ark_cli_json_add_time(b, "finished_at", t->finished_at);
-		json_builder_set_member_name(b, "duration_seconds");
-		json_builder_add_double_value(b, ark_cli_seconds(t->started_at, t->finished_at));
+		json_builder_set_member_name(b, "duration_ms");
+		json_builder_add_int_value(b, ark_cli_millis(t->started_at, t->finished_at));
 		ark_cli_json_add_string(b, "reason", t->reason);
 		ark_cli_json_add_string(b, "log", a != NULL ? a->log_path : NULL);
 		json_builder_end_object(b);
@@ -367,9 +367,22 @@ ark_cli_print_log_tail(const gchar *path)
 	}
 }
 
-static void
-ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gboolean color)
+/* whether the run's workflow let @task_id fail without failing the run */
+static gboolean
+ark_cli_failure_allowed(ArkWorkflow *workflow, const gchar *task_id)
 {
+	const ArkTaskSpec *spec;
+	if (workflow == NULL)
+		return FALSE;
+	spec = ark_workflow_lookup_task(workflow, task_id);
+	return spec != NULL && spec->allow_failure;
+}
+
+static void
+ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gboolean color,
+		    gboolean ephemeral)
+{
+	g_autoptr(ArkWorkflow) workflow = NULL;
 	g_autoptr(GHashTable) last = ark_cli_last_attempts(attempts);
 	guint counts[ARK_TASK_STATE_LAST] = {0};
 	guint id_width = 4;
@@ -377,6 +390,10 @@ ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gb
 	g_autoptr(GString) summary = g_string_new(NULL);
 	g_autofree gchar *took = NULL;
 
+	if (run->definition != NULL) {
+		g_autoptr(GPtrArray) problems = NULL;
+		workflow = ark_workflow_parse(run->definition, -1, &problems);
+	}
 	for (guint i = 0; i < tasks->len; i++) {
 		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
 		id_width = MAX(id_width, MIN(g_utf8_strlen(t->task_id, -1), 40));
@@ -400,8 +417,7 @@ ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gb
 			else
 				exit_str = g_strdup("-");
 			if (t->started_at != 0 && t->finished_at != 0)
-				dur = ark_duration_format((t->finished_at - t->started_at) / 1000 *
-							  1000);
+				dur = ark_cli_format_duration(t->finished_at - t->started_at);
 			else
 				dur = g_strdup("-");
 			if (color) {
@@ -423,12 +439,22 @@ ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gb
 		if (t->state != ARK_TASK_STATE_FAILED && t->state != ARK_TASK_STATE_DEAD)
 			continue;
 		g_print("\n");
-		/* TRANSLATORS: a failed task in the summary: id and why */
-		g_print(_("%s failed: %s\n"), t->task_id,
-			a != NULL && a->error != NULL ? a->error
-			: t->reason != NULL	      ? t->reason
-						      : _("unknown reason"));
-		if (a != NULL && a->log_path != NULL) {
+		if (ark_cli_failure_allowed(workflow, t->task_id)) {
+			/* TRANSLATORS: a failed task that was allowed to fail: id and why */
+			g_print(_("%s failed (allowed to fail): %s\n"), t->task_id,
+				a != NULL && a->error != NULL ? a->error
+				: t->reason != NULL	      ? t->reason
+							      : _("unknown reason"));
+		} else {
+			/* TRANSLATORS: a failed task in the summary: id and why */
+			g_print(_("%s failed: %s\n"), t->task_id,
+				a != NULL && a->error != NULL ? a->error
+				: t->reason != NULL	      ? t->reason
+							      : _("unknown reason"));
+		}
+		if (a != NULL && a->log_path != NULL && ephemeral) {
+			ark_cli_print_log_tail(a->log_path);
+		} else if (a != NULL && a->log_path != NULL) {
 			/* TRANSLATORS: where the output of a failed task is */
 			g_print(_("  log: %s\n"), a->log_path);
 			ark_cli_print_log_tail(a->log_path);
@@ -441,9 +467,7 @@ ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gb
 			g_string_append(summary, ", ");
 		g_string_append_printf(summary, "%u %s", counts[s], ark_task_state_to_string(s));
 	}
-	took = ark_duration_format((ark_cli_seconds(run->created_at, run->finished_at) *
-				    G_USEC_PER_SEC) /
-				   1000 * 1000);
+	took = ark_cli_format_duration(run->finished_at - run->created_at);
 	g_print("\n");
 	/* TRANSLATORS: the last line of a run: run id, its final state, how long it took and the
 	 * task counts, e.g. "3 succeeded, 1 failed" */
@@ -479,7 +503,8 @@ ark_cli_report(ArkStore *store, const gchar *run_id, ArkCliOptions *opts)
 	if (opts->json)
 		ark_cli_print_json_report(run, tasks, attempts);
 	else
-		ark_cli_print_table(run, tasks, attempts, ark_cli_progress_use_color(stdout));
+		ark_cli_print_table(run, tasks, attempts, ark_cli_progress_use_color(stdout),
+				    opts->ephemeral);
 	switch (run->state) {
 	case ARK_RUN_STATE_SUCCEEDED:
 		return ARK_CLI_EXIT_OK;
