@@ -443,6 +443,9 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	ArkRunRecord run_update;
 	ArkTaskRecord task_update;
 	ArkAttemptRecord attempt_update;
+	/* heap copies scribbled after apply(): the store must have copied them */
+	g_autofree gchar *task_reason = g_strdup("exit code 2");
+	g_autofree gchar *attempt_error = g_strdup("lost at recovery");
 
 	ark_store_test_data_init(&d);
 	ark_store_test_fill(fx->store, &d);
@@ -472,7 +475,7 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	    .ready_at = T0 + 20,
 	    .started_at = T0 + 21,
 	    .finished_at = T0 + 22,
-	    .reason = "exit code 2",
+	    .reason = task_reason,
 	};
 	attempt_update = (ArkAttemptRecord){
 	    .run_id = "run-a",
@@ -486,13 +489,17 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	    .finished_at = T0 + 77,
 	    .exit_code = -1,
 	    .signal = 15,
-	    .error = "lost at recovery",
+	    .error = attempt_error,
 	    .log_path = NULL,
 	};
 	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
 	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &task_update);
 	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &attempt_update);
 	ark_store_test_apply(fx->store, batch);
+	memset(task_reason, 'X', strlen(task_reason));
+	memset(attempt_error, 'X', strlen(attempt_error));
+	task_update.reason = "exit code 2";
+	attempt_update.error = "lost at recovery";
 
 	d.runs[0].state = run_update.state;
 	d.runs[0].started_at = run_update.started_at;
@@ -518,6 +525,20 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(attempts->len, ==, 2);
 	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d.attempts[1]);
 	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &d.attempts[0]);
+
+	/* and back from NULL, with a string that dies after apply() */
+	{
+		g_autofree gchar *reason = g_strdup("1 task failed");
+		run_update.reason = reason;
+		ark_store_batch_clear(batch);
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
+		ark_store_test_apply(fx->store, batch);
+		memset(reason, 'X', strlen(reason));
+	}
+	g_clear_pointer(&run, ark_run_record_free);
+	run = ark_store_test_get_run(fx->store, "run-a");
+	g_assert_cmpstr(run->reason, ==, "1 task failed");
+	g_assert_cmpstr(run->workflow_name, ==, "build");
 
 	/* the idempotency key did not move with the ignored field */
 	g_clear_pointer(&run, ark_run_record_free);
@@ -1193,7 +1214,7 @@ ark_store_test_measure(ArkStore *store, const gchar *label)
 		ark_store_test_apply(store, batch);
 	}
 	elapsed = g_timer_elapsed(timer, NULL);
-	g_test_message("%s: %u batches of %u ops: %.2f µs per op, %.0f µs per batch", label,
+	g_test_message("%s: %u batches of %u ops: %.2f us per op, %.0f us per batch", label,
 		       n_batches, ops_per_batch, elapsed * 1e6 / (n_batches * ops_per_batch),
 		       elapsed * 1e6 / n_batches);
 }
