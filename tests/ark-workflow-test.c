@@ -77,9 +77,26 @@ ark_workflow_test_list(const gchar *kind)
 static void
 ark_workflow_test_fixtures_valid(void)
 {
-	g_auto(GStrv) files = ark_workflow_test_list("valid");
+	g_auto(GStrv) fixtures = ark_workflow_test_list("valid");
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) files = NULL;
+	const gchar *root = g_getenv("ARK_SOURCE_ROOT");
 
-	g_assert_cmpuint(g_strv_length(files), >=, 5);
+	g_assert_cmpuint(g_strv_length(fixtures), >=, 5);
+	g_strv_builder_addv(builder, (const gchar **)fixtures);
+	/* the examples users copy from must stay valid too */
+	if (root != NULL) {
+		g_autofree gchar *dir_path = g_build_filename(root, "examples", NULL);
+		g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+		const gchar *name;
+
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *file = g_build_filename(dir_path, name, NULL);
+			if (g_str_has_suffix(name, ".json"))
+				g_strv_builder_add(builder, file);
+		}
+	}
+	files = g_strv_builder_end(builder);
 	for (guint i = 0; files[i] != NULL; i++) {
 		g_autofree gchar *data = ark_test_read_file(files[i]);
 		g_autoptr(ArkWorkflow) workflow = NULL;
