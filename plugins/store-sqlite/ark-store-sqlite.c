@@ -284,6 +284,9 @@ ark_store_sqlite_query_text(ArkStoreSqlite *self, const gchar *sql, gchar **out_
 			if (*out_value == NULL)
 				*out_value = g_strdup("");
 			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			*out_value = g_strdup("");
+			rc = SQLITE_OK;
 		}
 	}
 	if (rc != SQLITE_OK)
