@@ -15,8 +15,9 @@ G_BEGIN_DECLS
 /*
  * The persistent value types. A record either owns its strings (when a store returns it, free it
  * with ark_*_record_free()) or borrows them (inside an #ArkStoreBatch, valid during apply only).
- * Fields may be appended in later ABI minors: plugins never allocate these structs on the stack
- * to hand to the SDK, they use the SDK's constructors or receive them.
+ * Stores allocate the records they return with g_new0(). The size of these structs is part of the
+ * ABI: a later minor adds fields only by taking over `reserved` slots, so a record allocated by an
+ * older plugin is always large enough.
  */
 
 typedef struct {
