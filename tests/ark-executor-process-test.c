@@ -288,6 +288,18 @@ test_process_not_executable(void)
 	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_ERROR);
 	g_assert_cmpstr(result.error, ==, expected);
 	test_result_clear(&result);
+
+	/* executable, but no #! line: no shell is tried behind the user's back */
+	g_free(expected);
+	expected = g_strdup_printf("failed to start '%s': Exec format error", script);
+	g_file_set_contents(script, "exit 0\n", -1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(g_chmod(script, 0755), ==, 0);
+	g_free(log);
+	log = test_run_one(NULL, task, &result);
+	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_ERROR);
+	g_assert_cmpstr(result.error, ==, expected);
+	test_result_clear(&result);
 	ark_test_rmdir(tmpdir);
 }
 
@@ -303,6 +315,27 @@ test_process_bad_cwd(void)
 			"failed to start 'true': working directory '/nonexistent/ark-dir': "
 			"No such file or directory");
 	test_result_clear(&result);
+}
+
+static void
+test_process_bad_log_dir(void)
+{
+	g_autoptr(ArkExecutor) executor = test_executor(NULL);
+	g_autoptr(ArkWorkflow) workflow = test_workflow("{`id`:`a`,`run`:[`true`]}");
+	g_autofree gchar *tmpdir = ark_test_mkdtemp();
+	g_autofree gchar *file = g_build_filename(tmpdir, "file", NULL);
+	g_autofree gchar *log_dir = g_build_filename(file, "logs", NULL);
+	g_autoptr(GError) error = NULL;
+	TestResult result = {0};
+
+	/* the log directory can not be created: the task does not run blind */
+	g_file_set_contents(file, "", -1, &error);
+	g_assert_no_error(error);
+	test_run(executor, workflow, "a", log_dir, &result);
+	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_ERROR);
+	g_assert_true(g_str_has_prefix(result.error, "failed to open the log file"));
+	test_result_clear(&result);
+	ark_test_rmdir(tmpdir);
 }
 
 static void
@@ -825,6 +858,7 @@ main(int argc, char **argv)
 	g_test_add_func("/executor-process/missing-program", test_process_missing_program);
 	g_test_add_func("/executor-process/not-executable", test_process_not_executable);
 	g_test_add_func("/executor-process/bad-cwd", test_process_bad_cwd);
+	g_test_add_func("/executor-process/bad-log-dir", test_process_bad_log_dir);
 	g_test_add_func("/executor-process/cwd", test_process_cwd);
 	g_test_add_func("/executor-process/environment", test_process_environment);
 	g_test_add_func("/executor-process/path-override", test_process_path_override);
