@@ -1471,8 +1471,11 @@ ark_workflow_check_deadline(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 		f->deadline_relative = usec;
 		return TRUE;
 	}
-	if (ark_workflow_is_rfc3339(str))
-		dt = g_date_time_new_from_iso8601(str, NULL);
+	if (ark_workflow_is_rfc3339(str)) {
+		/* RFC 3339 allows "t" and "z", GLib only "T" and "Z" */
+		g_autofree gchar *upper = g_ascii_strup(str, -1);
+		dt = g_date_time_new_from_iso8601(upper, NULL);
+	}
 	if (dt == NULL) {
 		ark_workflow_context_add(ctx, path,
 					 "invalid deadline '%s': expected \"+<duration>\" or an "
