@@ -141,7 +141,8 @@ ark_duration_parse(const gchar *str, gint64 *out_usec, GError **error)
 
 		if (*p == '\0')
 			return ark_duration_fail(error, str, "missing unit after '%.*s' (%s)",
-						 (int)(p - number), number, ARK_DURATION_UNITS_HINT);
+						 (int)(p - number), number,
+						 ARK_DURATION_UNITS_HINT);
 		if (g_ascii_isspace(*p))
 			return ark_duration_fail(error, str, "spaces are not allowed");
 		unit = ark_duration_match_unit(p, &unit_len);
@@ -336,8 +337,8 @@ ark_size_parse(const gchar *str, guint64 *out_bytes, GError **error)
 		return TRUE;
 	}
 	g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-		    "invalid size '%s': unknown unit '%s' (use KiB, MiB, GiB, TiB, K, M, G, T, kB, MB, "
-		    "GB or TB)",
+		    "invalid size '%s': unknown unit '%s' (use KiB, MiB, GiB, TiB, K, M, G, T, "
+		    "kB, MB, GB or TB)",
 		    str, p);
 	return FALSE;
 }

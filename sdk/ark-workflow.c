@@ -259,7 +259,8 @@ typedef struct {
 	gsize path_len;	       /* length of the container's own path */
 	gboolean track;	       /* its children get locations and paths */
 	gboolean is_tasks;     /* the top-level "tasks" array */
-	GHashTable *member_lines; /* raw member name → line, for duplicates; NULL when untracked */
+	/* raw member name → line, for duplicates; NULL when untracked */
+	GHashTable *member_lines;
 } ArkWorkflowFrame;
 
 typedef struct {
@@ -421,10 +422,9 @@ ark_workflow_scanner_string(ArkWorkflowScanner *s, gsize *out_start, gsize *out_
 			}
 			if (c != 'u') {
 				g_autofree gchar *what = ark_workflow_scanner_describe(s);
-				return ark_workflow_scanner_fail(s, esc_line, esc_column,
-								 "invalid escape sequence (backslash "
-								 "followed by %s)",
-								 what);
+				return ark_workflow_scanner_fail(
+				    s, esc_line, esc_column,
+				    "invalid escape sequence (backslash followed by %s)", what);
 			}
 			ark_workflow_scanner_advance(s);
 			cp = ark_workflow_scanner_hex4(s);
@@ -433,8 +433,8 @@ ark_workflow_scanner_string(ArkWorkflowScanner *s, gsize *out_start, gsize *out_
 								 "\\u must be followed by four hex "
 								 "digits");
 			if (cp == 0)
-				return ark_workflow_scanner_fail(s, esc_line, esc_column,
-								 "\\u0000 is not allowed in strings");
+				return ark_workflow_scanner_fail(
+				    s, esc_line, esc_column, "\\u0000 is not allowed in strings");
 			if (cp >= 0xDC00 && cp <= 0xDFFF)
 				return ark_workflow_scanner_fail(s, esc_line, esc_column,
 								 "unpaired surrogate \\u%04X", cp);
@@ -1266,8 +1266,8 @@ ark_workflow_check_run(ArkWorkflowContext *ctx, const gchar *path, JsonNode *nod
 	}
 	if (!JSON_NODE_HOLDS_ARRAY(node)) {
 		ark_workflow_context_add(ctx, path,
-					 "expected an array of arguments (or, with \"shell\": true, "
-					 "a string), got %s",
+					 "expected an array of arguments (or, with \"shell\": "
+					 "true, a string), got %s",
 					 ark_workflow_node_kind(node));
 		return FALSE;
 	}
@@ -1342,7 +1342,8 @@ ark_workflow_check_string_map(ArkWorkflowContext *ctx, const gchar *path, JsonNo
 			g_autofree gchar *shown = ark_workflow_shorten(name);
 			ark_workflow_context_add(ctx, member,
 						 "invalid environment variable name '%s' (use "
-						 "letters, digits and '_', not starting with a digit)",
+						 "letters, digits and '_', not starting with a "
+						 "digit)",
 						 shown);
 			ok = FALSE;
 			continue;
@@ -2258,7 +2259,8 @@ ark_workflow_add_json_error(ArkWorkflowContext *ctx, const GError *error)
 		if (g_str_has_prefix(msg, "Parse error: "))
 			msg += strlen("Parse error: ");
 	}
-	ark_workflow_context_add_at(ctx, "", line, column, g_strdup_printf("invalid JSON: %s", msg));
+	ark_workflow_context_add_at(ctx, "", line, column,
+				    g_strdup_printf("invalid JSON: %s", msg));
 }
 
 /**

@@ -14,7 +14,8 @@ ark_workflow_test_problems_to_string(GPtrArray *problems)
 	GString *str = g_string_new(NULL);
 
 	for (guint i = 0; problems != NULL && i < problems->len; i++) {
-		g_autofree gchar *line = ark_problem_to_string(g_ptr_array_index(problems, i), NULL);
+		ArkProblem *problem = g_ptr_array_index(problems, i);
+		g_autofree gchar *line = ark_problem_to_string(problem, NULL);
 		g_string_append_printf(str, "%s\n", line);
 	}
 	return g_string_free(str, FALSE);
@@ -148,8 +149,8 @@ ark_workflow_test_fixtures_invalid(void)
 static void
 ark_workflow_test_fields(void)
 {
-	g_autofree gchar *path =
-	    g_test_build_filename(G_TEST_DIST, "workflows", "valid", "build-test-deploy.json", NULL);
+	g_autofree gchar *path = g_test_build_filename(G_TEST_DIST, "workflows", "valid",
+						       "build-test-deploy.json", NULL);
 	g_autofree gchar *data = ark_test_read_file(path);
 	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
 	const ArkTaskSpec *build;
@@ -419,7 +420,8 @@ ark_workflow_test_add_problem(void)
 {
 	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(
 	    "{\"name\": \"n\",\n \"policy\": \"nope\",\n \"tasks\": [\n  {\"id\": \"a\"}]}", -1);
-	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
+	g_autoptr(GPtrArray) problems =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
 	g_autofree gchar *text = NULL;
 
 	ark_workflow_add_problem(workflow, problems, 0, "executor", "unknown executor '%s'",
@@ -495,7 +497,8 @@ ark_workflow_test_long_cycle(void)
 	g_autofree gchar *data = ark_workflow_test_chain(10000, TRUE);
 	g_autofree gchar *text = ark_workflow_test_parse_bad(data, -1, NULL);
 
-	g_assert_true(g_str_has_prefix(text, "2:1: tasks[0]: dependency cycle: t0 -> t1 -> t2 -> "));
+	g_assert_true(
+	    g_str_has_prefix(text, "2:1: tasks[0]: dependency cycle: t0 -> t1 -> t2 -> "));
 	g_assert_true(g_str_has_suffix(text, " -> t9998 -> t9999 -> t0\n"));
 }
 
@@ -519,9 +522,11 @@ ark_workflow_test_large(void)
 
 	/* every task needs up to 8 earlier ones */
 	for (guint i = 0; i < 10000; i++) {
-		g_string_append_printf(str, "%s{\"id\": \"task-%u\", \"needs\": [", i ? "," : "", i);
+		g_string_append_printf(str, "%s{\"id\": \"task-%u\", \"needs\": [",
+				       i ? "," : "", i);
 		for (guint k = 1; k <= 8 && k <= i; k++)
-			g_string_append_printf(str, "%s\"task-%u\"", k > 1 ? "," : "", (i * 7 + k) % i);
+			g_string_append_printf(str, "%s\"task-%u\"", k > 1 ? "," : "",
+					       (i * 7 + k) % i);
 		g_string_append(str, "], \"env\": {\"N\": \"1\"}, \"timeout\": \"1m\"}");
 	}
 	g_string_append(str, "]}");
