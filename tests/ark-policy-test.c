@@ -57,7 +57,7 @@ ark_policy_test_priority(void)
 {
 	g_autoptr(ArkPolicy) p = ark_policy_test_new("priority", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(4);
-	const ArkTimestamp t0 = 1700000000 * G_USEC_PER_SEC;
+	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	for (guint i = 0; i < 4; i++)
 		e[i].ready_at = t0;
@@ -79,7 +79,7 @@ ark_policy_test_priority_aging(void)
 	g_autoptr(GKeyFile) config = g_key_file_new();
 	g_autoptr(ArkPolicy) p = NULL;
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(2);
-	const ArkTimestamp t0 = 1700000000 * G_USEC_PER_SEC;
+	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	/* at 2 points per second, a priority-0 task waiting 10 s more beats priority 15 */
 	g_key_file_set_double(config, "policy-priority", "aging-rate", 2.0);
