@@ -108,6 +108,41 @@ ark_store_batch_clear(ArkStoreBatch *batch)
 		g_string_chunk_clear(batch->strings);
 }
 
+gboolean
+ark_store_op_check(const ArkStoreOp *op, GError **error)
+{
+	gboolean has_ids;
+
+	g_return_val_if_fail(op != NULL, FALSE);
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_INSERT:
+	case ARK_STORE_OP_RUN_UPDATE:
+		has_ids = op->run.id != NULL && op->run.workflow_name != NULL;
+		break;
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		has_ids = op->task.run_id != NULL && op->task.task_id != NULL;
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		has_ids = op->attempt.run_id != NULL && op->attempt.task_id != NULL;
+		break;
+	case ARK_STORE_OP_EVENT:
+		has_ids = op->event.run_id != NULL;
+		break;
+	default:
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "unknown operation");
+		return FALSE;
+	}
+	if (!has_ids) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "an identifier of the record is missing");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 G_DEFINE_INTERFACE(ArkStore, ark_store, G_TYPE_OBJECT)
 
 static void

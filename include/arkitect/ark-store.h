@@ -57,6 +57,9 @@ ARK_API const gchar *ark_store_batch_intern(ArkStoreBatch *batch, const gchar *s
 ARK_API guint ark_store_batch_get_length(ArkStoreBatch *batch);
 ARK_API const ArkStoreOp *ark_store_batch_get_op(ArkStoreBatch *batch, guint index);
 ARK_API void ark_store_batch_clear(ArkStoreBatch *batch);
+/* checks what every store needs of an op: a known kind and the identifiers of its record
+ * (ARK_ERROR_INVALID_ARGUMENT otherwise), so that all stores refuse the same batches alike */
+ARK_API gboolean ark_store_op_check(const ArkStoreOp *op, GError **error);
 
 /* which runs list_runs() returns */
 typedef struct {

@@ -558,35 +558,8 @@ static gboolean
 ark_store_memory_apply_op(ArkStoreMemory *self, const ArkStoreOp *op, guint64 *last_event_seq,
 			  guint64 *last_attempt_token, GError **error)
 {
-	gboolean has_ids;
-
-	switch (op->kind) {
-	case ARK_STORE_OP_RUN_INSERT:
-	case ARK_STORE_OP_RUN_UPDATE:
-		has_ids = op->run.id != NULL && op->run.workflow_name != NULL;
-		break;
-	case ARK_STORE_OP_TASK_INSERT:
-	case ARK_STORE_OP_TASK_UPDATE:
-		has_ids = op->task.run_id != NULL && op->task.task_id != NULL;
-		break;
-	case ARK_STORE_OP_ATTEMPT_INSERT:
-	case ARK_STORE_OP_ATTEMPT_UPDATE:
-		has_ids = op->attempt.run_id != NULL && op->attempt.task_id != NULL;
-		break;
-	case ARK_STORE_OP_EVENT:
-		has_ids = op->event.run_id != NULL;
-		break;
-	default:
-		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "unknown operation");
+	if (!ark_store_op_check(op, error))
 		return FALSE;
-	}
-	/* the columns the sqlite store declares NOT NULL */
-	if (!has_ids) {
-		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "an identifier of the record is missing");
-		return FALSE;
-	}
 
 	switch (op->kind) {
 	case ARK_STORE_OP_RUN_INSERT:

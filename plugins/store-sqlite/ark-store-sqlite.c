@@ -785,35 +785,8 @@ static ArkStoreSqliteStmtUse *
 ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **error)
 {
 	sqlite3_stmt *stmt = NULL;
-	gboolean has_ids;
-
-	switch (op->kind) {
-	case ARK_STORE_OP_RUN_INSERT:
-	case ARK_STORE_OP_RUN_UPDATE:
-		has_ids = op->run.id != NULL && op->run.workflow_name != NULL;
-		break;
-	case ARK_STORE_OP_TASK_INSERT:
-	case ARK_STORE_OP_TASK_UPDATE:
-		has_ids = op->task.run_id != NULL && op->task.task_id != NULL;
-		break;
-	case ARK_STORE_OP_ATTEMPT_INSERT:
-	case ARK_STORE_OP_ATTEMPT_UPDATE:
-		has_ids = op->attempt.run_id != NULL && op->attempt.task_id != NULL;
-		break;
-	case ARK_STORE_OP_EVENT:
-		has_ids = op->event.run_id != NULL;
-		break;
-	default:
-		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "unknown operation");
+	if (!ark_store_op_check(op, error))
 		return NULL;
-	}
-	/* checked here rather than left to NOT NULL, so that both stores say the same */
-	if (!has_ids) {
-		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "an identifier of the record is missing");
-		return NULL;
-	}
 
 	switch (op->kind) {
 	case ARK_STORE_OP_RUN_INSERT:
