@@ -587,8 +587,8 @@ ark_cli_interrupt_cb(gpointer user_data)
 		/* TRANSLATORS: printed on the first Ctrl-C */
 		ark_cli_print_error(_("interrupted: cancelling the run (press Ctrl-C again to "
 				      "stop waiting)"));
-		if (!ark_engine_cancel_run(ctx->engine, ctx->run_id, "interrupted by the user",
-					   &error))
+		if (!ark_engine_cancel_run(ctx->engine, ctx->run_id, g_get_user_name(),
+					   "interrupted by the user", &error))
 			g_main_loop_quit(ctx->loop);
 		return G_SOURCE_CONTINUE;
 	}

@@ -1002,7 +1002,8 @@ ark_engine_get_task_counts(ArkEngine *self, const gchar *run_id, guint *counts)
 }
 
 gboolean
-ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *reason, GError **error)
+ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *by, const gchar *reason,
+		      GError **error)
 {
 	ArkEngineRun *run;
 	g_autoptr(GPtrArray) running = g_ptr_array_new();

@@ -18,6 +18,7 @@ ark_run_record_copy(const ArkRunRecord *record)
 	copy->idempotency_key = g_strdup(record->idempotency_key);
 	copy->definition = g_strdup(record->definition);
 	copy->reason = g_strdup(record->reason);
+	copy->cancelled_by = g_strdup(record->cancelled_by);
 	return copy;
 }
 
@@ -33,6 +34,7 @@ ark_run_record_free(ArkRunRecord *record)
 	g_free(record->idempotency_key);
 	g_free(record->definition);
 	g_free(record->reason);
+	g_free(record->cancelled_by);
 	g_free(record);
 }
 
@@ -47,6 +49,7 @@ ark_task_record_copy(const ArkTaskRecord *record)
 	copy->run_id = g_strdup(record->run_id);
 	copy->task_id = g_strdup(record->task_id);
 	copy->reason = g_strdup(record->reason);
+	copy->cancelled_by = g_strdup(record->cancelled_by);
 	return copy;
 }
 
@@ -58,6 +61,7 @@ ark_task_record_free(ArkTaskRecord *record)
 	g_free(record->run_id);
 	g_free(record->task_id);
 	g_free(record->reason);
+	g_free(record->cancelled_by);
 	g_free(record);
 }
 

@@ -265,3 +265,14 @@ ark_store_read_events(ArkStore *self, guint64 after_seq, guint limit, GError **e
 {
 	ARK_STORE_CALL(read_events, after_seq, limit, error);
 }
+
+GPtrArray *
+ark_store_find_tasks(ArkStore *self, const ArkTaskFilter *filter, GError **error)
+{
+	ArkTaskFilter all = {0};
+	if (filter == NULL)
+		filter = &all;
+	{
+		ARK_STORE_CALL(find_tasks, filter, error);
+	}
+}

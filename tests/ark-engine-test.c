@@ -304,7 +304,7 @@ test_cancel(Fixture *f, gconstpointer data)
 
 	g_assert_no_error(error);
 	ark_test_loop_run_until(test_cancel_started, f, 30000);
-	g_assert_true(ark_engine_cancel_run(f->engine, run_id, "test says stop", &error));
+	g_assert_true(ark_engine_cancel_run(f->engine, run_id, "tester", "test says stop", &error));
 	g_assert_no_error(error);
 	ark_test_loop_run_until(fixture_run_done, &w, 30000);
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1, ==,
@@ -317,7 +317,7 @@ test_cancel(Fixture *f, gconstpointer data)
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(s, "queued")), ==,
 			ARK_TASK_STATE_CANCELLED);
 	/* cancelling a finished run is a clear error */
-	g_assert_false(ark_engine_cancel_run(f->engine, run_id, NULL, &error));
+	g_assert_false(ark_engine_cancel_run(f->engine, run_id, NULL, NULL, &error));
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 }
 

@@ -66,9 +66,32 @@ ARK_API gboolean ark_engine_get_run_state(ArkEngine *self, const gchar *run_id,
 /* task counts by ArkTaskState for an open run; @counts has ARK_TASK_STATE_LAST elements */
 ARK_API gboolean ark_engine_get_task_counts(ArkEngine *self, const gchar *run_id, guint *counts);
 
-/* cancels every task of an open run that is not terminal */
-ARK_API gboolean ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *reason,
-				       GError **error);
+/* cancels every task of an open run that is not terminal; running attempts get TERM, then KILL
+ * after the executor's grace period. @by (who asked: a user name, "timeout", "fail-fast") and
+ * @reason are recorded with the run and each cancelled task; either may be NULL. */
+ARK_API gboolean ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *by,
+				       const gchar *reason, GError **error);
+/* cancels one task of an open run (and skips what depends on it) */
+ARK_API gboolean ark_engine_cancel_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+					const gchar *by, const gchar *reason, GError **error);
+
+/*
+ * Takes over a run from the store that no process is executing (after a crash, or a
+ * cancelled CLI): attempts recorded as running end as LOST and follow their retry policy,
+ * tasks waiting for a retry keep their time, finished tasks are not run again. Returns FALSE
+ * with ARK_ERROR_NOT_FOUND for an unknown run and ARK_ERROR_EXISTS if it already finished
+ * (and nothing was replayed into it).
+ */
+ARK_API gboolean ark_engine_resume_run(ArkEngine *self, const gchar *run_id, GError **error);
+
+/*
+ * DLQ replay: makes a DEAD (or FAILED) task of a run ready again with a new attempt, with the
+ * members of @overrides (a JSON object, or NULL) replacing the task's own, and puts the tasks
+ * that were skipped because of it back to pending. A finished run is reopened; the run must be
+ * open in this engine or resumable. @by is recorded in the replay event.
+ */
+ARK_API gboolean ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+					JsonObject *overrides, const gchar *by, GError **error);
 
 /* how many runs are open */
 ARK_API guint ark_engine_get_n_open_runs(ArkEngine *self);

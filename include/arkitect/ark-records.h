@@ -33,6 +33,7 @@ typedef struct {
 	ArkTimestamp started_at;
 	ArkTimestamp finished_at;
 	gchar *reason; /* why it ended as it did, or NULL */
+	gchar *cancelled_by; /* who cancelled it, or NULL */
 	/*< private >*/
 	gpointer reserved[4];
 } ArkRunRecord;
@@ -48,6 +49,8 @@ typedef struct {
 	ArkTimestamp started_at; /* first attempt */
 	ArkTimestamp finished_at;
 	gchar *reason; /* why it is in its state (skipped because ..., last error), or NULL */
+	ArkTimestamp next_attempt_at; /* in RETRY_WAIT: when the next attempt becomes ready */
+	gchar *cancelled_by;	      /* who cancelled it, or NULL */
 	/*< private >*/
 	gpointer reserved[4];
 } ArkTaskRecord;

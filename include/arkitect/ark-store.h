@@ -21,7 +21,8 @@ G_BEGIN_DECLS
  */
 typedef enum {
 	ARK_STORE_OP_RUN_INSERT,     /* every field, including definition */
-	ARK_STORE_OP_RUN_UPDATE,     /* state, started_at, finished_at, reason */
+	ARK_STORE_OP_RUN_UPDATE,     /* state, started_at, finished_at, reason, cancelled_by;
+				      * definition too when it is not NULL (DLQ replay) */
 	ARK_STORE_OP_TASK_INSERT,    /* every field */
 	ARK_STORE_OP_TASK_UPDATE,    /* every field but run_id, task_id, index */
 	ARK_STORE_OP_ATTEMPT_INSERT, /* every field */
@@ -70,13 +71,22 @@ typedef struct {
 	gboolean newest_first;
 } ArkRunFilter;
 
+/* which tasks find_tasks() returns, across runs; ordered by run id, then task index */
+typedef struct {
+	guint state_mask;   /* 1 << ArkTaskState bits, 0 for all */
+	const gchar *run_id; /* or NULL for every run */
+	guint limit;	    /* 0 for no limit */
+} ArkTaskFilter;
+
 #define ARK_TYPE_STORE (ark_store_get_type())
 ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
 
 /**
  * ArkStoreInterface:
  * @open: open or create the store at @location (a directory for file stores, a connection string
- *   for servers, ignored by the memory store); creates or migrates the schema.
+ *   for servers, ignored by the memory store); creates or migrates the schema. A store that is
+ *   shared through the file system takes an exclusive lock for as long as it is open: a second
+ *   opener gets ARK_ERROR_BUSY with a message naming the holder (its pid), never a shared store.
  * @close: flush and release; the store can not be used afterwards.
  * @apply: apply every operation of @batch in one transaction, durable (per the store's durability
  *   setting) when this returns TRUE; on FALSE nothing of @batch was applied.
@@ -89,6 +99,8 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  * @list_attempts: attempts of a run (or of one task when @task_id is not NULL), by task index then
  *   number; element type #ArkAttemptRecord.
  * @read_events: up to @limit events with seq > @after_seq in seq order; element type #ArkEvent.
+ * @find_tasks: tasks of any run matching @filter (the DLQ is the tasks in state DEAD), by run id
+ *   then index; element type #ArkTaskRecord.
  *
  * Called on the main thread only. Every method that can fail sets an ARK_ERROR (ARK_ERROR_STORAGE
  * for I/O and database errors).
@@ -109,9 +121,10 @@ struct _ArkStoreInterface {
 	GPtrArray *(*list_attempts)(ArkStore *self, const gchar *run_id, const gchar *task_id,
 				    GError **error);
 	GPtrArray *(*read_events)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
+	GPtrArray *(*find_tasks)(ArkStore *self, const ArkTaskFilter *filter, GError **error);
 
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[15];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -128,5 +141,8 @@ ARK_API GPtrArray *ark_store_list_attempts(ArkStore *self, const gchar *run_id,
 					   const gchar *task_id, GError **error);
 ARK_API GPtrArray *ark_store_read_events(ArkStore *self, guint64 after_seq, guint limit,
 					 GError **error);
+/* ArkTaskRecord* (transfer full) */
+ARK_API GPtrArray *ark_store_find_tasks(ArkStore *self, const ArkTaskFilter *filter,
+					GError **error);
 
 G_END_DECLS

@@ -18,6 +18,42 @@ G_BEGIN_DECLS
 #define ARK_WORKFLOW_MAX_ID_LEN 128
 #define ARK_WORKFLOW_MAX_ARGV 4096
 
+typedef enum {
+	ARK_BACKOFF_EXPONENTIAL = 0, /* initial_delay * multiplier^(n-1), capped at max_delay */
+	ARK_BACKOFF_FIXED = 1,	     /* initial_delay every time */
+} ArkBackoff;
+
+/* which outcomes of an attempt a retry policy retries (ArkRetryPolicy.retry_on) */
+typedef enum {
+	ARK_RETRY_ON_FAILED = 1 << 0,	 /* ran and failed: non-zero exit, signal, function error */
+	ARK_RETRY_ON_TIMED_OUT = 1 << 1, /* killed by its execution timeout */
+	ARK_RETRY_ON_LOST = 1 << 2,	 /* its process or holder died (found at recovery) */
+	ARK_RETRY_ON_ERROR = 1 << 3,	 /* could not be started (missing program, bad cwd, ...) */
+} ArkRetryOn;
+
+#define ARK_RETRY_ON_DEFAULT (ARK_RETRY_ON_FAILED | ARK_RETRY_ON_TIMED_OUT | ARK_RETRY_ON_LOST)
+#define ARK_WORKFLOW_MAX_ATTEMPTS 1000
+#define ARK_WORKFLOW_MAX_EXIT_CODES 256
+
+/**
+ * ArkRetryPolicy:
+ *
+ * When and how a failed attempt is tried again. The delay before attempt n+1 is
+ * min(max_delay, initial_delay * multiplier^(n-1)) for exponential backoff, initial_delay for
+ * fixed; with @jitter it is drawn uniformly from [0, that] ("full jitter").
+ */
+typedef struct {
+	guint max_attempts;   /* attempts in all, the first included; 1 = never retry; default 1 */
+	ArkBackoff backoff;   /* default exponential */
+	gint64 initial_delay; /* microseconds; default 1 s */
+	gint64 max_delay;     /* microseconds; default 5 min */
+	gdouble multiplier;   /* exponential factor, 1 to 100; default 2 */
+	gboolean jitter;      /* default TRUE */
+	guint retry_on;	      /* ArkRetryOn flags; default ARK_RETRY_ON_DEFAULT */
+	gint *exit_codes;     /* when n_exit_codes > 0, a failure retries only on these exit codes */
+	guint n_exit_codes;
+} ArkRetryPolicy;
+
 /**
  * ArkTaskSpec:
  *
@@ -42,6 +78,8 @@ typedef struct {
 	gint64 deadline_absolute; /* RFC 3339 deadline as a timestamp, 0 for none */
 	gboolean allow_failure;	  /* a failure is reported but does not fail dependents or the run */
 	guint index;		  /* position in the workflow's task list */
+	ArkRetryPolicy retry;	  /* task's "retry", else defaults.retry, else never retry */
+	gint64 queue_timeout;	  /* µs a ready task may wait to start before it fails, 0 for none */
 	/*< private >*/
 	gpointer reserved[8];
 } ArkTaskSpec;
@@ -89,6 +127,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkWorkflow, ark_workflow_unref)
 ARK_API const gchar *ark_workflow_get_name(ArkWorkflow *self);
 /* the policy the workflow asks for, or NULL */
 ARK_API const gchar *ark_workflow_get_policy(ArkWorkflow *self);
+
+typedef enum {
+	ARK_FAILURE_MODE_CONTINUE = 0,	/* run what does not depend on a failure (the default) */
+	ARK_FAILURE_MODE_FAIL_FAST = 1, /* the first failure cancels everything else */
+} ArkFailureMode;
+
+/* "on_failure": "continue" (default) or "fail-fast" */
+ARK_API ArkFailureMode ark_workflow_get_failure_mode(ArkWorkflow *self);
+/* "timeout" at the top level: microseconds the whole run may take from submission, 0 for none */
+ARK_API gint64 ark_workflow_get_timeout(ArkWorkflow *self);
 ARK_API guint ark_workflow_get_n_tasks(ArkWorkflow *self);
 ARK_API const ArkTaskSpec *ark_workflow_get_task(ArkWorkflow *self, guint index);
 ARK_API const ArkTaskSpec *ark_workflow_lookup_task(ArkWorkflow *self, const gchar *id);
@@ -106,5 +154,21 @@ ARK_API void ark_workflow_get_task_location(ArkWorkflow *self, guint index, guin
 ARK_API void ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, guint index,
 				      const gchar *member, const gchar *format, ...)
     G_GNUC_PRINTF(5, 6);
+
+/**
+ * ark_workflow_override_task:
+ * @self: a workflow
+ * @task_id: the task to change
+ * @overrides: a JSON object of task members ("run", "timeout", "env", "retry", ...) that replace
+ *   the task's own; "id" and "needs" can not be overridden
+ * @problems: (out) (transfer full): what is wrong with @overrides or the result
+ *
+ * Used by DLQ replay: builds the definition the workflow would have with @task_id's members
+ * replaced, and validates it like ark_workflow_parse() does.
+ *
+ * Returns: (transfer full) (nullable): the new workflow, or NULL with @problems set
+ */
+ARK_API ArkWorkflow *ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id,
+						JsonObject *overrides, GPtrArray **problems);
 
 G_END_DECLS
