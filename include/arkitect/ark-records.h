@@ -51,6 +51,8 @@ typedef struct {
 	gchar *reason; /* why it is in its state (skipped because ..., last error), or NULL */
 	ArkTimestamp next_attempt_at; /* in RETRY_WAIT: when the next attempt becomes ready */
 	gchar *cancelled_by;	      /* who cancelled it, or NULL */
+	guint retry_base; /* attempts made before the last DLQ replay; the retry budget counts
+			   * from here */
 	/*< private >*/
 	gpointer reserved[4];
 } ArkTaskRecord;
