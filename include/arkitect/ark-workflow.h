@@ -54,6 +54,25 @@ typedef struct {
 	guint n_exit_codes;
 } ArkRetryPolicy;
 
+/*
+ * What a retry policy says about an attempt that ended with @status (and @exit_code for
+ * FAILED) after @attempts_used attempts of the current budget: ARK_RETRY_DECISION_RETRY to try
+ * again, _FAIL when the outcome is not one the policy retries (the task fails), _EXHAUSTED when
+ * it is but no attempt is left (with max_attempts > 1 the task is dead; with 1, it failed).
+ */
+typedef enum {
+	ARK_RETRY_DECISION_RETRY,
+	ARK_RETRY_DECISION_FAIL,
+	ARK_RETRY_DECISION_EXHAUSTED,
+} ArkRetryDecision;
+
+ARK_API ArkRetryDecision ark_retry_policy_decide(const ArkRetryPolicy *policy, gint status,
+						 gint exit_code, guint attempts_used);
+/* the delay in microseconds before attempt @attempts_used + 1; @random is uniform in [0, 1) and
+ * only used with jitter (full jitter: the result is @random times the capped delay) */
+ARK_API gint64 ark_retry_policy_get_delay(const ArkRetryPolicy *policy, guint attempts_used,
+					  gdouble random);
+
 /**
  * ArkTaskSpec:
  *
