@@ -3,6 +3,11 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ark-test-utils.h"
@@ -211,6 +216,7 @@ ark_store_test_assert_run(const ArkRunRecord *a, const ArkRunRecord *b)
 	g_assert_cmpint(a->started_at, ==, b->started_at);
 	g_assert_cmpint(a->finished_at, ==, b->finished_at);
 	g_assert_cmpstr(a->reason, ==, b->reason);
+	g_assert_cmpstr(a->cancelled_by, ==, b->cancelled_by);
 }
 
 static void
@@ -226,6 +232,8 @@ ark_store_test_assert_task(const ArkTaskRecord *a, const ArkTaskRecord *b)
 	g_assert_cmpint(a->started_at, ==, b->started_at);
 	g_assert_cmpint(a->finished_at, ==, b->finished_at);
 	g_assert_cmpstr(a->reason, ==, b->reason);
+	g_assert_cmpint(a->next_attempt_at, ==, b->next_attempt_at);
+	g_assert_cmpstr(a->cancelled_by, ==, b->cancelled_by);
 }
 
 static void
@@ -280,6 +288,7 @@ ark_store_test_data_init(ArkStoreTestData *d)
 	d->runs[0].started_at = T0 + 1;
 	d->runs[0].finished_at = G_MAXINT64; /* the full range survives */
 	d->runs[0].reason = "because";
+	d->runs[0].cancelled_by = "operator:bob";
 	d->runs[1] = ark_store_test_run("run-b", "deploy", ARK_RUN_STATE_PENDING);
 	d->runs[1].policy = NULL;
 	d->runs[1].definition = NULL;
@@ -299,6 +308,10 @@ ark_store_test_data_init(ArkStoreTestData *d)
 	d->tasks[1].attempts = 2;
 	d->tasks[1].exit_code = 255;
 	d->tasks[2] = ark_store_test_task("run-a", "lint", 1);
+	d->tasks[2].state = ARK_TASK_STATE_RETRY_WAIT;
+	d->tasks[2].attempts = 1;
+	d->tasks[2].next_attempt_at = T0 + 30;
+	d->tasks[2].cancelled_by = "é-cancel"; /* any string round-trips, whatever the state */
 
 	d->attempts[0] = ark_store_test_attempt("run-a", "test", 2, 9);
 	d->attempts[0].status = ARK_ATTEMPT_STATUS_TIMED_OUT;
@@ -355,12 +368,14 @@ ark_store_test_fill(ArkStore *store, const ArkStoreTestData *d)
 		COPY(c.runs[i].idempotency_key);
 		COPY(c.runs[i].definition);
 		COPY(c.runs[i].reason);
+		COPY(c.runs[i].cancelled_by);
 		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &c.runs[i]);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(c.tasks); i++) {
 		COPY(c.tasks[i].run_id);
 		COPY(c.tasks[i].task_id);
 		COPY(c.tasks[i].reason);
+		COPY(c.tasks[i].cancelled_by);
 		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &c.tasks[i]);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(c.attempts); i++) {
@@ -445,7 +460,10 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	ArkAttemptRecord attempt_update;
 	/* heap copies scribbled after apply(): the store must have copied them */
 	g_autofree gchar *task_reason = g_strdup("exit code 2");
+	g_autofree gchar *task_cancelled_by = g_strdup("agent:7");
 	g_autofree gchar *attempt_error = g_strdup("lost at recovery");
+	g_autofree gchar *run_definition = g_strdup("{\"name\":\"build\",\"replayed\":true}");
+	g_autofree gchar *run_cancelled_by = g_strdup("operator:eve");
 
 	ark_store_test_data_init(&d);
 	ark_store_test_fill(fx->store, &d);
@@ -458,12 +476,13 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	    .policy = "priority",
 	    .submitter = "mallory",
 	    .idempotency_key = "key-z",
-	    .definition = "{}",
+	    .definition = run_definition, /* a DLQ replay rewrites it */
 	    .n_tasks = 42,
 	    .created_at = 1,
 	    .started_at = T0 + 500,
 	    .finished_at = T0 + 600,
 	    .reason = NULL,
+	    .cancelled_by = run_cancelled_by,
 	};
 	task_update = (ArkTaskRecord){
 	    .run_id = "run-a",
@@ -476,6 +495,8 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	    .started_at = T0 + 21,
 	    .finished_at = T0 + 22,
 	    .reason = task_reason,
+	    .next_attempt_at = T0 + 23,
+	    .cancelled_by = task_cancelled_by,
 	};
 	attempt_update = (ArkAttemptRecord){
 	    .run_id = "run-a",
@@ -497,14 +518,20 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &attempt_update);
 	ark_store_test_apply(fx->store, batch);
 	memset(task_reason, 'X', strlen(task_reason));
+	memset(task_cancelled_by, 'X', strlen(task_cancelled_by));
 	memset(attempt_error, 'X', strlen(attempt_error));
+	memset(run_definition, 'X', strlen(run_definition));
+	memset(run_cancelled_by, 'X', strlen(run_cancelled_by));
 	task_update.reason = "exit code 2";
+	task_update.cancelled_by = "agent:7";
 	attempt_update.error = "lost at recovery";
 
 	d.runs[0].state = run_update.state;
 	d.runs[0].started_at = run_update.started_at;
 	d.runs[0].finished_at = run_update.finished_at;
 	d.runs[0].reason = NULL;
+	d.runs[0].definition = "{\"name\":\"build\",\"replayed\":true}";
+	d.runs[0].cancelled_by = "operator:eve";
 	run = ark_store_test_get_run(fx->store, "run-a");
 	ark_store_test_assert_run(run, &d.runs[0]);
 
@@ -526,10 +553,13 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &d.attempts[1]);
 	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &d.attempts[0]);
 
-	/* and back from NULL, with a string that dies after apply() */
+	/* and back from NULL, with a string that dies after apply(); a NULL definition keeps the
+	 * stored one, a NULL cancelled_by clears it */
 	{
 		g_autofree gchar *reason = g_strdup("1 task failed");
 		run_update.reason = reason;
+		run_update.definition = NULL;
+		run_update.cancelled_by = NULL;
 		ark_store_batch_clear(batch);
 		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
 		ark_store_test_apply(fx->store, batch);
@@ -539,6 +569,8 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	run = ark_store_test_get_run(fx->store, "run-a");
 	g_assert_cmpstr(run->reason, ==, "1 task failed");
 	g_assert_cmpstr(run->workflow_name, ==, "build");
+	g_assert_cmpstr(run->definition, ==, "{\"name\":\"build\",\"replayed\":true}");
+	g_assert_null(run->cancelled_by);
 
 	/* the idempotency key did not move with the ignored field */
 	g_clear_pointer(&run, ark_run_record_free);
@@ -590,6 +622,88 @@ ark_store_test_update_unknown(Fixture *fx, gconstpointer data)
 		g_test_message("case %u: %s", i, error->message);
 	}
 	ark_store_test_check_filled(fx->store, &d);
+}
+
+/* the dead-letter queue and other task queries across runs: by run id, then index */
+static void
+ark_store_test_find_tasks(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	const guint dead = 1u << ARK_TASK_STATE_DEAD;
+	const guint retry_wait = 1u << ARK_TASK_STATE_RETRY_WAIT;
+	struct {
+		ArkTaskFilter filter;
+		const gchar *expected; /* run/task, ... */
+	} cases[] = {
+	    {{.state_mask = dead}, "run-0/t0 run-0/t2 run-a/test run-z/x"},
+	    {{.state_mask = dead, .limit = 2}, "run-0/t0 run-0/t2"},
+	    {{.state_mask = dead, .limit = 4}, "run-0/t0 run-0/t2 run-a/test run-z/x"},
+	    {{.state_mask = dead, .run_id = "run-a"}, "run-a/test"},
+	    {{.state_mask = dead | retry_wait}, "run-0/t0 run-0/t2 run-a/lint run-a/test run-z/x"},
+	    {{.state_mask = dead | retry_wait, .limit = 3}, "run-0/t0 run-0/t2 run-a/lint"},
+	    {{0}, "run-0/t0 run-0/t1 run-0/t2 run-a/compile run-a/lint run-a/test run-z/x"},
+	    {{.state_mask = (1u << ARK_TASK_STATE_LAST) - 1, .limit = 5},
+	     "run-0/t0 run-0/t1 run-0/t2 run-a/compile run-a/lint"},
+	    {{.run_id = "run-0"}, "run-0/t0 run-0/t1 run-0/t2"},
+	    {{.run_id = "run-0", .limit = 1}, "run-0/t0"},
+	    {{.run_id = "run-b"}, ""},
+	    {{.run_id = "nope"}, ""},
+	    {{.state_mask = 1u << ARK_TASK_STATE_SKIPPED}, ""},
+	};
+	const struct {
+		const gchar *run_id;
+		const gchar *task_id;
+		guint index;
+		ArkTaskState state;
+	} more[] = {
+	    /* runs around run-a in id order, tasks out of index order */
+	    {"run-z", "x", 0, ARK_TASK_STATE_DEAD},	  {"run-0", "t2", 2, ARK_TASK_STATE_DEAD},
+	    {"run-0", "t0", 0, ARK_TASK_STATE_DEAD},	  {"run-0", "t1", 1, ARK_TASK_STATE_PENDING},
+	};
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GPtrArray) found = NULL;
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(fx->store, &d);
+	ark_store_test_add_run(fx->store, "run-z", "build", ARK_RUN_STATE_FAILED);
+	ark_store_test_add_run(fx->store, "run-0", "build", ARK_RUN_STATE_FAILED);
+	for (guint i = 0; i < G_N_ELEMENTS(more); i++) {
+		ArkTaskRecord task = ark_store_test_task(more[i].run_id, more[i].task_id,
+							 more[i].index);
+		task.state = more[i].state;
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+	}
+	ark_store_test_apply(fx->store, batch);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) tasks = ark_store_find_tasks(fx->store, &cases[i].filter,
+								  &error);
+		g_autoptr(GString) got = g_string_new(NULL);
+
+		g_assert_no_error(error);
+		g_assert_nonnull(tasks);
+		for (guint j = 0; j < tasks->len; j++) {
+			ArkTaskRecord *task = g_ptr_array_index(tasks, j);
+			g_string_append_printf(got, "%s%s/%s", j > 0 ? " " : "", task->run_id,
+					       task->task_id);
+		}
+		g_test_message("case %u: %s", i, got->str);
+		g_assert_cmpstr(got->str, ==, cases[i].expected);
+	}
+
+	/* a NULL filter is every task, and the records are complete */
+	all = ark_store_find_tasks(fx->store, NULL, NULL);
+	g_assert_nonnull(all);
+	g_assert_cmpuint(all->len, ==, 7);
+	found = ark_store_find_tasks(fx->store, &(ArkTaskFilter){.state_mask = dead | retry_wait,
+								  .run_id = "run-a"},
+				     NULL);
+	g_assert_nonnull(found);
+	g_assert_cmpuint(found->len, ==, 2);
+	ark_store_test_assert_task(g_ptr_array_index(found, 0), &d.tasks[2]);
+	ark_store_test_assert_task(g_ptr_array_index(found, 1), &d.tasks[1]);
 }
 
 #define N_LIST_RUNS 25
@@ -991,8 +1105,12 @@ ark_store_test_add_doomed_prefix(ArkStoreBatch *batch)
 	new_run.idempotency_key = "key-new";
 	update.reason = "cancelled by test";
 	update.finished_at = T0 + 1000;
+	update.definition = "{\"doomed\":true}";
+	update.cancelled_by = "operator:doomed";
 	task_update.state = ARK_TASK_STATE_CANCELLED;
 	task_update.reason = "cancelled";
+	task_update.cancelled_by = "operator:doomed";
+	task_update.next_attempt_at = T0 + 1001;
 	attempt_update.status = ARK_ATTEMPT_STATUS_CANCELLED;
 	attempt_update.error = "cancelled";
 
@@ -1256,7 +1374,7 @@ ark_store_test_memory_max_events(Fixture *fx, gconstpointer data)
 	guint max_events = 0;
 
 	g_object_get(fx->store, "max-events", &max_events, NULL);
-	g_assert_cmpuint(max_events, ==, 1000000);
+	g_assert_cmpuint(max_events, ==, 100000);
 	g_object_set(fx->store, "max-events", 5, NULL);
 
 	ark_store_test_add_run(fx->store, "run-a", "build", ARK_RUN_STATE_RUNNING);
@@ -1290,6 +1408,116 @@ ark_store_test_memory_max_events(Fixture *fx, gconstpointer data)
 	events = ark_store_test_read_events(fx->store, 10, 2);
 	g_assert_cmpuint(events->len, ==, 2);
 	g_assert_cmpuint(((ArkEvent *)g_ptr_array_index(events, 0))->seq, ==, 1996);
+}
+
+/* what the memory store keeps per task, from the allocator's count of bytes in use */
+static gsize
+ark_store_test_heap_in_use(void)
+{
+	struct mallinfo2 info = mallinfo2();
+	return info.uordblks + info.hblkhd;
+}
+
+#define FOOTPRINT_RUN_ID "01JDQ8Z3M4X6Y7Z8A9B0C1D2E3"
+#define FOOTPRINT_N_TASKS 10000
+
+/* a task that goes ready -> running -> succeeded, as the engine records it, in @batch */
+static void
+ark_store_test_add_lifecycle(ArkStoreBatch *batch, const gchar *task_id, guint index,
+			     guint64 *seq, guint64 token)
+{
+	ArkTaskRecord task = ark_store_test_task(FOOTPRINT_RUN_ID, task_id, index);
+	ArkAttemptRecord attempt = ark_store_test_attempt(FOOTPRINT_RUN_ID, task_id, 1, token);
+	ArkEvent event = ark_store_test_event(0, FOOTPRINT_RUN_ID);
+	const ArkTaskState states[] = {ARK_TASK_STATE_READY, ARK_TASK_STATE_RUNNING,
+				       ARK_TASK_STATE_SUCCEEDED};
+
+	event.kind = ARK_EVENT_TASK_STATE;
+	event.task_id = (gchar *)task_id;
+	attempt.executor = "thread";
+	for (guint i = 0; i < G_N_ELEMENTS(states); i++) {
+		task.state = states[i];
+		task.ready_at = T0 + index;
+		if (states[i] == ARK_TASK_STATE_RUNNING) {
+			task.attempts = 1;
+			task.started_at = T0 + index + 1;
+			ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &attempt);
+		}
+		if (states[i] == ARK_TASK_STATE_SUCCEEDED) {
+			attempt.status = ARK_ATTEMPT_STATUS_SUCCEEDED;
+			attempt.exit_code = 0;
+			attempt.finished_at = T0 + index + 2;
+			ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &attempt);
+			event.kind = ARK_EVENT_ATTEMPT_FINISHED;
+			event.seq = ++*seq;
+			event.attempt = 1;
+			event.state = attempt.status;
+			ark_store_batch_add_event(batch, &event);
+			task.exit_code = 0;
+			task.finished_at = attempt.finished_at;
+		}
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &task);
+		event.kind = ARK_EVENT_TASK_STATE;
+		event.seq = ++*seq;
+		event.attempt = task.attempts;
+		event.state = task.state;
+		ark_store_batch_add_event(batch, &event);
+		if (states[i] == ARK_TASK_STATE_RUNNING) {
+			event.kind = ARK_EVENT_ATTEMPT_STARTED;
+			event.seq = ++*seq;
+			event.state = ARK_ATTEMPT_STATUS_RUNNING;
+			ark_store_batch_add_event(batch, &event);
+		}
+	}
+}
+
+static void
+ark_store_test_memory_footprint(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	ArkRunRecord run = ark_store_test_run(FOOTPRINT_RUN_ID, "fan-out", ARK_RUN_STATE_PENDING);
+	g_autoptr(GPtrArray) task_ids = g_ptr_array_new_with_free_func(g_free);
+	gsize before;
+	gsize queued;
+	gsize finished = 0;
+	guint64 seq = 0;
+
+	for (guint i = 0; i < FOOTPRINT_N_TASKS; i++)
+		g_ptr_array_add(task_ids, g_strdup_printf("task-%05u", i));
+
+	run.n_tasks = FOOTPRINT_N_TASKS;
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+	for (guint i = 0; i < FOOTPRINT_N_TASKS; i++) {
+		ArkTaskRecord task = ark_store_test_task(FOOTPRINT_RUN_ID,
+							 g_ptr_array_index(task_ids, i), i);
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+	}
+	/* only what apply() keeps: the batch is built before the first count */
+	before = ark_store_test_heap_in_use();
+	ark_store_test_apply(fx->store, batch);
+	queued = ark_store_test_heap_in_use() - before;
+	ark_store_batch_clear(batch);
+
+	for (guint i = 0; i < FOOTPRINT_N_TASKS; i++) {
+		ark_store_test_add_lifecycle(batch, g_ptr_array_index(task_ids, i), i, &seq,
+					     i + 1);
+		if (i % 100 == 99) {
+			before = ark_store_test_heap_in_use();
+			ark_store_test_apply(fx->store, batch);
+			finished += ark_store_test_heap_in_use() - before;
+			ark_store_batch_clear(batch);
+		}
+	}
+
+	g_test_message("memory store: %.0f bytes per queued task, %.0f more per task that ran "
+		       "(1 attempt, %.0f events per task)",
+		       (gdouble)queued / FOOTPRINT_N_TASKS, (gdouble)finished / FOOTPRINT_N_TASKS,
+		       (gdouble)seq / FOOTPRINT_N_TASKS);
+#ifndef __SANITIZE_ADDRESS__
+	/* docs/storage.md promises this for --ephemeral runs; the sanitizer's allocator is not
+	 * glibc's and counts differently */
+	g_assert_cmpuint(queued / FOOTPRINT_N_TASKS, <=, 150);
+#endif
 }
 
 /* store-sqlite only */
@@ -1382,8 +1610,60 @@ ark_store_test_patch_header(const gchar *dir, gsize offset, guint32 value)
 	g_assert_no_error(error);
 }
 
+static guint32
+ark_store_test_read_header(const gchar *dir, gsize offset)
+{
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	guint32 be;
+	gsize length = 0;
+
+	g_file_get_contents(path, &contents, &length, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(length, >=, 100);
+	memcpy(&be, contents + offset, sizeof(be));
+	return GUINT32_FROM_BE(be);
+}
+
+#define HEADER_WRITE_VERSION 18 /* one byte each: 1 rollback journal, 2 WAL */
 #define HEADER_USER_VERSION 60
 #define HEADER_APPLICATION_ID 68
+
+/* the bytes and modification time of a file, to show that a refused open did not touch it */
+typedef struct {
+	GBytes *contents;
+	gint64 mtime_ns;
+} ArkStoreTestSnapshot;
+
+static ArkStoreTestSnapshot
+ark_store_test_snapshot(const gchar *path)
+{
+	ArkStoreTestSnapshot snapshot = {0};
+	g_autoptr(GError) error = NULL;
+	gchar *contents = NULL;
+	gsize length = 0;
+	struct stat st;
+
+	g_file_get_contents(path, &contents, &length, &error);
+	g_assert_no_error(error);
+	snapshot.contents = g_bytes_new_take(contents, length);
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	snapshot.mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) +
+			    st.st_mtim.tv_nsec;
+	return snapshot;
+}
+
+static void
+ark_store_test_assert_unchanged(const gchar *path, ArkStoreTestSnapshot *before)
+{
+	ArkStoreTestSnapshot after = ark_store_test_snapshot(path);
+
+	g_assert_true(g_bytes_equal(before->contents, after.contents));
+	g_assert_cmpint(before->mtime_ns, ==, after.mtime_ns);
+	g_bytes_unref(after.contents);
+	g_clear_pointer(&before->contents, g_bytes_unref);
+}
 
 static void
 ark_store_test_sqlite_refused(ArkRegistry *registry, const gchar *dir, gint code,
@@ -1401,41 +1681,80 @@ ark_store_test_sqlite_refused(ArkRegistry *registry, const gchar *dir, gint code
 	ark_store_close(store);
 }
 
+/* a refused database is left byte for byte as it was, and the directory keeps no lock */
 static void
-ark_store_test_sqlite_newer_schema(void)
+ark_store_test_sqlite_refused_untouched(ArkRegistry *registry, const gchar *dir,
+					const gchar *needle)
 {
-	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
-	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	ArkStoreTestSnapshot before = ark_store_test_snapshot(path);
+
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, needle);
+	ark_store_test_assert_unchanged(path, &before);
+}
+
+/* a directory with a closed database holding the records of ark_store_test_fill() */
+static gchar *
+ark_store_test_sqlite_filled_dir(ArkRegistry *registry)
+{
+	gchar *dir = ark_test_mkdtemp();
 	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
 	ArkStoreTestData d;
 
 	ark_store_test_data_init(&d);
 	ark_store_test_fill(store, &d);
 	ark_store_close(store);
-	g_clear_object(&store);
+	return dir;
+}
+
+static void
+ark_store_test_sqlite_newer_schema(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_sqlite_filled_dir(registry);
+	g_autoptr(ArkStore) store = NULL;
+	ArkStoreTestData d;
 
 	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 99);
-	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "newer");
+	ark_store_test_sqlite_refused_untouched(registry, dir, "newer");
 
-	/* refusing did not touch the data: back at version 1 it opens with everything */
-	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 1);
+	/* refusing did not touch the data: back at version 2 it opens with everything */
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 2);
 	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_data_init(&d);
 	ark_store_test_check_filled(store, &d);
 	ark_store_close(store);
 	ark_test_rmdir(dir);
 }
 
+/*
+ * Another application's database, in the rollback-journal mode most applications use: switching
+ * it to WAL would already rewrite its header, so it must be refused before that.
+ */
 static void
 ark_store_test_sqlite_foreign_database(void)
 {
 	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
-	g_autofree gchar *dir = ark_test_mkdtemp();
-	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	const guint32 application_ids[] = {0x12345678, 0};
 
-	ark_store_close(store);
-	ark_store_test_patch_header(dir, HEADER_APPLICATION_ID, 0x12345678);
-	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "not an Arkitect");
-	ark_test_rmdir(dir);
+	for (guint i = 0; i < G_N_ELEMENTS(application_ids); i++) {
+		g_autofree gchar *dir = ark_store_test_sqlite_filled_dir(registry);
+		g_autofree gchar *path = ark_store_test_db_path(dir);
+		g_autofree gchar *contents = NULL;
+		g_autoptr(GError) error = NULL;
+		gsize length = 0;
+
+		/* 0: no application id, but tables that are not ours */
+		ark_store_test_patch_header(dir, HEADER_APPLICATION_ID, application_ids[i]);
+		g_file_get_contents(path, &contents, &length, &error);
+		g_assert_no_error(error);
+		contents[HEADER_WRITE_VERSION] = contents[HEADER_WRITE_VERSION + 1] = 1;
+		g_file_set_contents(path, contents, (gssize)length, &error);
+		g_assert_no_error(error);
+
+		ark_store_test_sqlite_refused_untouched(registry, dir, "not an Arkitect");
+		ark_test_rmdir(dir);
+	}
 }
 
 static void
@@ -1444,21 +1763,330 @@ ark_store_test_sqlite_garbage(void)
 	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
 	g_autofree gchar *dir = ark_test_mkdtemp();
 	g_autofree gchar *path = ark_store_test_db_path(dir);
-	g_autofree gchar *garbage = NULL;
-	g_autofree gchar *after = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GString) text = g_string_new(NULL);
 
 	for (guint i = 0; text->len < 16384; i++)
 		g_string_append_printf(text, "this is not a database, line %u\n", i);
-	garbage = g_strdup(text->str);
-	g_file_set_contents(path, garbage, -1, &error);
+	g_file_set_contents(path, text->str, -1, &error);
 	g_assert_no_error(error);
 
-	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_STORAGE, "not a database");
 	/* the file is left as it was, for the operator to look at */
-	after = ark_test_read_file(path);
-	g_assert_cmpstr(after, ==, garbage);
+	ark_store_test_sqlite_refused_untouched(registry, dir, "not a database");
+}
+
+/* a database cut short (a copy that did not finish, a full disk at the wrong moment) */
+static void
+ark_store_test_sqlite_truncated(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_sqlite_filled_dir(registry);
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	GStatBuf st;
+
+	g_assert_cmpint(g_stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_size, >, 4 * 4096);
+	g_assert_cmpint(truncate(path, st.st_size / 2), ==, 0);
+	ark_store_test_sqlite_refused_untouched(registry, dir, "malformed");
+	ark_test_rmdir(dir);
+}
+
+/* page 1 (the schema) overwritten past the file header */
+static void
+ark_store_test_sqlite_damaged(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_sqlite_filled_dir(registry);
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize length = 0;
+
+	g_file_get_contents(path, &contents, &length, &error);
+	g_assert_no_error(error);
+	for (gsize i = 100; i < 4096; i++)
+		contents[i] = (gchar)(i * 7 + 13);
+	g_file_set_contents(path, contents, (gssize)length, &error);
+	g_assert_no_error(error);
+	ark_store_test_sqlite_refused_untouched(registry, dir, "malformed");
+	ark_test_rmdir(dir);
+}
+
+/* a copy of a database file of the test sources, as <new dir>/arkitect.db */
+static gchar *
+ark_store_test_copy_fixture(const gchar *name)
+{
+	g_autofree gchar *source = g_test_build_filename(G_TEST_DIST, name, NULL);
+	gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *path = ark_store_test_db_path(dir);
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize length = 0;
+
+	g_file_get_contents(source, &contents, &length, &error);
+	g_assert_no_error(error);
+	g_file_set_contents(path, contents, (gssize)length, &error);
+	g_assert_no_error(error);
+	return dir;
+}
+
+/* what the v1 fixture holds: ark_store_test_fill() as it was when version 1 was current */
+static void
+ark_store_test_data_init_v1(ArkStoreTestData *d)
+{
+	ark_store_test_data_init(d);
+	d->runs[0].cancelled_by = NULL;
+	d->tasks[2].state = ARK_TASK_STATE_PENDING;
+	d->tasks[2].attempts = 0;
+	d->tasks[2].next_attempt_at = 0;
+	d->tasks[2].cancelled_by = NULL;
+}
+
+/*
+ * tests/ark-store-v1.db was written by the version 1 store (commit 313d685) with
+ * ark_store_test_fill(); it must open with every record and take the new fields.
+ */
+static void
+ark_store_test_sqlite_migrate_v1(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_copy_fixture("ark-store-v1.db");
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) dead = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	ArkRunRecord run_update;
+	ArkStoreTestData d;
+
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 1);
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_data_init_v1(&d);
+	ark_store_test_check_filled(store, &d);
+
+	/* the dead-letter queue finds what version 1 stored */
+	dead = ark_store_find_tasks(store, &(ArkTaskFilter){.state_mask = 1u << ARK_TASK_STATE_DEAD},
+				    NULL);
+	g_assert_nonnull(dead);
+	g_assert_cmpuint(dead->len, ==, 1);
+	ark_store_test_assert_task(g_ptr_array_index(dead, 0), &d.tasks[1]);
+
+	/* the new columns take values */
+	ark_store_test_data_init(&d);
+	run_update = d.runs[0];
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &d.tasks[2]);
+	ark_store_test_apply(store, batch);
+	ark_store_close(store);
+	g_clear_object(&store);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 2);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	run = ark_store_test_get_run(store, "run-a");
+	g_assert_cmpstr(run->cancelled_by, ==, "operator:bob");
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+/*
+ * tests/ark-store-v1-conflict.db is the v1 fixture with an index named like the one version 2
+ * creates (sqlite3: CREATE INDEX tasks_by_state ON tasks (run_id)): the migration fails at its
+ * last step, after its ALTER TABLEs, and must leave the database at version 1, unchanged.
+ */
+static void
+ark_store_test_sqlite_migrate_failure(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_copy_fixture("ark-store-v1-conflict.db");
+
+	ark_store_test_sqlite_refused_untouched(registry, dir, "already exists");
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 1);
+	ark_test_rmdir(dir);
+}
+
+/* the helper process of the lock test: holds the store at @dir open until it is killed */
+static int
+ark_store_test_hold_lock(const gchar *dir)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+
+	g_print("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* starts the helper on @dir; returns its pid once it holds the store */
+static GPid
+ark_store_test_spawn_holder(const gchar *dir)
+{
+	g_autofree gchar *exe = g_file_read_link("/proc/self/exe", NULL);
+	const gchar *argv[] = {exe, "--hold-lock", dir, NULL};
+	g_autoptr(GError) error = NULL;
+	gchar line[16] = {0};
+	gsize n = 0;
+	GPid pid = 0;
+	gint out = -1;
+
+	g_assert_nonnull(exe);
+	g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+				 NULL, &pid, NULL, &out, NULL, &error);
+	g_assert_no_error(error);
+	/* blocks until the helper opened the store; EOF if it died trying */
+	while (n < 6) {
+		ssize_t r = read(out, line + n, 6 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		g_assert_cmpint(r, >, 0);
+		n += (gsize)r;
+	}
+	g_assert_cmpstr(line, ==, "ready\n");
+	close(out);
+	return pid;
+}
+
+static void
+ark_store_test_sqlite_lock(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *lock_path = g_build_filename(dir, "arkitect.db.lock", NULL);
+	g_autofree gchar *own = g_strdup_printf("process %d (ark-store-test)", (gint)getpid());
+	g_autofree gchar *content = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *other = NULL;
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	g_autoptr(ArkStore) second = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	gint status = 0;
+	GPid pid;
+
+	/* a second open in the same process is refused too, and leaves the first working */
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_BUSY, own);
+	ark_store_test_add_run(store, "run-a", "build", ARK_RUN_STATE_PENDING);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	/* released by close */
+	second = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_close(second);
+
+	/* another process: refused, with its pid, as long as it lives */
+	pid = ark_store_test_spawn_holder(dir);
+	other = g_strdup_printf("is in use by process %d (ark-store-test)", (gint)pid);
+	ark_store_test_sqlite_refused(registry, dir, ARK_ERROR_BUSY, other);
+	content = ark_test_read_file(lock_path);
+	expected = g_strdup_printf("%d ark-store-test\n", (gint)pid);
+	g_assert_cmpstr(content, ==, expected);
+
+	/* and released when it dies, however it dies */
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_spawn_close_pid(pid);
+	store = ark_store_test_open(registry, "sqlite", dir);
+	g_clear_pointer(&content, g_free);
+	g_clear_pointer(&expected, g_free);
+	content = ark_test_read_file(lock_path);
+	expected = g_strdup_printf("%d ark-store-test\n", (gint)getpid());
+	g_assert_cmpstr(content, ==, expected);
+	run = ark_store_test_get_run(store, "run-a");
+	g_assert_cmpstr(run->workflow_name, ==, "build");
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+#define FULL_DIR_VAR "ARK_STORE_TEST_FULL_DIR"
+
+static goffset
+ark_store_test_file_size(const gchar *dir, const gchar *name)
+{
+	g_autofree gchar *path = g_build_filename(dir, name, NULL);
+	GStatBuf st;
+	return g_stat(path, &st) == 0 ? (goffset)st.st_size : 0;
+}
+
+/*
+ * A batch that does not fit on the disk: the files may not grow (RLIMIT_FSIZE, with SIGXFSZ
+ * ignored the writes fail with EFBIG, as they would with ENOSPC on a full disk). apply() fails
+ * with the reason, nothing of the batch is stored, the store takes batches again once there is
+ * room, and what was committed before is all there after reopening.
+ */
+static void
+ark_store_test_sqlite_disk_full(void)
+{
+	g_autofree gchar *dir = NULL;
+	g_autoptr(ArkRegistry) registry = NULL;
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	if (g_test_subprocess()) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autofree gchar *definition = g_strnfill(1024 * 1024, 'd');
+		ArkRunRecord big = ark_store_test_run("run-big", "big", ARK_RUN_STATE_PENDING);
+		ArkRunRecord after = ark_store_test_run("run-after", "small",
+							ARK_RUN_STATE_PENDING);
+		struct rlimit old_limit;
+		struct rlimit limit;
+
+		dir = g_strdup(g_getenv(FULL_DIR_VAR));
+		registry = ark_test_load_plugins();
+		store = ark_store_test_open(registry, "sqlite", dir);
+		ark_store_test_fill(store, &d);
+
+		g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old_limit), ==, 0);
+		limit = old_limit;
+		limit.rlim_cur = (rlim_t)MAX(ark_store_test_file_size(dir, "arkitect.db"),
+					     ark_store_test_file_size(dir, "arkitect.db-wal")) +
+				 8192;
+		signal(SIGXFSZ, SIG_IGN);
+		g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &limit), ==, 0);
+
+		big.definition = definition;
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &big);
+		for (guint64 seq = 5; seq < 100; seq++) {
+			ArkEvent event = ark_store_test_event(seq, "run-big");
+			ark_store_batch_add_event(batch, &event);
+		}
+		g_assert_false(ark_store_apply(store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_STORAGE);
+		g_printerr("%s\n", error->message);
+		g_assert_nonnull(strstr(error->message, g_strerror(EFBIG)));
+		g_clear_error(&error);
+		g_assert_cmpuint(ark_store_get_last_event_seq(store), ==, 4);
+		run = ark_store_get_run(store, "run-big", &error);
+		g_assert_null(run);
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		g_clear_error(&error);
+
+		/* room again: the same store takes the next batch */
+		g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old_limit), ==, 0);
+		ark_store_batch_clear(batch);
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &after);
+		ark_store_test_apply(store, batch);
+		ark_store_close(store);
+		return;
+	}
+
+	dir = ark_test_mkdtemp();
+	g_setenv(FULL_DIR_VAR, dir, TRUE);
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+	g_unsetenv(FULL_DIR_VAR);
+	g_test_trap_assert_passed();
+
+	registry = ark_test_load_plugins();
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	run = ark_store_get_run(store, "run-big", &error);
+	g_assert_null(run);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	run = ark_store_test_get_run(store, "run-after");
+	ark_store_close(store);
 	ark_test_rmdir(dir);
 }
 
@@ -1538,6 +2166,10 @@ main(int argc, char **argv)
 {
 	const gchar *const store_names[] = {"memory", "sqlite"};
 
+	/* the second process of /ark/store/sqlite/lock */
+	if (argc == 3 && strcmp(argv[1], "--hold-lock") == 0)
+		return ark_store_test_hold_lock(argv[2]);
+
 	g_test_init(&argc, &argv, NULL);
 
 	for (guint i = 0; i < G_N_ELEMENTS(store_names); i++) {
@@ -1549,6 +2181,7 @@ main(int argc, char **argv)
 		ark_store_test_add_shared(name, "list-runs-pages", ark_store_test_list_runs_pages);
 		ark_store_test_add_shared(name, "idempotency-key", ark_store_test_idempotency_key);
 		ark_store_test_add_shared(name, "attempts", ark_store_test_attempts);
+		ark_store_test_add_shared(name, "find-tasks", ark_store_test_find_tasks);
 		ark_store_test_add_shared(name, "events", ark_store_test_events);
 		ark_store_test_add_shared(name, "events-order", ark_store_test_events_order);
 		ark_store_test_add_shared(name, "last-values", ark_store_test_last_values);
@@ -1561,6 +2194,7 @@ main(int argc, char **argv)
 		ark_store_test_add_shared(name, "perf", ark_store_test_perf);
 	}
 	ark_store_test_add_shared("memory", "max-events", ark_store_test_memory_max_events);
+	ark_store_test_add_shared("memory", "footprint", ark_store_test_memory_footprint);
 
 	g_test_add_func("/ark/store/sqlite/reopen", ark_store_test_sqlite_reopen);
 	g_test_add_func("/ark/store/sqlite/crash", ark_store_test_sqlite_crash);
@@ -1568,6 +2202,12 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/foreign-database",
 			ark_store_test_sqlite_foreign_database);
 	g_test_add_func("/ark/store/sqlite/garbage-file", ark_store_test_sqlite_garbage);
+	g_test_add_func("/ark/store/sqlite/truncated-file", ark_store_test_sqlite_truncated);
+	g_test_add_func("/ark/store/sqlite/damaged-file", ark_store_test_sqlite_damaged);
+	g_test_add_func("/ark/store/sqlite/migrate-v1", ark_store_test_sqlite_migrate_v1);
+	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
+	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
+	g_test_add_func("/ark/store/sqlite/disk-full", ark_store_test_sqlite_disk_full);
 	g_test_add_func("/ark/store/sqlite/bad-directory", ark_store_test_sqlite_bad_directory);
 	g_test_add_func("/ark/store/sqlite/durability", ark_store_test_sqlite_durability);
 

@@ -3,32 +3,101 @@
 
 #include <arkitect/arkitect.h>
 
+#include <string.h>
+
 /*
- * A store that keeps everything in memory, for tests, one-shot `arkitect run` and benchmarks
- * that leave the disk out. Every query has the semantics of the sqlite store (same ordering, same
- * errors, same constraints), so that the engine can not tell them apart but for durability.
+ * A store that keeps everything in memory, for tests, one-shot `arkitect run --ephemeral` and
+ * benchmarks that leave the disk out. Every query has the semantics of the sqlite store (same
+ * ordering, same errors, same constraints), so that the engine can not tell them apart but for
+ * durability.
+ *
+ * It is sized for runs of many tasks: a task is one allocation with its id inline, pointing to
+ * its run instead of copying the run id; attempts share the run and task too and intern their
+ * executor and holder; events are kept inline in a bounded ring and point to their task or run.
+ * docs/storage.md has the measured bytes per task.
  *
  * apply() is atomic through an undo log: operations are applied one by one, each recording how
  * to revert itself, and a failing operation reverts the ones before it in reverse order.
  */
 
-#define ARK_STORE_MEMORY_DEFAULT_MAX_EVENTS 1000000
+#define ARK_STORE_MEMORY_DEFAULT_MAX_EVENTS 100000
+/* a run's task count only sizes its arrays; a wrong one costs a reallocation, a huge one must
+ * not allocate up front */
+#define ARK_STORE_MEMORY_MAX_PRESIZE 1000000
 
-typedef struct {
-	ArkTaskRecord *record;
-	GPtrArray *attempts; /* of ArkAttemptRecord, owned, ascending number */
-} ArkStoreMemoryTask;
+typedef struct _ArkStoreMemoryRun ArkStoreMemoryRun;
+typedef struct _ArkStoreMemoryTask ArkStoreMemoryTask;
+typedef struct _ArkStoreMemoryAttempt ArkStoreMemoryAttempt;
 
+/* what most tasks never have, apart so that a queued task does not pay for it */
 typedef struct {
+	gchar *reason;
+	gchar *cancelled_by;
+	ArkTimestamp next_attempt_at;
+} ArkStoreMemoryTaskNotes;
+
+struct _ArkStoreMemoryTask {
+	ArkStoreMemoryRun *run;
+	ArkStoreMemoryAttempt *attempts; /* newest first */
+	ArkStoreMemoryTaskNotes *notes;	 /* NULL when reason, cancelled_by, next_attempt_at unset */
+	ArkTimestamp ready_at;
+	ArkTimestamp started_at;
+	ArkTimestamp finished_at;
+	guint32 index;
+	guint32 n_attempts; /* ArkTaskRecord.attempts */
+	gint32 exit_code;
+	gint32 state;
+	gchar id[]; /* the key of run->tasks_by_id */
+};
+
+/* the fields an update may change: everything before the inline id */
+#define ARK_STORE_MEMORY_TASK_FIXED_SIZE G_STRUCT_OFFSET(ArkStoreMemoryTask, id)
+
+struct _ArkStoreMemoryAttempt {
+	ArkStoreMemoryAttempt *older;
+	const gchar *executor; /* interned in the store */
+	const gchar *holder;   /* interned in the store */
+	gchar *error;
+	gchar *log_path;
+	guint64 token;
+	ArkTimestamp started_at;
+	ArkTimestamp finished_at;
+	guint32 number;
+	gint32 status;
+	gint32 exit_code;
+	gint32 signal;
+};
+
+struct _ArkStoreMemoryRun {
 	ArkRunRecord *record;
-	GHashTable *tasks_by_id; /* task_id (of the record) -> ArkStoreMemoryTask, owned */
-	GPtrArray *tasks;	 /* of ArkStoreMemoryTask, ascending index */
-} ArkStoreMemoryRun;
+	GHashTable *tasks_by_id; /* a set of ArkStoreMemoryTask.id: keys point into the tasks */
+	GPtrArray *tasks;	 /* of ArkStoreMemoryTask, owned, ascending index */
+};
+
+/* whom an event is about; an event may name a run or task the store does not have (the sqlite
+ * store does not check them either), then it keeps its own copy of the ids */
+typedef enum {
+	ARK_STORE_MEMORY_SUBJECT_RUN,
+	ARK_STORE_MEMORY_SUBJECT_TASK,
+	ARK_STORE_MEMORY_SUBJECT_IDS, /* gchar[]: "run_id\0task_id\0" or "run_id\0" */
+	ARK_STORE_MEMORY_SUBJECT_IDS_WITH_TASK,
+} ArkStoreMemorySubject;
+
+typedef struct {
+	guint64 seq;
+	ArkTimestamp time;
+	gpointer subject;
+	gchar *data;
+	guint32 attempt;
+	gint32 state;
+	gint32 kind;
+	gint32 subject_kind;
+} ArkStoreMemoryEvent;
 
 typedef struct {
 	ArkStoreOpKind kind;
-	gpointer target; /* the entry or record the operation created or changed */
-	gpointer saved;	 /* updates: a shell with the previous values; inserts: the parent */
+	gpointer target; /* the entry the operation created or changed */
+	gpointer saved;	 /* updates: a copy of the previous values; inserts: the parent */
 } ArkStoreMemoryUndo;
 
 #define ARK_TYPE_STORE_MEMORY (ark_store_memory_get_type())
@@ -41,9 +110,9 @@ struct _ArkStoreMemory {
 	guint max_events;
 	GTree *runs;		 /* id (of the record) -> ArkStoreMemoryRun, owned */
 	GHashTable *runs_by_key; /* idempotency key (of the record) -> ArkStoreMemoryRun */
-	GHashTable *tokens;	 /* &ArkAttemptRecord.token -> ArkAttemptRecord */
-	/* a ring of ArkEvent, ascending seq: appended at the back, trimmed at the front */
-	ArkEvent **events;
+	GHashTable *names;	 /* interned executor and holder names, owned */
+	/* a ring of events, ascending seq: appended at the back, trimmed at the front */
+	ArkStoreMemoryEvent *events;
 	guint events_start;
 	guint events_len;
 	guint events_size;
@@ -66,19 +135,64 @@ G_DEFINE_FINAL_TYPE_WITH_CODE(ArkStoreMemory, ark_store_memory, G_TYPE_OBJECT,
 			      G_IMPLEMENT_INTERFACE(ARK_TYPE_STORE,
 						    ark_store_memory_store_iface_init))
 
+static inline ArkStoreMemoryTask *
+ark_store_memory_task_from_id(const gchar *id)
+{
+	return (ArkStoreMemoryTask *)(gpointer)(id - ARK_STORE_MEMORY_TASK_FIXED_SIZE);
+}
+
+static void
+ark_store_memory_notes_free(ArkStoreMemoryTaskNotes *notes)
+{
+	if (notes == NULL)
+		return;
+	g_free(notes->reason);
+	g_free(notes->cancelled_by);
+	g_free(notes);
+}
+
+static ArkStoreMemoryTaskNotes *
+ark_store_memory_notes_new(const ArkTaskRecord *record)
+{
+	ArkStoreMemoryTaskNotes *notes;
+
+	if (record->reason == NULL && record->cancelled_by == NULL &&
+	    record->next_attempt_at == 0)
+		return NULL;
+	notes = g_new(ArkStoreMemoryTaskNotes, 1);
+	notes->reason = g_strdup(record->reason);
+	notes->cancelled_by = g_strdup(record->cancelled_by);
+	notes->next_attempt_at = record->next_attempt_at;
+	return notes;
+}
+
+static void
+ark_store_memory_attempt_free(ArkStoreMemoryAttempt *attempt)
+{
+	g_free(attempt->error);
+	g_free(attempt->log_path);
+	g_free(attempt);
+}
+
 static void
 ark_store_memory_task_free(ArkStoreMemoryTask *task)
 {
-	g_ptr_array_unref(task->attempts);
-	ark_task_record_free(task->record);
+	while (task->attempts != NULL) {
+		ArkStoreMemoryAttempt *older = task->attempts->older;
+		ark_store_memory_attempt_free(task->attempts);
+		task->attempts = older;
+	}
+	ark_store_memory_notes_free(task->notes);
 	g_free(task);
 }
 
 static void
 ark_store_memory_run_free(ArkStoreMemoryRun *run)
 {
-	g_ptr_array_unref(run->tasks);
 	g_hash_table_unref(run->tasks_by_id);
+	for (guint i = 0; i < run->tasks->len; i++)
+		ark_store_memory_task_free(g_ptr_array_index(run->tasks, i));
+	g_ptr_array_unref(run->tasks);
 	ark_run_record_free(run->record);
 	g_free(run);
 }
@@ -90,55 +204,92 @@ ark_store_memory_compare_ids_cb(gconstpointer a, gconstpointer b, gpointer user_
 	return strcmp(a, b);
 }
 
-static inline ArkEvent *
+/* executor and holder names: a handful of distinct values shared by every attempt */
+static const gchar *
+ark_store_memory_intern(ArkStoreMemory *self, const gchar *str)
+{
+	gchar *interned;
+
+	if (str == NULL)
+		return NULL;
+	interned = g_hash_table_lookup(self->names, str);
+	if (interned == NULL) {
+		interned = g_strdup(str);
+		g_hash_table_add(self->names, interned);
+	}
+	return interned;
+}
+
+/* events ---------------------------------------------------------------------------------------- */
+
+static inline ArkStoreMemoryEvent *
 ark_store_memory_events_nth(ArkStoreMemory *self, guint i)
 {
-	return self->events[(self->events_start + i) % self->events_size];
+	return &self->events[(self->events_start + i) % self->events_size];
 }
 
 static void
-ark_store_memory_events_push(ArkStoreMemory *self, ArkEvent *event)
+ark_store_memory_event_clear(ArkStoreMemoryEvent *event)
 {
-	if (self->events_len == self->events_size) {
-		guint size = MAX(self->events_size * 2, 1024);
-		ArkEvent **events = g_new(ArkEvent *, size);
-		for (guint i = 0; i < self->events_len; i++)
-			events[i] = ark_store_memory_events_nth(self, i);
-		g_free(self->events);
-		self->events = events;
-		self->events_size = size;
-		self->events_start = 0;
-	}
-	self->events[(self->events_start + self->events_len) % self->events_size] = event;
-	self->events_len++;
+	if (event->subject_kind >= ARK_STORE_MEMORY_SUBJECT_IDS)
+		g_free(event->subject);
+	g_free(event->data);
 }
 
-/* removes and returns the oldest (@front) or newest event; the ring must not be empty */
-static ArkEvent *
-ark_store_memory_events_pop(ArkStoreMemory *self, gboolean front)
+static void
+ark_store_memory_events_grow(ArkStoreMemory *self)
 {
-	ArkEvent *event;
+	/* doubling, but not past the bound while under it: the ring of a busy store is exactly
+	 * max_events long instead of up to twice that */
+	guint size = MAX(self->events_size * 2, 1024);
+	ArkStoreMemoryEvent *events;
 
+	if (size > self->max_events && self->events_len < self->max_events)
+		size = self->max_events;
+	events = g_new(ArkStoreMemoryEvent, size);
+	for (guint i = 0; i < self->events_len; i++)
+		events[i] = *ark_store_memory_events_nth(self, i);
+	g_free(self->events);
+	self->events = events;
+	self->events_size = size;
+	self->events_start = 0;
+}
+
+static ArkStoreMemoryEvent *
+ark_store_memory_events_push(ArkStoreMemory *self)
+{
+	if (self->events_len == self->events_size)
+		ark_store_memory_events_grow(self);
+	self->events_len++;
+	return ark_store_memory_events_nth(self, self->events_len - 1);
+}
+
+/* drops the oldest (@front) or newest event; the ring must not be empty */
+static void
+ark_store_memory_events_drop(ArkStoreMemory *self, gboolean front)
+{
 	if (front) {
-		event = self->events[self->events_start];
+		ark_store_memory_event_clear(&self->events[self->events_start]);
 		self->events_start = (self->events_start + 1) % self->events_size;
 	} else {
-		event = ark_store_memory_events_nth(self, self->events_len - 1);
+		ark_store_memory_event_clear(
+		    ark_store_memory_events_nth(self, self->events_len - 1));
 	}
 	self->events_len--;
-	return event;
 }
 
 static void
 ark_store_memory_reset(ArkStoreMemory *self)
 {
-	g_clear_pointer(&self->runs_by_key, g_hash_table_unref);
-	g_clear_pointer(&self->tokens, g_hash_table_unref);
-	g_clear_pointer(&self->runs, g_tree_unref);
 	while (self->events_len > 0)
-		ark_event_free(ark_store_memory_events_pop(self, TRUE));
+		ark_store_memory_events_drop(self, TRUE);
 	g_clear_pointer(&self->events, g_free);
 	self->events_size = 0;
+	self->events_start = 0;
+	/* the key index points into the records, which the tree owns; events point into both */
+	g_clear_pointer(&self->runs_by_key, g_hash_table_unref);
+	g_clear_pointer(&self->runs, g_tree_unref);
+	g_clear_pointer(&self->names, g_hash_table_unref);
 	self->last_event_seq = 0;
 	self->last_attempt_token = 0;
 }
@@ -150,11 +301,10 @@ ark_store_memory_open(ArkStore *store, const gchar *location, GError **error)
 
 	g_return_val_if_fail(!self->is_open, FALSE);
 
-	/* tokens and keys point into the records, which the tree owns: destroy the indexes first */
 	self->runs = g_tree_new_full(ark_store_memory_compare_ids_cb, NULL, NULL,
 				     (GDestroyNotify)ark_store_memory_run_free);
 	self->runs_by_key = g_hash_table_new(g_str_hash, g_str_equal);
-	self->tokens = g_hash_table_new(g_int64_hash, g_int64_equal);
+	self->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->is_open = TRUE;
 	return TRUE;
 }
@@ -175,23 +325,25 @@ ark_store_memory_lookup_run(ArkStoreMemory *self, const gchar *run_id)
 }
 
 static ArkStoreMemoryTask *
+ark_store_memory_run_lookup_task(ArkStoreMemoryRun *run, const gchar *task_id)
+{
+	const gchar *id = g_hash_table_lookup(run->tasks_by_id, task_id);
+	return id != NULL ? ark_store_memory_task_from_id(id) : NULL;
+}
+
+static ArkStoreMemoryTask *
 ark_store_memory_lookup_task(ArkStoreMemory *self, const gchar *run_id, const gchar *task_id)
 {
 	ArkStoreMemoryRun *run = ark_store_memory_lookup_run(self, run_id);
-	return run != NULL ? g_hash_table_lookup(run->tasks_by_id, task_id) : NULL;
+	return run != NULL ? ark_store_memory_run_lookup_task(run, task_id) : NULL;
 }
 
-static ArkAttemptRecord *
-ark_store_memory_lookup_attempt(ArkStoreMemory *self, const gchar *run_id, const gchar *task_id,
-				guint number)
+static ArkStoreMemoryAttempt *
+ark_store_memory_task_lookup_attempt(ArkStoreMemoryTask *task, guint number)
 {
-	ArkStoreMemoryTask *task = ark_store_memory_lookup_task(self, run_id, task_id);
-
-	if (task == NULL)
-		return NULL;
-	/* numbers are dense and ascending, so the newest (the usual target) is found first */
-	for (guint i = task->attempts->len; i > 0; i--) {
-		ArkAttemptRecord *attempt = g_ptr_array_index(task->attempts, i - 1);
+	/* newest first: the usual target of an update is found at once */
+	for (ArkStoreMemoryAttempt *attempt = task->attempts; attempt != NULL;
+	     attempt = attempt->older) {
 		if (attempt->number == number)
 			return attempt;
 		if (attempt->number < number)
@@ -204,7 +356,7 @@ ark_store_memory_lookup_attempt(ArkStoreMemory *self, const gchar *run_id, const
 static guint
 ark_store_memory_task_index(GPtrArray *tasks, guint i)
 {
-	return ((ArkStoreMemoryTask *)g_ptr_array_index(tasks, i))->record->index;
+	return ((ArkStoreMemoryTask *)g_ptr_array_index(tasks, i))->index;
 }
 
 static gint
@@ -229,6 +381,25 @@ ark_store_memory_task_position(GPtrArray *tasks, guint index)
 	return (gint)lo;
 }
 
+/* whether an attempt anywhere holds @token; tokens from the engine only grow, so this scan
+ * runs only for a token at or below the highest one, which the engine never hands out */
+static gboolean
+ark_store_memory_has_token(ArkStoreMemory *self, guint64 token)
+{
+	for (GTreeNode *node = g_tree_node_first(self->runs); node != NULL;
+	     node = g_tree_node_next(node)) {
+		ArkStoreMemoryRun *run = g_tree_node_value(node);
+		for (guint i = 0; i < run->tasks->len; i++) {
+			ArkStoreMemoryTask *task = g_ptr_array_index(run->tasks, i);
+			for (ArkStoreMemoryAttempt *a = task->attempts; a != NULL; a = a->older) {
+				if (a->token == token)
+					return TRUE;
+			}
+		}
+	}
+	return FALSE;
+}
+
 static void
 ark_store_memory_push_undo(ArkStoreMemory *self, ArkStoreOpKind kind, gpointer target,
 			   gpointer saved)
@@ -236,6 +407,8 @@ ark_store_memory_push_undo(ArkStoreMemory *self, ArkStoreOpKind kind, gpointer t
 	ArkStoreMemoryUndo undo = {kind, target, saved};
 	g_array_append_val(self->undo, undo);
 }
+
+/* operations ------------------------------------------------------------------------------------ */
 
 static gboolean
 ark_store_memory_insert_run(ArkStoreMemory *self, const ArkRunRecord *record, GError **error)
@@ -255,9 +428,8 @@ ark_store_memory_insert_run(ArkStoreMemory *self, const ArkRunRecord *record, GE
 	}
 	run = g_new0(ArkStoreMemoryRun, 1);
 	run->record = ark_run_record_copy(record);
-	run->tasks_by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-						 (GDestroyNotify)ark_store_memory_task_free);
-	run->tasks = g_ptr_array_new();
+	run->tasks_by_id = g_hash_table_new(g_str_hash, g_str_equal);
+	run->tasks = g_ptr_array_sized_new(MIN(record->n_tasks, ARK_STORE_MEMORY_MAX_PRESIZE));
 	g_tree_insert(self->runs, run->record->id, run);
 	if (run->record->idempotency_key != NULL)
 		g_hash_table_insert(self->runs_by_key, run->record->idempotency_key, run);
@@ -275,12 +447,15 @@ ark_store_memory_update_run(ArkStoreMemory *self, const ArkRunRecord *record, GE
 		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "no run %s", record->id);
 		return FALSE;
 	}
-	/* the shell keeps the old values, and owns the old strings until commit */
+	/* the copy keeps the old values, and owns the old strings until commit */
 	saved = g_memdup2(run->record, sizeof(ArkRunRecord));
 	run->record->state = record->state;
 	run->record->started_at = record->started_at;
 	run->record->finished_at = record->finished_at;
 	run->record->reason = g_strdup(record->reason);
+	run->record->cancelled_by = g_strdup(record->cancelled_by);
+	if (record->definition != NULL)
+		run->record->definition = g_strdup(record->definition);
 	ark_store_memory_push_undo(self, ARK_STORE_OP_RUN_UPDATE, run->record, saved);
 	return TRUE;
 }
@@ -290,6 +465,7 @@ ark_store_memory_insert_task(ArkStoreMemory *self, const ArkTaskRecord *record, 
 {
 	ArkStoreMemoryRun *run = ark_store_memory_lookup_run(self, record->run_id);
 	ArkStoreMemoryTask *task;
+	gsize id_size;
 	gint position;
 
 	if (run == NULL) {
@@ -308,10 +484,19 @@ ark_store_memory_insert_task(ArkStoreMemory *self, const ArkTaskRecord *record, 
 			    record->index);
 		return FALSE;
 	}
-	task = g_new0(ArkStoreMemoryTask, 1);
-	task->record = ark_task_record_copy(record);
-	task->attempts = g_ptr_array_new_with_free_func((GDestroyNotify)ark_attempt_record_free);
-	g_hash_table_insert(run->tasks_by_id, task->record->task_id, task);
+	id_size = strlen(record->task_id) + 1;
+	task = g_malloc0(ARK_STORE_MEMORY_TASK_FIXED_SIZE + id_size);
+	memcpy(task->id, record->task_id, id_size);
+	task->run = run;
+	task->notes = ark_store_memory_notes_new(record);
+	task->ready_at = record->ready_at;
+	task->started_at = record->started_at;
+	task->finished_at = record->finished_at;
+	task->index = record->index;
+	task->n_attempts = record->attempts;
+	task->exit_code = record->exit_code;
+	task->state = record->state;
+	g_hash_table_add(run->tasks_by_id, task->id);
 	g_ptr_array_insert(run->tasks, position, task);
 	ark_store_memory_push_undo(self, ARK_STORE_OP_TASK_INSERT, task, run);
 	return TRUE;
@@ -322,59 +507,67 @@ ark_store_memory_update_task(ArkStoreMemory *self, const ArkTaskRecord *record, 
 {
 	ArkStoreMemoryTask *task = ark_store_memory_lookup_task(self, record->run_id,
 								 record->task_id);
-	ArkTaskRecord *saved;
 
 	if (task == NULL) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "no task %s in run %s",
 			    record->task_id, record->run_id);
 		return FALSE;
 	}
-	saved = g_memdup2(task->record, sizeof(ArkTaskRecord));
-	task->record->state = record->state;
-	task->record->attempts = record->attempts;
-	task->record->exit_code = record->exit_code;
-	task->record->ready_at = record->ready_at;
-	task->record->started_at = record->started_at;
-	task->record->finished_at = record->finished_at;
-	task->record->reason = g_strdup(record->reason);
-	ark_store_memory_push_undo(self, ARK_STORE_OP_TASK_UPDATE, task->record, saved);
+	ark_store_memory_push_undo(self, ARK_STORE_OP_TASK_UPDATE, task,
+				   g_memdup2(task, ARK_STORE_MEMORY_TASK_FIXED_SIZE));
+	task->notes = ark_store_memory_notes_new(record);
+	task->ready_at = record->ready_at;
+	task->started_at = record->started_at;
+	task->finished_at = record->finished_at;
+	task->n_attempts = record->attempts;
+	task->exit_code = record->exit_code;
+	task->state = record->state;
 	return TRUE;
 }
 
 static gboolean
 ark_store_memory_insert_attempt(ArkStoreMemory *self, const ArkAttemptRecord *record,
-				GError **error)
+				guint64 last_attempt_token, GError **error)
 {
 	ArkStoreMemoryTask *task = ark_store_memory_lookup_task(self, record->run_id,
 								 record->task_id);
-	ArkAttemptRecord *attempt;
-	guint position;
+	ArkStoreMemoryAttempt *attempt;
+	ArkStoreMemoryAttempt **link;
 
 	if (task == NULL) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "no task %s in run %s",
 			    record->task_id, record->run_id);
 		return FALSE;
 	}
-	if (ark_store_memory_lookup_attempt(self, record->run_id, record->task_id,
-					    record->number) != NULL) {
+	if (ark_store_memory_task_lookup_attempt(task, record->number) != NULL) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS,
 			    "task %s of run %s already has an attempt %u", record->task_id,
 			    record->run_id, record->number);
 		return FALSE;
 	}
-	if (g_hash_table_contains(self->tokens, &record->token)) {
+	if (record->token <= last_attempt_token && ark_store_memory_has_token(self, record->token)) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS,
 			    "an attempt with token %" G_GUINT64_FORMAT " exists", record->token);
 		return FALSE;
 	}
-	attempt = ark_attempt_record_copy(record);
-	for (position = task->attempts->len; position > 0; position--) {
-		ArkAttemptRecord *before = g_ptr_array_index(task->attempts, position - 1);
-		if (before->number < attempt->number)
-			break;
-	}
-	g_ptr_array_insert(task->attempts, (gint)position, attempt);
-	g_hash_table_insert(self->tokens, &attempt->token, attempt);
+	attempt = g_new(ArkStoreMemoryAttempt, 1);
+	attempt->executor = ark_store_memory_intern(self, record->executor);
+	attempt->holder = ark_store_memory_intern(self, record->holder);
+	attempt->error = g_strdup(record->error);
+	attempt->log_path = g_strdup(record->log_path);
+	attempt->token = record->token;
+	attempt->started_at = record->started_at;
+	attempt->finished_at = record->finished_at;
+	attempt->number = record->number;
+	attempt->status = record->status;
+	attempt->exit_code = record->exit_code;
+	attempt->signal = record->signal;
+	/* newest first; a new attempt is normally the newest */
+	for (link = &task->attempts; *link != NULL && (*link)->number > attempt->number;
+	     link = &(*link)->older)
+		;
+	attempt->older = *link;
+	*link = attempt;
 	ark_store_memory_push_undo(self, ARK_STORE_OP_ATTEMPT_INSERT, attempt, task);
 	return TRUE;
 }
@@ -383,10 +576,10 @@ static gboolean
 ark_store_memory_update_attempt(ArkStoreMemory *self, const ArkAttemptRecord *record,
 				GError **error)
 {
-	ArkAttemptRecord *attempt = ark_store_memory_lookup_attempt(self, record->run_id,
-								    record->task_id,
-								    record->number);
-	ArkAttemptRecord *saved;
+	ArkStoreMemoryTask *task = ark_store_memory_lookup_task(self, record->run_id,
+								 record->task_id);
+	ArkStoreMemoryAttempt *attempt =
+	    task != NULL ? ark_store_memory_task_lookup_attempt(task, record->number) : NULL;
 
 	if (attempt == NULL) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
@@ -394,14 +587,14 @@ ark_store_memory_update_attempt(ArkStoreMemory *self, const ArkAttemptRecord *re
 			    record->task_id, record->run_id);
 		return FALSE;
 	}
-	saved = g_memdup2(attempt, sizeof(ArkAttemptRecord));
+	ark_store_memory_push_undo(self, ARK_STORE_OP_ATTEMPT_UPDATE, attempt,
+				   g_memdup2(attempt, sizeof(*attempt)));
 	attempt->status = record->status;
 	attempt->finished_at = record->finished_at;
 	attempt->exit_code = record->exit_code;
 	attempt->signal = record->signal;
 	attempt->error = g_strdup(record->error);
 	attempt->log_path = g_strdup(record->log_path);
-	ark_store_memory_push_undo(self, ARK_STORE_OP_ATTEMPT_UPDATE, attempt, saved);
 	return TRUE;
 }
 
@@ -409,6 +602,10 @@ static gboolean
 ark_store_memory_append_event(ArkStoreMemory *self, const ArkEvent *event,
 			      guint64 *last_event_seq, GError **error)
 {
+	ArkStoreMemoryRun *run;
+	ArkStoreMemoryTask *task = NULL;
+	ArkStoreMemoryEvent *kept;
+
 	/* readers page with read_events(after_seq): a seq that went backwards would be skipped by
 	 * every reader that is past it */
 	if (event->seq <= *last_event_seq) {
@@ -417,7 +614,35 @@ ark_store_memory_append_event(ArkStoreMemory *self, const ArkEvent *event,
 			    event->seq, *last_event_seq);
 		return FALSE;
 	}
-	ark_store_memory_events_push(self, ark_event_copy(event));
+	run = ark_store_memory_lookup_run(self, event->run_id);
+	if (run != NULL && event->task_id != NULL)
+		task = ark_store_memory_run_lookup_task(run, event->task_id);
+
+	kept = ark_store_memory_events_push(self);
+	kept->seq = event->seq;
+	kept->time = event->time;
+	kept->data = g_strdup(event->data);
+	kept->attempt = event->attempt;
+	kept->state = event->state;
+	kept->kind = event->kind;
+	if (task != NULL) {
+		kept->subject = task;
+		kept->subject_kind = ARK_STORE_MEMORY_SUBJECT_TASK;
+	} else if (run != NULL && event->task_id == NULL) {
+		kept->subject = run;
+		kept->subject_kind = ARK_STORE_MEMORY_SUBJECT_RUN;
+	} else {
+		gsize run_size = strlen(event->run_id) + 1;
+		gsize task_size = event->task_id != NULL ? strlen(event->task_id) + 1 : 0;
+		gchar *ids = g_malloc(run_size + task_size);
+		memcpy(ids, event->run_id, run_size);
+		if (event->task_id != NULL)
+			memcpy(ids + run_size, event->task_id, task_size);
+		kept->subject = ids;
+		kept->subject_kind = event->task_id != NULL
+					 ? ARK_STORE_MEMORY_SUBJECT_IDS_WITH_TASK
+					 : ARK_STORE_MEMORY_SUBJECT_IDS;
+	}
 	*last_event_seq = event->seq;
 	ark_store_memory_push_undo(self, ARK_STORE_OP_EVENT, NULL, NULL);
 	return TRUE;
@@ -438,57 +663,54 @@ ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 		ArkRunRecord *record = undo->target;
 		ArkRunRecord *saved = undo->saved;
 		g_free(record->reason);
-		record->state = saved->state;
-		record->started_at = saved->started_at;
-		record->finished_at = saved->finished_at;
-		record->reason = saved->reason;
+		g_free(record->cancelled_by);
+		if (record->definition != saved->definition)
+			g_free(record->definition);
+		*record = *saved;
 		g_free(saved);
 		break;
 	}
 	case ARK_STORE_OP_TASK_INSERT: {
 		ArkStoreMemoryTask *task = undo->target;
 		ArkStoreMemoryRun *run = undo->saved;
-		g_ptr_array_remove(run->tasks, task);
-		g_hash_table_remove(run->tasks_by_id, task->record->task_id);
+		/* later tasks of the batch are already gone: it is normally the last one */
+		for (guint i = run->tasks->len; i > 0; i--) {
+			if (g_ptr_array_index(run->tasks, i - 1) == task) {
+				g_ptr_array_remove_index(run->tasks, i - 1);
+				break;
+			}
+		}
+		g_hash_table_remove(run->tasks_by_id, task->id);
+		ark_store_memory_task_free(task);
 		break;
 	}
 	case ARK_STORE_OP_TASK_UPDATE: {
-		ArkTaskRecord *record = undo->target;
-		ArkTaskRecord *saved = undo->saved;
-		g_free(record->reason);
-		record->state = saved->state;
-		record->attempts = saved->attempts;
-		record->exit_code = saved->exit_code;
-		record->ready_at = saved->ready_at;
-		record->started_at = saved->started_at;
-		record->finished_at = saved->finished_at;
-		record->reason = saved->reason;
-		g_free(saved);
+		ArkStoreMemoryTask *task = undo->target;
+		ark_store_memory_notes_free(task->notes);
+		memcpy(task, undo->saved, ARK_STORE_MEMORY_TASK_FIXED_SIZE);
+		g_free(undo->saved);
 		break;
 	}
 	case ARK_STORE_OP_ATTEMPT_INSERT: {
-		ArkAttemptRecord *attempt = undo->target;
+		ArkStoreMemoryAttempt *attempt = undo->target;
 		ArkStoreMemoryTask *task = undo->saved;
-		g_hash_table_remove(self->tokens, &attempt->token);
-		g_ptr_array_remove(task->attempts, attempt);
+		ArkStoreMemoryAttempt **link = &task->attempts;
+		while (*link != attempt)
+			link = &(*link)->older;
+		*link = attempt->older;
+		ark_store_memory_attempt_free(attempt);
 		break;
 	}
 	case ARK_STORE_OP_ATTEMPT_UPDATE: {
-		ArkAttemptRecord *attempt = undo->target;
-		ArkAttemptRecord *saved = undo->saved;
+		ArkStoreMemoryAttempt *attempt = undo->target;
 		g_free(attempt->error);
 		g_free(attempt->log_path);
-		attempt->status = saved->status;
-		attempt->finished_at = saved->finished_at;
-		attempt->exit_code = saved->exit_code;
-		attempt->signal = saved->signal;
-		attempt->error = saved->error;
-		attempt->log_path = saved->log_path;
-		g_free(saved);
+		memcpy(attempt, undo->saved, sizeof(*attempt));
+		g_free(undo->saved);
 		break;
 	}
 	case ARK_STORE_OP_EVENT:
-		ark_event_free(ark_store_memory_events_pop(self, FALSE));
+		ark_store_memory_events_drop(self, FALSE);
 		break;
 	default:
 		g_assert_not_reached();
@@ -500,15 +722,21 @@ static void
 ark_store_memory_commit(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 {
 	switch (undo->kind) {
-	case ARK_STORE_OP_RUN_UPDATE:
-		g_free(((ArkRunRecord *)undo->saved)->reason);
+	case ARK_STORE_OP_RUN_UPDATE: {
+		ArkRunRecord *record = undo->target;
+		ArkRunRecord *saved = undo->saved;
+		g_free(saved->reason);
+		g_free(saved->cancelled_by);
+		if (record->definition != saved->definition)
+			g_free(saved->definition);
 		break;
+	}
 	case ARK_STORE_OP_TASK_UPDATE:
-		g_free(((ArkTaskRecord *)undo->saved)->reason);
+		ark_store_memory_notes_free(((ArkStoreMemoryTask *)undo->saved)->notes);
 		break;
 	case ARK_STORE_OP_ATTEMPT_UPDATE:
-		g_free(((ArkAttemptRecord *)undo->saved)->error);
-		g_free(((ArkAttemptRecord *)undo->saved)->log_path);
+		g_free(((ArkStoreMemoryAttempt *)undo->saved)->error);
+		g_free(((ArkStoreMemoryAttempt *)undo->saved)->log_path);
 		break;
 	default:
 		/* inserts keep nothing but pointers to what now belongs to the store */
@@ -522,7 +750,7 @@ static void
 ark_store_memory_trim_events(ArkStoreMemory *self)
 {
 	while (self->events_len > self->max_events)
-		ark_event_free(ark_store_memory_events_pop(self, TRUE));
+		ark_store_memory_events_drop(self, TRUE);
 }
 
 /* what an operation was doing, for its error message (only built on failure) */
@@ -571,7 +799,8 @@ ark_store_memory_apply_op(ArkStoreMemory *self, const ArkStoreOp *op, guint64 *l
 	case ARK_STORE_OP_TASK_UPDATE:
 		return ark_store_memory_update_task(self, &op->task, error);
 	case ARK_STORE_OP_ATTEMPT_INSERT:
-		if (!ark_store_memory_insert_attempt(self, &op->attempt, error))
+		if (!ark_store_memory_insert_attempt(self, &op->attempt, *last_attempt_token,
+						     error))
 			return FALSE;
 		*last_attempt_token = MAX(*last_attempt_token, op->attempt.token);
 		return TRUE;
@@ -617,6 +846,11 @@ ark_store_memory_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
 			    self, &g_array_index(self->undo, ArkStoreMemoryUndo, i - 1));
 	}
 	g_array_set_size(self->undo, 0);
+	/* a big batch leaves a big undo log: do not keep it for the life of the store */
+	if (self->undo->len == 0 && n_ops > 4096) {
+		g_array_unref(self->undo);
+		self->undo = g_array_new(FALSE, FALSE, sizeof(ArkStoreMemoryUndo));
+	}
 	return ok;
 }
 
@@ -630,6 +864,84 @@ static guint64
 ark_store_memory_get_last_attempt_token(ArkStore *store)
 {
 	return ARK_STORE_MEMORY(store)->last_attempt_token;
+}
+
+/* queries: records the caller owns, built from the compact forms ----------------------------- */
+
+static ArkTaskRecord *
+ark_store_memory_task_to_record(const ArkStoreMemoryTask *task)
+{
+	ArkTaskRecord *record = g_new0(ArkTaskRecord, 1);
+
+	record->run_id = g_strdup(task->run->record->id);
+	record->task_id = g_strdup(task->id);
+	record->index = task->index;
+	record->state = task->state;
+	record->attempts = task->n_attempts;
+	record->exit_code = task->exit_code;
+	record->ready_at = task->ready_at;
+	record->started_at = task->started_at;
+	record->finished_at = task->finished_at;
+	if (task->notes != NULL) {
+		record->reason = g_strdup(task->notes->reason);
+		record->cancelled_by = g_strdup(task->notes->cancelled_by);
+		record->next_attempt_at = task->notes->next_attempt_at;
+	}
+	return record;
+}
+
+static ArkAttemptRecord *
+ark_store_memory_attempt_to_record(const ArkStoreMemoryTask *task,
+				   const ArkStoreMemoryAttempt *attempt)
+{
+	ArkAttemptRecord *record = g_new0(ArkAttemptRecord, 1);
+
+	record->run_id = g_strdup(task->run->record->id);
+	record->task_id = g_strdup(task->id);
+	record->number = attempt->number;
+	record->token = attempt->token;
+	record->status = attempt->status;
+	record->executor = g_strdup(attempt->executor);
+	record->holder = g_strdup(attempt->holder);
+	record->started_at = attempt->started_at;
+	record->finished_at = attempt->finished_at;
+	record->exit_code = attempt->exit_code;
+	record->signal = attempt->signal;
+	record->error = g_strdup(attempt->error);
+	record->log_path = g_strdup(attempt->log_path);
+	return record;
+}
+
+static ArkEvent *
+ark_store_memory_event_to_record(const ArkStoreMemoryEvent *kept)
+{
+	ArkEvent *event = g_new0(ArkEvent, 1);
+
+	event->seq = kept->seq;
+	event->time = kept->time;
+	event->kind = kept->kind;
+	event->attempt = kept->attempt;
+	event->state = kept->state;
+	event->data = g_strdup(kept->data);
+	switch (kept->subject_kind) {
+	case ARK_STORE_MEMORY_SUBJECT_TASK: {
+		const ArkStoreMemoryTask *task = kept->subject;
+		event->run_id = g_strdup(task->run->record->id);
+		event->task_id = g_strdup(task->id);
+		break;
+	}
+	case ARK_STORE_MEMORY_SUBJECT_RUN:
+		event->run_id = g_strdup(((ArkStoreMemoryRun *)kept->subject)->record->id);
+		break;
+	default: {
+		const gchar *ids = kept->subject;
+		event->run_id = g_strdup(ids);
+		if (kept->subject_kind == ARK_STORE_MEMORY_SUBJECT_IDS_WITH_TASK)
+			event->task_id = g_strdup(ids + strlen(ids) + 1);
+		break;
+	}
+	}
+	return event;
 }
 
 static ArkRunRecord *
@@ -711,6 +1023,7 @@ ark_store_memory_list_runs(ArkStore *store, const ArkRunFilter *filter, GError *
 	return g_steal_pointer(&runs);
 }
 
+
 static GPtrArray *
 ark_store_memory_list_tasks(ArkStore *store, const gchar *run_id, GError **error)
 {
@@ -722,19 +1035,25 @@ ark_store_memory_list_tasks(ArkStore *store, const gchar *run_id, GError **error
 	g_return_val_if_fail(run_id != NULL, NULL);
 
 	run = ark_store_memory_lookup_run(self, run_id);
-	for (guint i = 0; run != NULL && i < run->tasks->len; i++) {
-		ArkStoreMemoryTask *task = g_ptr_array_index(run->tasks, i);
-		g_ptr_array_add(tasks, ark_task_record_copy(task->record));
-	}
+	for (guint i = 0; run != NULL && i < run->tasks->len; i++)
+		g_ptr_array_add(tasks, ark_store_memory_task_to_record(
+					   g_ptr_array_index(run->tasks, i)));
 	return tasks;
 }
 
 static void
 ark_store_memory_copy_attempts(GPtrArray *into, ArkStoreMemoryTask *task)
 {
-	for (guint i = 0; i < task->attempts->len; i++) {
-		ArkAttemptRecord *attempt = g_ptr_array_index(task->attempts, i);
-		g_ptr_array_add(into, ark_attempt_record_copy(attempt));
+	guint first = into->len;
+
+	/* the list is newest first; callers get ascending numbers */
+	for (ArkStoreMemoryAttempt *attempt = task->attempts; attempt != NULL;
+	     attempt = attempt->older)
+		g_ptr_array_add(into, ark_store_memory_attempt_to_record(task, attempt));
+	for (guint i = first, j = into->len; i + 1 < j; i++, j--) {
+		gpointer tmp = into->pdata[i];
+		into->pdata[i] = into->pdata[j - 1];
+		into->pdata[j - 1] = tmp;
 	}
 }
 
@@ -754,7 +1073,7 @@ ark_store_memory_list_attempts(ArkStore *store, const gchar *run_id, const gchar
 	if (run == NULL)
 		return attempts;
 	if (task_id != NULL) {
-		ArkStoreMemoryTask *task = g_hash_table_lookup(run->tasks_by_id, task_id);
+		ArkStoreMemoryTask *task = ark_store_memory_run_lookup_task(run, task_id);
 		if (task != NULL)
 			ark_store_memory_copy_attempts(attempts, task);
 		return attempts;
@@ -764,6 +1083,11 @@ ark_store_memory_list_attempts(ArkStore *store, const gchar *run_id, const gchar
 	return attempts;
 }
 
+/*
+ * Only the newest max_events are kept: a reader behind them gets the oldest ones still kept, and
+ * sees that it missed some because the first seq is not after_seq + 1 (the engine numbers
+ * events without gaps).
+ */
 static GPtrArray *
 ark_store_memory_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
 {
@@ -783,8 +1107,51 @@ ark_store_memory_read_events(ArkStore *store, guint64 after_seq, guint limit, GE
 			hi = mid;
 	}
 	for (guint i = lo; i < self->events_len && (limit == 0 || events->len < limit); i++)
-		g_ptr_array_add(events, ark_event_copy(ark_store_memory_events_nth(self, i)));
+		g_ptr_array_add(events,
+				ark_store_memory_event_to_record(ark_store_memory_events_nth(self, i)));
 	return events;
+}
+
+static gboolean
+ark_store_memory_find_tasks_in_run(ArkStoreMemoryRun *run, const ArkTaskFilter *filter,
+				   GPtrArray *into)
+{
+	for (guint i = 0; i < run->tasks->len; i++) {
+		ArkStoreMemoryTask *task = g_ptr_array_index(run->tasks, i);
+		if (filter->limit > 0 && into->len >= filter->limit)
+			return FALSE;
+		if (filter->state_mask != 0 &&
+		    ((guint)task->state >= 32 || (filter->state_mask & (1u << task->state)) == 0))
+			continue;
+		g_ptr_array_add(into, ark_store_memory_task_to_record(task));
+	}
+	return filter->limit == 0 || into->len < filter->limit;
+}
+
+/* a scan of every task: the memory store holds one process's runs, and the DLQ is read rarely */
+static GPtrArray *
+ark_store_memory_find_tasks(ArkStore *store, const ArkTaskFilter *filter, GError **error)
+{
+	ArkStoreMemory *self = ARK_STORE_MEMORY(store);
+	GPtrArray *tasks = g_ptr_array_new_with_free_func((GDestroyNotify)ark_task_record_free);
+	ArkTaskFilter all = {0};
+
+	g_return_val_if_fail(self->is_open, NULL);
+
+	if (filter == NULL)
+		filter = &all;
+	if (filter->run_id != NULL) {
+		ArkStoreMemoryRun *run = ark_store_memory_lookup_run(self, filter->run_id);
+		if (run != NULL)
+			ark_store_memory_find_tasks_in_run(run, filter, tasks);
+		return tasks;
+	}
+	for (GTreeNode *node = g_tree_node_first(self->runs); node != NULL;
+	     node = g_tree_node_next(node)) {
+		if (!ark_store_memory_find_tasks_in_run(g_tree_node_value(node), filter, tasks))
+			break;
+	}
+	return tasks;
 }
 
 static void
@@ -845,9 +1212,10 @@ ark_store_memory_class_init(ArkStoreMemoryClass *klass)
 	/**
 	 * ArkStoreMemory:max-events:
 	 *
-	 * How many events are kept: older ones are dropped after each apply(), so that a
-	 * long-running daemon on the memory store does not grow without bound. Runs, tasks and
-	 * attempts are all kept.
+	 * How many events are kept (100,000 by default, about 5 MiB): older ones are dropped
+	 * after each apply(), so that a long run or a daemon on the memory store does not grow
+	 * without bound. read_events() from before the oldest kept event returns from the oldest
+	 * kept one. Runs, tasks and attempts are all kept.
 	 */
 	ark_store_memory_props[PROP_MAX_EVENTS] = g_param_spec_uint(
 	    "max-events", "Maximum events", "how many of the newest events are kept", 1,
@@ -877,6 +1245,7 @@ ark_store_memory_store_iface_init(ArkStoreInterface *iface)
 	iface->list_tasks = ark_store_memory_list_tasks;
 	iface->list_attempts = ark_store_memory_list_attempts;
 	iface->read_events = ark_store_memory_read_events;
+	iface->find_tasks = ark_store_memory_find_tasks;
 }
 
 /* the plugin: registers the store type under the name "memory" */

@@ -4,8 +4,11 @@
 #include <arkitect/arkitect.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
  */
 
 #define ARK_STORE_SQLITE_FILE_NAME "arkitect.db"
+#define ARK_STORE_SQLITE_LOCK_FILE_NAME "arkitect.db.lock"
 /* "Arkt": marks the file as ours, so that a foreign SQLite database is refused, not migrated */
 #define ARK_STORE_SQLITE_APPLICATION_ID 0x41726b74
 #define ARK_STORE_SQLITE_BUSY_TIMEOUT_MS 5000
@@ -85,16 +89,22 @@ static const gchar *const ark_store_sqlite_migrations[] = {
     "  state INTEGER NOT NULL,"
     "  data TEXT"
     ");",
+    /* 1 -> 2: who cancelled, when a retry is due; the index serves find_tasks() by state (the
+     * dead-letter queue) in its order, run id then index, without a sort */
+    "ALTER TABLE runs ADD COLUMN cancelled_by TEXT;"
+    "ALTER TABLE tasks ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN cancelled_by TEXT;"
+    "CREATE INDEX tasks_by_state ON tasks (state, run_id, idx);",
 };
 
 #define ARK_STORE_SQLITE_SCHEMA_VERSION ((gint64)G_N_ELEMENTS(ark_store_sqlite_migrations))
 
 #define RUN_COLUMNS                                                                                \
 	"id, workflow_name, state, policy, submitter, idempotency_key, definition, n_tasks, "      \
-	"created_at, started_at, finished_at, reason"
+	"created_at, started_at, finished_at, reason, cancelled_by"
 #define TASK_COLUMNS                                                                               \
 	"run_id, task_id, idx, state, attempts, exit_code, ready_at, started_at, finished_at, "    \
-	"reason"
+	"reason, next_attempt_at, cancelled_by"
 #define ATTEMPT_COLUMNS                                                                            \
 	"run_id, task_id, number, token, status, executor, holder, started_at, finished_at, "      \
 	"exit_code, signal, error, log_path"
@@ -128,13 +138,16 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_RUN_INSERT] = "INSERT INTO runs (" RUN_COLUMNS ") "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    /* a NULL definition keeps the stored one; DLQ replay passes the rewritten workflow */
     [STMT_RUN_UPDATE] = "UPDATE runs SET state = ?3, started_at = ?10, finished_at = ?11, "
-			"reason = ?12 WHERE id = ?1",
+			"reason = ?12, cancelled_by = ?13, "
+			"definition = coalesce(?7, definition) WHERE id = ?1",
     [STMT_TASK_INSERT] = "INSERT INTO tasks (" TASK_COLUMNS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [STMT_TASK_UPDATE] = "UPDATE tasks SET state = ?4, attempts = ?5, exit_code = ?6, "
-			 "ready_at = ?7, started_at = ?8, finished_at = ?9, reason = ?10 "
+			 "ready_at = ?7, started_at = ?8, finished_at = ?9, reason = ?10, "
+			 "next_attempt_at = ?11, cancelled_by = ?12 "
 			 "WHERE run_id = ?1 AND task_id = ?2",
     [STMT_ATTEMPT_INSERT] = "INSERT INTO attempts (" ATTEMPT_COLUMNS ") "
 			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -179,6 +192,8 @@ struct _ArkStoreSqlite {
 	GHashTable *queries; /* SQL text -> sqlite3_stmt, for list_runs() */
 	guint64 last_event_seq;
 	guint64 last_attempt_token;
+	int last_rc;  /* of the last failure, to tell a damaged file from other errors */
+	int lock_fd;  /* holds the flock() on <dir>/arkitect.db.lock while open, or -1 */
 };
 
 enum {
@@ -226,10 +241,26 @@ ark_store_sqlite_error_code(int rc)
 	}
 }
 
-/* the message of the last failure on the connection; call before resetting the statement */
+/*
+ * The message of the last failure on the connection; call right after the failing call, before
+ * resetting the statement. For I/O failures SQLite only says "disk I/O error": the errno behind
+ * it (ENOSPC, EFBIG, EIO, ...) tells an operator what to fix. SQLite does not record it for
+ * every path (a failed WAL write at COMMIT leaves sqlite3_system_errno() at 0), so the callers
+ * clear errno before each SQLite call and errno is the fallback.
+ */
 static void
 ark_store_sqlite_set_error(ArkStoreSqlite *self, int rc, GError **error)
 {
+	int system_errno = sqlite3_system_errno(self->db);
+
+	if (system_errno == 0)
+		system_errno = errno;
+	self->last_rc = rc;
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) && system_errno != 0) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s (%s)",
+			    sqlite3_errmsg(self->db), g_strerror(system_errno));
+		return;
+	}
 	g_set_error_literal(error, ARK_ERROR, ark_store_sqlite_error_code(rc),
 			    sqlite3_errmsg(self->db));
 }
@@ -237,7 +268,10 @@ ark_store_sqlite_set_error(ArkStoreSqlite *self, int rc, GError **error)
 static gboolean
 ark_store_sqlite_exec(ArkStoreSqlite *self, const gchar *sql, GError **error)
 {
-	int rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
+	int rc;
+
+	errno = 0;
+	rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		ark_store_sqlite_set_error(self, rc, error);
 		return FALSE;
@@ -251,7 +285,10 @@ ark_store_sqlite_query_int(ArkStoreSqlite *self, const gchar *sql, gint64 *out_v
 			   GError **error)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
+	int rc;
+
+	errno = 0;
+	rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
 
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(stmt);
@@ -275,7 +312,10 @@ ark_store_sqlite_query_text(ArkStoreSqlite *self, const gchar *sql, gchar **out_
 			    GError **error)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
+	int rc;
+
+	errno = 0;
+	rc = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
 
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(stmt);
@@ -314,7 +354,10 @@ ark_store_sqlite_stmt(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, GError **er
 static gboolean
 ark_store_sqlite_step_done(ArkStoreSqlite *self, sqlite3_stmt *stmt, GError **error)
 {
-	int rc = sqlite3_step(stmt);
+	int rc;
+
+	errno = 0;
+	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
 		ark_store_sqlite_set_error(self, rc, error);
 		return FALSE;
@@ -363,6 +406,7 @@ ark_store_sqlite_bind_run(sqlite3_stmt *stmt, const ArkRunRecord *run)
 	ark_store_sqlite_bind_int(stmt, 10, run->started_at);
 	ark_store_sqlite_bind_int(stmt, 11, run->finished_at);
 	ark_store_sqlite_bind_text(stmt, 12, run->reason);
+	ark_store_sqlite_bind_text(stmt, 13, run->cancelled_by);
 }
 
 static void
@@ -378,6 +422,8 @@ ark_store_sqlite_bind_task(sqlite3_stmt *stmt, const ArkTaskRecord *task)
 	ark_store_sqlite_bind_int(stmt, 8, task->started_at);
 	ark_store_sqlite_bind_int(stmt, 9, task->finished_at);
 	ark_store_sqlite_bind_text(stmt, 10, task->reason);
+	ark_store_sqlite_bind_int(stmt, 11, task->next_attempt_at);
+	ark_store_sqlite_bind_text(stmt, 12, task->cancelled_by);
 }
 
 static void
@@ -435,6 +481,7 @@ ark_store_sqlite_run_from_row(sqlite3_stmt *stmt)
 	run->started_at = sqlite3_column_int64(stmt, 9);
 	run->finished_at = sqlite3_column_int64(stmt, 10);
 	run->reason = ark_store_sqlite_column_dup(stmt, 11);
+	run->cancelled_by = ark_store_sqlite_column_dup(stmt, 12);
 	return run;
 }
 
@@ -452,6 +499,8 @@ ark_store_sqlite_task_from_row(sqlite3_stmt *stmt)
 	task->started_at = sqlite3_column_int64(stmt, 7);
 	task->finished_at = sqlite3_column_int64(stmt, 8);
 	task->reason = ark_store_sqlite_column_dup(stmt, 9);
+	task->next_attempt_at = sqlite3_column_int64(stmt, 10);
+	task->cancelled_by = ark_store_sqlite_column_dup(stmt, 11);
 	return task;
 }
 
@@ -500,6 +549,7 @@ ark_store_sqlite_collect(ArkStoreSqlite *self, sqlite3_stmt *stmt, ArkStoreSqlit
 	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(free_func);
 	int rc;
 
+	errno = 0;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		g_ptr_array_add(rows, from_row(stmt));
 	if (rc != SQLITE_DONE) {
@@ -542,36 +592,34 @@ ark_store_sqlite_apply_durability(ArkStoreSqlite *self, GError **error)
 	return ark_store_sqlite_exec(self, pragmas[durability], error);
 }
 
-/* brings the schema to ARK_STORE_SQLITE_SCHEMA_VERSION, all steps in one transaction */
+/*
+ * Whether the file is ours and of a version this build can use. Reads page 1 only, so it runs
+ * before anything writes (switching to WAL rewrites the header): a refused file is left byte for
+ * byte as it was.
+ */
 static gboolean
-ark_store_sqlite_migrate(ArkStoreSqlite *self, GError **error)
+ark_store_sqlite_check_identity(ArkStoreSqlite *self, gint64 *out_version, GError **error)
 {
 	gint64 version = 0;
 	gint64 application_id = 0;
 	gint64 n_objects = 0;
 
-	if (!ark_store_sqlite_exec(self, "BEGIN IMMEDIATE", error))
-		return FALSE;
 	if (!ark_store_sqlite_query_int(self, "PRAGMA user_version", &version, error) ||
 	    !ark_store_sqlite_query_int(self, "PRAGMA application_id", &application_id, error) ||
 	    !ark_store_sqlite_query_int(self, "SELECT count(*) FROM sqlite_schema", &n_objects,
-					error)) {
-		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+					error))
 		return FALSE;
-	}
 
 	/* refuse rather than add our tables to someone else's database */
 	if ((application_id != 0 && application_id != ARK_STORE_SQLITE_APPLICATION_ID) ||
 	    (application_id == 0 && n_objects > 0)) {
-		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
 		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 			    "not an Arkitect database (application_id 0x%08" G_GINT64_MODIFIER
-			    "x, %" G_GINT64_FORMAT " schema objects)",
+			    "x, %" G_GINT64_FORMAT " schema objects); it was left as it is",
 			    application_id, n_objects);
 		return FALSE;
 	}
 	if (version > ARK_STORE_SQLITE_SCHEMA_VERSION) {
-		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
 		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 			    "the database has schema version %" G_GINT64_FORMAT
 			    ", written by a newer Arkitect; this one supports up to version "
@@ -580,21 +628,38 @@ ark_store_sqlite_migrate(ArkStoreSqlite *self, GError **error)
 		return FALSE;
 	}
 	if (version < 0) {
-		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
 		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 			    "the database has an invalid schema version %" G_GINT64_FORMAT,
 			    version);
 		return FALSE;
 	}
+	*out_version = version;
+	return TRUE;
+}
 
+/* brings the schema to ARK_STORE_SQLITE_SCHEMA_VERSION, all steps in one transaction */
+static gboolean
+ark_store_sqlite_migrate(ArkStoreSqlite *self, GError **error)
+{
+	gint64 version = 0;
+
+	if (!ark_store_sqlite_exec(self, "BEGIN IMMEDIATE", error))
+		return FALSE;
+	/* again under the write lock: what is migrated is what was checked */
+	if (!ark_store_sqlite_check_identity(self, &version, error)) {
+		sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		return FALSE;
+	}
 	for (gint64 v = version; v < ARK_STORE_SQLITE_SCHEMA_VERSION; v++) {
 		g_autofree gchar *set_version =
 		    g_strdup_printf("PRAGMA user_version = %" G_GINT64_FORMAT, v + 1);
 		if (!ark_store_sqlite_exec(self, ark_store_sqlite_migrations[v], error) ||
 		    !ark_store_sqlite_exec(self, set_version, error)) {
 			sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
-			g_prefix_error(error, "failed to migrate the schema to version %"
-				       G_GINT64_FORMAT ": ", v + 1);
+			g_prefix_error(error, "failed to migrate the schema from version %"
+				       G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+				       " (the database was left at version %" G_GINT64_FORMAT "): ",
+				       v, v + 1, version);
 			return FALSE;
 		}
 	}
@@ -641,6 +706,91 @@ ark_store_sqlite_check_directory(const gchar *location, GError **error)
 	return TRUE;
 }
 
+/* who holds the lock, from what it wrote into the lock file: "process 1234 (arkitect)" */
+static gchar *
+ark_store_sqlite_lock_holder(int fd)
+{
+	gchar buf[128];
+	gchar *end = NULL;
+	gchar *name;
+	guint64 pid;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	/* empty: the holder is between taking the lock and writing its name */
+	if (n <= 0)
+		return g_strdup("another process");
+	buf[n] = '\0';
+	pid = g_ascii_strtoull(buf, &end, 10);
+	if (end == buf || pid == 0 || pid > G_MAXINT || (*end != ' ' && *end != '\n'))
+		return g_strdup("another process");
+	name = g_strstrip(end);
+	for (gchar *c = name; *c != '\0'; c++) {
+		if (!g_ascii_isprint(*c))
+			*c = '?';
+	}
+	if (*name == '\0')
+		return g_strdup_printf("process %" G_GUINT64_FORMAT, pid);
+	return g_strdup_printf("process %" G_GUINT64_FORMAT " (%s)", pid, name);
+}
+
+/* the command name ps shows for this process */
+static gchar *
+ark_store_sqlite_command_name(void)
+{
+	gchar *comm = NULL;
+
+	if (g_file_get_contents("/proc/self/comm", &comm, NULL, NULL))
+		return g_strstrip(comm);
+	return g_path_get_basename(g_get_prgname() != NULL ? g_get_prgname() : "unknown");
+}
+
+/*
+ * One process per state directory: the engine assumes it owns the runs it recovers, and two
+ * writers would each fence the other's attempts. flock() rather than fcntl() locks: a flock()
+ * belongs to the open file description, so a second open() in the same process is refused too,
+ * and it is released when the descriptor is closed or the process dies, whatever killed it.
+ */
+static gboolean
+ark_store_sqlite_lock(ArkStoreSqlite *self, const gchar *location, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(location, ARK_STORE_SQLITE_LOCK_FILE_NAME, NULL);
+	g_autofree gchar *comm = NULL;
+	g_autofree gchar *holder = NULL;
+	gsize length;
+	int fd;
+
+	/* close-on-exec: a task process must not inherit the lock and keep the directory busy
+	 * after the daemon is gone */
+	fd = g_open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0) {
+		int saved_errno = errno;
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "failed to open %s: %s", path,
+			    g_strerror(saved_errno));
+		return FALSE;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int saved_errno = errno;
+		if (saved_errno == EWOULDBLOCK) {
+			g_autofree gchar *who = ark_store_sqlite_lock_holder(fd);
+			g_set_error(error, ARK_ERROR, ARK_ERROR_BUSY,
+				    "the state directory %s is in use by %s", location, who);
+		} else {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "failed to lock %s: %s",
+				    path, g_strerror(saved_errno));
+		}
+		close(fd);
+		return FALSE;
+	}
+	/* for the error message of the next opener; the lock works without it */
+	comm = ark_store_sqlite_command_name();
+	holder = g_strdup_printf("%d %s\n", (gint)getpid(), comm);
+	length = strlen(holder);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, holder, length, 0) != (gssize)length)
+		g_debug("%s: could not record the holder: %s", path, g_strerror(errno));
+	self->lock_fd = fd;
+	return TRUE;
+}
+
 static void
 ark_store_sqlite_release(ArkStoreSqlite *self)
 {
@@ -649,12 +799,18 @@ ark_store_sqlite_release(ArkStoreSqlite *self)
 	if (self->queries != NULL)
 		g_hash_table_remove_all(self->queries);
 	g_clear_pointer(&self->db, sqlite3_close_v2);
+	/* last: the next holder finds the database closed */
+	if (self->lock_fd >= 0) {
+		close(self->lock_fd);
+		self->lock_fd = -1;
+	}
 }
 
 static gboolean
 ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 {
 	g_autofree gchar *journal_mode = NULL;
+	gint64 version = 0;
 	gint64 last = 0;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
 		    SQLITE_OPEN_EXRESCODE;
@@ -675,7 +831,10 @@ ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 	}
 	sqlite3_busy_timeout(self->db, ARK_STORE_SQLITE_BUSY_TIMEOUT_MS);
 
-	/* the first statement that reads the file: a garbage file fails here (SQLITE_NOTADB) */
+	/* the first statements read the file: a garbage or truncated file fails here, and a
+	 * foreign or newer database is refused before anything is written to it */
+	if (!ark_store_sqlite_check_identity(self, &version, error))
+		return FALSE;
 	if (!ark_store_sqlite_query_text(self, "PRAGMA journal_mode = WAL", &journal_mode, error))
 		return FALSE;
 	if (g_ascii_strcasecmp(journal_mode, "wal") != 0) {
@@ -713,6 +872,8 @@ ark_store_sqlite_open(ArkStore *store, const gchar *location, GError **error)
 {
 	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
 	ArkStoreSqliteDurability durability;
+	g_autoptr(GError) local_error = NULL;
+	int rc;
 
 	g_return_val_if_fail(self->db == NULL, FALSE);
 
@@ -726,12 +887,25 @@ ark_store_sqlite_open(ArkStore *store, const gchar *location, GError **error)
 		g_prefix_error(error, "failed to open the sqlite store: ");
 		return FALSE;
 	}
+	/* before SQLite touches the database: a second process never even reads it */
+	if (!ark_store_sqlite_lock(self, location, error))
+		return FALSE;
 
 	g_free(self->path);
 	self->path = g_build_filename(location, ARK_STORE_SQLITE_FILE_NAME, NULL);
-	if (!ark_store_sqlite_open_db(self, error)) {
+	self->last_rc = SQLITE_OK;
+	if (!ark_store_sqlite_open_db(self, &local_error)) {
+		rc = self->last_rc & 0xff;
 		ark_store_sqlite_release(self);
-		g_prefix_error(error, "failed to open %s: ", self->path);
+		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+				    "failed to open %s: %s; the file was left as it is: restore it "
+				    "from a backup, or move it away to start with an empty store",
+				    self->path, local_error->message);
+			return FALSE;
+		}
+		g_propagate_prefixed_error(error, g_steal_pointer(&local_error),
+					   "failed to open %s: ", self->path);
 		return FALSE;
 	}
 	g_debug("opened %s (durability %s, last event %" G_GUINT64_FORMAT ")", self->path,
@@ -930,6 +1104,7 @@ ark_store_sqlite_get_run_by(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, const
 	if (stmt == NULL)
 		return NULL;
 	ark_store_sqlite_bind_text(stmt, 1, value);
+	errno = 0;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		return ark_store_sqlite_run_from_row(stmt);
@@ -957,43 +1132,16 @@ ark_store_sqlite_find_run_by_idempotency_key(ArkStore *store, const gchar *key, 
 					   "idempotency key", key, error);
 }
 
-/* the statement for one shape of filter; only the conditions in use appear, so that SQLite can
- * pick the state or workflow index */
+/* the prepared statement for @sql (which it takes), from the cache of dynamic queries; a full
+ * cache prepares a statement the caller finalizes (*out_cached FALSE) */
 static sqlite3_stmt *
-ark_store_sqlite_runs_query(ArkStoreSqlite *self, const ArkRunFilter *filter,
-			    gboolean *out_cached, GError **error)
+ark_store_sqlite_cached_query(ArkStoreSqlite *self, GString *sql, gboolean *out_cached,
+			      GError **error)
 {
-	g_autoptr(GString) sql = g_string_new("SELECT " RUN_COLUMNS " FROM runs");
-	const gchar *glue = " WHERE ";
-	guint all_states = (1u << ARK_RUN_STATE_LAST) - 1;
-	sqlite3_stmt *stmt;
+	g_autoptr(GString) owned = sql;
+	sqlite3_stmt *stmt = g_hash_table_lookup(self->queries, sql->str);
 	int rc;
 
-	if (filter->state_mask != 0 && (filter->state_mask & all_states) != all_states) {
-		const gchar *sep = "";
-		/* literal numbers, not parameters: they are ours and few masks are ever used */
-		g_string_append_printf(sql, "%sstate IN (", glue);
-		for (guint state = 0; state < 32; state++) {
-			if (filter->state_mask & (1u << state)) {
-				g_string_append_printf(sql, "%s%u", sep, state);
-				sep = ", ";
-			}
-		}
-		g_string_append(sql, ")");
-		glue = " AND ";
-	}
-	if (filter->workflow_name != NULL) {
-		g_string_append_printf(sql, "%sworkflow_name = :workflow", glue);
-		glue = " AND ";
-	}
-	if (filter->after != NULL)
-		g_string_append_printf(sql, "%sid %s :after", glue,
-				       filter->newest_first ? "<" : ">");
-	g_string_append(sql, filter->newest_first ? " ORDER BY id DESC" : " ORDER BY id");
-	if (filter->limit > 0)
-		g_string_append(sql, " LIMIT :limit");
-
-	stmt = g_hash_table_lookup(self->queries, sql->str);
 	if (stmt != NULL) {
 		*out_cached = TRUE;
 		return stmt;
@@ -1006,9 +1154,54 @@ ark_store_sqlite_runs_query(ArkStoreSqlite *self, const ArkRunFilter *filter,
 		return NULL;
 	}
 	if (*out_cached)
-		g_hash_table_insert(self->queries, g_string_free(g_steal_pointer(&sql), FALSE),
+		g_hash_table_insert(self->queries, g_string_free(g_steal_pointer(&owned), FALSE),
 				    stmt);
 	return stmt;
+}
+
+/* "state IN (...)" for the states of @mask, or nothing when it selects every one of @n_states */
+static gboolean
+ark_store_sqlite_append_states(GString *sql, const gchar *glue, guint mask, guint n_states)
+{
+	guint all_states = (1u << n_states) - 1;
+	const gchar *sep = "";
+
+	if (mask == 0 || (mask & all_states) == all_states)
+		return FALSE;
+	/* literal numbers, not parameters: they are ours and few masks are ever used */
+	g_string_append_printf(sql, "%sstate IN (", glue);
+	for (guint state = 0; state < 32; state++) {
+		if (mask & (1u << state)) {
+			g_string_append_printf(sql, "%s%u", sep, state);
+			sep = ", ";
+		}
+	}
+	g_string_append(sql, ")");
+	return TRUE;
+}
+
+/* the statement for one shape of filter; only the conditions in use appear, so that SQLite can
+ * pick the state or workflow index */
+static sqlite3_stmt *
+ark_store_sqlite_runs_query(ArkStoreSqlite *self, const ArkRunFilter *filter,
+			    gboolean *out_cached, GError **error)
+{
+	GString *sql = g_string_new("SELECT " RUN_COLUMNS " FROM runs");
+	const gchar *glue = " WHERE ";
+
+	if (ark_store_sqlite_append_states(sql, glue, filter->state_mask, ARK_RUN_STATE_LAST))
+		glue = " AND ";
+	if (filter->workflow_name != NULL) {
+		g_string_append_printf(sql, "%sworkflow_name = :workflow", glue);
+		glue = " AND ";
+	}
+	if (filter->after != NULL)
+		g_string_append_printf(sql, "%sid %s :after", glue,
+				       filter->newest_first ? "<" : ">");
+	g_string_append(sql, filter->newest_first ? " ORDER BY id DESC" : " ORDER BY id");
+	if (filter->limit > 0)
+		g_string_append(sql, " LIMIT :limit");
+	return ark_store_sqlite_cached_query(self, sql, out_cached, error);
 }
 
 static GPtrArray *
@@ -1120,6 +1313,61 @@ ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GE
 	return events;
 }
 
+/* tasks_by_state (state, run_id, idx) serves a single state in the order asked for; several
+ * states or none are a merge or a scan, still without a temporary table for the run filter */
+static sqlite3_stmt *
+ark_store_sqlite_tasks_query(ArkStoreSqlite *self, const ArkTaskFilter *filter,
+			     gboolean *out_cached, GError **error)
+{
+	GString *sql = g_string_new("SELECT " TASK_COLUMNS " FROM tasks");
+	const gchar *glue = " WHERE ";
+
+	if (ark_store_sqlite_append_states(sql, glue, filter->state_mask, ARK_TASK_STATE_LAST))
+		glue = " AND ";
+	if (filter->run_id != NULL)
+		g_string_append_printf(sql, "%srun_id = :run", glue);
+	g_string_append(sql, " ORDER BY run_id, idx");
+	if (filter->limit > 0)
+		g_string_append(sql, " LIMIT :limit");
+	return ark_store_sqlite_cached_query(self, sql, out_cached, error);
+}
+
+static GPtrArray *
+ark_store_sqlite_find_tasks(ArkStore *store, const ArkTaskFilter *filter, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	ArkTaskFilter all = {0};
+	GPtrArray *tasks;
+	sqlite3_stmt *stmt;
+	gboolean cached = FALSE;
+	int index;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+
+	if (filter == NULL)
+		filter = &all;
+	stmt = ark_store_sqlite_tasks_query(self, filter, &cached, error);
+	if (stmt == NULL) {
+		g_prefix_error(error, "failed to find tasks: ");
+		return NULL;
+	}
+	if ((index = sqlite3_bind_parameter_index(stmt, ":run")) > 0)
+		ark_store_sqlite_bind_text(stmt, index, filter->run_id);
+	if ((index = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
+		ark_store_sqlite_bind_int(stmt, index, filter->limit);
+
+	tasks = ark_store_sqlite_collect(self, stmt,
+					 (ArkStoreSqliteRowFunc)ark_store_sqlite_task_from_row,
+					 (GDestroyNotify)ark_task_record_free, error);
+	if (cached)
+		ark_store_sqlite_stmt_use_done(stmt);
+	else
+		sqlite3_finalize(stmt);
+	if (tasks == NULL)
+		g_prefix_error(error, "failed to find tasks: ");
+	return tasks;
+}
+
 static void
 ark_store_sqlite_set_property(GObject *object, guint prop_id, const GValue *value,
 			      GParamSpec *pspec)
@@ -1208,6 +1456,7 @@ static void
 ark_store_sqlite_init(ArkStoreSqlite *self)
 {
 	self->durability = g_strdup("full");
+	self->lock_fd = -1;
 	self->queries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      ark_store_sqlite_finalize_stmt_cb);
 }
@@ -1226,6 +1475,7 @@ ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 	iface->list_tasks = ark_store_sqlite_list_tasks;
 	iface->list_attempts = ark_store_sqlite_list_attempts;
 	iface->read_events = ark_store_sqlite_read_events;
+	iface->find_tasks = ark_store_sqlite_find_tasks;
 }
 
 /* the plugin: registers the store type under the name "sqlite" */
