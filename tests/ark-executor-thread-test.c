@@ -69,11 +69,14 @@ test_workflow(const gchar *tasks)
 
 static ArkRegistry *test_registry;
 
+/* an executor set up with the configuration file text @ini (or none) and @slots from the
+ * engine (0 for none), or NULL with @error set */
 static ArkExecutor *
-test_executor(guint slots)
+test_executor_try(const gchar *ini, guint slots, GError **error)
 {
 	g_autoptr(ArkExecutor) executor = NULL;
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GKeyFile) config = NULL;
+	g_autoptr(GError) local_error = NULL;
 	ArkExecutorSetup setup = {
 	    .name = "thread",
 	    .slots = slots,
@@ -81,12 +84,36 @@ test_executor(guint slots)
 	    .registry = test_registry,
 	};
 
-	executor = ark_registry_create(test_registry, ARK_CAPABILITY_EXECUTOR, "thread", &error);
-	g_assert_no_error(error);
+	if (ini != NULL) {
+		config = g_key_file_new();
+		g_key_file_load_from_data(config, ini, -1, G_KEY_FILE_NONE, &local_error);
+		g_assert_no_error(local_error);
+		setup.config = config;
+	}
+	executor =
+	    ark_registry_create(test_registry, ARK_CAPABILITY_EXECUTOR, "thread", &local_error);
+	g_assert_no_error(local_error);
 	g_assert_true(ARK_IS_EXECUTOR(executor));
-	g_assert_true(ark_executor_setup(executor, &setup, &error));
-	g_assert_no_error(error);
+	if (!ark_executor_setup(executor, &setup, error))
+		return NULL;
 	return g_steal_pointer(&executor);
+}
+
+static ArkExecutor *
+test_executor_config(const gchar *ini, guint slots)
+{
+	g_autoptr(GError) error = NULL;
+	ArkExecutor *executor = test_executor_try(ini, slots, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(executor);
+	return executor;
+}
+
+static ArkExecutor *
+test_executor(guint slots)
+{
+	return test_executor_config(NULL, slots);
 }
 
 static ArkAttempt *
@@ -305,8 +332,8 @@ test_thread_check_task(void)
 	problem = problems->pdata[0];
 	g_assert_cmpstr(problem->path, ==, "tasks[1].function");
 	g_assert_cmpstr(problem->message, ==,
-			"unknown function 'nope' (known: noop, sleep, test-answer, test-fail, "
-			"test-silent-fail)");
+			"unknown function 'nope' (known: noop, sleep, test-answer, test-block, "
+			"test-concurrency, test-fail, test-silent-fail)");
 
 	g_assert_false(ark_executor_check_task(
 	    executor, workflow, ark_workflow_lookup_task(workflow, "nofunc"), problems));
@@ -439,6 +466,384 @@ test_thread_many(void)
 	g_free(many.reports);
 }
 
+static void
+test_thread_config(void)
+{
+	guint cpus = MIN(g_get_num_processors(), 4096);
+	struct {
+		const gchar *ini;
+		guint engine_slots;
+		guint slots;
+	} cases[] = {
+	    /* by default, 32 attempts per thread: a window, so that short functions do not wait
+	     * for the main loop between two of them */
+	    {NULL, 0, cpus * 32},
+	    {"[executor-thread]\n", 0, cpus * 32},
+	    {"[executor-thread]\nthreads=3\n", 0, 96},
+	    {"[executor-thread]\nthreads = 3 \n", 0, 96},
+	    {"[executor-thread]\nthreads=3\nslots=5\n", 0, 5},
+	    {"[executor-thread]\nthreads=3\nslots=3\n", 0, 3},
+	    {"[executor-thread]\nthreads=4096\n", 0, 4096 * 32},
+	    /* the default number of threads follows a smaller window */
+	    {"[executor-thread]\nslots=1\n", 0, 1},
+	    {NULL, 1, 1},
+	    /* the engine's slots win over the file's */
+	    {"[executor-thread]\nslots=100\n", 7, 7},
+	    {"[executor-thread]\nthreads=2\n", 64, 64},
+	    /* other groups are not read */
+	    {"[executor-process]\nslots=0\nthreads=0\n", 0, cpus * 32},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(ArkExecutor) executor = NULL;
+
+		g_test_message("%s, engine slots %u", cases[i].ini, cases[i].engine_slots);
+		executor = test_executor_config(cases[i].ini, cases[i].engine_slots);
+		g_assert_cmpuint(ark_executor_get_slots(executor), ==, cases[i].slots);
+		ark_executor_shutdown(executor);
+	}
+}
+
+static void
+test_thread_config_bad(void)
+{
+	struct {
+		const gchar *ini;
+		guint engine_slots;
+		const gchar *error;
+	} cases[] = {
+	    {"[executor-thread]\nthreads=0\n", 0,
+	     "[executor-thread] threads: '0' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=4097\n", 0,
+	     "[executor-thread] threads: '4097' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=-1\n", 0,
+	     "[executor-thread] threads: '-1' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=2.5\n", 0,
+	     "[executor-thread] threads: '2.5' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=two\n", 0,
+	     "[executor-thread] threads: 'two' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=\n", 0,
+	     "[executor-thread] threads: '' is not a whole number from 1 to 4096"},
+	    {"[executor-thread]\nthreads=99999999999999999999\n", 0,
+	     "[executor-thread] threads: '99999999999999999999' is not a whole number from 1 to "
+	     "4096"},
+	    {"[executor-thread]\nslots=0\n", 0,
+	     "[executor-thread] slots: '0' is not a whole number from 1 to 1048576"},
+	    {"[executor-thread]\nslots=lots\n", 0,
+	     "[executor-thread] slots: 'lots' is not a whole number from 1 to 1048576"},
+	    /* a bad value is an error even where the engine gives the slots */
+	    {"[executor-thread]\nslots=lots\n", 8,
+	     "[executor-thread] slots: 'lots' is not a whole number from 1 to 1048576"},
+	    {"[executor-thread]\nthreads=2\nslots=1\n", 0,
+	     "[executor-thread] slots: 1 is less than threads (2): every worker thread needs an "
+	     "attempt to run"},
+	    {"[executor-thread]\nthreads=4\n", 3,
+	     "[executor-thread] slots: 3 is less than threads (4): every worker thread needs an "
+	     "attempt to run"},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ArkExecutor) executor = NULL;
+
+		g_test_message("%s, engine slots %u", cases[i].ini, cases[i].engine_slots);
+		executor = test_executor_try(cases[i].ini, cases[i].engine_slots, &error);
+		g_assert_null(executor);
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_assert_cmpstr(error->message, ==, cases[i].error);
+	}
+}
+
+/* counts the functions running at once; test-concurrency tasks run it */
+static gint test_running_now;
+static gint test_running_max;
+static gint test_calls;
+
+static gboolean
+test_concurrency_function(const ArkTaskSpec *spec, GCancellable *cancellable,
+			  gchar **out_result, gpointer user_data, GError **error)
+{
+	gint now = g_atomic_int_add(&test_running_now, 1) + 1;
+	gint max = g_atomic_int_get(&test_running_max);
+
+	while (now > max && !g_atomic_int_compare_and_exchange(&test_running_max, max, now))
+		max = g_atomic_int_get(&test_running_max);
+	g_atomic_int_inc(&test_calls);
+	/* long enough for the other workers to run into this one */
+	g_usleep(1000);
+	g_atomic_int_add(&test_running_now, -1);
+	return TRUE;
+}
+
+/* counts its calls too, and runs until it is cancelled */
+static gboolean
+test_block_function(const ArkTaskSpec *spec, GCancellable *cancellable, gchar **out_result,
+		    gpointer user_data, GError **error)
+{
+	g_atomic_int_inc(&test_calls);
+	while (!g_cancellable_is_cancelled(cancellable))
+		g_usleep(1000);
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "blocked until cancelled");
+	return FALSE;
+}
+
+static void
+test_concurrency_reset(void)
+{
+	g_atomic_int_set(&test_running_now, 0);
+	g_atomic_int_set(&test_running_max, 0);
+	g_atomic_int_set(&test_calls, 0);
+}
+
+#define TEST_WINDOW_TASKS 100
+
+/* starts attempts the way the engine does: as many as the executor has slots, more as they end */
+typedef struct {
+	ArkExecutor *executor;
+	ArkWorkflow *workflow;
+	GPtrArray *attempts;
+	guint next;
+	guint in_flight;
+	guint max_in_flight;
+	guint finished;
+	guint succeeded;
+} TestWindow;
+
+static void test_window_fill(TestWindow *window);
+
+static void
+test_window_finish_cb(ArkAttempt *attempt, const ArkAttemptResult *result, gpointer user_data)
+{
+	TestWindow *window = user_data;
+
+	g_assert_true(g_thread_self() == test_main_thread);
+	window->in_flight--;
+	window->finished++;
+	if (result->status == ARK_ATTEMPT_STATUS_SUCCEEDED)
+		window->succeeded++;
+	test_window_fill(window);
+}
+
+static void
+test_window_fill(TestWindow *window)
+{
+	guint slots = ark_executor_get_slots(window->executor);
+
+	while (window->in_flight < slots && window->next < TEST_WINDOW_TASKS) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(window->workflow, window->next);
+		ArkAttempt *attempt = ark_attempt_new("run-window", spec, 1, window->next, NULL,
+						      test_window_finish_cb, window);
+
+		g_ptr_array_add(window->attempts, attempt);
+		window->next++;
+		window->in_flight++;
+		window->max_in_flight = MAX(window->max_in_flight, window->in_flight);
+		ark_executor_start(window->executor, attempt);
+	}
+}
+
+static gboolean
+test_window_done(gpointer user_data)
+{
+	TestWindow *window = user_data;
+	return window->finished >= TEST_WINDOW_TASKS;
+}
+
+static void
+test_thread_window(void)
+{
+	g_autoptr(ArkExecutor) executor =
+	    test_executor_config("[executor-thread]\nthreads=2\nslots=64\n", 0);
+	g_autoptr(GString) tasks = g_string_new(NULL);
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	g_autoptr(GPtrArray) attempts =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ark_attempt_unref);
+	TestWindow window = {0};
+
+	for (guint i = 0; i < TEST_WINDOW_TASKS; i++) {
+		g_string_append_printf(tasks,
+				       "%s{`id`:`t%u`,`executor`:`thread`,`function`:`test-"
+				       "concurrency`}",
+				       i > 0 ? "," : "", i);
+	}
+	workflow = test_workflow(tasks->str);
+	test_concurrency_reset();
+	window.executor = executor;
+	window.workflow = workflow;
+	window.attempts = attempts;
+	g_assert_cmpuint(ark_executor_get_slots(executor), ==, 64);
+
+	test_window_fill(&window);
+	/* all of the window is accepted at once, far more than there are threads */
+	g_assert_cmpuint(window.in_flight, ==, 64);
+	ark_test_loop_run_until(test_window_done, &window, HANG_GUARD_MS);
+	for (guint i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+
+	g_assert_cmpuint(window.finished, ==, TEST_WINDOW_TASKS);
+	g_assert_cmpuint(window.succeeded, ==, TEST_WINDOW_TASKS);
+	g_assert_cmpuint(window.max_in_flight, ==, 64);
+	g_assert_cmpint(g_atomic_int_get(&test_calls), ==, TEST_WINDOW_TASKS);
+	/* the window waits in the queue: never more functions at once than threads */
+	g_assert_cmpint(g_atomic_int_get(&test_running_max), >=, 1);
+	g_assert_cmpint(g_atomic_int_get(&test_running_max), <=, 2);
+	ark_executor_shutdown(executor);
+}
+
+/* the order attempts end in, by task id */
+typedef struct {
+	GPtrArray *order;
+	GHashTable *status; /* task id -> ArkAttemptStatus */
+	guint wanted;
+} TestOrder;
+
+static void
+test_order_finish_cb(ArkAttempt *attempt, const ArkAttemptResult *result, gpointer user_data)
+{
+	TestOrder *order = user_data;
+	const gchar *id = ark_attempt_get_task_id(attempt);
+
+	g_assert_true(g_thread_self() == test_main_thread);
+	g_ptr_array_add(order->order, g_strdup(id));
+	g_hash_table_insert(order->status, g_strdup(id), GINT_TO_POINTER(result->status));
+}
+
+static gboolean
+test_order_count_reached(gpointer user_data)
+{
+	TestOrder *order = user_data;
+	return order->order->len >= order->wanted;
+}
+
+static void
+test_order_wait(TestOrder *order, guint wanted)
+{
+	order->wanted = wanted;
+	ark_test_loop_run_until(test_order_count_reached, order, HANG_GUARD_MS);
+}
+
+static ArkAttemptStatus
+test_order_status(TestOrder *order, const gchar *id)
+{
+	g_assert_true(g_hash_table_contains(order->status, id));
+	return GPOINTER_TO_INT(g_hash_table_lookup(order->status, id));
+}
+
+static ArkAttempt *
+test_order_start(ArkExecutor *executor, ArkWorkflow *workflow, const gchar *id,
+		 TestOrder *order)
+{
+	ArkAttempt *attempt = ark_attempt_new("run-order", ark_workflow_lookup_task(workflow, id),
+					      1, 1, NULL, test_order_finish_cb, order);
+	ark_executor_start(executor, attempt);
+	return attempt;
+}
+
+static void
+test_thread_timeout_from_start(void)
+{
+	/* one thread: each attempt waits in the window for the ones before it; had its timeout
+	 * counted from start(), the second one would time out 100ms into its sleep */
+	g_autoptr(ArkExecutor) executor =
+	    test_executor_config("[executor-thread]\nthreads=1\nslots=4\n", 0);
+	g_autoptr(ArkWorkflow) workflow = test_workflow(
+	    "{`id`:`a`,`executor`:`thread`,`function`:`sleep`,`args`:`200ms`,`timeout`:`300ms`},"
+	    "{`id`:`b`,`executor`:`thread`,`function`:`sleep`,`args`:`200ms`,`timeout`:`300ms`},"
+	    "{`id`:`c`,`executor`:`thread`,`function`:`sleep`,`args`:`200ms`,`timeout`:`300ms`},"
+	    "{`id`:`d`,`executor`:`thread`,`function`:`sleep`,`args`:`200ms`,`timeout`:`300ms`}");
+	g_autoptr(GPtrArray) attempts =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ark_attempt_unref);
+	g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) status = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	TestOrder order = {ended, status};
+	const gchar *ids[] = {"a", "b", "c", "d"};
+
+	g_assert_cmpuint(ark_executor_get_slots(executor), ==, 4);
+	for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
+		g_ptr_array_add(attempts, test_order_start(executor, workflow, ids[i], &order));
+	test_order_wait(&order, G_N_ELEMENTS(ids));
+	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+		g_test_message("%s", ids[i]);
+		g_assert_cmpint(test_order_status(&order, ids[i]), ==,
+				ARK_ATTEMPT_STATUS_SUCCEEDED);
+	}
+	ark_executor_shutdown(executor);
+}
+
+static void
+test_thread_timeout_queued(void)
+{
+	/* an attempt that waited in the window still times out once it really overruns: its
+	 * function starts, and is stopped 50ms later */
+	g_autoptr(ArkExecutor) executor =
+	    test_executor_config("[executor-thread]\nthreads=1\nslots=2\n", 0);
+	g_autoptr(ArkWorkflow) workflow = test_workflow(
+	    "{`id`:`a`,`executor`:`thread`,`function`:`sleep`,`args`:`200ms`},"
+	    "{`id`:`b`,`executor`:`thread`,`function`:`test-block`,`timeout`:`50ms`}");
+	g_autoptr(ArkAttempt) a = NULL;
+	g_autoptr(ArkAttempt) b = NULL;
+	g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) status = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	TestOrder order = {ended, status};
+
+	test_concurrency_reset();
+	a = test_order_start(executor, workflow, "a", &order);
+	b = test_order_start(executor, workflow, "b", &order);
+	test_order_wait(&order, 2);
+	g_assert_cmpint(g_atomic_int_get(&test_calls), ==, 1);
+	g_assert_cmpstr(ended->pdata[0], ==, "a");
+	g_assert_cmpstr(ended->pdata[1], ==, "b");
+	g_assert_cmpint(test_order_status(&order, "a"), ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpint(test_order_status(&order, "b"), ==, ARK_ATTEMPT_STATUS_TIMED_OUT);
+	ark_executor_shutdown(executor);
+}
+
+static void
+test_thread_cancel_queued(void)
+{
+	g_autoptr(ArkExecutor) executor =
+	    test_executor_config("[executor-thread]\nthreads=1\nslots=4\n", 0);
+	g_autoptr(ArkWorkflow) workflow =
+	    test_workflow("{`id`:`a`,`executor`:`thread`,`function`:`sleep`,`args`:`1h`},"
+			  "{`id`:`b`,`executor`:`thread`,`function`:`test-concurrency`},"
+			  "{`id`:`c`,`executor`:`thread`,`function`:`test-concurrency`,"
+			  "`timeout`:`1h`}");
+	g_autoptr(ArkAttempt) a = NULL;
+	g_autoptr(ArkAttempt) b = NULL;
+	g_autoptr(ArkAttempt) c = NULL;
+	g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) status = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	TestOrder order = {ended, status};
+
+	test_concurrency_reset();
+	/* one thread, busy with a for an hour: b and c wait in the queue */
+	a = test_order_start(executor, workflow, "a", &order);
+	b = test_order_start(executor, workflow, "b", &order);
+	c = test_order_start(executor, workflow, "c", &order);
+	ark_executor_cancel(executor, b);
+	/* reported from the main loop, not from inside cancel() */
+	g_assert_cmpuint(ended->len, ==, 0);
+	ark_executor_cancel(executor, c);
+	/* both end without waiting for the thread to come free */
+	test_order_wait(&order, 2);
+	g_assert_cmpstr(ended->pdata[0], ==, "b");
+	g_assert_cmpstr(ended->pdata[1], ==, "c");
+	g_assert_cmpint(test_order_status(&order, "b"), ==, ARK_ATTEMPT_STATUS_CANCELLED);
+	g_assert_cmpint(test_order_status(&order, "c"), ==, ARK_ATTEMPT_STATUS_CANCELLED);
+	/* a second cancel after the end is ignored */
+	ark_executor_cancel(executor, b);
+
+	ark_executor_cancel(executor, a);
+	test_order_wait(&order, 3);
+	g_assert_cmpint(test_order_status(&order, "a"), ==, ARK_ATTEMPT_STATUS_CANCELLED);
+	/* the worker has been through the whole queue by the time shutdown returns */
+	ark_executor_shutdown(executor);
+	for (guint i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(ended->len, ==, 3);
+	g_assert_cmpint(g_atomic_int_get(&test_calls), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -458,6 +863,12 @@ main(int argc, char **argv)
 	ark_registry_add_function(test_registry, "executor-thread-test", "test-silent-fail",
 				  test_silent_fail_function, NULL, &error);
 	g_assert_no_error(error);
+	ark_registry_add_function(test_registry, "executor-thread-test", "test-concurrency",
+				  test_concurrency_function, NULL, &error);
+	g_assert_no_error(error);
+	ark_registry_add_function(test_registry, "executor-thread-test", "test-block",
+				  test_block_function, NULL, &error);
+	g_assert_no_error(error);
 
 	g_test_add_func("/executor-thread/noop", test_thread_noop);
 	g_test_add_func("/executor-thread/sleep", test_thread_sleep);
@@ -470,6 +881,12 @@ main(int argc, char **argv)
 	g_test_add_func("/executor-thread/shutdown", test_thread_shutdown);
 	g_test_add_func("/executor-thread/dispose-running", test_thread_dispose_running);
 	g_test_add_func("/executor-thread/many", test_thread_many);
+	g_test_add_func("/executor-thread/config", test_thread_config);
+	g_test_add_func("/executor-thread/config-bad", test_thread_config_bad);
+	g_test_add_func("/executor-thread/window", test_thread_window);
+	g_test_add_func("/executor-thread/timeout-from-start", test_thread_timeout_from_start);
+	g_test_add_func("/executor-thread/timeout-queued", test_thread_timeout_queued);
+	g_test_add_func("/executor-thread/cancel-queued", test_thread_cancel_queued);
 
 	status = g_test_run();
 	g_object_unref(test_registry);

@@ -8,6 +8,20 @@
 /* the longest sleep accepted: a bound that keeps every later computation far from overflow */
 #define ARK_EXECUTOR_THREAD_MAX_SLEEP ((gint64)366 * 24 * 3600 * G_USEC_PER_SEC)
 
+#define ARK_EXECUTOR_THREAD_MAX_THREADS 4096
+/* a bound against typos: a queued attempt costs a few hundred bytes, so this is ~1 GiB */
+#define ARK_EXECUTOR_THREAD_MAX_SLOTS (1024 * 1024)
+/*
+ * Attempts accepted per worker thread by default. The engine starts new attempts only after each
+ * main-loop commit; with one attempt per thread, every short function costs a round trip through
+ * the main loop and a store commit. With a window, the workers go on with queued attempts while
+ * the main thread commits, and one commit covers many attempts. See docs/executors.md for the
+ * measurements this value comes from; benchmarks override it with -D to measure others.
+ */
+#ifndef ARK_EXECUTOR_THREAD_DEFAULT_WINDOW
+#define ARK_EXECUTOR_THREAD_DEFAULT_WINDOW 32
+#endif
+
 #define ARK_TYPE_EXECUTOR_THREAD (ark_executor_thread_get_type())
 G_DECLARE_FINAL_TYPE(ArkExecutorThread, ark_executor_thread, ARK, EXECUTOR_THREAD, GObject)
 
@@ -16,12 +30,17 @@ G_DECLARE_FINAL_TYPE(ArkExecutorThreadPlugin, ark_executor_thread_plugin, ARK,
 		     EXECUTOR_THREAD_PLUGIN, ArkPlugin)
 
 /*
+ * @threads workers run functions; up to @slots attempts are accepted, the ones beyond the busy
+ * workers wait in the pool's queue. A worker that finishes takes the next queued attempt itself,
+ * without a round trip through the main thread.
+ *
  * Worker threads hand finished jobs back through @done. The main context is woken only when the
  * queue goes from empty to non-empty (@wake_pending guards it), and one dispatch of @done_source
  * drains everything queued by then: under load, one wakeup finishes many attempts.
  */
 struct _ArkExecutorThread {
 	GObject parent_instance;
+	guint threads;
 	guint slots;
 	ArkRegistry *registry;
 	GThreadPool *pool;
@@ -39,12 +58,32 @@ G_DEFINE_FINAL_TYPE_WITH_CODE(ArkExecutorThread, ark_executor_thread, G_TYPE_OBJ
 						    ark_executor_thread_iface_init))
 
 /*
- * One attempt. The main thread owns it, except between g_thread_pool_push() and the push onto
- * the done queue, when only the worker touches @ok, @result and @error; @forced_status and
- * @timeout_id stay main-thread-only throughout, the worker sees a cancel only through
- * @cancellable.
+ * Where a job is. It only moves forward: QUEUED -> RUNNING -> DONE on a worker, or
+ * QUEUED -> DROPPED on the main thread when the attempt is cancelled (or can not be queued)
+ * before a worker took it. The two threads race for a QUEUED job with a compare-and-exchange,
+ * so exactly one of them owns its end.
+ */
+typedef enum {
+	ARK_EXECUTOR_THREAD_JOB_QUEUED,
+	ARK_EXECUTOR_THREAD_JOB_RUNNING,
+	ARK_EXECUTOR_THREAD_JOB_DONE,
+	ARK_EXECUTOR_THREAD_JOB_DROPPED,
+} ArkExecutorThreadJobState;
+
+/*
+ * One attempt. The main thread holds a reference from start() until the attempt is reported, the
+ * pool another one while the job is in its queue or on a worker: a job dropped while queued is
+ * reported at once, and the worker that later pops it only lets go of it.
+ *
+ * @attempt, @timeout_id and @forced_status are main-thread-only; a worker sees a cancel only
+ * through @cancellable. Between the worker's claim (QUEUED -> RUNNING) and the push onto the done
+ * queue, only the worker touches @ok, @result and @error. @started_at is written by the worker
+ * before its claim and read by the main thread only once it has seen RUNNING.
  */
 typedef struct {
+	gint ref_count;	   /* atomic */
+	gint state;	   /* atomic, ArkExecutorThreadJobState */
+	gint64 started_at; /* monotonic time the function started */
 	ArkAttempt *attempt;
 	ArkFunction func;
 	gpointer func_data;
@@ -57,18 +96,27 @@ typedef struct {
 	gboolean not_started; /* ERROR: the function is unknown or the executor shut down */
 } ArkExecutorThreadJob;
 
+/* any thread: what is left once the main thread released the attempt is safe to free anywhere */
 static void
-ark_executor_thread_job_free(ArkExecutorThreadJob *job)
+ark_executor_thread_job_unref(ArkExecutorThreadJob *job)
 {
-	g_clear_handle_id(&job->timeout_id, g_source_remove);
+	if (!g_atomic_int_dec_and_test(&job->ref_count))
+		return;
+	g_assert(job->attempt == NULL);
 	g_clear_object(&job->cancellable);
 	g_clear_error(&job->error);
 	g_free(job->result);
-	ark_attempt_unref(job->attempt);
 	g_free(job);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkExecutorThreadJob, ark_executor_thread_job_free)
+/* main thread: the end of the main thread's part, once the attempt is reported */
+static void
+ark_executor_thread_job_release(ArkExecutorThreadJob *job)
+{
+	g_clear_handle_id(&job->timeout_id, g_source_remove);
+	g_clear_pointer(&job->attempt, ark_attempt_unref);
+	ark_executor_thread_job_unref(job);
+}
 
 /* any thread */
 static void
@@ -82,7 +130,6 @@ ark_executor_thread_push_done(ArkExecutorThread *self, ArkExecutorThreadJob *job
 static void
 ark_executor_thread_job_finish(ArkExecutorThread *self, ArkExecutorThreadJob *job)
 {
-	g_autoptr(ArkExecutorThreadJob) owned = job;
 	const ArkTaskSpec *spec = ark_attempt_get_spec(job->attempt);
 	ArkAttemptResult result = {.exit_code = -1};
 	g_autofree gchar *message = NULL;
@@ -113,6 +160,7 @@ ark_executor_thread_job_finish(ArkExecutorThread *self, ArkExecutorThreadJob *jo
 	}
 	result.error = message;
 	ark_attempt_finish(job->attempt, &result);
+	ark_executor_thread_job_release(job);
 }
 
 static void
@@ -148,27 +196,23 @@ ark_executor_thread_run_cb(gpointer data, gpointer user_data)
 	ArkExecutorThread *self = user_data;
 	ArkExecutorThreadJob *job = data;
 
-	/* cancelled while it waited for a thread: the function never starts */
-	if (!g_cancellable_is_cancelled(job->cancellable)) {
-		job->ok = job->func(ark_attempt_get_spec(job->attempt), job->cancellable,
-				    &job->result, job->func_data, &job->error);
-		if (job->ok)
-			g_clear_error(&job->error);
-		else
-			g_clear_pointer(&job->result, g_free);
+	/* before the claim, which publishes it: the timeout counts from here */
+	job->started_at = g_get_monotonic_time();
+	/* dropped while it waited for a thread: already reported, the function never starts */
+	if (!g_atomic_int_compare_and_exchange(&job->state, ARK_EXECUTOR_THREAD_JOB_QUEUED,
+					       ARK_EXECUTOR_THREAD_JOB_RUNNING)) {
+		ark_executor_thread_job_unref(job);
+		return;
 	}
+	job->ok = job->func(ark_attempt_get_spec(job->attempt), job->cancellable, &job->result,
+			    job->func_data, &job->error);
+	if (job->ok)
+		g_clear_error(&job->error);
+	else
+		g_clear_pointer(&job->result, g_free);
+	g_atomic_int_set(&job->state, ARK_EXECUTOR_THREAD_JOB_DONE);
 	ark_executor_thread_push_done(self, job);
-}
-
-static gboolean
-ark_executor_thread_timeout_cb(gpointer user_data)
-{
-	ArkExecutorThreadJob *job = user_data;
-
-	job->timeout_id = 0;
-	job->forced_status = ARK_ATTEMPT_STATUS_TIMED_OUT;
-	g_cancellable_cancel(job->cancellable);
-	return G_SOURCE_REMOVE;
+	ark_executor_thread_job_unref(job);
 }
 
 static guint
@@ -176,6 +220,39 @@ ark_executor_thread_usec_to_msec(gint64 usec)
 {
 	gint64 msec = (usec + 999) / 1000;
 	return (guint)CLAMP(msec, 0, (gint64)G_MAXUINT);
+}
+
+/*
+ * The timeout of an attempt counts from when its function starts on a worker, not from start():
+ * an attempt waiting in the queue has not used any of its time. The timer is armed in start() as
+ * if the function started at once; when it fires early (the function started later, or has not
+ * started yet) it is armed again for what is left. A job that has not started when the timer
+ * fires at T starts at S >= T, so firing again at T + timeout is never late.
+ */
+static gboolean
+ark_executor_thread_timeout_cb(gpointer user_data)
+{
+	ArkExecutorThreadJob *job = user_data;
+	const ArkTaskSpec *spec = ark_attempt_get_spec(job->attempt);
+	gint state = g_atomic_int_get(&job->state);
+	gint64 left;
+
+	job->timeout_id = 0;
+	/* the function returned in time: its report is already on the done queue */
+	if (state == ARK_EXECUTOR_THREAD_JOB_DONE)
+		return G_SOURCE_REMOVE;
+	if (state == ARK_EXECUTOR_THREAD_JOB_QUEUED)
+		left = spec->timeout;
+	else
+		left = job->started_at + spec->timeout - g_get_monotonic_time();
+	if (left > 0) {
+		job->timeout_id = g_timeout_add(ark_executor_thread_usec_to_msec(left),
+						ark_executor_thread_timeout_cb, job);
+		return G_SOURCE_REMOVE;
+	}
+	job->forced_status = ARK_ATTEMPT_STATUS_TIMED_OUT;
+	g_cancellable_cancel(job->cancellable);
+	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -190,6 +267,8 @@ ark_executor_thread_start(ArkExecutor *executor, ArkAttempt *attempt)
 	g_return_if_fail(!g_hash_table_contains(self->jobs, attempt));
 
 	job = g_new0(ArkExecutorThreadJob, 1);
+	job->ref_count = 1;
+	job->state = ARK_EXECUTOR_THREAD_JOB_QUEUED;
 	job->attempt = ark_attempt_ref(attempt);
 	job->cancellable = g_cancellable_new();
 	job->forced_status = ARK_ATTEMPT_STATUS_RUNNING;
@@ -213,6 +292,7 @@ ark_executor_thread_start(ArkExecutor *executor, ArkAttempt *attempt)
 	 * never from inside start() */
 	if (job->error != NULL) {
 		job->not_started = TRUE;
+		job->state = ARK_EXECUTOR_THREAD_JOB_DONE;
 		ark_executor_thread_push_done(self, job);
 		return;
 	}
@@ -221,7 +301,13 @@ ark_executor_thread_start(ArkExecutor *executor, ArkAttempt *attempt)
 		job->timeout_id = g_timeout_add(ark_executor_thread_usec_to_msec(spec->timeout),
 						ark_executor_thread_timeout_cb, job);
 	}
-	if (!g_thread_pool_push(self->pool, job, &error)) {
+	/* the pool's reference */
+	g_atomic_int_inc(&job->ref_count);
+	/* the threads of an exclusive pool all exist, so this does not fail; if it did, the job
+	 * would still be queued, and whichever thread claims it first ends it */
+	if (!g_thread_pool_push(self->pool, job, &error) &&
+	    g_atomic_int_compare_and_exchange(&job->state, ARK_EXECUTOR_THREAD_JOB_QUEUED,
+					      ARK_EXECUTOR_THREAD_JOB_DROPPED)) {
 		g_clear_handle_id(&job->timeout_id, g_source_remove);
 		job->not_started = TRUE;
 		job->error = g_steal_pointer(&error);
@@ -239,9 +325,20 @@ ark_executor_thread_cancel(ArkExecutor *executor, ArkAttempt *attempt)
 	/* unknown, already ending, or about to report its start failure */
 	if (job == NULL || job->not_started || job->forced_status != ARK_ATTEMPT_STATUS_RUNNING)
 		return;
+	/* the function has returned and its report is on the done queue: that is its real end */
+	if (g_atomic_int_get(&job->state) == ARK_EXECUTOR_THREAD_JOB_DONE)
+		return;
 	job->forced_status = ARK_ATTEMPT_STATUS_CANCELLED;
 	g_clear_handle_id(&job->timeout_id, g_source_remove);
-	/* the attempt finishes when the function has returned, so that its slot really is free */
+	/* still queued: it ends now, without waiting for a thread to come free, and its function
+	 * never runs */
+	if (g_atomic_int_compare_and_exchange(&job->state, ARK_EXECUTOR_THREAD_JOB_QUEUED,
+					      ARK_EXECUTOR_THREAD_JOB_DROPPED)) {
+		ark_executor_thread_push_done(self, job);
+		return;
+	}
+	/* the attempt finishes when the function has returned, so that its thread really is
+	 * free */
 	g_cancellable_cancel(job->cancellable);
 }
 
@@ -257,8 +354,8 @@ ark_executor_thread_shutdown(ArkExecutor *executor)
 	attempts = g_hash_table_get_keys(self->jobs);
 	for (GList *l = attempts; l != NULL; l = l->next)
 		ark_executor_thread_cancel(executor, l->data);
-	/* functions honour their cancellable, so this wait is short; queued jobs see theirs
-	 * cancelled and do not run */
+	/* functions honour their cancellable, so this wait is short; queued jobs were dropped,
+	 * the workers only let go of them */
 	if (self->pool != NULL)
 		g_thread_pool_free(g_steal_pointer(&self->pool), FALSE, TRUE);
 	/* the main loop may not run again: report every end now */
@@ -362,11 +459,58 @@ ark_executor_thread_check_task(ArkExecutor *executor, ArkWorkflow *workflow,
 	return problems->len == before;
 }
 
+/* reads @key of the executor's group into @out_value when it is there; @out_set says whether */
+static gboolean
+ark_executor_thread_config_uint(const ArkExecutorSetup *setup, const gchar *key, guint max,
+				guint *out_value, gboolean *out_set, GError **error)
+{
+	g_autoptr(GError) local_error = NULL;
+	g_autofree gchar *value = NULL;
+	guint64 number;
+
+	*out_set = FALSE;
+	if (setup->config == NULL || setup->group == NULL ||
+	    !g_key_file_has_key(setup->config, setup->group, key, NULL))
+		return TRUE;
+	value = g_key_file_get_string(setup->config, setup->group, key, &local_error);
+	if (value == NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT, "[%s] %s: %s",
+			    setup->group, key, local_error->message);
+		return FALSE;
+	}
+	g_strstrip(value);
+	if (!g_ascii_string_to_unsigned(value, 10, 1, max, &number, NULL)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "[%s] %s: '%s' is not a whole number from 1 to %u", setup->group, key,
+			    value, max);
+		return FALSE;
+	}
+	*out_value = (guint)number;
+	*out_set = TRUE;
+	return TRUE;
+}
+
+static guint
+ark_executor_thread_default_threads(void)
+{
+	return MIN(g_get_num_processors(), ARK_EXECUTOR_THREAD_MAX_THREADS);
+}
+
+static guint
+ark_executor_thread_default_slots(guint threads)
+{
+	return MIN(threads * ARK_EXECUTOR_THREAD_DEFAULT_WINDOW, ARK_EXECUTOR_THREAD_MAX_SLOTS);
+}
+
 static gboolean
 ark_executor_thread_setup(ArkExecutor *executor, const ArkExecutorSetup *setup, GError **error)
 {
 	ArkExecutorThread *self = ARK_EXECUTOR_THREAD(executor);
-	guint slots;
+	g_autoptr(GError) local_error = NULL;
+	guint threads = ark_executor_thread_default_threads();
+	guint slots = 0;
+	gboolean threads_set;
+	gboolean slots_set;
 
 	g_return_val_if_fail(setup != NULL, FALSE);
 	g_return_val_if_fail(setup->registry == NULL || ARK_IS_REGISTRY(setup->registry), FALSE);
@@ -381,13 +525,47 @@ ark_executor_thread_setup(ArkExecutor *executor, const ArkExecutorSetup *setup, 
 				    "the thread executor needs the registry to look up functions");
 		return FALSE;
 	}
-	slots = setup->slots > 0 ? setup->slots : g_get_num_processors();
-	self->pool = g_thread_pool_new(ark_executor_thread_run_cb, self, (gint)MIN(slots, G_MAXINT),
-				       FALSE, error);
-	if (self->pool == NULL)
+	if (!ark_executor_thread_config_uint(setup, "threads", ARK_EXECUTOR_THREAD_MAX_THREADS,
+					     &threads, &threads_set, error))
 		return FALSE;
+	/* checked even when the engine gives the slots: a bad value is an error wherever it is */
+	if (!ark_executor_thread_config_uint(setup, "slots", ARK_EXECUTOR_THREAD_MAX_SLOTS, &slots,
+					     &slots_set, error))
+		return FALSE;
+	if (setup->slots > 0) {
+		slots = setup->slots;
+		slots_set = TRUE;
+	}
+	if (!slots_set) {
+		slots = ark_executor_thread_default_slots(threads);
+	} else if (slots < threads) {
+		/* a thread that can never get an attempt is a mistake when it was asked for; the
+		 * default number of threads just follows a smaller window */
+		if (threads_set) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "[%s] slots: %u is less than threads (%u): every worker thread "
+				    "needs an attempt to run",
+				    setup->group, slots, threads);
+			return FALSE;
+		}
+		threads = slots;
+	}
+
+	/* exclusive: every thread is created here, so a failure is reported now and pushing a job
+	 * later can not fail */
+	self->pool = g_thread_pool_new(ark_executor_thread_run_cb, self, (gint)threads, TRUE,
+				       &local_error);
+	if (local_error != NULL) {
+		if (self->pool != NULL)
+			g_thread_pool_free(g_steal_pointer(&self->pool), TRUE, TRUE);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_FAILED,
+			    "failed to start %u worker threads: %s", threads, local_error->message);
+		return FALSE;
+	}
+	self->threads = threads;
 	self->slots = slots;
 	self->registry = g_object_ref(setup->registry);
+	g_debug("%u worker threads, %u slots", threads, slots);
 	return TRUE;
 }
 
@@ -430,7 +608,8 @@ ark_executor_thread_init(ArkExecutorThread *self)
 {
 	g_autoptr(GMainContext) context = g_main_context_ref_thread_default();
 
-	self->slots = g_get_num_processors();
+	self->threads = ark_executor_thread_default_threads();
+	self->slots = ark_executor_thread_default_slots(self->threads);
 	self->done = g_async_queue_new();
 	self->jobs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	/* the source does not hold a reference on the executor, which destroys it when it goes */
