@@ -14,12 +14,15 @@
  *     hex and leading-zero numbers, single quotes, raw control characters, silently truncates at
  *     "\u0000", wraps huge integers and recurses without limit. The scanner reports the first
  *     syntax error with its exact line and column, bounds the nesting depth before json-glib
- *     recurses, finds duplicate member names and records where each value of interest starts;
- *  2. json-glib builds the tree from the now known-good bytes;
- *  3. the tree is checked member by member, then across tasks (ids, needs, cycles).
+ *     recurses, finds duplicate member names and notes where each task starts and ends;
+ *  2. json-glib builds a tree of the document with the tasks left out, then one small tree per
+ *     task, which is checked, turned into its compact ArkTaskSpec and dropped before the next
+ *     one is read: a tree costs some 2.5 KiB per task, the spec a tenth of that;
+ *  3. the checks across tasks (ids, needs, cycles).
  *
  * Problems from all passes are sorted by position at the end, so users read them in document
- * order whatever pass found them.
+ * order whatever pass found them. Only problems need positions, so they are looked up by a
+ * second scan that runs only when there are problems, rather than recorded for every value.
  */
 
 /* deeper documents are refused before json-glib, whose parser recurses once per level */
@@ -28,41 +31,104 @@
 #define ARK_WORKFLOW_MAX_PROBLEMS 1000
 #define ARK_WORKFLOW_MAX_NAME_LEN 128
 #define ARK_WORKFLOW_PRIORITY_LIMIT 1000000
-/* values at most this deep get a recorded location: the root's members, tasks[i], their members
- * and the elements of those (tasks[3].needs[0], tasks[3].env.HOME) */
-#define ARK_WORKFLOW_TRACK_DEPTH 4
-/* bounds the memory spent on locations for documents with millions of small values; task starts
- * have their own budget so that every task keeps its location */
-#define ARK_WORKFLOW_MAX_LOCATIONS 500000
+#define ARK_WORKFLOW_MAX_MULTIPLIER 100
+/* values at most this deep have a path, and so a position of their own: the root's members,
+ * tasks[i], their members, the elements of those (tasks[3].needs[0], tasks[3].retry.on) and
+ * theirs (tasks[3].retry.on[1]) */
+#define ARK_WORKFLOW_TRACK_DEPTH 5
+/* bounds the memory spent on finding duplicate member names in objects with millions of
+ * members */
+#define ARK_WORKFLOW_MAX_MEMBER_NAMES 500000
 /* did-you-mean costs O(n_tasks) per unknown need, so only the first ones get a suggestion */
 #define ARK_WORKFLOW_MAX_SUGGESTIONS 100
-
-struct _ArkWorkflow {
-	gatomicrefcount ref;
-	gchar *name;
-	gchar *description;
-	gchar *policy;
-	GPtrArray *tasks;  /* of ArkTaskSpec */
-	GHashTable *by_id; /* id → ArkTaskSpec, borrowed from tasks */
-	guint *order;
-	gchar *definition;
-	guint *task_locations;	      /* line, column for each task */
-	GHashTable *member_locations; /* top-level member name → packed location */
-};
 
 typedef struct {
 	guint line;
 	guint column;
 } ArkWorkflowLocation;
 
+/* the top-level members, in the order the definition writes them */
+typedef enum {
+	ARK_WORKFLOW_ROOT_NAME,
+	ARK_WORKFLOW_ROOT_DESCRIPTION,
+	ARK_WORKFLOW_ROOT_POLICY,
+	ARK_WORKFLOW_ROOT_ON_FAILURE,
+	ARK_WORKFLOW_ROOT_TIMEOUT,
+	ARK_WORKFLOW_ROOT_DEFAULTS,
+	ARK_WORKFLOW_ROOT_TASKS,
+	ARK_WORKFLOW_N_ROOT_MEMBERS,
+} ArkWorkflowRootMember;
+
+static const gchar *const ark_workflow_root_members[] = {
+    "name", "description", "policy", "on_failure", "timeout", "defaults", "tasks",
+};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(ark_workflow_root_members) == ARK_WORKFLOW_N_ROOT_MEMBERS);
+
+/* what defaults says, for the tasks that do not say it themselves and for the definition;
+ * strings and arrays point into the workflow's blocks */
+typedef struct {
+	guint32 set; /* ArkWorkflowField bits */
+	gchar *executor;
+	gboolean shell;
+	gchar *cwd;
+	gchar **env;
+	gint priority;
+	gint64 timeout;
+	gboolean allow_failure;
+	ArkRetryPolicy retry;
+	gint64 queue_timeout;
+} ArkWorkflowDefaults;
+
+/* what a task has that only the definition needs; few tasks have any */
+typedef struct {
+	const gchar *description;
+	const gchar *labels; /* the labels object as compact JSON */
+} ArkWorkflowExtra;
+
+/* ids → task index + 1 by open addressing, 0 for an empty slot: 4 to 8 bytes a task where a
+ * GHashTable takes some 40 */
+typedef struct {
+	guint *slots;
+	guint mask;
+} ArkWorkflowIndex;
+
+/*
+ * A parsed workflow keeps only what the specs point to, in a few blocks: the specs themselves,
+ * every string once (interned) in a GStringChunk, every NULL-terminated array (needs, run, env)
+ * in one pointer block and every exit code list in one gint block. A need points at the id of
+ * the task it names, and tasks without env of their own share the defaults' array.
+ */
+struct _ArkWorkflow {
+	gatomicrefcount ref;
+	gchar *name;
+	gchar *description;
+	gchar *policy;
+	ArkFailureMode failure_mode;
+	gint64 timeout;
+	guint n_tasks;
+	ArkTaskSpec *tasks;
+	guint32 *task_set; /* ArkWorkflowField bits each task set itself, for the definition */
+	GStringChunk *strings;
+	gchar **strv;
+	gint *exit_codes;
+	ArkWorkflowDefaults defaults;
+	GHashTable *extras; /* task index → ArkWorkflowExtra, or NULL when no task has any */
+	ArkWorkflowIndex by_id;
+	guint *order;
+	guint *task_locations; /* line, column for each task */
+	ArkWorkflowLocation member_locations[ARK_WORKFLOW_N_ROOT_MEMBERS];
+	gchar *definition; /* built on first use */
+};
+
 typedef struct {
 	GPtrArray *problems;
 	guint n_dropped;
-	GStringChunk *path_chunk;
-	GHashTable *paths;   /* path → index + 1 in locations; keys live in path_chunk */
-	GArray *locations;   /* of ArkWorkflowLocation */
-	guint n_budget;	     /* locations left for general values */
-	guint n_task_budget; /* locations left for elements of the top-level tasks array */
+	/* problems added by path, which get their position from the second scan */
+	GPtrArray *unlocated;
+	/* during the second scan: path → ArkWorkflowLocation (line 0 until seen) of every path
+	 * a problem is about, and of the paths that enclose it */
+	GHashTable *wanted;
 } ArkWorkflowContext;
 
 /* ---- problems ---- */
@@ -143,19 +209,26 @@ ark_workflow_shorten(const gchar *str)
 	return g_strdup_printf("%.*s…", (int)(end - str), str);
 }
 
+
 /* ---- locations ---- */
 
+/* "tasks[3].needs[0]" → "tasks[3].needs" → "tasks[3]" → "tasks" → ""; FALSE at "" */
 static gboolean
-ark_workflow_context_lookup(ArkWorkflowContext *ctx, const gchar *path, ArkWorkflowLocation *out)
+ark_workflow_path_up(gchar *path)
 {
-	gpointer idx;
+	gchar *dot;
+	gchar *bracket;
 
-	if (ctx->paths == NULL)
+	if (path[0] == '\0')
 		return FALSE;
-	idx = g_hash_table_lookup(ctx->paths, path);
-	if (idx == NULL)
-		return FALSE;
-	*out = g_array_index(ctx->locations, ArkWorkflowLocation, GPOINTER_TO_UINT(idx) - 1);
+	dot = strrchr(path, '.');
+	bracket = strrchr(path, '[');
+	if (dot == NULL && bracket == NULL)
+		path[0] = '\0';
+	else if (dot == NULL || (bracket != NULL && bracket > dot))
+		*bracket = '\0';
+	else
+		*dot = '\0';
 	return TRUE;
 }
 
@@ -163,38 +236,33 @@ ark_workflow_context_lookup(ArkWorkflowContext *ctx, const gchar *path, ArkWorkf
 static ArkWorkflowLocation
 ark_workflow_context_locate(ArkWorkflowContext *ctx, const gchar *path)
 {
-	ArkWorkflowLocation loc = {0, 0};
+	ArkWorkflowLocation none = {0, 0};
 	g_autofree gchar *copy = g_strdup(path);
 
-	for (;;) {
-		gchar *dot;
-		gchar *bracket;
-
-		if (ark_workflow_context_lookup(ctx, copy, &loc))
-			return loc;
-		if (copy[0] == '\0')
-			return loc;
-		dot = strrchr(copy, '.');
-		bracket = strrchr(copy, '[');
-		if (dot == NULL && bracket == NULL)
-			copy[0] = '\0';
-		else if (dot == NULL || (bracket != NULL && bracket > dot))
-			*bracket = '\0';
-		else
-			*dot = '\0';
-	}
+	if (ctx->wanted == NULL)
+		return none;
+	do {
+		const ArkWorkflowLocation *loc = g_hash_table_lookup(ctx->wanted, copy);
+		if (loc != NULL && loc->line > 0)
+			return *loc;
+	} while (ark_workflow_path_up(copy));
+	return none;
 }
 
-static void
-ark_workflow_context_add_at(ArkWorkflowContext *ctx, const gchar *path, guint line, guint column,
-			    gchar *message)
+static ArkProblem *
+ark_workflow_context_add_at(ArkWorkflowContext *ctx, const gchar *path, guint line,
+			    guint column, gchar *message)
 {
+	ArkProblem *problem;
+
 	if (ctx->problems->len >= ARK_WORKFLOW_MAX_PROBLEMS) {
 		ctx->n_dropped++;
 		g_free(message);
-		return;
+		return NULL;
 	}
-	g_ptr_array_add(ctx->problems, ark_workflow_problem_new(path, line, column, message));
+	problem = ark_workflow_problem_new(path, line, column, message);
+	g_ptr_array_add(ctx->problems, problem);
+	return problem;
 }
 
 static void
@@ -206,34 +274,31 @@ ark_workflow_context_add(ArkWorkflowContext *ctx, const gchar *path, const gchar
 {
 	va_list args;
 	gchar *message;
-	ArkWorkflowLocation loc = ark_workflow_context_locate(ctx, path);
+	ArkProblem *problem;
 
 	va_start(args, format);
 	message = g_strdup_vprintf(format, args);
 	va_end(args);
-	ark_workflow_context_add_at(ctx, path, loc.line, loc.column, message);
+	problem = ark_workflow_context_add_at(ctx, path, 0, 0, message);
+	if (problem != NULL)
+		g_ptr_array_add(ctx->unlocated, problem);
 }
 
+/* during the second scan: notes where @path is if a problem wants to know */
 static void
-ark_workflow_context_record(ArkWorkflowContext *ctx, const gchar *path, gsize path_len,
-			    guint line, guint column, gboolean task_start)
+ark_workflow_context_record(ArkWorkflowContext *ctx, const gchar *path, guint line,
+			    guint column)
 {
-	ArkWorkflowLocation loc = {line, column};
-	const gchar *key;
+	ArkWorkflowLocation *loc;
 
-	if (task_start) {
-		if (ctx->n_task_budget == 0)
-			return;
-		ctx->n_task_budget--;
-	} else {
-		if (ctx->n_budget == 0)
-			return;
-		ctx->n_budget--;
-	}
-	key = g_string_chunk_insert_len(ctx->path_chunk, path, (gssize)path_len);
-	g_array_append_val(ctx->locations, loc);
+	if (ctx->wanted == NULL)
+		return;
+	loc = g_hash_table_lookup(ctx->wanted, path);
 	/* a duplicate member keeps the location of its last occurrence, like json-glib its value */
-	g_hash_table_replace(ctx->paths, (gpointer)key, GUINT_TO_POINTER(ctx->locations->len));
+	if (loc != NULL) {
+		loc->line = line;
+		loc->column = column;
+	}
 }
 
 static void
@@ -253,18 +318,38 @@ ark_workflow_offset_to_location(const gchar *data, gsize offset, guint *line, gu
 
 /* ---- strict scanner ---- */
 
+/* where a value is in the document: bytes [start, end) */
+typedef struct {
+	gsize start;
+	gsize end;
+	ArkWorkflowLocation at;
+	guint id_line; /* for tasks: the line of their "id" member, 0 if none */
+} ArkWorkflowSpan;
+
+/* what the first scan learns about the layout of the document */
+typedef struct {
+	gboolean root_is_object;
+	gboolean has_tasks_array; /* the (last) top-level "tasks" is an array */
+	ArkWorkflowSpan tasks;	  /* that array */
+	guint n_tasks;		  /* its elements */
+	GArray *task_spans;	  /* of ArkWorkflowSpan, its elements up to the limit */
+	ArkWorkflowLocation member_locations[ARK_WORKFLOW_N_ROOT_MEMBERS];
+} ArkWorkflowLayout;
+
 typedef struct {
 	gboolean is_object;
 	guint index;
-	gsize path_len;	       /* length of the container's own path */
-	gboolean track;	       /* its children get locations and paths */
-	gboolean is_tasks;     /* the top-level "tasks" array */
-	/* raw member name → line, for duplicates; NULL when untracked */
+	gsize path_len;	   /* length of the container's own path */
+	gboolean track;	   /* its children get paths */
+	gboolean is_tasks; /* the top-level "tasks" array */
+	/* raw member name → line, for duplicates; NULL when not checked */
 	GHashTable *member_lines;
 } ArkWorkflowFrame;
 
 typedef struct {
 	ArkWorkflowContext *ctx;
+	/* NULL in the second scan, which only records the locations problems want */
+	ArkWorkflowLayout *layout;
 	const gchar *data;
 	gsize len;
 	gsize pos;
@@ -273,8 +358,8 @@ typedef struct {
 	ArkWorkflowFrame frames[ARK_WORKFLOW_MAX_DEPTH];
 	guint depth;
 	GString *path;
+	guint n_member_names; /* left for duplicate checks */
 } ArkWorkflowScanner;
-
 typedef enum {
 	ARK_WORKFLOW_SCAN_VALUE,
 	ARK_WORKFLOW_SCAN_MEMBER_VALUE,
@@ -308,6 +393,9 @@ ark_workflow_scanner_fail(ArkWorkflowScanner *s, guint line, guint column, const
 	va_list args;
 	g_autofree gchar *detail = NULL;
 
+	/* the second scan reads what the first one accepted */
+	if (s->layout == NULL)
+		return FALSE;
 	va_start(args, format);
 	detail = g_strdup_vprintf(format, args);
 	va_end(args);
@@ -573,6 +661,37 @@ ark_workflow_scanner_begin_element(ArkWorkflowScanner *s)
 	g_string_append_printf(s->path, "[%u]", frame->index);
 }
 
+/* whether the value about to start is an element of the top-level "tasks" array */
+static gboolean
+ark_workflow_scanner_in_tasks(ArkWorkflowScanner *s)
+{
+	return s->layout != NULL && s->depth == 2 && s->frames[1].is_tasks;
+}
+
+/* a value starts at the current position (its path, if tracked, is in s->path) */
+static void
+ark_workflow_scanner_value_start(ArkWorkflowScanner *s)
+{
+	if (s->depth == 0 || s->frames[s->depth - 1].track)
+		ark_workflow_context_record(s->ctx, s->path->str, s->line, s->column);
+	/* past the limit the elements are only counted: a 16 MiB "[0,0,0,..." is refused
+	 * without a span for each of its 8 million elements */
+	if (ark_workflow_scanner_in_tasks(s) && s->layout->n_tasks++ < ARK_WORKFLOW_MAX_TASKS) {
+		ArkWorkflowSpan span = {s->pos, s->pos, {s->line, s->column}, 0};
+		g_array_append_val(s->layout->task_spans, span);
+	}
+}
+
+/* the value that started last at this depth has just ended */
+static void
+ark_workflow_scanner_value_end(ArkWorkflowScanner *s)
+{
+	if (ark_workflow_scanner_in_tasks(s) && s->layout->n_tasks <= ARK_WORKFLOW_MAX_TASKS) {
+		GArray *spans = s->layout->task_spans;
+		g_array_index(spans, ArkWorkflowSpan, spans->len - 1).end = s->pos;
+	}
+}
+
 static gboolean
 ark_workflow_scanner_push(ArkWorkflowScanner *s, gboolean is_object)
 {
@@ -590,19 +709,132 @@ ark_workflow_scanner_push(ArkWorkflowScanner *s, gboolean is_object)
 	frame->is_object = is_object;
 	frame->track = tracked && s->depth <= ARK_WORKFLOW_TRACK_DEPTH;
 	frame->path_len = s->path->len;
-	frame->is_tasks = s->depth == 2 && !is_object && g_strcmp0(s->path->str, "tasks") == 0;
-	if (is_object && frame->track)
+	frame->is_tasks = s->depth == 2 && !is_object && g_strcmp0(s->path->str, "tasks") == 0 &&
+			  s->frames[0].is_object;
+	/* duplicates are looked for at every depth, paths are kept only near the top */
+	if (is_object && s->layout != NULL)
 		frame->member_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (frame->is_tasks && s->layout != NULL) {
+		ArkWorkflowSpan span = {s->pos, s->pos, {s->line, s->column}, 0};
+		/* json-glib keeps the last of duplicate members, and so does the layout */
+		s->layout->has_tasks_array = TRUE;
+		s->layout->tasks = span;
+		s->layout->n_tasks = 0;
+		g_array_set_size(s->layout->task_spans, 0);
+	}
 	ark_workflow_scanner_advance(s);
 	return TRUE;
 }
 
+/* the budget bounds the names kept at once, so a closed object gives its share back */
+static void
+ark_workflow_scanner_drop_names(ArkWorkflowScanner *s, ArkWorkflowFrame *frame)
+{
+	if (frame->member_lines == NULL)
+		return;
+	s->n_member_names += g_hash_table_size(frame->member_lines);
+	g_clear_pointer(&frame->member_lines, g_hash_table_unref);
+}
+
+/* at the closing bracket of the container on top of the stack */
 static void
 ark_workflow_scanner_pop(ArkWorkflowScanner *s)
 {
-	ArkWorkflowFrame *frame = &s->frames[--s->depth];
-	g_clear_pointer(&frame->member_lines, g_hash_table_unref);
+	ArkWorkflowFrame *frame;
+
+	ark_workflow_scanner_advance(s);
+	frame = &s->frames[--s->depth];
+	if (frame->is_tasks && s->layout != NULL)
+		s->layout->tasks.end = s->pos;
+	ark_workflow_scanner_drop_names(s, frame);
 	g_string_truncate(s->path, frame->path_len);
+	ark_workflow_scanner_value_end(s);
+}
+
+/* what the first scan notes about a member: root members' positions, the lines of task ids */
+static void
+ark_workflow_scanner_note_member(ArkWorkflowScanner *s, const gchar *name, guint line,
+				 guint column)
+{
+	ArkWorkflowLayout *layout = s->layout;
+
+	if (s->depth == 1) {
+		for (guint i = 0; i < ARK_WORKFLOW_N_ROOT_MEMBERS; i++) {
+			if (strcmp(ark_workflow_root_members[i], name) == 0) {
+				layout->member_locations[i].line = line;
+				layout->member_locations[i].column = column;
+			}
+		}
+		/* a later "tasks" that is not an array replaces an earlier one that was */
+		if (strcmp(name, "tasks") == 0)
+			layout->has_tasks_array = FALSE;
+	} else if (s->depth == 3 && s->frames[1].is_tasks && strcmp(name, "id") == 0 &&
+		   layout->n_tasks <= ARK_WORKFLOW_MAX_TASKS) {
+		GArray *spans = layout->task_spans;
+		g_array_index(spans, ArkWorkflowSpan, spans->len - 1).id_line = line;
+	}
+}
+
+static gunichar
+ark_workflow_scanner_hex_value(const gchar *p)
+{
+	gunichar value = 0;
+
+	for (guint i = 0; i < 4; i++)
+		value = value * 16 + (gunichar)g_ascii_xdigit_value(p[i]);
+	return value;
+}
+
+/* a member name with its escapes resolved, as json-glib will see it; the scanner has checked
+ * the escapes already */
+static gchar *
+ark_workflow_scanner_unescape(const gchar *raw, gsize len)
+{
+	GString *str;
+
+	if (memchr(raw, '\\', len) == NULL)
+		return g_strndup(raw, len);
+	str = g_string_sized_new(len);
+	for (gsize i = 0; i < len; i++) {
+		gunichar cp;
+
+		if (raw[i] != '\\') {
+			g_string_append_c(str, raw[i]);
+			continue;
+		}
+		switch (raw[++i]) {
+		case 'b':
+			g_string_append_c(str, '\b');
+			continue;
+		case 'f':
+			g_string_append_c(str, '\f');
+			continue;
+		case 'n':
+			g_string_append_c(str, '\n');
+			continue;
+		case 'r':
+			g_string_append_c(str, '\r');
+			continue;
+		case 't':
+			g_string_append_c(str, '\t');
+			continue;
+		case 'u':
+			break;
+		default: /* '"', '\\' and '/' */
+			g_string_append_c(str, raw[i]);
+			continue;
+		}
+		cp = ark_workflow_scanner_hex_value(raw + i + 1);
+		i += 4;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			/* the low half follows as "\uDC00" */
+			gunichar low = ark_workflow_scanner_hex_value(raw + i + 3);
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+			i += 6;
+		}
+		g_string_append_unichar(str, cp);
+	}
+	return g_string_free(str, FALSE);
 }
 
 static gboolean
@@ -613,19 +845,25 @@ ark_workflow_scanner_member(ArkWorkflowScanner *s)
 	guint column = s->column;
 	gsize start = 0;
 	gsize len = 0;
+	g_autofree gchar *name = NULL;
 
 	if (s->pos >= s->len || s->data[s->pos] != '"')
 		return ark_workflow_scanner_unexpected(s, "a member name in double quotes");
 	if (!ark_workflow_scanner_string(s, &start, &len))
 		return FALSE;
+	if (frame->track || frame->member_lines != NULL)
+		name = ark_workflow_scanner_unescape(s->data + start, len);
 	if (frame->track) {
-		g_autofree gchar *name = g_strndup(s->data + start, len);
-		gpointer first_line = NULL;
-
 		g_string_truncate(s->path, frame->path_len);
 		if (frame->path_len > 0)
 			g_string_append_c(s->path, '.');
-		g_string_append_len(s->path, s->data + start, (gssize)len);
+		g_string_append(s->path, name);
+		ark_workflow_context_record(s->ctx, s->path->str, line, column);
+		if (s->layout != NULL)
+			ark_workflow_scanner_note_member(s, name, line, column);
+	}
+	if (frame->member_lines != NULL) {
+		gpointer first_line = NULL;
 
 		if (g_hash_table_lookup_extended(frame->member_lines, name, NULL, &first_line)) {
 			g_autofree gchar *shown = ark_workflow_shorten(name);
@@ -633,13 +871,11 @@ ark_workflow_scanner_member(ArkWorkflowScanner *s)
 			    s->ctx, s->path->str, line, column,
 			    g_strdup_printf("duplicate member '%s' (first defined at line %u)",
 					    shown, GPOINTER_TO_UINT(first_line)));
-		} else if (s->ctx->n_budget > 0) {
-			s->ctx->n_budget--;
+		} else if (s->n_member_names > 0) {
+			s->n_member_names--;
 			g_hash_table_insert(frame->member_lines, g_steal_pointer(&name),
 					    GUINT_TO_POINTER(line));
 		}
-		ark_workflow_context_record(s->ctx, s->path->str, s->path->len, line, column,
-					    FALSE);
 	}
 	ark_workflow_scanner_skip_space(s);
 	if (s->pos >= s->len || s->data[s->pos] != ':')
@@ -649,36 +885,43 @@ ark_workflow_scanner_member(ArkWorkflowScanner *s)
 }
 
 static gboolean
-ark_workflow_scanner_value(ArkWorkflowScanner *s, gboolean record)
+ark_workflow_scanner_value(ArkWorkflowScanner *s)
 {
 	gchar c = s->data[s->pos];
 	gsize start;
 	gsize len;
+	gboolean ok;
 
-	if (record && (s->depth == 0 || s->frames[s->depth - 1].track)) {
-		gboolean task_start = s->depth > 0 && s->frames[s->depth - 1].is_tasks;
-		ark_workflow_context_record(s->ctx, s->path->str, s->path->len, s->line, s->column,
-					    task_start);
-	}
 	if (c == '"')
-		return ark_workflow_scanner_string(s, &start, &len);
-	if (c == '-' || g_ascii_isdigit(c))
-		return ark_workflow_scanner_number(s);
-	if (g_ascii_isalpha(c))
-		return ark_workflow_scanner_word(s);
-	return ark_workflow_scanner_unexpected(s, "a value");
+		ok = ark_workflow_scanner_string(s, &start, &len);
+	else if (c == '-' || g_ascii_isdigit(c))
+		ok = ark_workflow_scanner_number(s);
+	else if (g_ascii_isalpha(c))
+		ok = ark_workflow_scanner_word(s);
+	else
+		ok = ark_workflow_scanner_unexpected(s, "a value");
+	if (ok)
+		ark_workflow_scanner_value_end(s);
+	return ok;
 }
 
-/* returns FALSE after adding a problem when the bytes are not strict JSON */
+/*
+ * The first scan (@layout set) returns FALSE after adding a problem when the bytes are not
+ * strict JSON, and fills @layout. The second one (@layout NULL) reads the same bytes again to
+ * record the locations in ctx->wanted.
+ */
 static gboolean
-ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
+ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
+		  ArkWorkflowLayout *layout)
 {
 	ArkWorkflowScanner s = {
 	    .ctx = ctx,
+	    .layout = layout,
 	    .data = data,
 	    .len = len,
 	    .line = 1,
 	    .column = 1,
+	    .n_member_names = ARK_WORKFLOW_MAX_MEMBER_NAMES,
 	};
 	g_autoptr(GString) path = g_string_new(NULL);
 	ArkWorkflowScanState state = ARK_WORKFLOW_SCAN_VALUE;
@@ -687,9 +930,13 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 	s.path = path;
 	ark_workflow_scanner_skip_space(&s);
 	if (s.pos >= s.len) {
-		ark_workflow_context_add_at(ctx, "", 0, 0, g_strdup("the document is empty"));
+		if (layout != NULL)
+			ark_workflow_context_add_at(ctx, "", 0, 0,
+						    g_strdup("the document is empty"));
 		return FALSE;
 	}
+	if (layout != NULL)
+		layout->root_is_object = s.data[s.pos] == '{';
 
 	while (ok) {
 		gchar c;
@@ -710,27 +957,21 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 		switch (state) {
 		case ARK_WORKFLOW_SCAN_VALUE:
 		case ARK_WORKFLOW_SCAN_MEMBER_VALUE:
+			/* a member's position is that of its name, recorded with the name */
+			if (state == ARK_WORKFLOW_SCAN_VALUE)
+				ark_workflow_scanner_value_start(&s);
 			if (c == '{' || c == '[') {
-				if (s.depth == 0 || s.frames[s.depth - 1].track) {
-					gboolean task_start =
-					    s.depth > 0 && s.frames[s.depth - 1].is_tasks;
-					if (state == ARK_WORKFLOW_SCAN_VALUE)
-						ark_workflow_context_record(ctx, s.path->str,
-									    s.path->len, s.line,
-									    s.column, task_start);
-				}
 				ok = ark_workflow_scanner_push(&s, c == '{');
 				state = c == '{' ? ARK_WORKFLOW_SCAN_FIRST_MEMBER
 						 : ARK_WORKFLOW_SCAN_FIRST_ELEMENT;
 				break;
 			}
-			ok = ark_workflow_scanner_value(&s, state == ARK_WORKFLOW_SCAN_VALUE);
+			ok = ark_workflow_scanner_value(&s);
 			state = ARK_WORKFLOW_SCAN_AFTER_VALUE;
 			break;
 		case ARK_WORKFLOW_SCAN_FIRST_MEMBER:
 		case ARK_WORKFLOW_SCAN_MEMBER:
 			if (c == '}' && state == ARK_WORKFLOW_SCAN_FIRST_MEMBER) {
-				ark_workflow_scanner_advance(&s);
 				ark_workflow_scanner_pop(&s);
 				state = ARK_WORKFLOW_SCAN_AFTER_VALUE;
 				break;
@@ -746,7 +987,6 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 		case ARK_WORKFLOW_SCAN_FIRST_ELEMENT:
 		case ARK_WORKFLOW_SCAN_ELEMENT:
 			if (c == ']' && state == ARK_WORKFLOW_SCAN_FIRST_ELEMENT) {
-				ark_workflow_scanner_advance(&s);
 				ark_workflow_scanner_pop(&s);
 				state = ARK_WORKFLOW_SCAN_AFTER_VALUE;
 				break;
@@ -769,7 +1009,6 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 				state = frame->is_object ? ARK_WORKFLOW_SCAN_MEMBER
 							 : ARK_WORKFLOW_SCAN_ELEMENT;
 			} else if (c == close) {
-				ark_workflow_scanner_advance(&s);
 				ark_workflow_scanner_pop(&s);
 			} else {
 				ok = ark_workflow_scanner_unexpected(
@@ -781,7 +1020,7 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 	}
 
 	while (s.depth > 0)
-		ark_workflow_scanner_pop(&s);
+		ark_workflow_scanner_drop_names(&s, &s.frames[--s.depth]);
 	return ok;
 }
 
@@ -842,6 +1081,24 @@ ark_workflow_did_you_mean(const gchar *suggestion)
 	if (suggestion == NULL)
 		return g_strdup("");
 	return g_strdup_printf(" (did you mean '%s'?)", suggestion);
+}
+
+/* "unknown backoff 'linear' (expected exponential or fixed)", or "(did you mean 'fixed'?)"
+ * when @word is close to one of @words */
+static void
+ark_workflow_add_unknown_word(ArkWorkflowContext *ctx, const gchar *path, const gchar *what,
+			      const gchar *word, const gchar *const *words, guint n_words,
+			      const gchar *expected)
+{
+	g_autofree gchar *shown = ark_workflow_shorten(word);
+	const gchar *suggestion = ark_workflow_suggest(word, words, n_words);
+
+	if (suggestion != NULL)
+		ark_workflow_context_add(ctx, path, "unknown %s '%s' (did you mean '%s'?)", what,
+					 shown, suggestion);
+	else
+		ark_workflow_context_add(ctx, path, "unknown %s '%s' (expected %s)", what, shown,
+					 expected);
 }
 
 /* ---- typed access to nodes ---- */
@@ -934,6 +1191,53 @@ ark_workflow_expect_boolean(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 	}
 	*out = json_node_get_boolean(node);
 	return TRUE;
+}
+
+/* a number for a message: whole numbers in full unless they are huge */
+static gchar *
+ark_workflow_format_number(gdouble value)
+{
+	if (fabs(value) < 1e15)
+		return g_strdup_printf("%.0f", value);
+	return g_strdup_printf("%g", value);
+}
+
+/* an integer, or a number without a fraction (5.0 is an integer to JSON Schema too), from @min
+ * to @max; @what names the value in the message */
+static gboolean
+ark_workflow_expect_integer(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
+			    const gchar *what, gint64 min, gint64 max, gint64 *out)
+{
+	if (ark_workflow_node_is(node, G_TYPE_INT64)) {
+		gint64 value = json_node_get_int(node);
+		if (value < min || value > max) {
+			ark_workflow_context_add(ctx, path,
+						 "%s %" G_GINT64_FORMAT
+						 " is out of range (%" G_GINT64_FORMAT
+						 " to %" G_GINT64_FORMAT ")",
+						 what, value, min, max);
+			return FALSE;
+		}
+		*out = value;
+		return TRUE;
+	}
+	if (ark_workflow_node_is(node, G_TYPE_DOUBLE) &&
+	    json_node_get_double(node) == floor(json_node_get_double(node))) {
+		gdouble value = json_node_get_double(node);
+		if (value < (gdouble)min || value > (gdouble)max) {
+			g_autofree gchar *shown = ark_workflow_format_number(value);
+			ark_workflow_context_add(ctx, path,
+						 "%s %s is out of range (%" G_GINT64_FORMAT
+						 " to %" G_GINT64_FORMAT ")",
+						 what, shown, min, max);
+			return FALSE;
+		}
+		*out = (gint64)value;
+		return TRUE;
+	}
+	ark_workflow_context_add(ctx, path, "expected an integer, got %s",
+				 ark_workflow_node_kind(node));
+	return FALSE;
 }
 
 static gchar *
@@ -1081,6 +1385,155 @@ ark_workflow_is_rfc3339(const gchar *s)
 	       s[3] == ':' && g_ascii_isdigit(s[4]) && g_ascii_isdigit(s[5]) && s[6] == '\0';
 }
 
+/* ---- writing JSON ---- */
+
+static void
+ark_workflow_json_string(GString *out, const gchar *str)
+{
+	g_string_append_c(out, '"');
+	for (const gchar *p = str; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+
+		switch (c) {
+		case '"':
+			g_string_append(out, "\\\"");
+			break;
+		case '\\':
+			g_string_append(out, "\\\\");
+			break;
+		case '\b':
+			g_string_append(out, "\\b");
+			break;
+		case '\f':
+			g_string_append(out, "\\f");
+			break;
+		case '\n':
+			g_string_append(out, "\\n");
+			break;
+		case '\r':
+			g_string_append(out, "\\r");
+			break;
+		case '\t':
+			g_string_append(out, "\\t");
+			break;
+		default:
+			if (c < 0x20)
+				g_string_append_printf(out, "\\u%04X", c);
+			else
+				g_string_append_c(out, (gchar)c);
+		}
+	}
+	g_string_append_c(out, '"');
+}
+
+/* the name of a member, after a comma unless it is the first of its object */
+static void
+ark_workflow_json_member(GString *out, const gchar *name)
+{
+	if (out->str[out->len - 1] != '{')
+		g_string_append_c(out, ',');
+	g_string_append_printf(out, "\"%s\":", name);
+}
+
+static void
+ark_workflow_json_duration(GString *out, gint64 usec)
+{
+	g_autofree gchar *str = ark_duration_format(usec);
+	ark_workflow_json_string(out, str);
+}
+
+/* the shortest text that reads back as exactly @value */
+static void
+ark_workflow_json_double(GString *out, gdouble value)
+{
+	static const gchar *const formats[] = {"%.15g", "%.16g", "%.17g"};
+	gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
+		g_ascii_formatd(buf, sizeof(buf), formats[i], value);
+		if (g_ascii_strtod(buf, NULL) == value)
+			break;
+	}
+	g_string_append(out, buf);
+}
+
+/* a JSON value as compact text; unlike json_to_string(), numbers with an exponent stay valid
+ * JSON ("1e-300", json-glib 1.6 writes "1e-300.0") and doubles stay doubles */
+static void
+ark_workflow_json_value(GString *out, JsonNode *node)
+{
+	switch (json_node_get_node_type(node)) {
+	case JSON_NODE_OBJECT: {
+		JsonObject *object = json_node_get_object(node);
+		g_autoptr(GList) names = json_object_get_members(object);
+
+		g_string_append_c(out, '{');
+		for (GList *l = names; l != NULL; l = l->next) {
+			if (l != names)
+				g_string_append_c(out, ',');
+			ark_workflow_json_string(out, l->data);
+			g_string_append_c(out, ':');
+			ark_workflow_json_value(out, json_object_get_member(object, l->data));
+		}
+		g_string_append_c(out, '}');
+		return;
+	}
+	case JSON_NODE_ARRAY: {
+		JsonArray *array = json_node_get_array(node);
+		guint n = json_array_get_length(array);
+
+		g_string_append_c(out, '[');
+		for (guint i = 0; i < n; i++) {
+			if (i > 0)
+				g_string_append_c(out, ',');
+			ark_workflow_json_value(out, json_array_get_element(array, i));
+		}
+		g_string_append_c(out, ']');
+		return;
+	}
+	case JSON_NODE_NULL:
+		g_string_append(out, "null");
+		return;
+	case JSON_NODE_VALUE:
+		break;
+	}
+	switch (json_node_get_value_type(node)) {
+	case G_TYPE_INT64:
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node));
+		break;
+	case G_TYPE_DOUBLE: {
+		gdouble value = json_node_get_double(node);
+		gsize start = out->len;
+
+		/* documents can not hold these, nodes built by a caller can */
+		if (!isfinite(value)) {
+			g_string_append(out, "null");
+			break;
+		}
+		ark_workflow_json_double(out, value);
+		if (strpbrk(out->str + start, ".eE") == NULL)
+			g_string_append(out, ".0");
+		break;
+	}
+	case G_TYPE_BOOLEAN:
+		g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
+		break;
+	case G_TYPE_STRING:
+		ark_workflow_json_string(out, json_node_get_string(node));
+		break;
+	default:
+		g_string_append(out, "null");
+	}
+}
+
+static gchar *
+ark_workflow_json_to_string(JsonNode *node)
+{
+	GString *out = g_string_new(NULL);
+	ark_workflow_json_value(out, node);
+	return g_string_free(out, FALSE);
+}
+
 /* ---- members of tasks and defaults ---- */
 
 typedef enum {
@@ -1100,12 +1553,15 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_ALLOW_FAILURE = 1 << 13,
 	ARK_WORKFLOW_FIELD_DESCRIPTION = 1 << 14,
 	ARK_WORKFLOW_FIELD_LABELS = 1 << 15,
+	ARK_WORKFLOW_FIELD_RETRY = 1 << 16,
+	ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT = 1 << 17,
+	/* not a member: "run" was a script string, which the definition writes back as one */
+	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
 } ArkWorkflowField;
 
 /* what one task object (or the defaults object) says, before defaults are applied */
 typedef struct {
 	guint set; /* ArkWorkflowField bits of the members that were present and valid */
-	gboolean failed;
 	gchar *id;
 	GPtrArray *needs;     /* of gchar*, without duplicates */
 	GArray *needs_index;  /* guint: position of each need in the document's array */
@@ -1123,6 +1579,10 @@ typedef struct {
 	gint64 deadline_relative;
 	gint64 deadline_absolute;
 	gboolean allow_failure;
+	gchar *description;
+	gchar *labels;	       /* compact JSON */
+	ArkRetryPolicy retry;  /* exit_codes owned here */
+	gint64 queue_timeout;
 } ArkWorkflowFields;
 
 static void
@@ -1137,14 +1597,10 @@ ark_workflow_fields_clear(ArkWorkflowFields *f)
 	g_clear_pointer(&f->env, g_ptr_array_unref);
 	g_free(f->function);
 	g_clear_pointer(&f->args, json_node_unref);
+	g_free(f->description);
+	g_free(f->labels);
+	g_free(f->retry.exit_codes);
 	memset(f, 0, sizeof(*f));
-}
-
-static void
-ark_workflow_fields_free(ArkWorkflowFields *f)
-{
-	ark_workflow_fields_clear(f);
-	g_free(f);
 }
 
 typedef gboolean (*ArkWorkflowCheckFunc)(ArkWorkflowContext *ctx, const gchar *path,
@@ -1393,8 +1849,12 @@ ark_workflow_check_args(ArkWorkflowContext *ctx, const gchar *path, JsonNode *no
 			ArkWorkflowFields *f)
 {
 	/* null says "no arguments", which ArkTaskSpec spells NULL */
-	if (!JSON_NODE_HOLDS_NULL(node))
-		f->args = json_node_copy(node);
+	if (JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	/* the task's tree goes once the task is read: the arguments leave it rather than being
+	 * copied (json_node_copy() would share their objects and arrays with the tree anyway) */
+	f->args = json_node_ref(node);
+	json_node_set_parent(f->args, NULL);
 	return TRUE;
 }
 
@@ -1402,25 +1862,11 @@ static gboolean
 ark_workflow_check_priority(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
 			    ArkWorkflowFields *f)
 {
-	gdouble value;
+	gint64 value;
 
-	if (ark_workflow_node_is(node, G_TYPE_INT64)) {
-		value = (gdouble)json_node_get_int(node);
-	} else if (ark_workflow_node_is(node, G_TYPE_DOUBLE) &&
-		   json_node_get_double(node) == floor(json_node_get_double(node))) {
-		/* 5.0 is an integer to JSON Schema too */
-		value = json_node_get_double(node);
-	} else {
-		ark_workflow_context_add(ctx, path, "expected an integer, got %s",
-					 ark_workflow_node_kind(node));
+	if (!ark_workflow_expect_integer(ctx, path, node, "priority", -ARK_WORKFLOW_PRIORITY_LIMIT,
+					 ARK_WORKFLOW_PRIORITY_LIMIT, &value))
 		return FALSE;
-	}
-	if (value < -ARK_WORKFLOW_PRIORITY_LIMIT || value > ARK_WORKFLOW_PRIORITY_LIMIT) {
-		ark_workflow_context_add(ctx, path, "priority %.0f is out of range (%d to %d)",
-					 value, -ARK_WORKFLOW_PRIORITY_LIMIT,
-					 ARK_WORKFLOW_PRIORITY_LIMIT);
-		return FALSE;
-	}
 	f->priority = (gint)value;
 	return TRUE;
 }
@@ -1505,7 +1951,12 @@ static gboolean
 ark_workflow_check_description(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
 			       ArkWorkflowFields *f)
 {
-	return ark_workflow_expect_string(ctx, path, node) != NULL;
+	const gchar *str = ark_workflow_expect_string(ctx, path, node);
+
+	if (str == NULL)
+		return FALSE;
+	f->description = g_strdup(str);
+	return TRUE;
 }
 
 static gboolean
@@ -1513,7 +1964,285 @@ ark_workflow_check_labels(ArkWorkflowContext *ctx, const gchar *path, JsonNode *
 			  ArkWorkflowFields *f)
 {
 	/* labels are for people and front-ends: they stay in the definition only */
-	return ark_workflow_check_string_map(ctx, path, node, FALSE, NULL);
+	if (!ark_workflow_check_string_map(ctx, path, node, FALSE, NULL))
+		return FALSE;
+	f->labels = ark_workflow_json_to_string(node);
+	return TRUE;
+}
+
+static gboolean
+ark_workflow_check_queue_timeout(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
+				 ArkWorkflowFields *f)
+{
+	return ark_workflow_check_duration_node(ctx, path, node, &f->queue_timeout);
+}
+
+/* ---- retry ---- */
+
+/* in the order of the ArkRetryOn bits */
+static const gchar *const ark_workflow_retry_outcomes[] = {"failed", "timed_out", "lost",
+							   "error"};
+
+static const gchar *const ark_workflow_retry_members[] = {
+    "max_attempts", "backoff", "initial_delay", "max_delay",
+    "multiplier",   "jitter",  "on",	    "exit_codes",
+};
+
+static void
+ark_workflow_retry_init(ArkRetryPolicy *policy)
+{
+	memset(policy, 0, sizeof(*policy));
+	policy->max_attempts = 1;
+	policy->backoff = ARK_BACKOFF_EXPONENTIAL;
+	policy->initial_delay = G_USEC_PER_SEC;
+	policy->max_delay = 5 * 60 * G_USEC_PER_SEC;
+	policy->multiplier = 2.0;
+	policy->jitter = TRUE;
+	policy->retry_on = ARK_RETRY_ON_DEFAULT;
+}
+
+static gboolean
+ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
+			    guint *out)
+{
+	JsonArray *array = ark_workflow_expect_array(ctx, path, node);
+	guint flags = 0;
+	gboolean ok = TRUE;
+	guint n;
+
+	if (array == NULL)
+		return FALSE;
+	n = json_array_get_length(array);
+	if (n == 0) {
+		ark_workflow_context_add(ctx, path,
+					 "must name at least one outcome (failed, timed_out, lost "
+					 "or error); for no retries, set max_attempts to 1");
+		return FALSE;
+	}
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *element = ark_workflow_path_element(path, i);
+		const gchar *name =
+		    ark_workflow_expect_string(ctx, element, json_array_get_element(array, i));
+		guint flag = 0;
+
+		if (name == NULL) {
+			ok = FALSE;
+			continue;
+		}
+		for (guint k = 0; k < G_N_ELEMENTS(ark_workflow_retry_outcomes); k++) {
+			if (strcmp(name, ark_workflow_retry_outcomes[k]) == 0)
+				flag = 1u << k;
+		}
+		if (flag == 0) {
+			ark_workflow_add_unknown_word(ctx, element, "outcome", name,
+						      ark_workflow_retry_outcomes,
+						      G_N_ELEMENTS(ark_workflow_retry_outcomes),
+						      "failed, timed_out, lost or error");
+			ok = FALSE;
+			continue;
+		}
+		if (flags & flag) {
+			ark_workflow_context_add(ctx, element, "duplicate outcome '%s'", name);
+			ok = FALSE;
+			continue;
+		}
+		flags |= flag;
+	}
+	*out = flags;
+	return ok;
+}
+
+static gboolean
+ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
+			      ArkRetryPolicy *policy)
+{
+	JsonArray *array = ark_workflow_expect_array(ctx, path, node);
+	gboolean seen[256] = {FALSE};
+	g_autofree gint *codes = NULL;
+	guint n_codes = 0;
+	gboolean ok = TRUE;
+	guint n;
+
+	if (array == NULL)
+		return FALSE;
+	n = json_array_get_length(array);
+	if (n == 0) {
+		ark_workflow_context_add(ctx, path,
+					 "must list at least one exit code (leave exit_codes out "
+					 "to retry whatever the exit code)");
+		return FALSE;
+	}
+	if (n > ARK_WORKFLOW_MAX_EXIT_CODES) {
+		ark_workflow_context_add(ctx, path, "too many exit codes (%u, at most %d)", n,
+					 ARK_WORKFLOW_MAX_EXIT_CODES);
+		return FALSE;
+	}
+	codes = g_new(gint, n);
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *element = ark_workflow_path_element(path, i);
+		gint64 code;
+
+		if (!ark_workflow_expect_integer(ctx, element, json_array_get_element(array, i),
+						 "exit code", 1, 255, &code)) {
+			ok = FALSE;
+			continue;
+		}
+		if (seen[code]) {
+			ark_workflow_context_add(ctx, element,
+						 "duplicate exit code %" G_GINT64_FORMAT, code);
+			ok = FALSE;
+			continue;
+		}
+		seen[code] = TRUE;
+		codes[n_codes++] = (gint)code;
+	}
+	if (!ok)
+		return FALSE;
+	policy->exit_codes = g_steal_pointer(&codes);
+	policy->n_exit_codes = n_codes;
+	return TRUE;
+}
+
+static gboolean
+ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, JsonObject *object,
+				ArkRetryPolicy *policy)
+{
+	g_autoptr(GList) names = json_object_get_members(object);
+	g_autofree gchar *initial_path = NULL;
+	g_autofree gchar *max_path = NULL;
+	g_autofree gchar *codes_path = NULL;
+	gboolean initial_ok = TRUE;
+	gboolean max_ok = TRUE;
+	gboolean on_ok = TRUE;
+	gboolean ok = TRUE;
+
+	for (GList *l = names; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		g_autofree gchar *member = ark_workflow_path_member(path, name);
+		JsonNode *node = json_object_get_member(object, name);
+
+		if (strcmp(name, "max_attempts") == 0) {
+			gint64 value;
+			if (ark_workflow_expect_integer(ctx, member, node, "max_attempts", 1,
+							ARK_WORKFLOW_MAX_ATTEMPTS, &value))
+				policy->max_attempts = (guint)value;
+			else
+				ok = FALSE;
+		} else if (strcmp(name, "backoff") == 0) {
+			const gchar *str = ark_workflow_expect_string(ctx, member, node);
+			if (g_strcmp0(str, "exponential") == 0) {
+				policy->backoff = ARK_BACKOFF_EXPONENTIAL;
+			} else if (g_strcmp0(str, "fixed") == 0) {
+				policy->backoff = ARK_BACKOFF_FIXED;
+			} else {
+				static const gchar *const kinds[] = {"exponential", "fixed"};
+				if (str != NULL)
+					ark_workflow_add_unknown_word(ctx, member, "backoff", str,
+								      kinds, G_N_ELEMENTS(kinds),
+								      "exponential or fixed");
+				ok = FALSE;
+			}
+		} else if (strcmp(name, "initial_delay") == 0) {
+			initial_path = g_strdup(member);
+			initial_ok = ark_workflow_check_duration_node(ctx, member, node,
+								     &policy->initial_delay);
+		} else if (strcmp(name, "max_delay") == 0) {
+			max_path = g_strdup(member);
+			max_ok = ark_workflow_check_duration_node(ctx, member, node,
+								 &policy->max_delay);
+		} else if (strcmp(name, "multiplier") == 0) {
+			gdouble value;
+			if (ark_workflow_node_is(node, G_TYPE_INT64)) {
+				value = (gdouble)json_node_get_int(node);
+			} else if (ark_workflow_node_is(node, G_TYPE_DOUBLE)) {
+				value = json_node_get_double(node);
+			} else {
+				ark_workflow_context_add(ctx, member, "expected a number, got %s",
+							 ark_workflow_node_kind(node));
+				ok = FALSE;
+				continue;
+			}
+			if (!(value >= 1 && value <= ARK_WORKFLOW_MAX_MULTIPLIER)) {
+				ark_workflow_context_add(ctx, member,
+							 "multiplier %g is out of range (1 to %d)",
+							 value, ARK_WORKFLOW_MAX_MULTIPLIER);
+				ok = FALSE;
+				continue;
+			}
+			policy->multiplier = value;
+		} else if (strcmp(name, "jitter") == 0) {
+			if (!ark_workflow_expect_boolean(ctx, member, node, &policy->jitter))
+				ok = FALSE;
+		} else if (strcmp(name, "on") == 0) {
+			on_ok = ark_workflow_check_retry_on(ctx, member, node, &policy->retry_on);
+		} else if (strcmp(name, "exit_codes") == 0) {
+			codes_path = g_strdup(member);
+			if (!ark_workflow_check_exit_codes(ctx, member, node, policy))
+				ok = FALSE;
+		} else {
+			g_autofree gchar *shown = ark_workflow_shorten(name);
+			g_autofree gchar *hint = ark_workflow_did_you_mean(
+			    ark_workflow_suggest(name, ark_workflow_retry_members,
+						 G_N_ELEMENTS(ark_workflow_retry_members)));
+			ark_workflow_context_add(ctx, member, "unknown member '%s'%s", shown, hint);
+			ok = FALSE;
+		}
+	}
+	ok = ok && initial_ok && max_ok && on_ok;
+
+	/* only when both are known, so that one mistake is not reported twice */
+	if (initial_ok && max_ok && policy->max_delay < policy->initial_delay) {
+		g_autofree gchar *initial = ark_duration_format(policy->initial_delay);
+		g_autofree gchar *max = ark_duration_format(policy->max_delay);
+		if (max_path != NULL)
+			ark_workflow_context_add(ctx, max_path,
+						 "max_delay %s is shorter than initial_delay %s",
+						 max, initial);
+		else
+			ark_workflow_context_add(ctx, initial_path,
+						 "initial_delay %s is longer than the default "
+						 "max_delay %s (set max_delay too)",
+						 initial, max);
+		ok = FALSE;
+	}
+	if (on_ok && codes_path != NULL && !(policy->retry_on & ARK_RETRY_ON_FAILED)) {
+		ark_workflow_context_add(ctx, codes_path,
+					 "exit codes only matter for the \"failed\" outcome, which "
+					 "\"on\" leaves out");
+		ok = FALSE;
+	}
+	return ok;
+}
+
+/* an object, or a number of attempts: "retry": 3 is {"max_attempts": 3} */
+static gboolean
+ark_workflow_check_retry(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
+			 ArkWorkflowFields *f)
+{
+	ArkRetryPolicy policy;
+
+	ark_workflow_retry_init(&policy);
+	if (ark_workflow_node_is(node, G_TYPE_INT64) || ark_workflow_node_is(node, G_TYPE_DOUBLE)) {
+		gint64 value;
+		if (!ark_workflow_expect_integer(ctx, path, node, "max_attempts", 1,
+						 ARK_WORKFLOW_MAX_ATTEMPTS, &value))
+			return FALSE;
+		policy.max_attempts = (guint)value;
+	} else if (JSON_NODE_HOLDS_OBJECT(node)) {
+		if (!ark_workflow_check_retry_object(ctx, path, json_node_get_object(node),
+						     &policy)) {
+			g_free(policy.exit_codes);
+			return FALSE;
+		}
+	} else {
+		ark_workflow_context_add(ctx, path,
+					 "expected an object or a number of attempts, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	g_free(f->retry.exit_codes);
+	f->retry = policy;
+	return TRUE;
 }
 
 typedef struct {
@@ -1540,6 +2269,8 @@ static const ArkWorkflowMember ark_workflow_task_members[] = {
     {"allow_failure", ARK_WORKFLOW_FIELD_ALLOW_FAILURE, TRUE, ark_workflow_check_allow_failure},
     {"description", ARK_WORKFLOW_FIELD_DESCRIPTION, FALSE, ark_workflow_check_description},
     {"labels", ARK_WORKFLOW_FIELD_LABELS, FALSE, ark_workflow_check_labels},
+    {"retry", ARK_WORKFLOW_FIELD_RETRY, TRUE, ark_workflow_check_retry},
+    {"queue_timeout", ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT, TRUE, ark_workflow_check_queue_timeout},
 };
 
 static gchar *
@@ -1577,96 +2308,313 @@ ark_workflow_check_fields(ArkWorkflowContext *ctx, const gchar *path, JsonObject
 			g_autofree gchar *shown = ark_workflow_shorten(name);
 			g_autofree gchar *hint = ark_workflow_suggest_member(name, defaults);
 			ark_workflow_context_add(ctx, member, "unknown member '%s'%s", shown, hint);
-			f->failed = TRUE;
 			continue;
 		}
 		if (defaults && !m->in_defaults) {
 			ark_workflow_context_add(ctx, member,
 						 "'%s' can not be set in defaults (only executor, "
-						 "timeout, cwd, env, priority, shell and "
-						 "allow_failure)",
+						 "shell, cwd, env, priority, timeout, "
+						 "allow_failure, retry and queue_timeout)",
 						 name);
-			f->failed = TRUE;
 			continue;
 		}
 		if (m->check(ctx, member, json_object_get_member(object, name), f))
 			f->set |= m->field;
-		else
-			f->failed = TRUE;
 	}
 }
 
 /* ---- the document ---- */
 
+/* where a task's arrays start in the blocks while they still grow */
+typedef struct {
+	guint needs; /* in strv */
+	guint run;   /* in strv, G_MAXUINT for none */
+	guint env;   /* in strv */
+	guint exit_codes; /* in codes, G_MAXUINT for none */
+} ArkWorkflowOffsets;
+
+typedef struct {
+	ArkWorkflowContext *ctx;
+	ArkWorkflowLayout *layout;
+	const gchar *data;
+	gchar *name;
+	gchar *description;
+	gchar *policy;
+	ArkFailureMode failure_mode;
+	gint64 timeout;
+	ArkWorkflowFields defaults_fields;
+	gboolean tasks_ok; /* every task was read, though maybe with problems */
+
+	/* what becomes the workflow */
+	guint n_tasks;
+	ArkTaskSpec *specs;
+	guint32 *task_set;
+	ArkWorkflowOffsets *offsets;
+	GStringChunk *strings;
+	GHashTable *interned; /* string → its copy in @strings */
+	GArray *strv;	      /* of gchar *, starting with the NULL every empty array shares */
+	GArray *codes;	      /* of gint */
+	gchar **strv_block;
+	gint *codes_block;
+	ArkWorkflowDefaults defaults;
+	ArkWorkflowOffsets defaults_offsets;
+	GHashTable *extras;
+	/* task index → GArray of guint: where its needs were in the document's array, for the
+	 * few tasks where that is not 0, 1, 2... because some were refused */
+	GHashTable *needs_at;
+	ArkWorkflowIndex by_id;
+	guint *order;
+} ArkWorkflowDraft;
+
 static void
-ark_workflow_task_spec_free(ArkTaskSpec *spec)
+ark_workflow_draft_clear(ArkWorkflowDraft *d)
 {
-	g_free(spec->id);
-	g_strfreev(spec->needs);
-	g_free(spec->executor);
-	g_strfreev(spec->run);
-	g_free(spec->cwd);
-	g_strfreev(spec->env);
-	g_free(spec->function);
-	g_clear_pointer(&spec->args, json_node_unref);
-	g_free(spec);
+	g_free(d->name);
+	g_free(d->description);
+	g_free(d->policy);
+	ark_workflow_fields_clear(&d->defaults_fields);
+	for (guint i = 0; d->specs != NULL && i < d->n_tasks; i++)
+		g_clear_pointer(&d->specs[i].args, json_node_unref);
+	g_free(d->specs);
+	g_free(d->task_set);
+	g_free(d->offsets);
+	if (d->strings != NULL)
+		g_string_chunk_free(d->strings);
+	g_clear_pointer(&d->interned, g_hash_table_unref);
+	g_clear_pointer(&d->strv, g_array_unref);
+	g_clear_pointer(&d->codes, g_array_unref);
+	g_free(d->strv_block);
+	g_free(d->codes_block);
+	g_clear_pointer(&d->extras, g_hash_table_unref);
+	g_clear_pointer(&d->needs_at, g_hash_table_unref);
+	g_free(d->by_id.slots);
+	g_free(d->order);
 }
 
-static gchar **
-ark_workflow_steal_strv(GPtrArray **array)
+/* the one copy of @str in the workflow's strings: executors, functions, programs, cwd and env
+ * repeat from task to task, and a need is the id it names */
+static gchar *
+ark_workflow_draft_intern(ArkWorkflowDraft *d, const gchar *str)
 {
-	if (*array == NULL)
-		return g_new0(gchar *, 1);
-	g_ptr_array_add(*array, NULL);
-	return (gchar **)g_ptr_array_free(g_steal_pointer(array), FALSE);
+	gchar *copy;
+
+	if (str == NULL)
+		return NULL;
+	copy = g_hash_table_lookup(d->interned, str);
+	if (copy == NULL) {
+		copy = g_string_chunk_insert(d->strings, str);
+		g_hash_table_add(d->interned, copy);
+	}
+	return copy;
 }
 
-static gchar **
-ark_workflow_copy_strv(GPtrArray *array)
+/* appends a NULL-terminated copy of @array to the pointer block; empty ones share offset 0 */
+static guint
+ark_workflow_draft_add_strv(ArkWorkflowDraft *d, GPtrArray *array)
 {
-	gchar **strv = g_new0(gchar *, array != NULL ? array->len + 1 : 1);
-	for (guint i = 0; array != NULL && i < array->len; i++)
-		strv[i] = g_strdup(g_ptr_array_index(array, i));
-	return strv;
+	guint offset = d->strv->len;
+	gchar *end = NULL;
+
+	if (array == NULL || array->len == 0)
+		return 0;
+	for (guint i = 0; i < array->len; i++) {
+		gchar *str = ark_workflow_draft_intern(d, g_ptr_array_index(array, i));
+		g_array_append_val(d->strv, str);
+	}
+	g_array_append_val(d->strv, end);
+	return offset;
 }
 
-/* what a task says, with the defaults filled in where it says nothing */
-static ArkTaskSpec *
-ark_workflow_task_spec_new(ArkWorkflowFields *f, ArkWorkflowFields *d, guint index)
+static guint
+ark_workflow_draft_add_codes(ArkWorkflowDraft *d, const ArkRetryPolicy *retry)
 {
-	ArkTaskSpec *spec = g_new0(ArkTaskSpec, 1);
+	guint offset = d->codes->len;
+
+	if (retry->n_exit_codes == 0)
+		return G_MAXUINT;
+	g_array_append_vals(d->codes, retry->exit_codes, retry->n_exit_codes);
+	return offset;
+}
+
+static void
+ark_workflow_draft_begin(ArkWorkflowDraft *d, guint n_tasks)
+{
+	ArkWorkflowFields *f = &d->defaults_fields;
+	ArkWorkflowDefaults *defaults = &d->defaults;
+	gchar *empty = NULL;
+
+	d->n_tasks = n_tasks;
+	d->specs = g_new0(ArkTaskSpec, n_tasks);
+	d->task_set = g_new0(guint32, n_tasks);
+	d->offsets = g_new0(ArkWorkflowOffsets, n_tasks);
+	d->strings = g_string_chunk_new(16384);
+	d->interned = g_hash_table_new(g_str_hash, g_str_equal);
+	d->strv = g_array_new(FALSE, FALSE, sizeof(gchar *));
+	g_array_append_val(d->strv, empty);
+	d->codes = g_array_new(FALSE, FALSE, sizeof(gint));
+
+	/* defaults are read before any task, whatever their order in the document */
+	defaults->set = f->set;
+	defaults->executor = ark_workflow_draft_intern(d, f->executor);
+	defaults->shell = f->shell;
+	defaults->cwd = ark_workflow_draft_intern(d, f->cwd);
+	d->defaults_offsets.env = ark_workflow_draft_add_strv(d, f->env);
+	defaults->priority = f->priority;
+	defaults->timeout = f->timeout;
+	defaults->allow_failure = f->allow_failure;
+	if (f->set & ARK_WORKFLOW_FIELD_RETRY)
+		defaults->retry = f->retry;
+	else
+		ark_workflow_retry_init(&defaults->retry);
+	d->defaults_offsets.exit_codes = ark_workflow_draft_add_codes(d, &defaults->retry);
+	defaults->retry.exit_codes = NULL;
+	defaults->queue_timeout = f->queue_timeout;
+}
+
+/* what task @index says, with the defaults filled in where it says nothing */
+static void
+ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields *f)
+{
+	ArkTaskSpec *spec = &d->specs[index];
+	ArkWorkflowOffsets *offsets = &d->offsets[index];
+	const ArkWorkflowDefaults *defaults = &d->defaults;
 
 	spec->index = index;
-	spec->id = g_steal_pointer(&f->id);
-	spec->needs = ark_workflow_steal_strv(&f->needs);
+	spec->id = ark_workflow_draft_intern(d, f->id);
+	offsets->needs = ark_workflow_draft_add_strv(d, f->needs);
+	if (f->needs_index != NULL) {
+		for (guint k = 0; k < f->needs_index->len; k++) {
+			if (g_array_index(f->needs_index, guint, k) == k)
+				continue;
+			if (d->needs_at == NULL)
+				d->needs_at = g_hash_table_new_full(
+				    NULL, NULL, NULL, (GDestroyNotify)g_array_unref);
+			g_hash_table_insert(d->needs_at, GUINT_TO_POINTER(index),
+					    g_steal_pointer(&f->needs_index));
+			break;
+		}
+	}
 	if (f->set & ARK_WORKFLOW_FIELD_EXECUTOR)
-		spec->executor = g_steal_pointer(&f->executor);
-	else if (d->set & ARK_WORKFLOW_FIELD_EXECUTOR)
-		spec->executor = g_strdup(d->executor);
+		spec->executor = ark_workflow_draft_intern(d, f->executor);
+	else if (defaults->set & ARK_WORKFLOW_FIELD_EXECUTOR)
+		spec->executor = defaults->executor;
 	else
-		spec->executor = g_strdup("process");
-	if (f->run != NULL)
-		spec->run = ark_workflow_steal_strv(&f->run);
-	spec->shell = (f->set & ARK_WORKFLOW_FIELD_SHELL) ? f->shell : d->shell;
-	if (f->set & ARK_WORKFLOW_FIELD_CWD)
-		spec->cwd = g_steal_pointer(&f->cwd);
-	else
-		spec->cwd = g_strdup(d->cwd);
-	if (f->set & ARK_WORKFLOW_FIELD_ENV)
-		spec->env = ark_workflow_steal_strv(&f->env);
-	else
-		spec->env = ark_workflow_copy_strv(d->env);
-	spec->function = g_steal_pointer(&f->function);
+		spec->executor = ark_workflow_draft_intern(d, "process");
+	offsets->run = f->run != NULL ? ark_workflow_draft_add_strv(d, f->run) : G_MAXUINT;
+	spec->shell = (f->set & ARK_WORKFLOW_FIELD_SHELL) ? f->shell : defaults->shell;
+	spec->cwd = (f->set & ARK_WORKFLOW_FIELD_CWD) ? ark_workflow_draft_intern(d, f->cwd)
+						      : defaults->cwd;
+	offsets->env = (f->set & ARK_WORKFLOW_FIELD_ENV) ? ark_workflow_draft_add_strv(d, f->env)
+						       : d->defaults_offsets.env;
+	spec->function = ark_workflow_draft_intern(d, f->function);
 	spec->args = g_steal_pointer(&f->args);
-	spec->priority = (f->set & ARK_WORKFLOW_FIELD_PRIORITY) ? f->priority : d->priority;
+	spec->priority = (f->set & ARK_WORKFLOW_FIELD_PRIORITY) ? f->priority : defaults->priority;
 	spec->estimate = f->estimate;
-	spec->timeout = (f->set & ARK_WORKFLOW_FIELD_TIMEOUT) ? f->timeout : d->timeout;
+	spec->timeout = (f->set & ARK_WORKFLOW_FIELD_TIMEOUT) ? f->timeout : defaults->timeout;
 	spec->deadline_relative = f->deadline_relative;
 	spec->deadline_absolute = f->deadline_absolute;
-	spec->allow_failure =
-	    (f->set & ARK_WORKFLOW_FIELD_ALLOW_FAILURE) ? f->allow_failure : d->allow_failure;
-	return spec;
+	spec->allow_failure = (f->set & ARK_WORKFLOW_FIELD_ALLOW_FAILURE) ? f->allow_failure
+									 : defaults->allow_failure;
+	if (f->set & ARK_WORKFLOW_FIELD_RETRY) {
+		spec->retry = f->retry;
+		spec->retry.exit_codes = NULL;
+		offsets->exit_codes = ark_workflow_draft_add_codes(d, &f->retry);
+	} else {
+		spec->retry = defaults->retry;
+		offsets->exit_codes = d->defaults_offsets.exit_codes;
+	}
+	spec->queue_timeout = (f->set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) ? f->queue_timeout
+									 : defaults->queue_timeout;
+	d->task_set[index] = f->set | (f->run_is_string ? ARK_WORKFLOW_FIELD_RUN_IS_STRING : 0);
+	if (f->description != NULL || f->labels != NULL) {
+		ArkWorkflowExtra *extra = g_new0(ArkWorkflowExtra, 1);
+		if (f->description != NULL)
+			extra->description = g_string_chunk_insert(d->strings, f->description);
+		if (f->labels != NULL)
+			extra->labels = g_string_chunk_insert(d->strings, f->labels);
+		if (d->extras == NULL)
+			d->extras = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+		g_hash_table_insert(d->extras, GUINT_TO_POINTER(index), extra);
+	}
 }
+
+/* once every task is in: the blocks stop growing, so the specs can point into them */
+static void
+ark_workflow_draft_end(ArkWorkflowDraft *d)
+{
+	guint n_strv = d->strv->len;
+	guint n_codes = d->codes->len;
+
+	/* GArray doubles as it grows: the blocks keep what they hold, not what they reserved */
+	d->strv_block = (gchar **)g_array_free(g_steal_pointer(&d->strv), FALSE);
+	d->strv_block = g_renew(gchar *, d->strv_block, n_strv);
+	d->codes_block = (gint *)g_array_free(g_steal_pointer(&d->codes), FALSE);
+	if (n_codes > 0)
+		d->codes_block = g_renew(gint, d->codes_block, n_codes);
+	else
+		g_clear_pointer(&d->codes_block, g_free);
+	g_clear_pointer(&d->interned, g_hash_table_unref);
+
+	d->defaults.env = d->strv_block + d->defaults_offsets.env;
+	if (d->defaults_offsets.exit_codes != G_MAXUINT)
+		d->defaults.retry.exit_codes = d->codes_block + d->defaults_offsets.exit_codes;
+	for (guint i = 0; i < d->n_tasks; i++) {
+		ArkTaskSpec *spec = &d->specs[i];
+		const ArkWorkflowOffsets *offsets = &d->offsets[i];
+
+		spec->needs = d->strv_block + offsets->needs;
+		spec->run = offsets->run != G_MAXUINT ? d->strv_block + offsets->run : NULL;
+		spec->env = d->strv_block + offsets->env;
+		if (offsets->exit_codes != G_MAXUINT)
+			spec->retry.exit_codes = d->codes_block + offsets->exit_codes;
+	}
+	g_clear_pointer(&d->offsets, g_free);
+}
+
+/* ---- ids ---- */
+
+static void
+ark_workflow_index_init(ArkWorkflowIndex *index, guint n)
+{
+	guint size = 8;
+
+	/* at most three quarters full, so that probes stay short */
+	while (size < n + n / 3 + 1)
+		size *= 2;
+	index->slots = g_new0(guint, size);
+	index->mask = size - 1;
+}
+
+/* the index of the task with @id, or G_MAXUINT */
+static guint
+ark_workflow_index_lookup(const ArkWorkflowIndex *index, const ArkTaskSpec *specs,
+			  const gchar *id)
+{
+	for (guint h = g_str_hash(id) & index->mask;; h = (h + 1) & index->mask) {
+		guint slot = index->slots[h];
+		if (slot == 0)
+			return G_MAXUINT;
+		if (strcmp(specs[slot - 1].id, id) == 0)
+			return slot - 1;
+	}
+}
+
+/* adds task @i; returns @i, or the index of the task that already has its id */
+static guint
+ark_workflow_index_insert(ArkWorkflowIndex *index, const ArkTaskSpec *specs, guint i)
+{
+	for (guint h = g_str_hash(specs[i].id) & index->mask;; h = (h + 1) & index->mask) {
+		guint slot = index->slots[h];
+		if (slot == 0) {
+			index->slots[h] = i + 1;
+			return i;
+		}
+		if (strcmp(specs[slot - 1].id, specs[i].id) == 0)
+			return slot - 1;
+	}
+}
+
+/* ---- the graph ---- */
 
 /* a binary min-heap of task indices, so that ready tasks leave in document order */
 static void
@@ -1868,7 +2816,7 @@ ark_workflow_graph_components(ArkWorkflowGraph *g, const gboolean *placed)
  * reads "needs" */
 static gchar *
 ark_workflow_graph_describe_cycle(ArkWorkflowGraph *g, const guint *component, guint start,
-				  GPtrArray *fields)
+				  const ArkTaskSpec *specs)
 {
 	g_autofree guint *via = g_new(guint, g->n);
 	g_autoptr(GArray) queue = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -1901,90 +2849,20 @@ ark_workflow_graph_describe_cycle(ArkWorkflowGraph *g, const guint *component, g
 	g_array_prepend_val(path, start);
 	g_array_append_val(path, start);
 	for (guint k = 0; k < path->len; k++) {
-		ArkWorkflowFields *f = g_ptr_array_index(fields, g_array_index(path, guint, k));
 		if (k > 0)
 			g_string_append(str, " -> ");
-		g_string_append(str, f->id);
+		g_string_append(str, specs[g_array_index(path, guint, k)].id);
 	}
 	return g_string_free(str, FALSE);
 }
 
-typedef struct {
-	ArkWorkflowContext *ctx;
-	gchar *name;
-	gchar *description;
-	gchar *policy;
-	ArkWorkflowFields defaults;
-	GPtrArray *fields; /* of ArkWorkflowFields, one per task; NULL until tasks is seen */
-	gboolean tasks_ok;
-} ArkWorkflowDraft;
-
-static void
-ark_workflow_draft_clear(ArkWorkflowDraft *d)
-{
-	g_free(d->name);
-	g_free(d->description);
-	g_free(d->policy);
-	ark_workflow_fields_clear(&d->defaults);
-	g_clear_pointer(&d->fields, g_ptr_array_unref);
-}
-
-static void
-ark_workflow_check_tasks(ArkWorkflowDraft *d, JsonNode *node)
-{
-	ArkWorkflowContext *ctx = d->ctx;
-	JsonArray *array = ark_workflow_expect_array(ctx, "tasks", node);
-	guint n;
-
-	if (array == NULL)
-		return;
-	n = json_array_get_length(array);
-	if (n == 0) {
-		ark_workflow_context_add(ctx, "tasks", "a workflow needs at least one task");
-		return;
-	}
-	if (n > ARK_WORKFLOW_MAX_TASKS) {
-		ark_workflow_context_add(ctx, "tasks", "too many tasks (%u, at most %d)", n,
-					 ARK_WORKFLOW_MAX_TASKS);
-		return;
-	}
-	d->fields = g_ptr_array_new_full(n, (GDestroyNotify)ark_workflow_fields_free);
-	d->tasks_ok = TRUE;
-	for (guint i = 0; i < n; i++) {
-		ArkWorkflowFields *f = g_new0(ArkWorkflowFields, 1);
-		g_autofree gchar *path = ark_workflow_path_element("tasks", i);
-		JsonObject *object =
-		    ark_workflow_expect_object(ctx, path, json_array_get_element(array, i));
-
-		g_ptr_array_add(d->fields, f);
-		if (object == NULL) {
-			f->failed = TRUE;
-			continue;
-		}
-		ark_workflow_check_fields(ctx, path, object, FALSE, f);
-		if (!json_object_has_member(object, "id")) {
-			ark_workflow_context_add(ctx, path, "missing required member 'id'");
-			f->failed = TRUE;
-		}
-		if (f->run_is_string && !((f->set & ARK_WORKFLOW_FIELD_SHELL)
-					      ? f->shell
-					      : d->defaults.shell)) {
-			g_autofree gchar *run = ark_workflow_path_member(path, "run");
-			ark_workflow_context_add(ctx, run,
-						 "a string needs \"shell\": true (without a shell, "
-						 "give the program and its arguments as an array)");
-			f->failed = TRUE;
-		}
-	}
-}
-
 /* ids, needs and cycles: the checks that look at all tasks at once */
 static void
-ark_workflow_check_graph(ArkWorkflowDraft *d, guint **out_order)
+ark_workflow_check_graph(ArkWorkflowDraft *d)
 {
 	ArkWorkflowContext *ctx = d->ctx;
-	guint n = d->fields->len;
-	g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
+	const ArkTaskSpec *specs = d->specs;
+	guint n = d->n_tasks;
 	g_autofree const gchar **ids = g_new0(const gchar *, n);
 	g_autoptr(GArray) edges = g_array_new(FALSE, FALSE, sizeof(guint));
 	g_auto(ArkWorkflowGraph) graph = {0};
@@ -1995,48 +2873,53 @@ ark_workflow_check_graph(ArkWorkflowDraft *d, guint **out_order)
 	guint n_suggestions = 0;
 	guint n_placed;
 
+	ark_workflow_index_init(&d->by_id, n);
 	for (guint i = 0; i < n; i++) {
-		ArkWorkflowFields *f = g_ptr_array_index(d->fields, i);
-		gpointer first = NULL;
+		g_autofree gchar *path = NULL;
+		guint j;
+		guint first_line;
 
-		if (f->id == NULL)
+		if (specs[i].id == NULL)
 			continue;
-		if (g_hash_table_lookup_extended(by_id, f->id, NULL, &first)) {
-			guint j = GPOINTER_TO_UINT(first);
-			g_autofree gchar *path = g_strdup_printf("tasks[%u].id", i);
-			g_autofree gchar *first_path = g_strdup_printf("tasks[%u].id", j);
-			ArkWorkflowLocation loc = ark_workflow_context_locate(ctx, first_path);
-
-			if (loc.line > 0)
-				ark_workflow_context_add(ctx, path,
-							 "duplicate task id '%s' (first defined at "
-							 "line %u)",
-							 f->id, loc.line);
-			else
-				ark_workflow_context_add(ctx, path,
-							 "duplicate task id '%s' (first defined in "
-							 "tasks[%u])",
-							 f->id, j);
+		j = ark_workflow_index_insert(&d->by_id, specs, i);
+		if (j == i) {
+			ids[i] = specs[i].id;
 			continue;
 		}
-		g_hash_table_insert(by_id, f->id, GUINT_TO_POINTER(i));
-		ids[i] = f->id;
+		path = g_strdup_printf("tasks[%u].id", i);
+		first_line = d->layout->has_tasks_array
+				 ? g_array_index(d->layout->task_spans, ArkWorkflowSpan, j).id_line
+				 : 0;
+		if (first_line > 0)
+			ark_workflow_context_add(ctx, path,
+						 "duplicate task id '%s' (first defined at line "
+						 "%u)",
+						 specs[i].id, first_line);
+		else
+			ark_workflow_context_add(ctx, path,
+						 "duplicate task id '%s' (first defined in "
+						 "tasks[%u])",
+						 specs[i].id, j);
 	}
 
 	for (guint i = 0; i < n; i++) {
-		ArkWorkflowFields *f = g_ptr_array_index(d->fields, i);
+		const ArkTaskSpec *spec = &specs[i];
+		GArray *at = d->needs_at != NULL
+				 ? g_hash_table_lookup(d->needs_at, GUINT_TO_POINTER(i))
+				 : NULL;
 
-		for (guint k = 0; f->needs != NULL && k < f->needs->len; k++) {
-			const gchar *need = g_ptr_array_index(f->needs, k);
+		for (guint k = 0; spec->needs[k] != NULL; k++) {
+			const gchar *need = spec->needs[k];
 			g_autofree gchar *path = g_strdup_printf(
-			    "tasks[%u].needs[%u]", i, g_array_index(f->needs_index, guint, k));
-			gpointer target = NULL;
+			    "tasks[%u].needs[%u]", i, at != NULL ? g_array_index(at, guint, k) : k);
+			guint j;
 
-			if (f->id != NULL && strcmp(need, f->id) == 0) {
+			if (spec->id != NULL && strcmp(need, spec->id) == 0) {
 				ark_workflow_context_add(ctx, path, "task '%s' needs itself", need);
 				continue;
 			}
-			if (!g_hash_table_lookup_extended(by_id, need, NULL, &target)) {
+			j = ark_workflow_index_lookup(&d->by_id, specs, need);
+			if (j == G_MAXUINT) {
 				g_autofree gchar *shown = ark_workflow_shorten(need);
 				g_autofree gchar *hint = NULL;
 				if (n_suggestions++ < ARK_WORKFLOW_MAX_SUGGESTIONS)
@@ -2047,18 +2930,15 @@ ark_workflow_check_graph(ArkWorkflowDraft *d, guint **out_order)
 							 hint != NULL ? hint : "");
 				continue;
 			}
-			{
-				guint j = GPOINTER_TO_UINT(target);
-				g_array_append_val(edges, i);
-				g_array_append_val(edges, j);
-			}
+			g_array_append_val(edges, i);
+			g_array_append_val(edges, j);
 		}
 	}
 
 	ark_workflow_graph_init(&graph, n, edges);
 	n_placed = ark_workflow_graph_sort(&graph, order);
 	if (n_placed == n) {
-		*out_order = g_steal_pointer(&order);
+		d->order = g_steal_pointer(&order);
 		return;
 	}
 
@@ -2075,17 +2955,102 @@ ark_workflow_check_graph(ArkWorkflowDraft *d, guint **out_order)
 		if (component[i] == G_MAXUINT ||
 		    !g_hash_table_add(reported, GUINT_TO_POINTER(component[i] + 1)))
 			continue;
-		cycle = ark_workflow_graph_describe_cycle(&graph, component, i, d->fields);
+		cycle = ark_workflow_graph_describe_cycle(&graph, component, i, specs);
 		path = ark_workflow_path_element("tasks", i);
 		ark_workflow_context_add(ctx, path, "dependency cycle: %s", cycle);
 	}
 }
 
+/* json-glib errors read "<data>:3:7: Parse error: ..."; only reached if the scanner let through
+ * something json-glib still refuses */
+static void
+ark_workflow_add_json_error(ArkWorkflowContext *ctx, const gchar *path, const GError *error)
+{
+	const gchar *msg = error->message;
+
+	if (g_str_has_prefix(msg, "<data>:")) {
+		const gchar *colon = strstr(msg, ": ");
+		if (colon != NULL)
+			msg = colon + 2;
+		if (g_str_has_prefix(msg, "Parse error: "))
+			msg += strlen("Parse error: ");
+	}
+	ark_workflow_context_add(ctx, path, "invalid JSON: %s", msg);
+}
+
+/* the elements of "tasks", one small tree at a time when the scanner found where they are */
+static void
+ark_workflow_check_tasks(ArkWorkflowDraft *d, JsonNode *node)
+{
+	ArkWorkflowContext *ctx = d->ctx;
+	GArray *spans = d->layout->has_tasks_array ? d->layout->task_spans : NULL;
+	g_autoptr(JsonParser) parser = NULL;
+	JsonArray *array = NULL;
+	guint n;
+
+	if (spans != NULL) {
+		n = d->layout->n_tasks;
+		parser = json_parser_new();
+	} else {
+		array = ark_workflow_expect_array(ctx, "tasks", node);
+		if (array == NULL)
+			return;
+		n = json_array_get_length(array);
+	}
+	if (n == 0) {
+		ark_workflow_context_add(ctx, "tasks", "a workflow needs at least one task");
+		return;
+	}
+	if (n > ARK_WORKFLOW_MAX_TASKS) {
+		ark_workflow_context_add(ctx, "tasks", "too many tasks (%u, at most %d)", n,
+					 ARK_WORKFLOW_MAX_TASKS);
+		return;
+	}
+
+	ark_workflow_draft_begin(d, n);
+	for (guint i = 0; i < n; i++) {
+		ArkWorkflowFields f = {0};
+		g_autofree gchar *path = ark_workflow_path_element("tasks", i);
+		JsonNode *element = NULL;
+		JsonObject *object;
+
+		if (spans != NULL) {
+			const ArkWorkflowSpan *span = &g_array_index(spans, ArkWorkflowSpan, i);
+			g_autoptr(GError) error = NULL;
+
+			if (json_parser_load_from_data(parser, d->data + span->start,
+						       (gssize)(span->end - span->start), &error))
+				element = json_parser_get_root(parser);
+			else
+				ark_workflow_add_json_error(ctx, path, error);
+		} else {
+			element = json_array_get_element(array, i);
+		}
+		object = element != NULL ? ark_workflow_expect_object(ctx, path, element) : NULL;
+		if (object != NULL) {
+			ark_workflow_check_fields(ctx, path, object, FALSE, &f);
+			if (!json_object_has_member(object, "id"))
+				ark_workflow_context_add(ctx, path, "missing required member 'id'");
+			if (f.run_is_string && !((f.set & ARK_WORKFLOW_FIELD_SHELL)
+						     ? f.shell
+						     : d->defaults.shell)) {
+				g_autofree gchar *run = ark_workflow_path_member(path, "run");
+				ark_workflow_context_add(ctx, run,
+							 "a string needs \"shell\": true (without "
+							 "a shell, give the program and its "
+							 "arguments as an array)");
+			}
+		}
+		ark_workflow_draft_add_task(d, i, &f);
+		ark_workflow_fields_clear(&f);
+	}
+	ark_workflow_draft_end(d);
+	d->tasks_ok = TRUE;
+}
+
 static void
 ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
 {
-	static const gchar *const members[] = {"name", "description", "policy", "defaults",
-					       "tasks"};
 	ArkWorkflowContext *ctx = d->ctx;
 	JsonObject *object;
 	JsonNode *defaults;
@@ -2104,7 +3069,7 @@ ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
 		JsonObject *defaults_object = ark_workflow_expect_object(ctx, "defaults", defaults);
 		if (defaults_object != NULL)
 			ark_workflow_check_fields(ctx, "defaults", defaults_object, TRUE,
-						  &d->defaults);
+						  &d->defaults_fields);
 	}
 
 	names = json_object_get_members(object);
@@ -2128,6 +3093,20 @@ ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
 		} else if (strcmp(name, "policy") == 0) {
 			const gchar *str = ark_workflow_expect_nonempty(ctx, "policy", node);
 			d->policy = g_strdup(str);
+		} else if (strcmp(name, "on_failure") == 0) {
+			static const gchar *const modes[] = {"continue", "fail-fast"};
+			const gchar *str = ark_workflow_expect_string(ctx, "on_failure", node);
+			if (g_strcmp0(str, "continue") == 0) {
+				d->failure_mode = ARK_FAILURE_MODE_CONTINUE;
+			} else if (g_strcmp0(str, "fail-fast") == 0) {
+				d->failure_mode = ARK_FAILURE_MODE_FAIL_FAST;
+			} else if (str != NULL) {
+				ark_workflow_add_unknown_word(ctx, "on_failure", "failure mode",
+							      str, modes, G_N_ELEMENTS(modes),
+							      "continue or fail-fast");
+			}
+		} else if (strcmp(name, "timeout") == 0) {
+			ark_workflow_check_duration_node(ctx, "timeout", node, &d->timeout);
 		} else if (strcmp(name, "defaults") == 0) {
 			continue;
 		} else if (strcmp(name, "tasks") == 0) {
@@ -2135,7 +3114,8 @@ ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
 		} else {
 			g_autofree gchar *shown = ark_workflow_shorten(name);
 			g_autofree gchar *hint = ark_workflow_did_you_mean(
-			    ark_workflow_suggest(name, members, G_N_ELEMENTS(members)));
+			    ark_workflow_suggest(name, ark_workflow_root_members,
+						 G_N_ELEMENTS(ark_workflow_root_members)));
 			ark_workflow_context_add(ctx, name, "unknown member '%s'%s", shown, hint);
 		}
 	}
@@ -2164,6 +3144,34 @@ ark_workflow_problem_compare(gconstpointer a, gconstpointer b)
 	if (x->problem->column != y->problem->column)
 		return x->problem->column < y->problem->column ? -1 : 1;
 	return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* the second scan: positions for the problems that were found by path */
+static void
+ark_workflow_context_locate_all(ArkWorkflowContext *ctx, const gchar *data, gsize len)
+{
+	if (ctx->unlocated->len == 0)
+		return;
+	ctx->wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (guint i = 0; i < ctx->unlocated->len; i++) {
+		ArkProblem *problem = g_ptr_array_index(ctx->unlocated, i);
+		g_autofree gchar *path = g_strdup(problem->path);
+
+		do {
+			if (!g_hash_table_contains(ctx->wanted, path))
+				g_hash_table_insert(ctx->wanted, g_strdup(path),
+						    g_new0(ArkWorkflowLocation, 1));
+		} while (ark_workflow_path_up(path));
+	}
+	ark_workflow_scan(ctx, data, len, NULL);
+	for (guint i = 0; i < ctx->unlocated->len; i++) {
+		ArkProblem *problem = g_ptr_array_index(ctx->unlocated, i);
+		ArkWorkflowLocation loc = ark_workflow_context_locate(ctx, problem->path);
+		problem->line = loc.line;
+		problem->column = loc.column;
+	}
+	g_clear_pointer(&ctx->wanted, g_hash_table_unref);
+	g_ptr_array_set_size(ctx->unlocated, 0);
 }
 
 static GPtrArray *
@@ -2195,15 +3203,20 @@ ark_workflow_context_finish(ArkWorkflowContext *ctx)
 static void
 ark_workflow_context_clear(ArkWorkflowContext *ctx)
 {
+	g_clear_pointer(&ctx->unlocated, g_ptr_array_unref);
 	g_clear_pointer(&ctx->problems, g_ptr_array_unref);
-	g_clear_pointer(&ctx->paths, g_hash_table_unref);
-	g_clear_pointer(&ctx->locations, g_array_unref);
-	if (ctx->path_chunk != NULL)
-		g_string_chunk_free(g_steal_pointer(&ctx->path_chunk));
+	g_clear_pointer(&ctx->wanted, g_hash_table_unref);
+}
+
+static void
+ark_workflow_layout_clear(ArkWorkflowLayout *layout)
+{
+	g_clear_pointer(&layout->task_spans, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkWorkflowContext, ark_workflow_context_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkWorkflowDraft, ark_workflow_draft_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkWorkflowLayout, ark_workflow_layout_clear)
 
 /* the raw bytes, before any JSON is read: size, NUL bytes, encoding */
 static gboolean
@@ -2237,30 +3250,57 @@ ark_workflow_check_bytes(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 	return TRUE;
 }
 
-/* json-glib errors read "<data>:3:7: Parse error: ..."; only reached if the scanner let through
- * something json-glib still refuses */
-static void
-ark_workflow_add_json_error(ArkWorkflowContext *ctx, const GError *error)
+/* the document with the elements of "tasks" left out ("tasks": []), for json-glib to build a
+ * tree of; or NULL when the document is to be read as it is */
+static gchar *
+ark_workflow_skeleton(const gchar *data, gsize len, const ArkWorkflowLayout *layout,
+		      gsize *out_len)
 {
-	const gchar *msg = error->message;
-	guint line = 0;
-	guint column = 0;
+	const ArkWorkflowSpan *tasks = &layout->tasks;
+	GString *str;
 
-	if (g_str_has_prefix(msg, "<data>:")) {
-		gchar *end = NULL;
-		line = (guint)g_ascii_strtoull(msg + 7, &end, 10);
-		if (end != NULL && *end == ':') {
-			column = (guint)g_ascii_strtoull(end + 1, &end, 10);
-			if (end != NULL && *end == ':')
-				msg = end + 1;
-		}
-		while (*msg == ' ')
-			msg++;
-		if (g_str_has_prefix(msg, "Parse error: "))
-			msg += strlen("Parse error: ");
+	if (!layout->has_tasks_array)
+		return NULL;
+	str = g_string_sized_new(len - (tasks->end - tasks->start) + 3);
+	g_string_append_len(str, data, (gssize)tasks->start);
+	g_string_append(str, "[]");
+	g_string_append_len(str, data + tasks->end, (gssize)(len - tasks->end));
+	*out_len = str->len;
+	return g_string_free(str, FALSE);
+}
+
+static ArkWorkflow *
+ark_workflow_new_from_draft(ArkWorkflowDraft *d, const ArkWorkflowLayout *layout)
+{
+	ArkWorkflow *self = g_new0(ArkWorkflow, 1);
+
+	g_atomic_ref_count_init(&self->ref);
+	self->name = g_steal_pointer(&d->name);
+	self->description = g_steal_pointer(&d->description);
+	self->policy = g_steal_pointer(&d->policy);
+	self->failure_mode = d->failure_mode;
+	self->timeout = d->timeout;
+	self->n_tasks = d->n_tasks;
+	self->tasks = g_steal_pointer(&d->specs);
+	self->task_set = g_steal_pointer(&d->task_set);
+	self->strings = g_steal_pointer(&d->strings);
+	self->strv = g_steal_pointer(&d->strv_block);
+	self->exit_codes = g_steal_pointer(&d->codes_block);
+	self->defaults = d->defaults;
+	self->extras = g_steal_pointer(&d->extras);
+	self->by_id = d->by_id;
+	d->by_id.slots = NULL;
+	self->order = g_steal_pointer(&d->order);
+	self->task_locations = g_new0(guint, 2 * (gsize)self->n_tasks);
+	for (guint i = 0; layout->has_tasks_array && i < self->n_tasks; i++) {
+		const ArkWorkflowSpan *span =
+		    &g_array_index(layout->task_spans, ArkWorkflowSpan, i);
+		self->task_locations[2 * i] = span->at.line;
+		self->task_locations[2 * i + 1] = span->at.column;
 	}
-	ark_workflow_context_add_at(ctx, "", line, column,
-				    g_strdup_printf("invalid JSON: %s", msg));
+	memcpy(self->member_locations, layout->member_locations,
+	       sizeof(self->member_locations));
+	return self;
 }
 
 /**
@@ -2280,24 +3320,19 @@ ArkWorkflow *
 ark_workflow_parse(const gchar *data, gssize length, GPtrArray **problems)
 {
 	g_auto(ArkWorkflowContext) ctx = {0};
+	g_auto(ArkWorkflowLayout) layout = {0};
 	g_auto(ArkWorkflowDraft) draft = {0};
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ArkWorkflow) self = NULL;
-	g_autofree guint *order = NULL;
-	g_autoptr(GList) members = NULL;
-	JsonNode *root;
+	g_autofree gchar *skeleton = NULL;
+	JsonNode *root = NULL;
 	gsize len;
 
 	g_return_val_if_fail(data != NULL || length == 0, NULL);
 
 	ctx.problems = g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
-	ctx.paths = g_hash_table_new(g_str_hash, g_str_equal);
-	ctx.locations = g_array_new(FALSE, FALSE, sizeof(ArkWorkflowLocation));
-	ctx.path_chunk = g_string_chunk_new(4096);
-	ctx.n_budget = ARK_WORKFLOW_MAX_LOCATIONS;
-	ctx.n_task_budget = ARK_WORKFLOW_MAX_TASKS;
-	draft.ctx = &ctx;
+	ctx.unlocated = g_ptr_array_new();
+	layout.task_spans = g_array_new(FALSE, FALSE, sizeof(ArkWorkflowSpan));
 
 	/* strnlen, so that a huge string is refused without reading all of it */
 	len = length >= 0 ? (gsize)length : strnlen(data, ARK_WORKFLOW_MAX_BYTES + 1);
@@ -2308,64 +3343,42 @@ ark_workflow_parse(const gchar *data, gssize length, GPtrArray **problems)
 		data += 3;
 		len -= 3;
 	}
+	draft.ctx = &ctx;
+	draft.layout = &layout;
+	draft.data = data;
 
-	if (ark_workflow_check_bytes(&ctx, data, len) && ark_workflow_scan(&ctx, data, len)) {
+	if (ark_workflow_check_bytes(&ctx, data, len) &&
+	    ark_workflow_scan(&ctx, data, len, &layout)) {
+		gsize skeleton_len = 0;
+
+		skeleton = ark_workflow_skeleton(data, len, &layout, &skeleton_len);
 		parser = json_parser_new();
-		if (!json_parser_load_from_data(parser, data, (gssize)len, &error))
-			ark_workflow_add_json_error(&ctx, error);
+		if (json_parser_load_from_data(parser, skeleton != NULL ? skeleton : data,
+					       (gssize)(skeleton != NULL ? skeleton_len : len),
+					       &error))
+			root = json_parser_get_root(parser);
+		else
+			ark_workflow_add_json_error(&ctx, "", error);
 	}
-	root = parser != NULL ? json_parser_get_root(parser) : NULL;
 	if (root != NULL) {
 		ark_workflow_check_root(&draft, root);
 		if (draft.tasks_ok)
-			ark_workflow_check_graph(&draft, &order);
+			ark_workflow_check_graph(&draft);
 	}
 
-	if (ctx.problems->len > 0 || root == NULL || draft.fields == NULL) {
+	if (ctx.problems->len > 0 || !draft.tasks_ok) {
 		if (ctx.problems->len == 0)
 			ark_workflow_context_add_at(&ctx, "", 0, 0,
 						    g_strdup("the document has no workflow"));
-		if (problems != NULL)
+		if (problems != NULL) {
+			ark_workflow_context_locate_all(&ctx, data, len);
 			*problems = ark_workflow_context_finish(&ctx);
+		}
 		return NULL;
 	}
-
-	self = g_new0(ArkWorkflow, 1);
-	g_atomic_ref_count_init(&self->ref);
-	self->name = g_steal_pointer(&draft.name);
-	self->description = g_steal_pointer(&draft.description);
-	self->policy = g_steal_pointer(&draft.policy);
-	self->tasks = g_ptr_array_new_full(draft.fields->len,
-					   (GDestroyNotify)ark_workflow_task_spec_free);
-	self->by_id = g_hash_table_new(g_str_hash, g_str_equal);
-	self->task_locations = g_new0(guint, 2 * draft.fields->len);
-	for (guint i = 0; i < draft.fields->len; i++) {
-		ArkTaskSpec *spec = ark_workflow_task_spec_new(
-		    g_ptr_array_index(draft.fields, i), &draft.defaults, i);
-		g_autofree gchar *path = ark_workflow_path_element("tasks", i);
-		ArkWorkflowLocation loc = {0, 0};
-
-		g_ptr_array_add(self->tasks, spec);
-		g_hash_table_insert(self->by_id, spec->id, spec);
-		if (ark_workflow_context_lookup(&ctx, path, &loc)) {
-			self->task_locations[2 * i] = loc.line;
-			self->task_locations[2 * i + 1] = loc.column;
-		}
-	}
-	self->member_locations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	members = json_object_get_members(json_node_get_object(root));
-	for (GList *l = members; l != NULL; l = l->next) {
-		ArkWorkflowLocation loc = {0, 0};
-		if (ark_workflow_context_lookup(&ctx, l->data, &loc))
-			g_hash_table_insert(self->member_locations, g_strdup(l->data),
-					    g_memdup2(&loc, sizeof(loc)));
-	}
-	self->order = g_steal_pointer(&order);
-	self->definition = json_to_string(root, FALSE);
-
 	if (problems != NULL)
 		*problems = ark_workflow_context_finish(&ctx);
-	return g_steal_pointer(&self);
+	return ark_workflow_new_from_draft(&draft, &layout);
 }
 
 /**
@@ -2401,12 +3414,18 @@ ark_workflow_unref(ArkWorkflow *self)
 	g_free(self->name);
 	g_free(self->description);
 	g_free(self->policy);
-	g_hash_table_unref(self->by_id);
-	g_ptr_array_unref(self->tasks);
+	for (guint i = 0; i < self->n_tasks; i++)
+		g_clear_pointer(&self->tasks[i].args, json_node_unref);
+	g_free(self->tasks);
+	g_free(self->task_set);
+	g_string_chunk_free(self->strings);
+	g_free(self->strv);
+	g_free(self->exit_codes);
+	g_clear_pointer(&self->extras, g_hash_table_unref);
+	g_free(self->by_id.slots);
 	g_free(self->order);
-	g_free(self->definition);
 	g_free(self->task_locations);
-	g_hash_table_unref(self->member_locations);
+	g_free(self->definition);
 	g_free(self);
 }
 
@@ -2441,6 +3460,37 @@ ark_workflow_get_policy(ArkWorkflow *self)
 }
 
 /**
+ * ark_workflow_get_failure_mode:
+ * @self: a workflow
+ *
+ * Returns: what a failed task does to the rest of the run: %ARK_FAILURE_MODE_CONTINUE unless
+ *   the document says "on_failure": "fail-fast"
+ *
+ * Since: 0.2
+ */
+ArkFailureMode
+ark_workflow_get_failure_mode(ArkWorkflow *self)
+{
+	g_return_val_if_fail(self != NULL, ARK_FAILURE_MODE_CONTINUE);
+	return self->failure_mode;
+}
+
+/**
+ * ark_workflow_get_timeout:
+ * @self: a workflow
+ *
+ * Returns: how long the whole run may take from submission, in microseconds, or 0 for no limit
+ *
+ * Since: 0.2
+ */
+gint64
+ark_workflow_get_timeout(ArkWorkflow *self)
+{
+	g_return_val_if_fail(self != NULL, 0);
+	return self->timeout;
+}
+
+/**
  * ark_workflow_get_n_tasks:
  * @self: a workflow
  *
@@ -2452,7 +3502,7 @@ guint
 ark_workflow_get_n_tasks(ArkWorkflow *self)
 {
 	g_return_val_if_fail(self != NULL, 0);
-	return self->tasks->len;
+	return self->n_tasks;
 }
 
 /**
@@ -2468,8 +3518,8 @@ const ArkTaskSpec *
 ark_workflow_get_task(ArkWorkflow *self, guint index)
 {
 	g_return_val_if_fail(self != NULL, NULL);
-	g_return_val_if_fail(index < self->tasks->len, NULL);
-	return g_ptr_array_index(self->tasks, index);
+	g_return_val_if_fail(index < self->n_tasks, NULL);
+	return &self->tasks[index];
 }
 
 /**
@@ -2484,9 +3534,12 @@ ark_workflow_get_task(ArkWorkflow *self, guint index)
 const ArkTaskSpec *
 ark_workflow_lookup_task(ArkWorkflow *self, const gchar *id)
 {
+	guint index;
+
 	g_return_val_if_fail(self != NULL, NULL);
 	g_return_val_if_fail(id != NULL, NULL);
-	return g_hash_table_lookup(self->by_id, id);
+	index = ark_workflow_index_lookup(&self->by_id, self->tasks, id);
+	return index != G_MAXUINT ? &self->tasks[index] : NULL;
 }
 
 /**
@@ -2507,11 +3560,313 @@ ark_workflow_get_topological_order(ArkWorkflow *self)
 	return self->order;
 }
 
+/* ---- the definition ---- */
+
+static void
+ark_workflow_json_strv(GString *out, gchar **strv)
+{
+	g_string_append_c(out, '[');
+	for (guint i = 0; strv[i] != NULL; i++) {
+		if (i > 0)
+			g_string_append_c(out, ',');
+		ark_workflow_json_string(out, strv[i]);
+	}
+	g_string_append_c(out, ']');
+}
+
+static void
+ark_workflow_json_env(GString *out, gchar **env)
+{
+	g_string_append_c(out, '{');
+	for (guint i = 0; env[i] != NULL; i++) {
+		/* names have no '=': the first one ends the name */
+		const gchar *eq = strchr(env[i], '=');
+		g_autofree gchar *name = g_strndup(env[i], (gsize)(eq - env[i]));
+
+		if (i > 0)
+			g_string_append_c(out, ',');
+		ark_workflow_json_string(out, name);
+		g_string_append_c(out, ':');
+		ark_workflow_json_string(out, eq + 1);
+	}
+	g_string_append_c(out, '}');
+}
+
+/* only what differs from the built-in policy, which is what a missing member means */
+static void
+ark_workflow_json_retry(GString *out, const ArkRetryPolicy *retry)
+{
+	ArkRetryPolicy builtin;
+
+	ark_workflow_retry_init(&builtin);
+	g_string_append_c(out, '{');
+	if (retry->max_attempts != builtin.max_attempts) {
+		ark_workflow_json_member(out, "max_attempts");
+		g_string_append_printf(out, "%u", retry->max_attempts);
+	}
+	if (retry->backoff != builtin.backoff) {
+		ark_workflow_json_member(out, "backoff");
+		g_string_append(out, "\"fixed\"");
+	}
+	if (retry->initial_delay != builtin.initial_delay) {
+		ark_workflow_json_member(out, "initial_delay");
+		ark_workflow_json_duration(out, retry->initial_delay);
+	}
+	if (retry->max_delay != builtin.max_delay) {
+		ark_workflow_json_member(out, "max_delay");
+		ark_workflow_json_duration(out, retry->max_delay);
+	}
+	if (retry->multiplier != builtin.multiplier) {
+		ark_workflow_json_member(out, "multiplier");
+		ark_workflow_json_double(out, retry->multiplier);
+	}
+	if (retry->jitter != builtin.jitter) {
+		ark_workflow_json_member(out, "jitter");
+		g_string_append(out, retry->jitter ? "true" : "false");
+	}
+	if (retry->retry_on != builtin.retry_on) {
+		gboolean first = TRUE;
+		ark_workflow_json_member(out, "on");
+		g_string_append_c(out, '[');
+		for (guint k = 0; k < G_N_ELEMENTS(ark_workflow_retry_outcomes); k++) {
+			if (!(retry->retry_on & (1u << k)))
+				continue;
+			g_string_append_printf(out, "%s\"%s\"", first ? "" : ",",
+					       ark_workflow_retry_outcomes[k]);
+			first = FALSE;
+		}
+		g_string_append_c(out, ']');
+	}
+	if (retry->n_exit_codes > 0) {
+		ark_workflow_json_member(out, "exit_codes");
+		g_string_append_c(out, '[');
+		for (guint k = 0; k < retry->n_exit_codes; k++)
+			g_string_append_printf(out, "%s%d", k > 0 ? "," : "", retry->exit_codes[k]);
+		g_string_append_c(out, ']');
+	}
+	g_string_append_c(out, '}');
+}
+
+static void
+ark_workflow_json_deadline(GString *out, const ArkTaskSpec *spec)
+{
+	if (spec->deadline_relative != 0) {
+		g_autofree gchar *str = ark_duration_format(spec->deadline_relative);
+		g_autofree gchar *plus = g_strconcat("+", str, NULL);
+		ark_workflow_json_member(out, "deadline");
+		ark_workflow_json_string(out, plus);
+	} else if (spec->deadline_absolute != 0) {
+		gint64 usec = spec->deadline_absolute % G_USEC_PER_SEC;
+		g_autoptr(GDateTime) dt =
+		    g_date_time_new_from_unix_utc(spec->deadline_absolute / G_USEC_PER_SEC);
+		g_autofree gchar *str = NULL;
+
+		/* it was read through GDateTime, so it fits */
+		g_return_if_fail(dt != NULL);
+		str = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+		ark_workflow_json_member(out, "deadline");
+		g_string_append_printf(out, "\"%s", str);
+		if (usec != 0) {
+			gchar frac[8];
+			gint end = 6;
+			g_snprintf(frac, sizeof(frac), "%06d", (gint)usec);
+			while (end > 1 && frac[end - 1] == '0')
+				end--;
+			g_string_append_printf(out, ".%.*s", end, frac);
+		}
+		g_string_append(out, "Z\"");
+	}
+}
+
+/* a task as its members, the ones it set itself: defaults stay in "defaults" */
+static void
+ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
+{
+	const ArkTaskSpec *spec = &self->tasks[index];
+	guint32 set = self->task_set[index];
+	const ArkWorkflowExtra *extra =
+	    self->extras != NULL ? g_hash_table_lookup(self->extras, GUINT_TO_POINTER(index))
+				 : NULL;
+
+	g_string_append_c(out, '{');
+	ark_workflow_json_member(out, "id");
+	ark_workflow_json_string(out, spec->id);
+	if (spec->needs[0] != NULL) {
+		ark_workflow_json_member(out, "needs");
+		ark_workflow_json_strv(out, spec->needs);
+	}
+	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
+		ark_workflow_json_member(out, "executor");
+		ark_workflow_json_string(out, spec->executor);
+	}
+	if (spec->run != NULL) {
+		ark_workflow_json_member(out, "run");
+		if (set & ARK_WORKFLOW_FIELD_RUN_IS_STRING)
+			ark_workflow_json_string(out, spec->run[0]);
+		else
+			ark_workflow_json_strv(out, spec->run);
+	}
+	if (set & ARK_WORKFLOW_FIELD_SHELL) {
+		ark_workflow_json_member(out, "shell");
+		g_string_append(out, spec->shell ? "true" : "false");
+	}
+	if (set & ARK_WORKFLOW_FIELD_CWD) {
+		ark_workflow_json_member(out, "cwd");
+		ark_workflow_json_string(out, spec->cwd);
+	}
+	if (set & ARK_WORKFLOW_FIELD_ENV) {
+		ark_workflow_json_member(out, "env");
+		ark_workflow_json_env(out, spec->env);
+	}
+	if (spec->function != NULL) {
+		ark_workflow_json_member(out, "function");
+		ark_workflow_json_string(out, spec->function);
+	}
+	if (spec->args != NULL) {
+		ark_workflow_json_member(out, "args");
+		ark_workflow_json_value(out, spec->args);
+	}
+	if (set & ARK_WORKFLOW_FIELD_PRIORITY) {
+		ark_workflow_json_member(out, "priority");
+		g_string_append_printf(out, "%d", spec->priority);
+	}
+	if (spec->estimate != 0) {
+		ark_workflow_json_member(out, "estimate");
+		ark_workflow_json_duration(out, spec->estimate);
+	}
+	if (set & ARK_WORKFLOW_FIELD_TIMEOUT) {
+		ark_workflow_json_member(out, "timeout");
+		ark_workflow_json_duration(out, spec->timeout);
+	}
+	ark_workflow_json_deadline(out, spec);
+	if (set & ARK_WORKFLOW_FIELD_ALLOW_FAILURE) {
+		ark_workflow_json_member(out, "allow_failure");
+		g_string_append(out, spec->allow_failure ? "true" : "false");
+	}
+	if (set & ARK_WORKFLOW_FIELD_RETRY) {
+		ark_workflow_json_member(out, "retry");
+		ark_workflow_json_retry(out, &spec->retry);
+	}
+	if (set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) {
+		ark_workflow_json_member(out, "queue_timeout");
+		ark_workflow_json_duration(out, spec->queue_timeout);
+	}
+	if (extra != NULL && extra->description != NULL) {
+		ark_workflow_json_member(out, "description");
+		ark_workflow_json_string(out, extra->description);
+	}
+	if (extra != NULL && extra->labels != NULL) {
+		ark_workflow_json_member(out, "labels");
+		g_string_append(out, extra->labels);
+	}
+	g_string_append_c(out, '}');
+}
+
+static void
+ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
+{
+	guint32 set = defaults->set;
+
+	g_string_append_c(out, '{');
+	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
+		ark_workflow_json_member(out, "executor");
+		ark_workflow_json_string(out, defaults->executor);
+	}
+	if (set & ARK_WORKFLOW_FIELD_SHELL) {
+		ark_workflow_json_member(out, "shell");
+		g_string_append(out, defaults->shell ? "true" : "false");
+	}
+	if (set & ARK_WORKFLOW_FIELD_CWD) {
+		ark_workflow_json_member(out, "cwd");
+		ark_workflow_json_string(out, defaults->cwd);
+	}
+	if (set & ARK_WORKFLOW_FIELD_ENV) {
+		ark_workflow_json_member(out, "env");
+		ark_workflow_json_env(out, defaults->env);
+	}
+	if (set & ARK_WORKFLOW_FIELD_PRIORITY) {
+		ark_workflow_json_member(out, "priority");
+		g_string_append_printf(out, "%d", defaults->priority);
+	}
+	if (set & ARK_WORKFLOW_FIELD_TIMEOUT) {
+		ark_workflow_json_member(out, "timeout");
+		ark_workflow_json_duration(out, defaults->timeout);
+	}
+	if (set & ARK_WORKFLOW_FIELD_ALLOW_FAILURE) {
+		ark_workflow_json_member(out, "allow_failure");
+		g_string_append(out, defaults->allow_failure ? "true" : "false");
+	}
+	if (set & ARK_WORKFLOW_FIELD_RETRY) {
+		ark_workflow_json_member(out, "retry");
+		ark_workflow_json_retry(out, &defaults->retry);
+	}
+	if (set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) {
+		ark_workflow_json_member(out, "queue_timeout");
+		ark_workflow_json_duration(out, defaults->queue_timeout);
+	}
+	g_string_append_c(out, '}');
+}
+
+/*
+ * The canonical document: top-level members, defaults and each task's own members in a fixed
+ * order, durations in their shortest exact form, members with no effect left out. It is built
+ * from the specs, so it always reads back as the same workflow. @replacement, when not NULL,
+ * is written instead of task @replace_index.
+ */
+static gchar *
+ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gchar *replacement)
+{
+	GString *out = g_string_sized_new(256 + 64 * (gsize)self->n_tasks);
+	gsize len;
+
+	g_string_append_c(out, '{');
+	ark_workflow_json_member(out, "name");
+	ark_workflow_json_string(out, self->name);
+	if (self->description != NULL) {
+		ark_workflow_json_member(out, "description");
+		ark_workflow_json_string(out, self->description);
+	}
+	if (self->policy != NULL) {
+		ark_workflow_json_member(out, "policy");
+		ark_workflow_json_string(out, self->policy);
+	}
+	if (self->failure_mode == ARK_FAILURE_MODE_FAIL_FAST) {
+		ark_workflow_json_member(out, "on_failure");
+		g_string_append(out, "\"fail-fast\"");
+	}
+	if (self->timeout != 0) {
+		ark_workflow_json_member(out, "timeout");
+		ark_workflow_json_duration(out, self->timeout);
+	}
+	if (self->defaults.set != 0) {
+		ark_workflow_json_member(out, "defaults");
+		ark_workflow_json_defaults(out, &self->defaults);
+	}
+	ark_workflow_json_member(out, "tasks");
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < self->n_tasks; i++) {
+		if (i > 0)
+			g_string_append_c(out, ',');
+		if (replacement != NULL && i == replace_index)
+			g_string_append(out, replacement);
+		else
+			ark_workflow_json_task(out, self, i);
+	}
+	g_string_append(out, "]}");
+	/* the string stays as long as the workflow: it keeps what it holds, not what it reserved */
+	len = out->len;
+	return g_realloc(g_string_free(out, FALSE), len + 1);
+}
+
 /**
  * ark_workflow_get_definition:
  * @self: a workflow
  *
- * Returns: the document as compact JSON, without the original's layout
+ * Gives the workflow as a canonical document: compact JSON with the members in a fixed order
+ * and durations in their shortest form, which parses back into the same workflow. It is built
+ * on the first call. Thread-safe.
+ *
+ * Returns: the document, owned by @self
  *
  * Since: 0.1
  */
@@ -2519,6 +3874,10 @@ const gchar *
 ark_workflow_get_definition(ArkWorkflow *self)
 {
 	g_return_val_if_fail(self != NULL, NULL);
+	if (g_once_init_enter(&self->definition)) {
+		gchar *definition = ark_workflow_build_definition(self, G_MAXUINT, NULL);
+		g_once_init_leave(&self->definition, definition);
+	}
 	return self->definition;
 }
 
@@ -2538,7 +3897,7 @@ ark_workflow_get_task_location(ArkWorkflow *self, guint index, guint *out_line,
 			       guint *out_column)
 {
 	g_return_if_fail(self != NULL);
-	g_return_if_fail(index < self->tasks->len);
+	g_return_if_fail(index < self->n_tasks);
 	if (out_line != NULL)
 		*out_line = self->task_locations[2 * index];
 	if (out_column != NULL)
@@ -2570,7 +3929,7 @@ ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, guint index,
 
 	g_return_if_fail(self != NULL);
 	g_return_if_fail(problems != NULL);
-	g_return_if_fail(index == G_MAXUINT || index < self->tasks->len);
+	g_return_if_fail(index == G_MAXUINT || index < self->n_tasks);
 	g_return_if_fail(format != NULL);
 
 	va_start(args, format);
@@ -2578,12 +3937,12 @@ ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, guint index,
 	va_end(args);
 
 	if (index == G_MAXUINT) {
-		const ArkWorkflowLocation *loc =
-		    member != NULL ? g_hash_table_lookup(self->member_locations, member) : NULL;
 		path = g_strdup(member != NULL ? member : "");
-		if (loc != NULL) {
-			line = loc->line;
-			column = loc->column;
+		for (guint i = 0; member != NULL && i < ARK_WORKFLOW_N_ROOT_MEMBERS; i++) {
+			if (strcmp(ark_workflow_root_members[i], member) == 0) {
+				line = self->member_locations[i].line;
+				column = self->member_locations[i].column;
+			}
 		}
 	} else {
 		path = g_strdup_printf("tasks[%u]%s%s", index, member != NULL ? "." : "",
@@ -2592,4 +3951,143 @@ ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, guint index,
 		column = self->task_locations[2 * index + 1];
 	}
 	g_ptr_array_add(problems, ark_workflow_problem_new(path, line, column, message));
+}
+
+/* "tasks[3].timeout" → "overrides.timeout" for the task being overridden; other paths stay */
+static gchar *
+ark_workflow_override_path(const gchar *path, const gchar *task_path)
+{
+	gsize n = strlen(task_path);
+
+	if (strncmp(path, task_path, n) != 0 || (path[n] != '\0' && path[n] != '.'))
+		return g_strdup(path);
+	return g_strconcat("overrides", path + n, NULL);
+}
+
+/**
+ * ark_workflow_override_task:
+ * @self: a workflow
+ * @task_id: the task to change
+ * @overrides: a JSON object of task members ("run", "timeout", "env", "retry", ...) that replace
+ *   the task's own; %NULL as a value removes the task's own value, so that the defaults apply
+ *   again; "id" and "needs" can not be overridden
+ * @problems: (out) (transfer full) (optional): what is wrong with @overrides or the result,
+ *   with paths such as "overrides.timeout" and no position
+ *
+ * Used by DLQ replay: builds the definition the workflow would have with @task_id's members
+ * replaced, and parses it, so the result is checked exactly like a document is.
+ *
+ * Returns: (transfer full) (nullable): the new workflow, or %NULL with @problems set
+ *
+ * Since: 0.2
+ */
+ArkWorkflow *
+ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *overrides,
+			   GPtrArray **problems)
+{
+	g_autoptr(GPtrArray) found =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
+	g_autoptr(GPtrArray) inner = NULL;
+	g_autoptr(GList) names = NULL;
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GString) task = NULL;
+	g_autofree gchar *replacement = NULL;
+	g_autofree gchar *definition = NULL;
+	g_autofree gchar *task_path = NULL;
+	g_autoptr(GArray) items = NULL;
+	ArkWorkflow *result;
+	JsonObject *object;
+	guint index;
+
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(task_id != NULL, NULL);
+	g_return_val_if_fail(overrides != NULL, NULL);
+
+	index = ark_workflow_index_lookup(&self->by_id, self->tasks, task_id);
+	if (index == G_MAXUINT) {
+		g_autofree const gchar **ids = g_new(const gchar *, self->n_tasks);
+		g_autofree gchar *shown = ark_workflow_shorten(task_id);
+		g_autofree gchar *hint = NULL;
+
+		for (guint i = 0; i < self->n_tasks; i++)
+			ids[i] = self->tasks[i].id;
+		hint = ark_workflow_did_you_mean(ark_workflow_suggest(task_id, ids, self->n_tasks));
+		g_ptr_array_add(found, ark_workflow_problem_new(
+					   "", 0, 0,
+					   g_strdup_printf("unknown task '%s'%s", shown, hint)));
+	}
+	names = json_object_get_members(overrides);
+	for (GList *l = names; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		g_autofree gchar *path = NULL;
+
+		if (strcmp(name, "id") != 0 && strcmp(name, "needs") != 0)
+			continue;
+		path = ark_workflow_path_member("overrides", name);
+		g_ptr_array_add(found, ark_workflow_problem_new(
+					   path, 0, 0,
+					   g_strdup_printf("'%s' can not be overridden", name)));
+	}
+	if (found->len > 0) {
+		if (problems != NULL)
+			*problems = g_steal_pointer(&found);
+		return NULL;
+	}
+
+	/* the task as the definition has it, with the overrides laid over its members */
+	task = g_string_new(NULL);
+	ark_workflow_json_task(task, self, index);
+	parser = json_parser_new();
+	if (!json_parser_load_from_data(parser, task->str, (gssize)task->len, NULL))
+		g_return_val_if_reached(NULL);
+	object = json_node_get_object(json_parser_get_root(parser));
+	for (GList *l = names; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		JsonNode *value = json_object_get_member(overrides, name);
+
+		if (JSON_NODE_HOLDS_NULL(value))
+			json_object_remove_member(object, name);
+		else
+			json_object_set_member(object, name, json_node_copy(value));
+	}
+	replacement = ark_workflow_json_to_string(json_parser_get_root(parser));
+	definition = ark_workflow_build_definition(self, index, replacement);
+
+	result = ark_workflow_parse(definition, -1, &inner);
+	/* positions in a document nobody wrote would only mislead: the problems come in the
+	 * order of the members of @overrides instead */
+	task_path = ark_workflow_path_element("tasks", index);
+	items = g_array_sized_new(FALSE, FALSE, sizeof(ArkWorkflowSortItem), inner->len);
+	for (guint i = 0; i < inner->len; i++) {
+		const ArkProblem *problem = g_ptr_array_index(inner, i);
+		g_autofree gchar *path = ark_workflow_override_path(problem->path, task_path);
+		ArkWorkflowSortItem item = {
+		    ark_workflow_problem_new(path, G_MAXUINT, 0, g_strdup(problem->message)), i};
+		guint k = 0;
+
+		for (GList *l = names; l != NULL; l = l->next, k++) {
+			const gchar *name = l->data;
+			gsize n = strlen(name);
+			if (g_str_has_prefix(path, "overrides.") &&
+			    strncmp(path + strlen("overrides."), name, n) == 0 &&
+			    strchr(".[", path[strlen("overrides.") + n]) != NULL) {
+				item.problem->line = k + 1;
+				break;
+			}
+		}
+		g_array_append_val(items, item);
+	}
+	g_array_sort(items, ark_workflow_problem_compare);
+	for (guint i = 0; i < items->len; i++) {
+		ArkProblem *problem = g_array_index(items, ArkWorkflowSortItem, i).problem;
+		problem->line = 0;
+		g_ptr_array_add(found, problem);
+	}
+	if (result != NULL) {
+		memset(result->task_locations, 0, 2 * sizeof(guint) * result->n_tasks);
+		memset(result->member_locations, 0, sizeof(result->member_locations));
+	}
+	if (problems != NULL)
+		*problems = g_steal_pointer(&found);
+	return result;
 }
