@@ -234,6 +234,7 @@ ark_store_test_assert_task(const ArkTaskRecord *a, const ArkTaskRecord *b)
 	g_assert_cmpstr(a->reason, ==, b->reason);
 	g_assert_cmpint(a->next_attempt_at, ==, b->next_attempt_at);
 	g_assert_cmpstr(a->cancelled_by, ==, b->cancelled_by);
+	g_assert_cmpuint(a->retry_base, ==, b->retry_base);
 }
 
 static void
@@ -305,7 +306,8 @@ ark_store_test_data_init(ArkStoreTestData *d)
 	d->tasks[0].reason = "done";
 	d->tasks[1] = ark_store_test_task("run-a", "test", 2);
 	d->tasks[1].state = ARK_TASK_STATE_DEAD;
-	d->tasks[1].attempts = 2;
+	d->tasks[1].attempts = 5;
+	d->tasks[1].retry_base = 2; /* replayed from the DLQ once */
 	d->tasks[1].exit_code = 255;
 	d->tasks[2] = ark_store_test_task("run-a", "lint", 1);
 	d->tasks[2].state = ARK_TASK_STATE_RETRY_WAIT;
@@ -497,6 +499,7 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	    .reason = task_reason,
 	    .next_attempt_at = T0 + 23,
 	    .cancelled_by = task_cancelled_by,
+	    .retry_base = 3,
 	};
 	attempt_update = (ArkAttemptRecord){
 	    .run_id = "run-a",
@@ -1111,6 +1114,7 @@ ark_store_test_add_doomed_prefix(ArkStoreBatch *batch)
 	task_update.reason = "cancelled";
 	task_update.cancelled_by = "operator:doomed";
 	task_update.next_attempt_at = T0 + 1001;
+	task_update.retry_base = 1;
 	attempt_update.status = ARK_ATTEMPT_STATUS_CANCELLED;
 	attempt_update.error = "cancelled";
 
@@ -1840,6 +1844,8 @@ ark_store_test_data_init_v1(ArkStoreTestData *d)
 	d->tasks[2].attempts = 0;
 	d->tasks[2].next_attempt_at = 0;
 	d->tasks[2].cancelled_by = NULL;
+	d->tasks[1].attempts = 2;
+	d->tasks[1].retry_base = 0;
 }
 
 /*
@@ -1874,6 +1880,7 @@ ark_store_test_sqlite_migrate_v1(void)
 	ark_store_test_data_init(&d);
 	run_update = d.runs[0];
 	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &d.tasks[1]);
 	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_UPDATE, &d.tasks[2]);
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);

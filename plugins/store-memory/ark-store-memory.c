@@ -34,12 +34,13 @@ typedef struct {
 	gchar *reason;
 	gchar *cancelled_by;
 	ArkTimestamp next_attempt_at;
+	guint retry_base;
 } ArkStoreMemoryTaskNotes;
 
 struct _ArkStoreMemoryTask {
 	ArkStoreMemoryRun *run;
 	ArkStoreMemoryAttempt *attempts; /* newest first */
-	ArkStoreMemoryTaskNotes *notes;	 /* NULL when reason, cancelled_by, next_attempt_at unset */
+	ArkStoreMemoryTaskNotes *notes;	 /* NULL when all its fields are unset */
 	ArkTimestamp ready_at;
 	ArkTimestamp started_at;
 	ArkTimestamp finished_at;
@@ -157,12 +158,13 @@ ark_store_memory_notes_new(const ArkTaskRecord *record)
 	ArkStoreMemoryTaskNotes *notes;
 
 	if (record->reason == NULL && record->cancelled_by == NULL &&
-	    record->next_attempt_at == 0)
+	    record->next_attempt_at == 0 && record->retry_base == 0)
 		return NULL;
 	notes = g_new(ArkStoreMemoryTaskNotes, 1);
 	notes->reason = g_strdup(record->reason);
 	notes->cancelled_by = g_strdup(record->cancelled_by);
 	notes->next_attempt_at = record->next_attempt_at;
+	notes->retry_base = record->retry_base;
 	return notes;
 }
 
@@ -886,6 +888,7 @@ ark_store_memory_task_to_record(const ArkStoreMemoryTask *task)
 		record->reason = g_strdup(task->notes->reason);
 		record->cancelled_by = g_strdup(task->notes->cancelled_by);
 		record->next_attempt_at = task->notes->next_attempt_at;
+		record->retry_base = task->notes->retry_base;
 	}
 	return record;
 }

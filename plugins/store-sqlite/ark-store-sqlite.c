@@ -89,11 +89,13 @@ static const gchar *const ark_store_sqlite_migrations[] = {
     "  state INTEGER NOT NULL,"
     "  data TEXT"
     ");",
-    /* 1 -> 2: who cancelled, when a retry is due; the index serves find_tasks() by state (the
-     * dead-letter queue) in its order, run id then index, without a sort */
+    /* 1 -> 2: who cancelled, when a retry is due, where the retry budget starts; the index
+     * serves find_tasks() by state (the dead-letter queue) in its order, run id then index,
+     * without a sort */
     "ALTER TABLE runs ADD COLUMN cancelled_by TEXT;"
     "ALTER TABLE tasks ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE tasks ADD COLUMN cancelled_by TEXT;"
+    "ALTER TABLE tasks ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX tasks_by_state ON tasks (state, run_id, idx);",
 };
 
@@ -104,7 +106,7 @@ static const gchar *const ark_store_sqlite_migrations[] = {
 	"created_at, started_at, finished_at, reason, cancelled_by"
 #define TASK_COLUMNS                                                                               \
 	"run_id, task_id, idx, state, attempts, exit_code, ready_at, started_at, finished_at, "    \
-	"reason, next_attempt_at, cancelled_by"
+	"reason, next_attempt_at, cancelled_by, retry_base"
 #define ATTEMPT_COLUMNS                                                                            \
 	"run_id, task_id, number, token, status, executor, holder, started_at, finished_at, "      \
 	"exit_code, signal, error, log_path"
@@ -144,10 +146,10 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
 			"reason = ?12, cancelled_by = ?13, "
 			"definition = coalesce(?7, definition) WHERE id = ?1",
     [STMT_TASK_INSERT] = "INSERT INTO tasks (" TASK_COLUMNS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [STMT_TASK_UPDATE] = "UPDATE tasks SET state = ?4, attempts = ?5, exit_code = ?6, "
 			 "ready_at = ?7, started_at = ?8, finished_at = ?9, reason = ?10, "
-			 "next_attempt_at = ?11, cancelled_by = ?12 "
+			 "next_attempt_at = ?11, cancelled_by = ?12, retry_base = ?13 "
 			 "WHERE run_id = ?1 AND task_id = ?2",
     [STMT_ATTEMPT_INSERT] = "INSERT INTO attempts (" ATTEMPT_COLUMNS ") "
 			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -424,6 +426,7 @@ ark_store_sqlite_bind_task(sqlite3_stmt *stmt, const ArkTaskRecord *task)
 	ark_store_sqlite_bind_text(stmt, 10, task->reason);
 	ark_store_sqlite_bind_int(stmt, 11, task->next_attempt_at);
 	ark_store_sqlite_bind_text(stmt, 12, task->cancelled_by);
+	ark_store_sqlite_bind_int(stmt, 13, task->retry_base);
 }
 
 static void
@@ -501,6 +504,7 @@ ark_store_sqlite_task_from_row(sqlite3_stmt *stmt)
 	task->reason = ark_store_sqlite_column_dup(stmt, 9);
 	task->next_attempt_at = sqlite3_column_int64(stmt, 10);
 	task->cancelled_by = ark_store_sqlite_column_dup(stmt, 11);
+	task->retry_base = (guint)sqlite3_column_int64(stmt, 12);
 	return task;
 }
 
