@@ -5,9 +5,25 @@
 
 #include <arkitect/arkitect.h>
 
+/*
+ * A batch coalesces: a TASK_UPDATE of a task that already has an INSERT or UPDATE in the batch
+ * overwrites that operation instead of being appended (an INSERT stays an INSERT, with the new
+ * values), and the same for ATTEMPT_UPDATE, so that a task that goes ready -> running ->
+ * succeeded within one main-loop iteration costs one row write. The result is the one the
+ * operations would have had one after the other: the earlier operation keeps its place (an
+ * attempt insert still comes after the insert of its task) and takes exactly the fields an
+ * update writes. Events and runs are never coalesced.
+ *
+ * The index is an open-addressing table of op positions + 1, hashed by the content of the
+ * record's ids, which are read from the ops themselves: their strings are valid as long as the
+ * ops are, until the batch is cleared.
+ */
 struct _ArkStoreBatch {
 	GArray *ops;	      /* of ArkStoreOp, strings borrowed */
 	GStringChunk *strings; /* for ark_store_batch_intern() */
+	guint *slots;	      /* op index + 1 of a task or attempt op, 0 for free */
+	guint n_slots;	      /* a power of two, or 0 */
+	guint n_keyed;
 };
 
 ArkStoreBatch *
@@ -26,7 +42,113 @@ ark_store_batch_free(ArkStoreBatch *batch)
 	g_array_unref(batch->ops);
 	if (batch->strings != NULL)
 		g_string_chunk_free(batch->strings);
+	g_free(batch->slots);
 	g_free(batch);
+}
+
+/* the ids that make a record one row, or FALSE when one is missing (the store refuses the op,
+ * ark_store_op_check() says why) */
+static gboolean
+ark_store_batch_op_key(const ArkStoreOp *op, const gchar **run_id, const gchar **task_id,
+		       guint *number)
+{
+	*run_id = *task_id = NULL;
+	*number = 0;
+	switch (op->kind) {
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		*run_id = op->task.run_id;
+		*task_id = op->task.task_id;
+		*number = 0;
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		*run_id = op->attempt.run_id;
+		*task_id = op->attempt.task_id;
+		/* attempt numbers start at 1: 0 keeps a task apart from its attempts */
+		*number = op->attempt.number + 1;
+		break;
+	default:
+		return FALSE;
+	}
+	return *run_id != NULL && *task_id != NULL;
+}
+
+static guint
+ark_store_batch_hash(const gchar *run_id, const gchar *task_id, guint number)
+{
+	guint hash = g_str_hash(run_id) * 31 + g_str_hash(task_id);
+	return (hash ^ (number * 0x9e3779b1u)) * 0x85ebca6bu;
+}
+
+/* the slot of the op keyed (@run_id, @task_id, @number), or the free slot where it would go */
+static guint
+ark_store_batch_find_slot(ArkStoreBatch *batch, const gchar *run_id, const gchar *task_id,
+			  guint number)
+{
+	guint mask = batch->n_slots - 1;
+	guint slot = ark_store_batch_hash(run_id, task_id, number) & mask;
+
+	while (batch->slots[slot] != 0) {
+		const ArkStoreOp *op = &g_array_index(batch->ops, ArkStoreOp,
+						       batch->slots[slot] - 1);
+		const gchar *op_run_id;
+		const gchar *op_task_id;
+		guint op_number;
+
+		ark_store_batch_op_key(op, &op_run_id, &op_task_id, &op_number);
+		if (op_number == number && strcmp(op_task_id, task_id) == 0 &&
+		    strcmp(op_run_id, run_id) == 0)
+			return slot;
+		slot = (slot + 1) & mask;
+	}
+	return slot;
+}
+
+static void
+ark_store_batch_grow_slots(ArkStoreBatch *batch)
+{
+	g_autofree guint *old = batch->slots;
+	guint n_old = batch->n_slots;
+
+	batch->n_slots = MAX(n_old * 2, 64);
+	batch->slots = g_new0(guint, batch->n_slots);
+	for (guint i = 0; i < n_old; i++) {
+		const gchar *run_id;
+		const gchar *task_id;
+		guint number;
+
+		if (old[i] == 0)
+			continue;
+		ark_store_batch_op_key(&g_array_index(batch->ops, ArkStoreOp, old[i] - 1),
+				       &run_id, &task_id, &number);
+		batch->slots[ark_store_batch_find_slot(batch, run_id, task_id, number)] = old[i];
+	}
+}
+
+/*
+ * The earlier op of the same task or attempt as @op, or NULL when there is none; in that case
+ * the op about to be appended is recorded as the one to coalesce into from now on.
+ */
+static ArkStoreOp *
+ark_store_batch_find_earlier(ArkStoreBatch *batch, const ArkStoreOp *op)
+{
+	const gchar *run_id;
+	const gchar *task_id;
+	guint number;
+	guint slot;
+
+	if (!ark_store_batch_op_key(op, &run_id, &task_id, &number))
+		return NULL;
+	/* at most half full, so that probes stay short */
+	if ((batch->n_keyed + 1) * 2 > batch->n_slots)
+		ark_store_batch_grow_slots(batch);
+	slot = ark_store_batch_find_slot(batch, run_id, task_id, number);
+	if (batch->slots[slot] != 0)
+		return &g_array_index(batch->ops, ArkStoreOp, batch->slots[slot] - 1);
+	batch->slots[slot] = batch->ops->len + 1;
+	batch->n_keyed++;
+	return NULL;
 }
 
 static ArkStoreOp *
@@ -51,8 +173,23 @@ ark_store_batch_add_run(ArkStoreBatch *batch, ArkStoreOpKind kind, const ArkRunR
 void
 ark_store_batch_add_task(ArkStoreBatch *batch, ArkStoreOpKind kind, const ArkTaskRecord *task)
 {
+	ArkStoreOp op = {.kind = kind};
+	ArkStoreOp *earlier;
+
 	g_return_if_fail(batch != NULL && task != NULL);
 	g_return_if_fail(kind == ARK_STORE_OP_TASK_INSERT || kind == ARK_STORE_OP_TASK_UPDATE);
+
+	op.task = *task;
+	earlier = ark_store_batch_find_earlier(batch, &op);
+	/* a second insert is appended: the store refuses it, as it would have without this */
+	if (earlier != NULL && kind == ARK_STORE_OP_TASK_UPDATE) {
+		/* an update writes every field but the ids and the index */
+		op.task.run_id = earlier->task.run_id;
+		op.task.task_id = earlier->task.task_id;
+		op.task.index = earlier->task.index;
+		earlier->task = op.task;
+		return;
+	}
 	ark_store_batch_append(batch, kind)->task = *task;
 }
 
@@ -60,9 +197,25 @@ void
 ark_store_batch_add_attempt(ArkStoreBatch *batch, ArkStoreOpKind kind,
 			    const ArkAttemptRecord *attempt)
 {
+	ArkStoreOp op = {.kind = kind};
+	ArkStoreOp *earlier;
+
 	g_return_if_fail(batch != NULL && attempt != NULL);
 	g_return_if_fail(kind == ARK_STORE_OP_ATTEMPT_INSERT ||
 			 kind == ARK_STORE_OP_ATTEMPT_UPDATE);
+
+	op.attempt = *attempt;
+	earlier = ark_store_batch_find_earlier(batch, &op);
+	if (earlier != NULL && kind == ARK_STORE_OP_ATTEMPT_UPDATE) {
+		/* exactly the fields an update writes */
+		earlier->attempt.status = attempt->status;
+		earlier->attempt.finished_at = attempt->finished_at;
+		earlier->attempt.exit_code = attempt->exit_code;
+		earlier->attempt.signal = attempt->signal;
+		earlier->attempt.error = attempt->error;
+		earlier->attempt.log_path = attempt->log_path;
+		return;
+	}
 	ark_store_batch_append(batch, kind)->attempt = *attempt;
 }
 
@@ -106,6 +259,9 @@ ark_store_batch_clear(ArkStoreBatch *batch)
 	g_array_set_size(batch->ops, 0);
 	if (batch->strings != NULL)
 		g_string_chunk_clear(batch->strings);
+	if (batch->n_keyed > 0)
+		memset(batch->slots, 0, batch->n_slots * sizeof(*batch->slots));
+	batch->n_keyed = 0;
 }
 
 gboolean

@@ -709,6 +709,168 @@ ark_store_test_find_tasks(Fixture *fx, gconstpointer data)
 	ark_store_test_assert_task(g_ptr_array_index(found, 1), &d.tasks[1]);
 }
 
+/* adds @op to @batch; one by one (@each) applies every op in a batch of its own */
+static void
+ark_store_test_add_op(ArkStore *store, ArkStoreBatch *batch, const ArkStoreOp *op, gboolean each)
+{
+	switch (op->kind) {
+	case ARK_STORE_OP_RUN_INSERT:
+	case ARK_STORE_OP_RUN_UPDATE:
+		ark_store_batch_add_run(batch, op->kind, &op->run);
+		break;
+	case ARK_STORE_OP_TASK_INSERT:
+	case ARK_STORE_OP_TASK_UPDATE:
+		ark_store_batch_add_task(batch, op->kind, &op->task);
+		break;
+	case ARK_STORE_OP_ATTEMPT_INSERT:
+	case ARK_STORE_OP_ATTEMPT_UPDATE:
+		ark_store_batch_add_attempt(batch, op->kind, &op->attempt);
+		break;
+	default:
+		ark_store_batch_add_event(batch, &op->event);
+		break;
+	}
+	if (each) {
+		ark_store_test_apply(store, batch);
+		ark_store_batch_clear(batch);
+	}
+}
+
+/* a run whose task "a" fails once, is retried and succeeds, and whose task "b" is cancelled */
+static void
+ark_store_test_add_story(ArkStore *store, ArkStoreBatch *batch, const gchar *run_id,
+			 guint64 token, guint64 *seq, gboolean each)
+{
+	ArkStoreOp op = {.kind = ARK_STORE_OP_RUN_INSERT};
+	ArkRunRecord run = ark_store_test_run(run_id, "story", ARK_RUN_STATE_PENDING);
+	ArkTaskRecord a = ark_store_test_task(run_id, "a", 0);
+	ArkTaskRecord b = ark_store_test_task(run_id, "b", 1);
+	ArkAttemptRecord attempt = ark_store_test_attempt(run_id, "a", 1, token);
+	ArkEvent event = ark_store_test_event(0, run_id);
+
+#define ADD(kind_, field, value)                                                                   \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		op.kind = (kind_);                                                                 \
+		op.field = (value);                                                                \
+		ark_store_test_add_op(store, batch, &op, each);                                    \
+	}                                                                                          \
+	G_STMT_END
+#define EVENT()                                                                                    \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		event.seq = ++*seq;                                                                \
+		ADD(ARK_STORE_OP_EVENT, event, event);                                             \
+	}                                                                                          \
+	G_STMT_END
+
+	ADD(ARK_STORE_OP_RUN_INSERT, run, run);
+	ADD(ARK_STORE_OP_TASK_INSERT, task, a);
+	ADD(ARK_STORE_OP_TASK_INSERT, task, b);
+	a.state = ARK_TASK_STATE_READY;
+	a.ready_at = T0 + 1;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, a);
+	EVENT();
+	ADD(ARK_STORE_OP_ATTEMPT_INSERT, attempt, attempt);
+	a.state = ARK_TASK_STATE_RUNNING;
+	a.attempts = 1;
+	a.started_at = T0 + 2;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, a);
+	EVENT();
+	attempt.status = ARK_ATTEMPT_STATUS_FAILED;
+	attempt.exit_code = 3;
+	attempt.error = "boom";
+	attempt.finished_at = T0 + 3;
+	ADD(ARK_STORE_OP_ATTEMPT_UPDATE, attempt, attempt);
+	a.state = ARK_TASK_STATE_RETRY_WAIT;
+	a.exit_code = 3;
+	a.reason = "boom";
+	a.next_attempt_at = T0 + 10;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, a);
+	EVENT();
+	attempt = ark_store_test_attempt(run_id, "a", 2, token + 1);
+	ADD(ARK_STORE_OP_ATTEMPT_INSERT, attempt, attempt);
+	a.state = ARK_TASK_STATE_RUNNING;
+	a.attempts = 2;
+	a.reason = NULL;
+	a.next_attempt_at = 0;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, a);
+	attempt.status = ARK_ATTEMPT_STATUS_SUCCEEDED;
+	attempt.exit_code = 0;
+	attempt.log_path = "/logs/a.2";
+	attempt.finished_at = T0 + 12;
+	ADD(ARK_STORE_OP_ATTEMPT_UPDATE, attempt, attempt);
+	a.state = ARK_TASK_STATE_SUCCEEDED;
+	a.exit_code = 0;
+	a.finished_at = T0 + 12;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, a);
+	EVENT();
+	b.state = ARK_TASK_STATE_READY;
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, b);
+	b.state = ARK_TASK_STATE_CANCELLED;
+	b.cancelled_by = "operator:bob";
+	ADD(ARK_STORE_OP_TASK_UPDATE, task, b);
+	EVENT();
+	run.state = ARK_RUN_STATE_CANCELLED;
+	run.cancelled_by = "operator:bob";
+	ADD(ARK_STORE_OP_RUN_UPDATE, run, run);
+#undef EVENT
+#undef ADD
+}
+
+/* a batch that coalesces leaves the store exactly as the same operations one by one */
+static void
+ark_store_test_coalesced(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) tasks_each = NULL;
+	g_autoptr(GPtrArray) tasks_once = NULL;
+	g_autoptr(GPtrArray) attempts_each = NULL;
+	g_autoptr(GPtrArray) attempts_once = NULL;
+	g_autoptr(GPtrArray) events = NULL;
+	guint64 seq = 0;
+
+	ark_store_test_add_story(fx->store, batch, "run-each", 10, &seq, TRUE);
+	ark_store_test_add_story(fx->store, batch, "run-once", 20, &seq, FALSE);
+	/* 20 operations: the 5 updates of "a", the 2 of "b" and those of the attempts went into
+	 * their inserts */
+	g_assert_cmpuint(ark_store_batch_get_length(batch), ==, 11);
+	ark_store_test_apply(fx->store, batch);
+
+	tasks_each = ark_store_test_list_tasks(fx->store, "run-each");
+	tasks_once = ark_store_test_list_tasks(fx->store, "run-once");
+	g_assert_cmpuint(tasks_each->len, ==, 2);
+	g_assert_cmpuint(tasks_once->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		ArkTaskRecord *once = g_ptr_array_index(tasks_once, i);
+		g_free(once->run_id);
+		once->run_id = g_strdup("run-each");
+		ark_store_test_assert_task(once, g_ptr_array_index(tasks_each, i));
+	}
+	attempts_each = ark_store_test_list_attempts(fx->store, "run-each", NULL);
+	attempts_once = ark_store_test_list_attempts(fx->store, "run-once", NULL);
+	g_assert_cmpuint(attempts_each->len, ==, 2);
+	g_assert_cmpuint(attempts_once->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		ArkAttemptRecord *once = g_ptr_array_index(attempts_once, i);
+		g_free(once->run_id);
+		once->run_id = g_strdup("run-each");
+		once->token -= 10;
+		ark_store_test_assert_attempt(once, g_ptr_array_index(attempts_each, i));
+	}
+	{
+		g_autoptr(ArkRunRecord) each = ark_store_test_get_run(fx->store, "run-each");
+		g_autoptr(ArkRunRecord) once = ark_store_test_get_run(fx->store, "run-once");
+		g_free(once->id);
+		once->id = g_strdup("run-each");
+		ark_store_test_assert_run(once, each);
+		g_assert_cmpint(each->state, ==, ARK_RUN_STATE_CANCELLED);
+	}
+	/* events are never merged */
+	events = ark_store_test_read_events(fx->store, 0, 0);
+	g_assert_cmpuint(events->len, ==, 10);
+}
+
 #define N_LIST_RUNS 25
 
 static gchar *
@@ -2189,6 +2351,7 @@ main(int argc, char **argv)
 		ark_store_test_add_shared(name, "idempotency-key", ark_store_test_idempotency_key);
 		ark_store_test_add_shared(name, "attempts", ark_store_test_attempts);
 		ark_store_test_add_shared(name, "find-tasks", ark_store_test_find_tasks);
+		ark_store_test_add_shared(name, "coalesced", ark_store_test_coalesced);
 		ark_store_test_add_shared(name, "events", ark_store_test_events);
 		ark_store_test_add_shared(name, "events-order", ark_store_test_events_order);
 		ark_store_test_add_shared(name, "last-values", ark_store_test_last_values);
