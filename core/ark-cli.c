@@ -33,6 +33,10 @@ typedef struct {
 	gchar *policy;
 	gint slots;
 	gint limit;
+	gchar *resume;		/* run --resume RUN_ID */
+	gchar *idempotency_key; /* run --idempotency-key KEY */
+	gchar **set;		/* dlq replay --set MEMBER=JSON */
+	gchar *timeout;		/* dlq replay --timeout DURATION */
 } ArkCliOptions;
 
 typedef struct {
@@ -49,6 +53,10 @@ ark_cli_options_clear(ArkCliOptions *opts)
 {
 	g_free(opts->state_dir);
 	g_free(opts->policy);
+	g_free(opts->resume);
+	g_free(opts->idempotency_key);
+	g_strfreev(opts->set);
+	g_free(opts->timeout);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliOptions, ark_cli_options_clear)
 
@@ -274,14 +282,51 @@ ark_cli_last_attempts(GPtrArray *attempts)
 }
 
 static void
+ark_cli_json_add_attempt(JsonBuilder *b, ArkAttemptRecord *a)
+{
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "number");
+	json_builder_add_int_value(b, a->number);
+	ark_cli_json_add_string(b, "status", ark_attempt_status_to_string(a->status));
+	ark_cli_json_add_string(b, "executor", a->executor);
+	ark_cli_json_add_string(b, "holder", a->holder);
+	ark_cli_json_add_time(b, "started_at", a->started_at);
+	ark_cli_json_add_time(b, "finished_at", a->finished_at);
+	json_builder_set_member_name(b, "exit_code");
+	if (a->exit_code >= 0)
+		json_builder_add_int_value(b, a->exit_code);
+	else
+		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "signal");
+	if (a->signal > 0)
+		json_builder_add_int_value(b, a->signal);
+	else
+		json_builder_add_null_value(b);
+	ark_cli_json_add_string(b, "error", a->error);
+	ark_cli_json_add_string(b, "log", a->log_path);
+	json_builder_end_object(b);
+}
+
+static void
 ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *out = NULL;
 	g_autoptr(GHashTable) last = ark_cli_last_attempts(attempts);
+	g_autoptr(GHashTable) history = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+							       (GDestroyNotify)g_ptr_array_unref);
 	guint counts[ARK_TASK_STATE_LAST] = {0};
 
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *a = g_ptr_array_index(attempts, i);
+		GPtrArray *list = g_hash_table_lookup(history, a->task_id);
+		if (list == NULL) {
+			list = g_ptr_array_new();
+			g_hash_table_insert(history, a->task_id, list);
+		}
+		g_ptr_array_add(list, a);
+	}
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "run");
 	json_builder_begin_object(b);
@@ -290,6 +335,7 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 	ark_cli_json_add_string(b, "state", ark_run_state_to_string(run->state));
 	ark_cli_json_add_string(b, "policy", run->policy);
 	ark_cli_json_add_string(b, "reason", run->reason);
+	ark_cli_json_add_string(b, "cancelled_by", run->cancelled_by);
 	ark_cli_json_add_time(b, "created_at", run->created_at);
 	ark_cli_json_add_time(b, "started_at", run->started_at);
 	ark_cli_json_add_time(b, "finished_at", run->finished_at);
@@ -323,7 +369,16 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 		json_builder_set_member_name(b, "duration_ms");
 		json_builder_add_int_value(b, ark_cli_millis(t->started_at, t->finished_at));
 		ark_cli_json_add_string(b, "reason", t->reason);
+		ark_cli_json_add_string(b, "cancelled_by", t->cancelled_by);
 		ark_cli_json_add_string(b, "log", a != NULL ? a->log_path : NULL);
+		json_builder_set_member_name(b, "history");
+		json_builder_begin_array(b);
+		{
+			GPtrArray *list = g_hash_table_lookup(history, t->task_id);
+			for (guint k = 0; list != NULL && k < list->len; k++)
+				ark_cli_json_add_attempt(b, g_ptr_array_index(list, k));
+		}
+		json_builder_end_array(b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -564,6 +619,60 @@ ark_cli_remove_tree(const gchar *path)
 
 /* arkitect run --------------------------------------------------------------------------------- */
 
+/* what run, run --resume and dlq replay share: plugins, the store and a started engine */
+typedef struct {
+	ArkPluginLoader *loader;
+	ArkStore *store;
+	ArkEngine *engine;
+	gchar *state_dir;
+	gboolean ephemeral;
+} ArkCliSession;
+
+static void
+ark_cli_session_clear(ArkCliSession *s)
+{
+	g_clear_object(&s->engine);
+	if (s->store != NULL)
+		ark_store_close(s->store);
+	g_clear_object(&s->store);
+	if (s->ephemeral && s->state_dir != NULL)
+		ark_cli_remove_tree(s->state_dir);
+	g_clear_pointer(&s->state_dir, g_free);
+	g_clear_object(&s->loader);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliSession, ark_cli_session_clear)
+
+/* exit status for an error opening the state: a busy state dir is an environment problem too */
+static gint
+ark_cli_session_open(ArkCliSession *s, ArkCliOptions *opts, gboolean with_engine)
+{
+	g_autoptr(GError) error = NULL;
+
+	s->loader = ark_cli_load_plugins(opts, &error);
+	if (s->loader == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	s->ephemeral = opts->ephemeral;
+	s->store = ark_cli_open_store(ark_plugin_loader_get_registry(s->loader), opts,
+				      &s->state_dir, &error);
+	if (s->store == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (!with_engine)
+		return ARK_CLI_EXIT_OK;
+	s->engine = ark_engine_new(ark_plugin_loader_get_registry(s->loader), s->store);
+	ark_engine_set_state_dir(s->engine, s->state_dir);
+	if (opts->slots > 0)
+		ark_engine_set_executor_slots(s->engine, "process", (guint)opts->slots);
+	if (!ark_engine_start(s->engine, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
 static void
 ark_cli_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state, gpointer user_data)
 {
@@ -596,94 +705,130 @@ ark_cli_interrupt_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* runs the main loop until the open run @run_id finishes, then prints its report */
 static gint
-ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
+ark_cli_wait_run(ArkCliSession *s, ArkCliOptions *opts, const gchar *run_id, guint n_tasks)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(ArkPluginLoader) loader = NULL;
-	g_autoptr(ArkStore) store = NULL;
-	g_autoptr(ArkEngine) engine = NULL;
-	g_autoptr(ArkWorkflow) workflow = NULL;
 	g_autoptr(ArkCliProgress) progress = NULL;
-	g_autofree gchar *state_dir = NULL;
 	ArkCliRunContext ctx = {0};
-	ArkSubmitOptions submit = {0};
 	guint sigint_id, sigterm_id;
-	gint rc;
 
-	loader = ark_cli_load_plugins(opts, &error);
-	if (loader == NULL) {
-		ark_cli_print_error("%s", error->message);
-		return ARK_CLI_EXIT_ENVIRONMENT;
-	}
-	store = ark_cli_open_store(ark_plugin_loader_get_registry(loader), opts, &state_dir,
-				   &error);
-	if (store == NULL) {
-		ark_cli_print_error("%s", error->message);
-		return ARK_CLI_EXIT_ENVIRONMENT;
-	}
-	engine = ark_engine_new(ark_plugin_loader_get_registry(loader), store);
-	ark_engine_set_state_dir(engine, state_dir);
-	if (opts->slots > 0)
-		ark_engine_set_executor_slots(engine, "process", (guint)opts->slots);
-	if (!ark_engine_start(engine, &error)) {
-		ark_cli_print_error("%s", error->message);
-		rc = ARK_CLI_EXIT_ENVIRONMENT;
-		goto out_store;
-	}
-	workflow = ark_cli_load_workflow(path, engine, opts->policy, opts->json, &rc);
-	if (workflow == NULL)
-		goto out_store;
-
-	submit.policy = opts->policy;
-	submit.submitter = g_get_user_name();
-	ctx.run_id = ark_engine_submit(engine, workflow, &submit, &error);
-	if (ctx.run_id == NULL) {
-		ark_cli_print_error("%s", error->message);
-		rc = g_error_matches(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT)
-			 ? ARK_CLI_EXIT_INVALID
-			 : ARK_CLI_EXIT_ENVIRONMENT;
-		goto out_store;
-	}
-	if (!opts->json && !opts->quiet) {
-		/* TRANSLATORS: printed when a run starts: run id, workflow name, task count */
-		g_printerr(_("run %s: %s, %u tasks\n"), ctx.run_id, ark_workflow_get_name(workflow),
-			   ark_workflow_get_n_tasks(workflow));
-	}
-
+	ctx.run_id = (gchar *)run_id;
 	ctx.loop = g_main_loop_new(NULL, FALSE);
-	ctx.engine = engine;
-	progress = ark_cli_progress_new(engine, ctx.run_id, ark_workflow_get_n_tasks(workflow),
-					stderr, opts->quiet || opts->json);
-	g_signal_connect(engine, "run-finished", G_CALLBACK(ark_cli_run_finished_cb), &ctx);
+	ctx.engine = s->engine;
+	progress = ark_cli_progress_new(s->engine, run_id, n_tasks, stderr,
+					opts->quiet || opts->json);
+	g_signal_connect(s->engine, "run-finished", G_CALLBACK(ark_cli_run_finished_cb), &ctx);
 	sigint_id = g_unix_signal_add(SIGINT, ark_cli_interrupt_cb, &ctx);
 	sigterm_id = g_unix_signal_add(SIGTERM, ark_cli_interrupt_cb, &ctx);
-	/* the run may have finished within submit (e.g. every task failed to start) */
-	if (ark_engine_get_run_state(engine, ctx.run_id, NULL))
+	/* the run may have finished already (e.g. every task failed to start) */
+	if (ark_engine_get_run_state(s->engine, run_id, NULL))
 		g_main_loop_run(ctx.loop);
 	else
 		ctx.finished = TRUE;
 	g_source_remove(sigint_id);
 	g_source_remove(sigterm_id);
 	ark_cli_progress_finish(progress);
-	ark_engine_shutdown(engine);
-	g_signal_handlers_disconnect_by_data(engine, &ctx);
+	ark_engine_shutdown(s->engine);
+	g_signal_handlers_disconnect_by_data(s->engine, &ctx);
 	g_main_loop_unref(ctx.loop);
 
 	if (!ctx.finished) {
-		ark_cli_print_error(_("stopped waiting for run %s; it can be resumed later"),
-				    ctx.run_id);
-		rc = ARK_CLI_EXIT_INTERRUPTED;
-	} else {
-		rc = ark_cli_report(store, ctx.run_id, opts);
+		ark_cli_print_error(_("stopped waiting for run %s; continue it with "
+				      "'arkitect run --resume %s'"),
+				    run_id, run_id);
+		return ARK_CLI_EXIT_INTERRUPTED;
 	}
-	g_free(ctx.run_id);
+	return ark_cli_report(s->store, run_id, opts);
+}
 
-out_store:
-	ark_store_close(store);
-	if (opts->ephemeral)
-		ark_cli_remove_tree(state_dir);
-	return rc;
+static gint
+ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	g_autofree gchar *run_id = NULL;
+	ArkSubmitOptions submit = {0};
+	gint rc;
+
+	rc = ark_cli_session_open(&s, opts, TRUE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	workflow = ark_cli_load_workflow(path, s.engine, opts->policy, opts->json, &rc);
+	if (workflow == NULL)
+		return rc;
+
+	submit.policy = opts->policy;
+	submit.submitter = g_get_user_name();
+	submit.idempotency_key = opts->idempotency_key;
+	run_id = ark_engine_submit(s.engine, workflow, &submit, &error);
+	if (run_id == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (!ark_engine_get_run_state(s.engine, run_id, NULL)) {
+		/* an idempotency key that was seen before: the run exists (perhaps finished) */
+		ArkRunState state;
+		g_autoptr(ArkRunRecord) rec = ark_store_get_run(s.store, run_id, NULL);
+		state = rec != NULL ? rec->state : ARK_RUN_STATE_FAILED;
+		if (!ark_run_state_is_terminal(state)) {
+			ark_cli_print_error(_("run %s with this idempotency key exists and is "
+					      "unfinished; continue it with 'arkitect run --resume "
+					      "%s'"),
+					    run_id, run_id);
+			return ARK_CLI_EXIT_INVALID;
+		}
+		if (!opts->json && !opts->quiet)
+			g_printerr(_("run %s: already submitted with this idempotency key\n"),
+				   run_id);
+		return ark_cli_report(s.store, run_id, opts);
+	}
+	if (!opts->json && !opts->quiet) {
+		/* TRANSLATORS: printed when a run starts: run id, workflow name, task count */
+		g_printerr(_("run %s: %s, %u tasks\n"), run_id, ark_workflow_get_name(workflow),
+			   ark_workflow_get_n_tasks(workflow));
+	}
+	return ark_cli_wait_run(&s, opts, run_id, ark_workflow_get_n_tasks(workflow));
+}
+
+static gint
+ark_cli_cmd_resume(ArkCliOptions *opts, const gchar *run_id)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) rec = NULL;
+	gint rc;
+
+	if (opts->ephemeral) {
+		ark_cli_print_error(_("--resume reads the state directory; --ephemeral has none"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	rc = ark_cli_session_open(&s, opts, TRUE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	rec = ark_store_get_run(s.store, run_id, &error);
+	if (rec == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	/* resuming what already finished only reports it: a resume is safe to repeat */
+	if (ark_run_state_is_terminal(rec->state))
+		return ark_cli_report(s.store, run_id, opts);
+	if (!ark_engine_resume_run(s.engine, run_id, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (!opts->json && !opts->quiet) {
+		/* TRANSLATORS: printed when a run is resumed: run id, workflow name, task count */
+		g_printerr(_("run %s: %s, %u tasks, resumed\n"), run_id, rec->workflow_name,
+			   rec->n_tasks);
+	}
+	return ark_cli_wait_run(&s, opts, run_id, rec->n_tasks);
 }
 
 /* arkitect validate ---------------------------------------------------------------------------- */
@@ -897,13 +1042,263 @@ ark_cli_cmd_status(ArkCliOptions *opts, const gchar *run_id)
 	return rc;
 }
 
+/* arkitect dlq --------------------------------------------------------------------------------- */
+
+/* the task's member of the run's stored definition, as a JSON node (transfer full), or NULL */
+static JsonNode *
+ark_cli_task_definition(ArkRunRecord *run, guint index)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *root;
+	JsonArray *tasks;
+
+	if (run->definition == NULL || !json_parser_load_from_data(parser, run->definition, -1, NULL))
+		return NULL;
+	root = json_node_get_object(json_parser_get_root(parser));
+	if (root == NULL || !json_object_has_member(root, "tasks"))
+		return NULL;
+	tasks = json_object_get_array_member(root, "tasks");
+	if (tasks == NULL || index >= json_array_get_length(tasks))
+		return NULL;
+	return json_node_copy(json_array_get_element(tasks, index));
+}
+
+static void
+ark_cli_print_builder(JsonBuilder *b)
+{
+	g_autoptr(JsonNode) root = json_builder_get_root(b);
+	g_autofree gchar *out = json_to_string(root, TRUE);
+	g_print("%s\n", out);
+}
+
+static gint
+ark_cli_cmd_dlq_list(ArkCliOptions *opts, const gchar *run_id)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) dead = NULL;
+	ArkTaskFilter filter = {.state_mask = 1u << ARK_TASK_STATE_DEAD, .run_id = run_id};
+	gint rc;
+
+	rc = ark_cli_session_open(&s, opts, FALSE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	dead = ark_store_find_tasks(s.store, &filter, &error);
+	if (dead == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (opts->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "dead");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < dead->len; i++) {
+			ArkTaskRecord *t = g_ptr_array_index(dead, i);
+			json_builder_begin_object(b);
+			ark_cli_json_add_string(b, "run_id", t->run_id);
+			ark_cli_json_add_string(b, "task_id", t->task_id);
+			json_builder_set_member_name(b, "attempts");
+			json_builder_add_int_value(b, t->attempts);
+			ark_cli_json_add_time(b, "finished_at", t->finished_at);
+			ark_cli_json_add_string(b, "reason", t->reason);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		ark_cli_print_builder(b);
+		return ARK_CLI_EXIT_OK;
+	}
+	if (dead->len == 0) {
+		/* TRANSLATORS: dlq list with nothing in it */
+		g_print(_("the dead-letter queue is empty\n"));
+		return ARK_CLI_EXIT_OK;
+	}
+	/* TRANSLATORS: column headings of the dead-letter queue */
+	g_print("%-26s  %-24s  %8s  %-27s  %s\n", _("RUN"), _("TASK"), _("ATTEMPTS"), _("DIED"),
+		_("REASON"));
+	for (guint i = 0; i < dead->len; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(dead, i);
+		g_autofree gchar *died = ark_timestamp_format(t->finished_at);
+		g_print("%-26s  %-24s  %8u  %-27s  %s\n", t->run_id, t->task_id, t->attempts,
+			died != NULL ? died : "-", t->reason != NULL ? t->reason : "");
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+static gint
+ark_cli_cmd_dlq_show(ArkCliOptions *opts, const gchar *run_id, const gchar *task_id)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autoptr(JsonNode) definition = NULL;
+	ArkTaskRecord *task = NULL;
+	gint rc;
+
+	rc = ark_cli_session_open(&s, opts, FALSE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	run = ark_store_get_run(s.store, run_id, &error);
+	if (run == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	tasks = ark_store_list_tasks(s.store, run_id, &error);
+	attempts = tasks != NULL ? ark_store_list_attempts(s.store, run_id, task_id, &error) : NULL;
+	if (attempts == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	for (guint i = 0; i < tasks->len && task == NULL; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+		if (g_strcmp0(t->task_id, task_id) == 0)
+			task = t;
+	}
+	if (task == NULL) {
+		ark_cli_print_error(_("run %s has no task '%s'"), run_id, task_id);
+		return ARK_CLI_EXIT_INVALID;
+	}
+	definition = ark_cli_task_definition(run, task->index);
+	if (opts->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		json_builder_begin_object(b);
+		ark_cli_json_add_string(b, "run_id", run_id);
+		ark_cli_json_add_string(b, "task_id", task_id);
+		ark_cli_json_add_string(b, "state", ark_task_state_to_string(task->state));
+		ark_cli_json_add_string(b, "reason", task->reason);
+		json_builder_set_member_name(b, "definition");
+		if (definition != NULL)
+			json_builder_add_value(b, json_node_copy(definition));
+		else
+			json_builder_add_null_value(b);
+		json_builder_set_member_name(b, "attempts");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < attempts->len; i++)
+			ark_cli_json_add_attempt(b, g_ptr_array_index(attempts, i));
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		ark_cli_print_builder(b);
+		return ARK_CLI_EXIT_OK;
+	}
+	/* TRANSLATORS: dlq show header: task id, run id, state */
+	g_print(_("task %s of run %s: %s\n"), task_id, run_id, ark_task_state_to_string(task->state));
+	if (task->reason != NULL)
+		g_print(_("reason: %s\n"), task->reason);
+	if (definition != NULL) {
+		g_autofree gchar *text = json_to_string(definition, TRUE);
+		g_print(_("definition:\n%s\n"), text);
+	}
+	/* TRANSLATORS: column headings of the attempt history */
+	g_print("\n%7s  %-10s  %4s  %-27s  %s\n", _("ATTEMPT"), _("STATUS"), _("EXIT"), _("STARTED"),
+		_("ERROR"));
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *a = g_ptr_array_index(attempts, i);
+		g_autofree gchar *started = ark_timestamp_format(a->started_at);
+		g_autofree gchar *exit_str = a->exit_code >= 0 ? g_strdup_printf("%d", a->exit_code)
+				  : a->signal > 0    ? g_strdup_printf("sig%d", a->signal)
+						     : g_strdup("-");
+		g_print("%7u  %-10s  %4s  %-27s  %s\n", a->number,
+			ark_attempt_status_to_string(a->status), exit_str,
+			started != NULL ? started : "-", a->error != NULL ? a->error : "");
+		if (a->log_path != NULL)
+			g_print("%7s  %s\n", "", a->log_path);
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* --set NAME=JSON and --timeout as one overrides object; NULL with an error printed */
+static JsonObject *
+ark_cli_replay_overrides(ArkCliOptions *opts)
+{
+	g_autoptr(JsonObject) overrides = json_object_new();
+
+	for (guint i = 0; opts->set != NULL && opts->set[i] != NULL; i++) {
+		const gchar *eq = strchr(opts->set[i], '=');
+		g_autofree gchar *name = NULL;
+		g_autoptr(JsonParser) parser = json_parser_new();
+		g_autoptr(GError) error = NULL;
+		if (eq == NULL || eq == opts->set[i]) {
+			ark_cli_print_error(_("--set takes MEMBER=JSON, e.g. --set "
+					      "'run=[\"make\",\"-j1\"]', not '%s'"),
+					    opts->set[i]);
+			return NULL;
+		}
+		name = g_strndup(opts->set[i], (gsize)(eq - opts->set[i]));
+		if (!json_parser_load_from_data(parser, eq + 1, -1, &error) ||
+		    json_parser_get_root(parser) == NULL) {
+			ark_cli_print_error(_("--set %s: the value is not JSON: %s"), name,
+					    error != NULL ? error->message : _("empty"));
+			return NULL;
+		}
+		json_object_set_member(overrides, name, json_node_copy(json_parser_get_root(parser)));
+	}
+	if (opts->timeout != NULL)
+		json_object_set_string_member(overrides, "timeout", opts->timeout);
+	return g_steal_pointer(&overrides);
+}
+
+static gint
+ark_cli_cmd_dlq_replay(ArkCliOptions *opts, const gchar *run_id, const gchar *task_id)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkRunRecord) rec = NULL;
+	g_autoptr(JsonObject) overrides = NULL;
+	gint rc;
+
+	if (opts->ephemeral) {
+		ark_cli_print_error(_("dlq reads the state directory; --ephemeral has none"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	overrides = ark_cli_replay_overrides(opts);
+	if (overrides == NULL)
+		return ARK_CLI_EXIT_INVALID;
+	rc = ark_cli_session_open(&s, opts, TRUE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	rec = ark_store_get_run(s.store, run_id, &error);
+	if (rec == NULL) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	/* an unfinished run nobody executes is taken over first */
+	if (!ark_run_state_is_terminal(rec->state) &&
+	    !ark_engine_resume_run(s.engine, run_id, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	if (!ark_engine_replay_task(s.engine, run_id, task_id, overrides, g_get_user_name(),
+				    &error)) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_STORAGE)
+			   ? ARK_CLI_EXIT_ENVIRONMENT
+			   : ARK_CLI_EXIT_INVALID;
+	}
+	if (!opts->json && !opts->quiet) {
+		/* TRANSLATORS: printed when a DLQ task is replayed: task id, run id */
+		g_printerr(_("replaying %s in run %s\n"), task_id, run_id);
+	}
+	return ark_cli_wait_run(&s, opts, run_id, rec->n_tasks);
+}
+
 /* main ----------------------------------------------------------------------------------------- */
 
 static const gchar *ark_cli_usage_summary =
     N_("Commands:\n"
        "  run FILE          run a workflow and wait for it (FILE may be - for stdin)\n"
        "  validate FILE     check a workflow without running it\n"
+       "  run --resume RUN_ID  continue a run after a crash or an interrupted wait\n"
        "  status [RUN_ID]   list recent runs, or show one run\n"
+       "  dlq list [RUN_ID] list dead tasks (retries exhausted)\n"
+       "  dlq show RUN_ID TASK_ID    a dead task's attempts and definition\n"
+       "  dlq replay RUN_ID TASK_ID  run it again in the same run (--set, --timeout)\n"
        "  plugins           list loaded and refused plugins\n"
        "\n"
        "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"
@@ -929,6 +1324,16 @@ main(int argc, char **argv)
 	     N_("how many process tasks run at once (default: number of CPUs)"), N_("N")},
 	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit, N_("runs listed by status (20)"),
 	     N_("N")},
+	    {"resume", 0, 0, G_OPTION_ARG_STRING, &opts.resume,
+	     N_("run: continue this unfinished run instead of submitting a file"), N_("RUN_ID")},
+	    {"idempotency-key", 0, 0, G_OPTION_ARG_STRING, &opts.idempotency_key,
+	     N_("run: submit at most once with this key; again, report the existing run"),
+	     N_("KEY")},
+	    {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.set,
+	     N_("dlq replay: override a task member, e.g. 'timeout=\"5m\"' (repeatable)"),
+	     N_("MEMBER=JSON")},
+	    {"timeout", 0, 0, G_OPTION_ARG_STRING, &opts.timeout,
+	     N_("dlq replay: the task's new execution timeout"), N_("DURATION")},
 	    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, N_("no live progress"), NULL},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose,
 	     N_("say more, e.g. which plugins were refused"), NULL},
@@ -972,8 +1377,32 @@ main(int argc, char **argv)
 		return ARK_CLI_EXIT_INVALID;
 	}
 	cmd = argv[1];
+	if ((opts.set != NULL || opts.timeout != NULL) && g_strcmp0(cmd, "dlq") != 0) {
+		ark_cli_print_error(_("--set and --timeout are options of dlq replay"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	if (g_strcmp0(cmd, "run") == 0 && opts.resume != NULL) {
+		if (argc != 2) {
+			ark_cli_print_error(_("run --resume takes a run id, not a file"));
+			return ARK_CLI_EXIT_INVALID;
+		}
+		return ark_cli_cmd_resume(&opts, opts.resume);
+	}
 	if (g_strcmp0(cmd, "run") == 0 && argc == 3)
 		return ark_cli_cmd_run(&opts, argv[2]);
+	if (g_strcmp0(cmd, "dlq") == 0) {
+		const gchar *sub = argc > 2 ? argv[2] : NULL;
+		if (g_strcmp0(sub, "list") == 0 && argc <= 4)
+			return ark_cli_cmd_dlq_list(&opts, argc == 4 ? argv[3] : NULL);
+		if (g_strcmp0(sub, "show") == 0 && argc == 5)
+			return ark_cli_cmd_dlq_show(&opts, argv[3], argv[4]);
+		if (g_strcmp0(sub, "replay") == 0 && argc == 5)
+			return ark_cli_cmd_dlq_replay(&opts, argv[3], argv[4]);
+		ark_cli_print_error(_("usage: dlq list [RUN_ID] | dlq show RUN_ID TASK_ID | dlq "
+				      "replay RUN_ID TASK_ID [--set MEMBER=JSON] [--timeout D]"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+
 	if (g_strcmp0(cmd, "validate") == 0 && argc == 3)
 		return ark_cli_cmd_validate(&opts, argv[2]);
 	if (g_strcmp0(cmd, "plugins") == 0 && argc == 2)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <arkitect/arkitect-core.h>
 
@@ -25,7 +26,9 @@ typedef struct {
 	ArkEngineExec *exec;
 	ArkPolicy *queue; /* the policy it is queued in, or NULL */
 	ArkAttempt *attempt; /* while running */
-	guint32 unmet;	     /* needs not yet satisfied */
+	ArkTimestamp timer_at; /* RETRY_WAIT: next attempt; READY: queue timeout */
+	gsize timer_index;     /* in the engine's timer heap */
+	guint32 unmet;	       /* needs not yet satisfied */
 	guint32 dependents_start;
 	guint32 n_dependents;
 } ArkEngineTask;
@@ -39,8 +42,14 @@ struct _ArkEngineRun {
 	guint n_tasks;
 	guint counts[ARK_TASK_STATE_LAST];
 	guint n_terminal;
-	gboolean failed;
-	gboolean cancelled;
+	gboolean cancelled; /* by ark_engine_cancel_run(): the run ends cancelled */
+	gboolean stopping;  /* cancelled, failing fast or timed out: nothing is retried */
+	gboolean timed_out;
+	gchar *stop_by;	    /* who stopped it, recorded with the tasks cancelled for it */
+	gchar *stop_reason;
+	GHashTable *cancel_requests; /* task index -> who asked, for running tasks; or NULL */
+	GPtrArray *old_workflows;    /* replaced by replays, still used by running attempts */
+	guint timeout_id;	     /* the run-level timeout */
 	gboolean finishing; /* terminal state recorded, waiting for the commit */
 	ArkTimestamp submitted_at;
 };
@@ -74,6 +83,10 @@ struct _ArkEngine {
 
 	GHashTable *execs; /* name -> ArkEngineExec */
 	GHashTable *runs;  /* id -> ArkEngineRun, open runs only */
+
+	gchar *holder; /* who runs attempts: "arkitect[pid]@host", kept with each attempt */
+	ArkHeap *timers; /* ArkEngineTask by timer_at */
+	GSource *timer_source;
 
 	ArkStoreBatch *batch;
 	ArkStoreBatch *spare_batch; /* swapped in while a committed batch is announced */
@@ -129,12 +142,23 @@ static void
 ark_engine_run_free(ArkEngineRun *run)
 {
 	for (guint i = 0; i < run->n_tasks; i++) {
-		if (run->tasks[i].attempt == NULL)
+		ArkEngineTask *task = &run->tasks[i];
+		/* nothing may point at a freed task: the timer heap, a policy queue, an executor */
+		(void)ark_heap_remove(run->engine->timers, task);
+		if (task->queue != NULL && task->rec.state == ARK_TASK_STATE_READY)
+			(void)ark_policy_remove(task->queue, &task->entry);
+		if (task->attempt == NULL)
 			continue;
-		/* an executor may still hold it: its report must not reach a freed task */
-		ark_attempt_abandon(run->tasks[i].attempt);
-		g_clear_pointer(&run->tasks[i].attempt, ark_attempt_unref);
+		ark_attempt_abandon(task->attempt);
+		g_clear_pointer(&task->attempt, ark_attempt_unref);
 	}
+	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	g_clear_pointer(&run->cancel_requests, g_hash_table_unref);
+	g_clear_pointer(&run->old_workflows, g_ptr_array_unref);
+	g_free(run->stop_by);
+	g_free(run->stop_reason);
+	g_free(run->rec.cancelled_by);
+	g_free(run->rec.definition);
 	g_free(run->rec.id);
 	g_free(run->rec.workflow_name);
 	g_free(run->rec.policy);
@@ -296,24 +320,63 @@ ark_engine_run_update(ArkEngine *self, ArkEngineRun *run)
 	ark_store_batch_add_run(self->batch, ARK_STORE_OP_RUN_UPDATE, &run->rec);
 }
 
+/* the state a run ends in, and why; NULL reason when it succeeded */
+static ArkRunState
+ark_engine_run_outcome(ArkEngineRun *run, gchar **out_reason)
+{
+	*out_reason = NULL;
+	if (run->cancelled) {
+		*out_reason = g_strdup(run->stop_reason);
+		return ARK_RUN_STATE_CANCELLED;
+	}
+	if (run->timed_out) {
+		*out_reason = g_strdup(run->stop_reason);
+		return ARK_RUN_STATE_FAILED;
+	}
+	for (guint i = 0; i < run->n_tasks; i++) {
+		ArkEngineTask *task = &run->tasks[i];
+		const gchar *id = task->spec->id;
+		switch (task->rec.state) {
+		case ARK_TASK_STATE_FAILED:
+			if (task->spec->allow_failure)
+				break;
+			*out_reason = g_strdup_printf("task '%s' failed", id);
+			return ARK_RUN_STATE_FAILED;
+		case ARK_TASK_STATE_DEAD:
+			if (task->spec->allow_failure)
+				break;
+			*out_reason = g_strdup_printf("task '%s' is dead: its retries are exhausted", id);
+			return ARK_RUN_STATE_FAILED;
+		case ARK_TASK_STATE_CANCELLED:
+			*out_reason = g_strdup_printf("task '%s' was cancelled", id);
+			return ARK_RUN_STATE_FAILED;
+		case ARK_TASK_STATE_SKIPPED:
+			*out_reason = g_strdup_printf("task '%s' was skipped", id);
+			return ARK_RUN_STATE_FAILED;
+		default:
+			break;
+		}
+	}
+	return ARK_RUN_STATE_SUCCEEDED;
+}
+
 static void
 ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
 {
 	ArkRunState state;
+	gchar *reason = NULL;
 
 	if (run->finishing || run->n_terminal < run->n_tasks)
 		return;
-	if (run->cancelled)
-		state = ARK_RUN_STATE_CANCELLED;
-	else if (run->failed)
-		state = ARK_RUN_STATE_FAILED;
-	else
-		state = ARK_RUN_STATE_SUCCEEDED;
+	state = ark_engine_run_outcome(run, &reason);
 	run->finishing = TRUE;
 	run->rec.state = state;
+	g_free(run->rec.reason);
+	run->rec.reason = reason;
 	run->rec.finished_at = g_get_real_time();
 	if (run->rec.started_at == 0)
 		run->rec.started_at = run->rec.finished_at;
+	g_clear_handle_id(&run->timeout_id, g_source_remove);
 	ark_engine_run_update(self, run);
 	ark_engine_add_event(self, ARK_EVENT_RUN_FINISHED, run, NULL, 0, state, NULL);
 	ark_metric_series_add(
@@ -322,18 +385,20 @@ ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
 	g_ptr_array_add(self->finished_runs, run);
 }
 
+/* records @task in @state; @cancelled_by only for CANCELLED. Strings are copied. */
 static void
-ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
-			  const gchar *reason)
+ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
+			       const gchar *reason, const gchar *cancelled_by, const gchar *data)
 {
 	ArkEngineRun *run = task->run;
 	ArkTimestamp now = g_get_real_time();
+	gboolean was_terminal = ark_task_state_is_terminal(task->rec.state);
 
 	run->counts[task->rec.state]--;
 	run->counts[state]++;
 	task->rec.state = state;
-	if (reason != NULL)
-		task->rec.reason = (gchar *)ark_store_batch_intern(self->batch, reason);
+	task->rec.reason = (gchar *)ark_store_batch_intern(self->batch, reason);
+	task->rec.cancelled_by = (gchar *)ark_store_batch_intern(self->batch, cancelled_by);
 	switch (state) {
 	case ARK_TASK_STATE_READY:
 		task->rec.ready_at = now;
@@ -345,21 +410,83 @@ ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState sta
 	default:
 		break;
 	}
+	if (state != ARK_TASK_STATE_RETRY_WAIT)
+		task->rec.next_attempt_at = 0;
 	if (ark_task_state_is_terminal(state)) {
 		task->rec.finished_at = now;
-		run->n_terminal++;
+		if (!was_terminal)
+			run->n_terminal++;
 		ark_metric_series_add(
 		    ark_metric_series(self->m_tasks,
 				      (const gchar *[]){ark_task_state_to_string(state), NULL}),
 		    1);
+	} else if (was_terminal) {
+		/* a replay reopens it */
+		task->rec.finished_at = 0;
+		run->n_terminal--;
 	}
 	ark_store_batch_add_task(self->batch, ARK_STORE_OP_TASK_UPDATE, &task->rec);
 	ark_engine_add_event(self, ARK_EVENT_TASK_STATE, run, task, task->rec.attempts, state,
-			     NULL);
-	/* the reason lives in the batch's string chunk: later batches must not see it */
+			     data);
+	/* both live in the batch's string chunk: later batches must not see them */
 	task->rec.reason = NULL;
+	task->rec.cancelled_by = NULL;
 	if (ark_task_state_is_terminal(state))
 		ark_engine_run_check_finished(self, run);
+}
+
+static void
+ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
+			  const gchar *reason)
+{
+	ark_engine_task_set_state_full(self, task, state, reason, NULL, NULL);
+}
+
+/* timers: one heap for retry waits and queue timeouts, one source armed for the earliest ----- */
+
+static gint
+ark_engine_timer_compare(gconstpointer a, gconstpointer b, gpointer user_data)
+{
+	const ArkEngineTask *ta = a;
+	const ArkEngineTask *tb = b;
+	return ta->timer_at < tb->timer_at ? -1 : ta->timer_at > tb->timer_at ? 1 : 0;
+}
+
+static void
+ark_engine_timers_rearm(ArkEngine *self)
+{
+	ArkEngineTask *first = ark_heap_peek(self->timers);
+	gint64 delay;
+
+	if (first == NULL) {
+		g_source_set_ready_time(self->timer_source, -1);
+		return;
+	}
+	/* timer_at is wall-clock time (it is stored); the source runs on the monotonic clock */
+	delay = first->timer_at - g_get_real_time();
+	g_source_set_ready_time(self->timer_source, g_get_monotonic_time() + MAX(delay, 0));
+}
+
+static void
+ark_engine_task_set_timer(ArkEngine *self, ArkEngineTask *task, ArkTimestamp at)
+{
+	ArkEngineTask *first = ark_heap_peek(self->timers);
+
+	task->timer_at = at;
+	if (ark_heap_contains(self->timers, task))
+		ark_heap_update(self->timers, task);
+	else
+		ark_heap_push(self->timers, task);
+	if (ark_heap_peek(self->timers) != first || first == task)
+		ark_engine_timers_rearm(self);
+}
+
+static void
+ark_engine_task_clear_timer(ArkEngine *self, ArkEngineTask *task)
+{
+	gboolean was_first = ark_heap_peek(self->timers) == task;
+	if (ark_heap_remove(self->timers, task) && was_first)
+		ark_engine_timers_rearm(self);
 }
 
 static ArkPolicy *
@@ -388,24 +515,42 @@ ark_engine_get_queue(ArkEngine *self, ArkEngineExec *exec, const gchar *policy_n
 	return queue->policy;
 }
 
+static void ark_engine_task_ended(ArkEngine *self, ArkEngineTask *task);
+
+/* queues a task that is READY (its record already says so) */
 static void
-ark_engine_task_make_ready(ArkEngine *self, ArkEngineTask *task)
+ark_engine_task_enqueue(ArkEngine *self, ArkEngineTask *task)
 {
 	ArkEngineRun *run = task->run;
 	g_autoptr(GError) error = NULL;
 
-	ark_engine_task_set_state(self, task, ARK_TASK_STATE_READY, NULL);
 	task->entry.seq = ++self->next_enqueue;
 	task->entry.ready_at = task->rec.ready_at;
 	task->queue = ark_engine_get_queue(self, task->exec, run->rec.policy, &error);
 	if (task->queue == NULL) {
 		/* the policy was checked at submission; it can only fail to set up here */
 		ark_engine_task_set_state(self, task, ARK_TASK_STATE_FAILED, error->message);
-		run->failed = TRUE;
+		ark_engine_task_ended(self, task);
 		return;
 	}
 	ark_policy_enqueue(task->queue, &task->entry);
+	if (task->spec->queue_timeout > 0)
+		ark_engine_task_set_timer(self, task, task->rec.ready_at + task->spec->queue_timeout);
 	ark_engine_schedule_tick(self);
+}
+
+static void
+ark_engine_task_make_ready_full(ArkEngine *self, ArkEngineTask *task, const gchar *reason,
+				const gchar *data)
+{
+	ark_engine_task_set_state_full(self, task, ARK_TASK_STATE_READY, reason, NULL, data);
+	ark_engine_task_enqueue(self, task);
+}
+
+static void
+ark_engine_task_make_ready(ArkEngine *self, ArkEngineTask *task)
+{
+	ark_engine_task_make_ready_full(self, task, NULL, NULL);
 }
 
 /* marks every pending task downstream of @task as skipped */
@@ -443,6 +588,169 @@ ark_engine_release_dependents(ArkEngine *self, ArkEngineTask *task)
 	}
 }
 
+/* whether a need in @state lets its dependents run */
+static gboolean
+ark_engine_need_satisfied(ArkEngineTask *need)
+{
+	switch (need->rec.state) {
+	case ARK_TASK_STATE_SUCCEEDED:
+		return TRUE;
+	case ARK_TASK_STATE_FAILED:
+	case ARK_TASK_STATE_DEAD:
+		return need->spec->allow_failure;
+	default:
+		return FALSE;
+	}
+}
+
+/* stops everything of @run that is not finished: pending, ready and waiting tasks are cancelled
+ * now, running attempts are asked to stop and are recorded when their executor reports */
+static void
+ark_engine_run_stop(ArkEngine *self, ArkEngineRun *run, const gchar *by, const gchar *reason)
+{
+	g_autoptr(GPtrArray) running = g_ptr_array_new();
+
+	if (run->stopping)
+		return;
+	run->stopping = TRUE;
+	run->stop_by = g_strdup(by);
+	run->stop_reason = g_strdup(reason);
+	for (guint i = 0; i < run->n_tasks; i++) {
+		ArkEngineTask *task = &run->tasks[i];
+		switch (task->rec.state) {
+		case ARK_TASK_STATE_READY:
+			if (task->queue != NULL)
+				(void)ark_policy_remove(task->queue, &task->entry);
+			/* fall through */
+		case ARK_TASK_STATE_PENDING:
+		case ARK_TASK_STATE_RETRY_WAIT:
+			ark_engine_task_clear_timer(self, task);
+			ark_engine_task_set_state_full(self, task, ARK_TASK_STATE_CANCELLED, reason,
+						       by, NULL);
+			break;
+		case ARK_TASK_STATE_RUNNING:
+			g_ptr_array_add(running, task);
+			break;
+		default:
+			break;
+		}
+	}
+	/* executors report cancelled attempts through the usual completion path */
+	for (guint i = 0; i < running->len; i++) {
+		ArkEngineTask *task = g_ptr_array_index(running, i);
+		if (task->attempt != NULL)
+			ark_executor_cancel(task->exec->executor, task->attempt);
+	}
+	ark_engine_schedule_tick(self);
+}
+
+/* after @task reached a terminal state: unblock or skip what depends on it */
+static void
+ark_engine_task_ended(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	ArkTaskState state = task->rec.state;
+
+	if (ark_engine_need_satisfied(task)) {
+		ark_engine_release_dependents(self, task);
+	} else {
+		const gchar *why = state == ARK_TASK_STATE_CANCELLED ? "was cancelled"
+				   : state == ARK_TASK_STATE_DEAD    ? "is dead"
+								     : "failed";
+		ark_engine_skip_dependents(self, task, why);
+		if (!run->stopping &&
+		    ark_workflow_get_failure_mode(run->workflow) == ARK_FAILURE_MODE_FAIL_FAST) {
+			g_autofree gchar *reason =
+			    g_strdup_printf("fail-fast: task '%s' %s", task->spec->id, why);
+			ark_engine_run_stop(self, run, "fail-fast", reason);
+		}
+	}
+	ark_engine_run_check_finished(self, run);
+	ark_engine_schedule_tick(self);
+}
+
+/* an attempt of @task ended with @result (from its executor, or LOST at recovery): record it,
+ * then retry, or finish the task */
+static void
+ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
+			      const ArkAttemptResult *result, const gchar *log_path)
+{
+	ArkEngineRun *run = task->run;
+	const ArkRetryPolicy *retry = &task->spec->retry;
+	ArkTimestamp now = g_get_real_time();
+	ArkTaskState state;
+	ArkRetryDecision decision = ARK_RETRY_DECISION_FAIL;
+	guint used = task->rec.attempts - MIN(task->rec.retry_base, task->rec.attempts);
+	const gchar *cancelled_by = NULL;
+	g_autofree gchar *reason = NULL;
+
+	task->arec.status = result->status;
+	task->arec.finished_at = now;
+	task->arec.exit_code = result->exit_code;
+	task->arec.signal = result->signal;
+	task->arec.error = (gchar *)ark_store_batch_intern(self->batch, result->error);
+	task->arec.log_path = (gchar *)ark_store_batch_intern(self->batch, log_path);
+	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, &task->arec);
+	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec.number,
+			     result->status, NULL);
+	task->arec.error = NULL;
+	task->arec.log_path = NULL;
+	task->arec.holder = NULL;
+	task->rec.exit_code = result->exit_code;
+
+	if (run->cancel_requests != NULL)
+		cancelled_by = g_hash_table_lookup(run->cancel_requests,
+						   GUINT_TO_POINTER(task->spec->index));
+	if (cancelled_by == NULL && run->stopping)
+		cancelled_by = run->stop_by;
+
+	switch (result->status) {
+	case ARK_ATTEMPT_STATUS_SUCCEEDED:
+		state = ARK_TASK_STATE_SUCCEEDED;
+		break;
+	case ARK_ATTEMPT_STATUS_CANCELLED:
+		state = ARK_TASK_STATE_CANCELLED;
+		reason = g_strdup(result->error);
+		break;
+	default:
+		/* a task someone is stopping is not tried again */
+		if (!run->stopping && cancelled_by == NULL)
+			decision = ark_retry_policy_decide(retry, result->status,
+							   result->exit_code, used);
+		if (decision == ARK_RETRY_DECISION_RETRY) {
+			gint64 delay = ark_retry_policy_get_delay(retry, used, g_random_double());
+			g_autofree gchar *in = ark_duration_format(delay);
+			reason = g_strdup_printf("%s; attempt %u of %u, next in %s",
+						 result->error != NULL ? result->error
+								       : "failed",
+						 used, retry->max_attempts, in);
+			task->rec.next_attempt_at = now + delay;
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_RETRY_WAIT, reason);
+			ark_engine_task_set_timer(self, task, now + delay);
+			if (run->cancel_requests != NULL)
+				g_hash_table_remove(run->cancel_requests,
+						    GUINT_TO_POINTER(task->spec->index));
+			return;
+		}
+		if (decision == ARK_RETRY_DECISION_EXHAUSTED && retry->max_attempts > 1) {
+			state = ARK_TASK_STATE_DEAD;
+			reason = g_strdup_printf("%s; gave up after %u attempts",
+						 result->error != NULL ? result->error
+								       : "failed",
+						 used);
+		} else {
+			state = ARK_TASK_STATE_FAILED;
+			reason = g_strdup(result->error);
+		}
+		break;
+	}
+	ark_engine_task_set_state_full(self, task, state, reason,
+				       state == ARK_TASK_STATE_CANCELLED ? cancelled_by : NULL, NULL);
+	if (run->cancel_requests != NULL)
+		g_hash_table_remove(run->cancel_requests, GUINT_TO_POINTER(task->spec->index));
+	ark_engine_task_ended(self, task);
+}
+
 static void
 ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *result,
 			       gpointer user_data)
@@ -450,8 +758,6 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 	ArkEngineTask *task = user_data;
 	ArkEngineRun *run = task->run;
 	ArkEngine *self = run->engine;
-	ArkTaskState state;
-	ArkTimestamp now = g_get_real_time();
 	gint64 duration;
 
 	/* fencing: only the attempt the engine started last may complete the task */
@@ -463,52 +769,18 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 		return;
 	}
 
-	task->arec.status = result->status;
-	task->arec.finished_at = now;
-	task->arec.exit_code = result->exit_code;
-	task->arec.signal = result->signal;
-	task->arec.error = (gchar *)ark_store_batch_intern(self->batch, result->error);
-	task->arec.log_path =
-	    (gchar *)ark_store_batch_intern(self->batch, ark_attempt_get_log_path(attempt));
-	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, &task->arec);
-	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec.number,
-			     result->status, NULL);
-	task->arec.error = NULL;
-	task->arec.log_path = NULL;
-
 	task->exec->running--;
 	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
-	duration = now - task->arec.started_at;
+	duration = g_get_real_time() - task->arec.started_at;
 	ark_metric_series_observe(self->m_task_duration, (gdouble)duration / G_USEC_PER_SEC);
-	task->rec.exit_code = result->exit_code;
-
-	switch (result->status) {
-	case ARK_ATTEMPT_STATUS_SUCCEEDED:
-		state = ARK_TASK_STATE_SUCCEEDED;
-		break;
-	case ARK_ATTEMPT_STATUS_CANCELLED:
-		state = ARK_TASK_STATE_CANCELLED;
-		break;
-	default:
-		state = ARK_TASK_STATE_FAILED;
-		break;
-	}
 	if (task->queue != NULL)
-		ark_policy_task_finished(task->queue, &task->entry, state, duration);
+		ark_policy_task_finished(task->queue, &task->entry,
+					 result->status == ARK_ATTEMPT_STATUS_SUCCEEDED
+					     ? ARK_TASK_STATE_SUCCEEDED
+					     : ARK_TASK_STATE_FAILED,
+					 duration);
+	ark_engine_task_attempt_ended(self, task, result, ark_attempt_get_log_path(attempt));
 	g_clear_pointer(&task->attempt, ark_attempt_unref);
-
-	ark_engine_task_set_state(self, task, state, result->error);
-	if (state == ARK_TASK_STATE_SUCCEEDED ||
-	    (state == ARK_TASK_STATE_FAILED && task->spec->allow_failure)) {
-		ark_engine_release_dependents(self, task);
-	} else if (state == ARK_TASK_STATE_CANCELLED) {
-		ark_engine_skip_dependents(self, task, "was cancelled");
-	} else {
-		run->failed = TRUE;
-		ark_engine_skip_dependents(self, task, "failed");
-	}
-	ark_engine_run_check_finished(self, run);
-	ark_engine_schedule_tick(self);
 }
 
 static void
@@ -518,6 +790,7 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	ArkTimestamp now = g_get_real_time();
 	g_autofree gchar *log_dir = NULL;
 
+	ark_engine_task_clear_timer(self, task);
 	task->rec.attempts++;
 	memset(&task->arec, 0, sizeof(task->arec));
 	task->arec.run_id = run->rec.id;
@@ -526,6 +799,7 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	task->arec.token = ++self->next_token;
 	task->arec.status = ARK_ATTEMPT_STATUS_RUNNING;
 	task->arec.executor = task->exec->name;
+	task->arec.holder = self->holder;
 	task->arec.started_at = now;
 	task->arec.exit_code = -1;
 	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_INSERT, &task->arec);
@@ -553,6 +827,48 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
 	g_ptr_array_add(self->to_start, task);
 }
+
+/* a retry wait or a queue timeout is due */
+static void
+ark_engine_task_timer_fired(ArkEngine *self, ArkEngineTask *task)
+{
+	switch (task->rec.state) {
+	case ARK_TASK_STATE_RETRY_WAIT:
+		ark_engine_task_make_ready(self, task);
+		break;
+	case ARK_TASK_STATE_READY: {
+		g_autofree gchar *limit = ark_duration_format(task->spec->queue_timeout);
+		g_autofree gchar *reason = g_strdup_printf(
+		    "not started within its queue_timeout of %s after it became ready", limit);
+		if (task->queue != NULL)
+			(void)ark_policy_remove(task->queue, &task->entry);
+		ark_engine_task_set_state(self, task, ARK_TASK_STATE_FAILED, reason);
+		ark_engine_task_ended(self, task);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static gboolean
+ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	ArkEngine *self = user_data;
+	ArkTimestamp now = g_get_real_time();
+	ArkEngineTask *task;
+
+	while ((task = ark_heap_peek(self->timers)) != NULL && task->timer_at <= now) {
+		(void)ark_heap_pop(self->timers);
+		ark_engine_task_timer_fired(self, task);
+	}
+	ark_engine_timers_rearm(self);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs ark_engine_timer_funcs = {
+    .dispatch = ark_engine_timer_dispatch_cb,
+};
 
 /* the scheduler tick ---------------------------------------------------------------------------- */
 
@@ -833,6 +1149,113 @@ ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *p
 	return problems->len == before;
 }
 
+/* builds the in-memory graph of @run from @workflow: tasks, CSR dependents, queue entries and
+ * ranks; every task starts PENDING with all its needs unmet */
+static void
+ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
+{
+	const guint *order;
+	guint32 n_edges = 0;
+	ArkTimestamp submitted = run->rec.created_at;
+
+	run->engine = self;
+	run->workflow = ark_workflow_ref(workflow);
+	run->n_tasks = ark_workflow_get_n_tasks(workflow);
+	run->submitted_at = submitted;
+	run->tasks = g_new0(ArkEngineTask, run->n_tasks);
+
+	/* dependents as one CSR array: counts first, then fill */
+	for (guint i = 0; i < run->n_tasks; i++) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
+		for (guint n = 0; spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
+			run->tasks[need->index].n_dependents++;
+			n_edges++;
+		}
+	}
+	run->dependents = g_new(guint32, MAX(n_edges, 1));
+	for (guint i = 0, start = 0; i < run->n_tasks; i++) {
+		run->tasks[i].dependents_start = start;
+		start += run->tasks[i].n_dependents;
+		run->tasks[i].n_dependents = 0;
+	}
+	for (guint i = 0; i < run->n_tasks; i++) {
+		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
+		ArkEngineTask *task = &run->tasks[i];
+		task->run = run;
+		task->spec = spec;
+		task->exec = g_hash_table_lookup(self->execs, spec->executor);
+		task->unmet = g_strv_length(spec->needs);
+		task->timer_index = ARK_HEAP_NOT_IN_HEAP;
+		task->rec.run_id = run->rec.id;
+		task->rec.task_id = spec->id;
+		task->rec.index = i;
+		task->rec.state = ARK_TASK_STATE_PENDING;
+		task->rec.exit_code = -1;
+		task->entry.run_id = run->rec.id;
+		task->entry.spec = spec;
+		task->entry.submitted_at = submitted;
+		task->entry.priority = spec->priority;
+		task->entry.estimate = spec->estimate;
+		task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
+					: spec->deadline_relative != 0
+					    ? submitted + spec->deadline_relative
+					    : 0;
+		task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
+		for (guint n = 0; spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
+			ArkEngineTask *up = &run->tasks[need->index];
+			run->dependents[up->dependents_start + up->n_dependents++] = i;
+		}
+	}
+	/* rank = longest path to a sink by estimates, for policies that want it: reverse
+	 * topological order sees every dependent before the task itself */
+	order = ark_workflow_get_topological_order(workflow);
+	for (guint k = run->n_tasks; k > 0; k--) {
+		ArkEngineTask *task = &run->tasks[order[k - 1]];
+		gint64 best = 0;
+		for (guint32 d = 0; d < task->n_dependents; d++) {
+			ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
+			best = MAX(best, dep->entry.rank);
+		}
+		task->entry.rank = best + task->spec->estimate;
+	}
+	run->counts[ARK_TASK_STATE_PENDING] = run->n_tasks;
+}
+
+static gboolean
+ark_engine_run_timeout_cb(gpointer user_data)
+{
+	ArkEngineRun *run = user_data;
+	ArkEngine *self = run->engine;
+	g_autofree gchar *limit = ark_duration_format(ark_workflow_get_timeout(run->workflow));
+	g_autofree gchar *reason = g_strdup_printf("the run did not finish within its timeout of %s",
+						   limit);
+
+	run->timeout_id = 0;
+	if (run->finishing || run->stopping)
+		return G_SOURCE_REMOVE;
+	run->timed_out = TRUE;
+	ark_engine_run_stop(self, run, "timeout", reason);
+	return G_SOURCE_REMOVE;
+}
+
+/* arms the run-level timeout, counted from submission (also after a restart) */
+static void
+ark_engine_run_arm_timeout(ArkEngineRun *run)
+{
+	gint64 timeout = ark_workflow_get_timeout(run->workflow);
+	gint64 left;
+
+	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	if (timeout <= 0)
+		return;
+	left = run->rec.created_at + timeout - g_get_real_time();
+	run->timeout_id = g_timeout_add_full(G_PRIORITY_DEFAULT,
+					     (guint)CLAMP((left + 999) / 1000, 0, G_MAXUINT),
+					     ark_engine_run_timeout_cb, run, NULL);
+}
+
 gchar *
 ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
 		  GError **error)
@@ -840,8 +1263,6 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 	g_autoptr(GPtrArray) problems = NULL;
 	ArkSubmitOptions defaults = {0};
 	ArkEngineRun *run;
-	const guint *order;
-	guint32 n_edges = 0;
 	ArkTimestamp now;
 
 	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
@@ -881,76 +1302,15 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 
 	now = g_get_real_time();
 	run = g_new0(ArkEngineRun, 1);
-	run->engine = self;
-	run->workflow = ark_workflow_ref(workflow);
-	run->n_tasks = ark_workflow_get_n_tasks(workflow);
-	run->submitted_at = now;
 	run->rec.id = ark_id_new();
 	run->rec.workflow_name = g_strdup(ark_workflow_get_name(workflow));
 	run->rec.state = ARK_RUN_STATE_PENDING;
 	run->rec.policy = g_strdup(ark_engine_pick_policy(self, workflow, options->policy));
 	run->rec.submitter = g_strdup(options->submitter);
 	run->rec.idempotency_key = g_strdup(options->idempotency_key);
-	run->rec.n_tasks = run->n_tasks;
+	run->rec.n_tasks = ark_workflow_get_n_tasks(workflow);
 	run->rec.created_at = now;
-	run->tasks = g_new0(ArkEngineTask, run->n_tasks);
-
-	/* dependents as one CSR array: counts first, then fill */
-	for (guint i = 0; i < run->n_tasks; i++) {
-		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
-		for (guint n = 0; spec->needs[n] != NULL; n++) {
-			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
-			run->tasks[need->index].n_dependents++;
-			n_edges++;
-		}
-	}
-	run->dependents = g_new(guint32, MAX(n_edges, 1));
-	for (guint i = 0, start = 0; i < run->n_tasks; i++) {
-		run->tasks[i].dependents_start = start;
-		start += run->tasks[i].n_dependents;
-		run->tasks[i].n_dependents = 0;
-	}
-	for (guint i = 0; i < run->n_tasks; i++) {
-		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
-		ArkEngineTask *task = &run->tasks[i];
-		task->run = run;
-		task->spec = spec;
-		task->exec = g_hash_table_lookup(self->execs, spec->executor);
-		task->unmet = g_strv_length(spec->needs);
-		task->rec.run_id = run->rec.id;
-		task->rec.task_id = spec->id;
-		task->rec.index = i;
-		task->rec.state = ARK_TASK_STATE_PENDING;
-		task->rec.exit_code = -1;
-		task->entry.run_id = run->rec.id;
-		task->entry.spec = spec;
-		task->entry.submitted_at = now;
-		task->entry.priority = spec->priority;
-		task->entry.estimate = spec->estimate;
-		task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
-					: spec->deadline_relative != 0
-					    ? now + spec->deadline_relative
-					    : 0;
-		task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
-		for (guint n = 0; spec->needs[n] != NULL; n++) {
-			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
-			ArkEngineTask *up = &run->tasks[need->index];
-			run->dependents[up->dependents_start + up->n_dependents++] = i;
-		}
-	}
-	/* rank = longest path to a sink by estimates, for policies that want it: reverse
-	 * topological order sees every dependent before the task itself */
-	order = ark_workflow_get_topological_order(workflow);
-	for (guint k = run->n_tasks; k > 0; k--) {
-		ArkEngineTask *task = &run->tasks[order[k - 1]];
-		gint64 best = 0;
-		for (guint32 d = 0; d < task->n_dependents; d++) {
-			ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
-			best = MAX(best, dep->entry.rank);
-		}
-		task->entry.rank = best + task->spec->estimate;
-	}
-	run->counts[ARK_TASK_STATE_PENDING] = run->n_tasks;
+	ark_engine_run_build(self, run, workflow);
 
 	/* the run and all its tasks in one batch, committed before anyone hears of the run */
 	run->rec.definition = (gchar *)ark_workflow_get_definition(workflow);
@@ -962,6 +1322,7 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
 			     NULL);
 	g_hash_table_insert(self->runs, run->rec.id, run);
+	ark_engine_run_arm_timeout(run);
 	for (guint i = 0; i < run->n_tasks; i++) {
 		if (run->tasks[i].unmet == 0)
 			ark_engine_task_make_ready(self, &run->tasks[i]);
@@ -1001,53 +1362,495 @@ ark_engine_get_task_counts(ArkEngine *self, const gchar *run_id, guint *counts)
 	return TRUE;
 }
 
+static ArkEngineRun *
+ark_engine_lookup_open_run(ArkEngine *self, const gchar *run_id, GError **error)
+{
+	ArkEngineRun *run = run_id != NULL ? g_hash_table_lookup(self->runs, run_id) : NULL;
+	if (run == NULL || run->finishing) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s is not running",
+			    run_id != NULL ? run_id : "(null)");
+		return NULL;
+	}
+	return run;
+}
+
 gboolean
 ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *by, const gchar *reason,
 		      GError **error)
 {
 	ArkEngineRun *run;
-	g_autoptr(GPtrArray) running = g_ptr_array_new();
+	g_autofree gchar *full = NULL;
 
 	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	run = g_hash_table_lookup(self->runs, run_id);
-	if (run == NULL || run->finishing) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s is not running",
+	run = ark_engine_lookup_open_run(self, run_id, error);
+	if (run == NULL)
+		return FALSE;
+	if (run->cancelled) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "run %s is already being cancelled",
 			    run_id);
 		return FALSE;
 	}
 	if (reason == NULL)
 		reason = "cancelled";
+	full = by != NULL ? g_strdup_printf("%s (by %s)", reason, by) : g_strdup(reason);
 	run->cancelled = TRUE;
-	g_free(run->rec.reason);
-	run->rec.reason = g_strdup(reason);
+	g_free(run->rec.cancelled_by);
+	run->rec.cancelled_by = g_strdup(by);
+	/* a run already stopping (fail-fast, timeout) ends cancelled, with the user's reason */
+	if (run->stopping) {
+		g_free(run->stop_reason);
+		run->stop_reason = g_strdup(full);
+		ark_engine_run_check_finished(self, run);
+		return TRUE;
+	}
+	ark_engine_run_stop(self, run, by, full);
+	ark_engine_run_check_finished(self, run);
+	return TRUE;
+}
+
+gboolean
+ark_engine_cancel_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+		       const gchar *by, const gchar *reason, GError **error)
+{
+	ArkEngineRun *run;
+	const ArkTaskSpec *spec;
+	ArkEngineTask *task;
+	g_autofree gchar *full = NULL;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(task_id != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	run = ark_engine_lookup_open_run(self, run_id, error);
+	if (run == NULL)
+		return FALSE;
+	spec = ark_workflow_lookup_task(run->workflow, task_id);
+	if (spec == NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s has no task '%s'",
+			    run_id, task_id);
+		return FALSE;
+	}
+	task = &run->tasks[spec->index];
+	if (reason == NULL)
+		reason = "cancelled";
+	full = by != NULL ? g_strdup_printf("%s (by %s)", reason, by) : g_strdup(reason);
+	switch (task->rec.state) {
+	case ARK_TASK_STATE_READY:
+		if (task->queue != NULL)
+			(void)ark_policy_remove(task->queue, &task->entry);
+		/* fall through */
+	case ARK_TASK_STATE_PENDING:
+	case ARK_TASK_STATE_RETRY_WAIT:
+		ark_engine_task_clear_timer(self, task);
+		ark_engine_task_set_state_full(self, task, ARK_TASK_STATE_CANCELLED, full, by, NULL);
+		ark_engine_task_ended(self, task);
+		return TRUE;
+	case ARK_TASK_STATE_RUNNING:
+		if (run->cancel_requests == NULL)
+			run->cancel_requests =
+			    g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+		if (!g_hash_table_contains(run->cancel_requests, GUINT_TO_POINTER(spec->index)))
+			g_hash_table_insert(run->cancel_requests, GUINT_TO_POINTER(spec->index),
+					    g_strdup(by != NULL ? by : "unknown"));
+		if (task->attempt != NULL)
+			ark_executor_cancel(task->exec->executor, task->attempt);
+		return TRUE;
+	default:
+		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "task '%s' already finished (%s)",
+			    task_id, ark_task_state_to_string(task->rec.state));
+		return FALSE;
+	}
+}
+
+/* recovery ------------------------------------------------------------------------------------ */
+
+/* puts a loaded PENDING task where its needs say it belongs: skipped, ready, or waiting */
+static void
+ark_engine_task_reevaluate(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	const ArkTaskSpec *spec = task->spec;
+
+	task->unmet = 0;
+	for (guint n = 0; spec->needs[n] != NULL; n++) {
+		ArkEngineTask *need =
+		    &run->tasks[ark_workflow_lookup_task(run->workflow, spec->needs[n])->index];
+		if (ark_engine_need_satisfied(need))
+			continue;
+		if (ark_task_state_is_terminal(need->rec.state)) {
+			const gchar *why = need->rec.state == ARK_TASK_STATE_CANCELLED ? "was cancelled"
+					   : need->rec.state == ARK_TASK_STATE_DEAD	   ? "is dead"
+					   : need->rec.state == ARK_TASK_STATE_SKIPPED ? "was skipped"
+											: "failed";
+			g_autofree gchar *reason =
+			    g_strdup_printf("upstream task '%s' %s", need->spec->id, why);
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_SKIPPED, reason);
+			return;
+		}
+		task->unmet++;
+	}
+	if (task->unmet == 0)
+		ark_engine_task_make_ready(self, task);
+}
+
+/* rebuilds an unfinished (or, for a replay, finished) run from the store; it is not in
+ * self->runs yet and nothing is recorded */
+static ArkEngineRun *
+ark_engine_load_run(ArkEngine *self, const gchar *run_id, GPtrArray **out_attempts,
+		    GError **error)
+{
+	g_autoptr(ArkRunRecord) rec = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	ArkEngineRun *run;
+
+	rec = ark_store_get_run(self->store, run_id, error);
+	if (rec == NULL)
+		return NULL;
+	if (rec->definition == NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "run %s has no stored definition", run_id);
+		return NULL;
+	}
+	workflow = ark_workflow_parse(rec->definition, -1, &problems);
+	if (workflow == NULL) {
+		g_autofree gchar *first = ark_problem_to_string(problems->pdata[0], NULL);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "the stored definition of run %s is not valid: %s", run_id, first);
+		return NULL;
+	}
+	problems = g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
+	if (!ark_engine_check_workflow(self, workflow, rec->policy, problems)) {
+		g_autofree gchar *first = ark_problem_to_string(problems->pdata[0], NULL);
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+			    "run %s can not run here: %s", run_id, first);
+		return NULL;
+	}
+	tasks = ark_store_list_tasks(self->store, run_id, error);
+	if (tasks == NULL)
+		return NULL;
+	attempts = ark_store_list_attempts(self->store, run_id, NULL, error);
+	if (attempts == NULL)
+		return NULL;
+	if (tasks->len != ark_workflow_get_n_tasks(workflow)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+			    "run %s has %u task records for %u tasks", run_id, tasks->len,
+			    ark_workflow_get_n_tasks(workflow));
+		return NULL;
+	}
+
+	run = g_new0(ArkEngineRun, 1);
+	run->rec = *rec;
+	memset(rec, 0, sizeof(*rec)); /* the run owns the strings now */
+	g_clear_pointer(&run->rec.definition, g_free);
+	ark_engine_run_build(self, run, workflow);
+	run->counts[ARK_TASK_STATE_PENDING] = 0;
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *tr = g_ptr_array_index(tasks, i);
+		ArkEngineTask *task;
+		if (tr->index >= run->n_tasks ||
+		    g_strcmp0(tr->task_id, run->tasks[tr->index].spec->id) != 0) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
+				    "run %s: task record '%s' does not match its definition",
+				    run_id, tr->task_id);
+			ark_engine_run_free(run);
+			return NULL;
+		}
+		task = &run->tasks[tr->index];
+		task->rec.state = tr->state;
+		task->rec.attempts = tr->attempts;
+		task->rec.exit_code = tr->exit_code;
+		task->rec.ready_at = tr->ready_at;
+		task->rec.started_at = tr->started_at;
+		task->rec.finished_at = tr->finished_at;
+		task->rec.next_attempt_at = tr->next_attempt_at;
+		task->rec.retry_base = tr->retry_base;
+		run->counts[tr->state]++;
+		if (ark_task_state_is_terminal(tr->state))
+			run->n_terminal++;
+	}
+	/* the newest attempt of each task (attempts come by task, then number) */
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *ar = g_ptr_array_index(attempts, i);
+		const ArkTaskSpec *spec = ark_workflow_lookup_task(workflow, ar->task_id);
+		ArkEngineTask *task;
+		if (spec == NULL)
+			continue;
+		task = &run->tasks[spec->index];
+		if (ar->number < task->arec.number)
+			continue;
+		task->arec = *ar;
+		task->arec.run_id = run->rec.id;
+		task->arec.task_id = spec->id;
+		task->arec.executor = task->exec != NULL ? task->exec->name : NULL;
+		task->arec.holder = NULL;
+		task->arec.error = NULL;
+		task->arec.log_path = NULL;
+	}
+	*out_attempts = g_steal_pointer(&attempts);
+	return run;
+}
+
+/* puts every unfinished task of a loaded run back to work */
+static void
+ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
+{
+	g_autoptr(GHashTable) holders = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *ar = g_ptr_array_index(attempts, i);
+		if (ar->status == ARK_ATTEMPT_STATUS_RUNNING && ar->holder != NULL)
+			g_hash_table_insert(holders, ar->task_id, ar->holder);
+	}
 	for (guint i = 0; i < run->n_tasks; i++) {
 		ArkEngineTask *task = &run->tasks[i];
 		switch (task->rec.state) {
+		case ARK_TASK_STATE_RUNNING: {
+			const gchar *holder = g_hash_table_lookup(holders, task->spec->id);
+			g_autofree gchar *why = g_strdup_printf(
+			    "lost: %s stopped while the attempt ran",
+			    holder != NULL ? holder : "the process that ran it");
+			ArkAttemptResult result = {
+			    .status = ARK_ATTEMPT_STATUS_LOST,
+			    .exit_code = -1,
+			    .error = why,
+			};
+			if (task->arec.number == 0) {
+				/* no attempt on record: it never really started */
+				ark_engine_task_make_ready(self, task);
+				break;
+			}
+			ark_engine_task_attempt_ended(self, task, &result, NULL);
+			break;
+		}
 		case ARK_TASK_STATE_READY:
-			if (task->queue != NULL)
-				ark_policy_remove(task->queue, &task->entry);
-			ark_engine_task_set_state(self, task, ARK_TASK_STATE_CANCELLED, reason);
+			ark_engine_task_enqueue(self, task);
 			break;
-		case ARK_TASK_STATE_PENDING:
 		case ARK_TASK_STATE_RETRY_WAIT:
-			ark_engine_task_set_state(self, task, ARK_TASK_STATE_CANCELLED, reason);
-			break;
-		case ARK_TASK_STATE_RUNNING:
-			g_ptr_array_add(running, task);
+			ark_engine_task_set_timer(self, task, task->rec.next_attempt_at);
 			break;
 		default:
 			break;
 		}
 	}
-	/* executors report cancelled attempts through the usual completion path */
-	for (guint i = 0; i < running->len; i++) {
-		ArkEngineTask *task = g_ptr_array_index(running, i);
-		if (task->attempt != NULL)
-			ark_executor_cancel(task->exec->executor, task->attempt);
+	/* in index order, which is not topological: a pending task is looked at once all of its
+	 * needs have been, by walking the topological order */
+	{
+		const guint *order = ark_workflow_get_topological_order(run->workflow);
+		for (guint k = 0; k < run->n_tasks; k++) {
+			ArkEngineTask *task = &run->tasks[order[k]];
+			if (task->rec.state == ARK_TASK_STATE_PENDING)
+				ark_engine_task_reevaluate(self, task);
+		}
 	}
+	ark_engine_run_arm_timeout(run);
+	ark_engine_run_check_finished(self, run);
 	ark_engine_schedule_tick(self);
-	return TRUE;
+}
+
+gboolean
+ark_engine_resume_run(ArkEngine *self, const gchar *run_id, GError **error)
+{
+	ArkEngineRun *run;
+	g_autoptr(GPtrArray) attempts = NULL;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(run_id != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+	if (g_hash_table_contains(self->runs, run_id)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "run %s is already running here",
+			    run_id);
+		return FALSE;
+	}
+	{
+		g_autoptr(ArkRunRecord) rec = ark_store_get_run(self->store, run_id, error);
+		if (rec == NULL)
+			return FALSE;
+		if (ark_run_state_is_terminal(rec->state)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "run %s already %s",
+				    run_id, ark_run_state_to_string(rec->state));
+			return FALSE;
+		}
+	}
+	run = ark_engine_load_run(self, run_id, &attempts, error);
+	if (run == NULL)
+		return FALSE;
+	g_hash_table_insert(self->runs, run->rec.id, run);
+	ark_engine_run_recover(self, run, attempts);
+	return ark_engine_flush(self, error);
+}
+
+gboolean
+ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+		       JsonObject *overrides, const gchar *by, GError **error)
+{
+	ArkEngineRun *run;
+	const ArkTaskSpec *spec;
+	ArkEngineTask *task;
+	g_autoptr(GArray) stack = NULL;
+	g_autoptr(GString) data = g_string_new("{\"replayed_by\":");
+	gboolean loaded = FALSE;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(run_id != NULL && task_id != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+	/* what is recorded so far is committed first: a replay swaps the definition */
+	if (!ark_engine_flush(self, error))
+		return FALSE;
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run != NULL && run->finishing) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_BUSY, "run %s is finishing; try again",
+			    run_id);
+		return FALSE;
+	}
+	if (run == NULL) {
+		g_autoptr(GPtrArray) attempts = NULL;
+		run = ark_engine_load_run(self, run_id, &attempts, error);
+		if (run == NULL)
+			return FALSE;
+		loaded = TRUE;
+		if (!ark_run_state_is_terminal(run->rec.state)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_BUSY,
+				    "run %s is unfinished and not running here: resume it first",
+				    run_id);
+			goto fail;
+		}
+	}
+	spec = ark_workflow_lookup_task(run->workflow, task_id);
+	if (spec == NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s has no task '%s'", run_id,
+			    task_id);
+		goto fail;
+	}
+	task = &run->tasks[spec->index];
+	if (task->rec.state != ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_FAILED &&
+	    task->rec.state != ARK_TASK_STATE_CANCELLED) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "task '%s' is %s; only dead, failed or cancelled tasks can be replayed",
+			    task_id, ark_task_state_to_string(task->rec.state));
+		goto fail;
+	}
+	if (run->cancelled || (loaded && run->rec.state == ARK_RUN_STATE_CANCELLED)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "run %s was cancelled; submit it again instead", run_id);
+		goto fail;
+	}
+
+	if (overrides != NULL && json_object_get_size(overrides) > 0) {
+		g_autoptr(GPtrArray) problems = NULL;
+		g_autoptr(ArkWorkflow) updated =
+		    ark_workflow_override_task(run->workflow, task_id, overrides, &problems);
+		if (updated == NULL || !ark_engine_check_workflow(self, updated, run->rec.policy,
+								  problems)) {
+			g_autoptr(GString) msg = g_string_new("invalid overrides:");
+			for (guint i = 0; problems != NULL && i < problems->len; i++) {
+				g_autofree gchar *line =
+				    ark_problem_to_string(problems->pdata[i], NULL);
+				g_string_append_printf(msg, "\n  %s", line);
+			}
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT, msg->str);
+			goto fail;
+		}
+		/* running attempts keep their specs: the old workflow lives as long as the run */
+		if (run->old_workflows == NULL)
+			run->old_workflows =
+			    g_ptr_array_new_with_free_func((GDestroyNotify)ark_workflow_unref);
+		g_ptr_array_add(run->old_workflows, run->workflow);
+		run->workflow = ark_workflow_ref(updated);
+		for (guint i = 0; i < run->n_tasks; i++) {
+			ArkEngineTask *t = &run->tasks[i];
+			t->spec = ark_workflow_get_task(updated, i);
+			t->entry.spec = t->spec;
+			t->rec.task_id = t->spec->id;
+			t->exec = g_hash_table_lookup(self->execs, t->spec->executor);
+		}
+		task->entry.priority = task->spec->priority;
+		task->entry.estimate = task->spec->estimate;
+		run->rec.definition = g_strdup(ark_workflow_get_definition(updated));
+	}
+
+	if (loaded)
+		g_hash_table_insert(self->runs, run->rec.id, run);
+	/* the run is open again */
+	run->stopping = run->timed_out = FALSE;
+	g_clear_pointer(&run->stop_by, g_free);
+	g_clear_pointer(&run->stop_reason, g_free);
+	if (ark_run_state_is_terminal(run->rec.state) || run->rec.definition != NULL) {
+		if (ark_run_state_is_terminal(run->rec.state)) {
+			run->rec.state = ARK_RUN_STATE_RUNNING;
+			run->rec.finished_at = 0;
+			g_clear_pointer(&run->rec.reason, g_free);
+			ark_engine_add_event(self, ARK_EVENT_RUN_STARTED, run, NULL, 0,
+					     ARK_RUN_STATE_RUNNING, "{\"reopened\":true}");
+		}
+		ark_engine_run_update(self, run);
+		g_clear_pointer(&run->rec.definition, g_free);
+	}
+
+	/* what was skipped because of it waits again */
+	stack = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_array_append_val(stack, spec->index);
+	while (stack->len > 0) {
+		guint32 idx = g_array_index(stack, guint32, stack->len - 1);
+		ArkEngineTask *t = &run->tasks[idx];
+		g_array_set_size(stack, stack->len - 1);
+		for (guint32 d = 0; d < t->n_dependents; d++) {
+			guint32 di = run->dependents[t->dependents_start + d];
+			ArkEngineTask *dep = &run->tasks[di];
+			if (dep->rec.state != ARK_TASK_STATE_SKIPPED)
+				continue;
+			ark_engine_task_set_state(self, dep, ARK_TASK_STATE_PENDING, NULL);
+			g_array_append_val(stack, di);
+		}
+	}
+
+	{
+		g_autoptr(JsonNode) who = json_node_init_string(json_node_alloc(), by);
+		g_autofree gchar *who_json = json_to_string(who, FALSE);
+		g_string_append(data, who_json);
+		if (overrides != NULL) {
+			g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), overrides);
+			g_autofree gchar *ov = json_to_string(node, FALSE);
+			g_string_append_printf(data, ",\"overrides\":%s", ov);
+		}
+		g_string_append_c(data, '}');
+	}
+	task->rec.retry_base = task->rec.attempts;
+	{
+		g_autofree gchar *reason =
+		    g_strdup_printf("replayed by %s", by != NULL ? by : "unknown");
+		ark_engine_task_make_ready_full(self, task, reason, data->str);
+	}
+	{
+		const guint *order = ark_workflow_get_topological_order(run->workflow);
+		for (guint k = 0; k < run->n_tasks; k++) {
+			ArkEngineTask *t = &run->tasks[order[k]];
+			if (t->rec.state == ARK_TASK_STATE_PENDING)
+				ark_engine_task_reevaluate(self, t);
+		}
+	}
+	run->finishing = FALSE;
+	ark_engine_run_arm_timeout(run);
+	return ark_engine_flush(self, error);
+
+fail:
+	if (loaded)
+		ark_engine_run_free(run);
+	return FALSE;
 }
 
 guint
@@ -1062,6 +1865,10 @@ ark_engine_dispose(GObject *object)
 {
 	ArkEngine *self = ARK_ENGINE(object);
 	g_clear_handle_id(&self->tick_id, g_source_remove);
+	if (self->timer_source != NULL) {
+		g_source_destroy(self->timer_source);
+		g_clear_pointer(&self->timer_source, g_source_unref);
+	}
 	G_OBJECT_CLASS(ark_engine_parent_class)->dispose(object);
 }
 
@@ -1070,7 +1877,9 @@ ark_engine_finalize(GObject *object)
 {
 	ArkEngine *self = ARK_ENGINE(object);
 
-	g_hash_table_unref(self->runs);
+	g_hash_table_unref(self->runs); /* before the timer heap: runs leave it when freed */
+	ark_heap_free(self->timers);
+	g_free(self->holder);
 	g_hash_table_unref(self->execs);
 	g_hash_table_unref(self->slot_overrides);
 	g_ptr_array_unref(self->to_start);
@@ -1115,6 +1924,14 @@ ark_engine_init(ArkEngine *self)
 					    (GDestroyNotify)ark_engine_exec_free);
 	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					   (GDestroyNotify)ark_engine_run_free);
+	self->holder = g_strdup_printf("%s[%d]@%s", g_get_prgname() != NULL ? g_get_prgname() : "arkitect",
+					(gint)getpid(), g_get_host_name());
+	self->timers = ark_heap_new(ark_engine_timer_compare, NULL,
+				    G_STRUCT_OFFSET(ArkEngineTask, timer_index));
+	self->timer_source = g_source_new(&ark_engine_timer_funcs, sizeof(GSource));
+	g_source_set_callback(self->timer_source, NULL, self, NULL);
+	g_source_set_name(self->timer_source, "ArkEngine timers");
+	g_source_attach(self->timer_source, NULL);
 	self->batch = ark_store_batch_new();
 	self->spare_batch = ark_store_batch_new();
 	self->to_start = g_ptr_array_new();

@@ -416,6 +416,384 @@ test_large_fanout(Fixture *f, gconstpointer data)
 	}
 }
 
+/* resilience ------------------------------------------------------------------------------------ */
+
+static ArkTaskRecord *
+fixture_task(GPtrArray *tasks, const gchar *id)
+{
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
+		if (g_strcmp0(t->task_id, id) == 0)
+			return t;
+	}
+	g_error("no task %s", id);
+	return NULL;
+}
+
+/* the attempts of one task, checked to be numbered 1..n without gaps */
+static GPtrArray *
+fixture_attempts(Fixture *f, const gchar *run_id, const gchar *task_id)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *attempts = ark_store_list_attempts(f->store, run_id, task_id, &error);
+	g_assert_no_error(error);
+	for (guint i = 0; i < attempts->len; i++)
+		g_assert_cmpuint(((ArkAttemptRecord *)attempts->pdata[i])->number, ==, i + 1);
+	return attempts;
+}
+
+static void
+test_retry_until_dead(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autoptr(GPtrArray) dead = NULL;
+	ArkTaskFilter dlq = {.state_mask = 1u << ARK_TASK_STATE_DEAD};
+	ArkTaskRecord *t;
+
+	g_assert_cmpint(
+	    fixture_run(f,
+			"{\"name\":\"r\",\"tasks\":["
+			"{\"id\":\"flaky\",\"run\":[\"sh\",\"-c\",\"exit 3\"],"
+			"\"retry\":{\"max_attempts\":3,\"backoff\":\"fixed\","
+			"\"initial_delay\":\"10ms\",\"jitter\":false}},"
+			"{\"id\":\"after\",\"needs\":[\"flaky\"],\"run\":[\"true\"]}]}",
+			&run_id),
+	    ==, ARK_RUN_STATE_FAILED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	t = fixture_task(tasks, "flaky");
+	g_assert_cmpint(t->state, ==, ARK_TASK_STATE_DEAD);
+	g_assert_cmpuint(t->attempts, ==, 3);
+	g_assert_nonnull(strstr(t->reason, "gave up after 3 attempts"));
+	g_assert_cmpint(fixture_task(tasks, "after")->state, ==, ARK_TASK_STATE_SKIPPED);
+	g_assert_cmpstr(fixture_task(tasks, "after")->reason, ==, "upstream task 'flaky' is dead");
+	attempts = fixture_attempts(f, run_id, "flaky");
+	g_assert_cmpuint(attempts->len, ==, 3);
+	for (guint i = 0; i < attempts->len; i++) {
+		ArkAttemptRecord *a = g_ptr_array_index(attempts, i);
+		g_assert_cmpint(a->status, ==, ARK_ATTEMPT_STATUS_FAILED);
+		g_assert_cmpint(a->exit_code, ==, 3);
+		/* each attempt has its own log */
+		g_assert_nonnull(a->log_path);
+		g_assert_nonnull(strstr(a->log_path, "attempt-"));
+		/* the fixed delay lies between two attempts */
+		if (i > 0)
+			g_assert_cmpint(a->started_at - ((ArkAttemptRecord *)attempts->pdata[i - 1])
+							    ->finished_at,
+					>=, 10000);
+	}
+	/* the waits were announced */
+	g_assert_cmpint(fixture_event_index(f, ARK_EVENT_TASK_STATE, "flaky",
+					    ARK_TASK_STATE_RETRY_WAIT),
+			>=, 0);
+	/* and it is in the dead-letter queue */
+	dead = ark_store_find_tasks(f->store, &dlq, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(dead->len, ==, 1);
+	g_assert_cmpstr(((ArkTaskRecord *)dead->pdata[0])->task_id, ==, "flaky");
+}
+
+static void
+test_retry_then_succeed(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autofree gchar *json = g_strdup_printf(
+	    "{\"name\":\"r\",\"tasks\":[{\"id\":\"second-time-lucky\",\"run\":[\"sh\",\"-c\","
+	    "\"test -e %s/marker && exit 0; touch %s/marker; exit 1\"],"
+	    "\"retry\":{\"max_attempts\":5,\"initial_delay\":\"1ms\"}}]}",
+	    f->dir, f->dir);
+	g_autoptr(GPtrArray) attempts = NULL;
+
+	g_assert_cmpint(fixture_run(f, json, &run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+	attempts = fixture_attempts(f, run_id, "second-time-lucky");
+	g_assert_cmpuint(attempts->len, ==, 2);
+	g_assert_cmpint(((ArkAttemptRecord *)attempts->pdata[0])->status, ==,
+			ARK_ATTEMPT_STATUS_FAILED);
+	g_assert_cmpint(((ArkAttemptRecord *)attempts->pdata[1])->status, ==,
+			ARK_ATTEMPT_STATUS_SUCCEEDED);
+}
+
+static void
+test_retry_exit_codes_and_timeouts(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) slow = NULL;
+
+	g_assert_cmpint(
+	    fixture_run(f,
+			"{\"name\":\"r\",\"tasks\":["
+			/* exit 2 is not among the codes that retry: one attempt, failed */
+			"{\"id\":\"fatal\",\"run\":[\"sh\",\"-c\",\"exit 2\"],"
+			"\"retry\":{\"max_attempts\":4,\"initial_delay\":\"1ms\",\"exit_codes\":[75]}},"
+			/* a timeout retries by default, each attempt killed */
+			"{\"id\":\"slow\",\"run\":[\"sleep\",\"30\"],\"timeout\":\"100ms\","
+			"\"retry\":{\"max_attempts\":2,\"initial_delay\":\"1ms\"}}]}",
+			&run_id),
+	    ==, ARK_RUN_STATE_FAILED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(tasks, "fatal")->state, ==, ARK_TASK_STATE_FAILED);
+	g_assert_cmpuint(fixture_task(tasks, "fatal")->attempts, ==, 1);
+	g_assert_cmpint(fixture_task(tasks, "slow")->state, ==, ARK_TASK_STATE_DEAD);
+	slow = fixture_attempts(f, run_id, "slow");
+	g_assert_cmpuint(slow->len, ==, 2);
+	for (guint i = 0; i < slow->len; i++)
+		g_assert_cmpint(((ArkAttemptRecord *)slow->pdata[i])->status, ==,
+				ARK_ATTEMPT_STATUS_TIMED_OUT);
+}
+
+static void
+test_queue_timeout(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	ArkTaskRecord *t;
+
+	/* two slots, both taken for a while: the third task can not start in time */
+	g_assert_cmpint(
+	    fixture_run(f,
+			"{\"name\":\"q\",\"tasks\":["
+			"{\"id\":\"hog1\",\"run\":[\"sleep\",\"0.5\"]},"
+			"{\"id\":\"hog2\",\"run\":[\"sleep\",\"0.5\"]},"
+			"{\"id\":\"impatient\",\"run\":[\"true\"],\"queue_timeout\":\"50ms\"}]}",
+			&run_id),
+	    ==, ARK_RUN_STATE_FAILED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	t = fixture_task(tasks, "impatient");
+	g_assert_cmpint(t->state, ==, ARK_TASK_STATE_FAILED);
+	g_assert_cmpuint(t->attempts, ==, 0);
+	g_assert_nonnull(strstr(t->reason, "queue_timeout"));
+	g_assert_cmpint(fixture_task(tasks, "hog1")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+}
+
+static void
+test_run_timeout(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+
+	g_assert_cmpint(fixture_run(f,
+				    "{\"name\":\"t\",\"timeout\":\"200ms\",\"tasks\":["
+				    "{\"id\":\"forever\",\"run\":[\"sleep\",\"60\"]},"
+				    "{\"id\":\"next\",\"needs\":[\"forever\"],\"run\":[\"true\"]}]}",
+				    &run_id),
+			==, ARK_RUN_STATE_FAILED);
+	run = ark_store_get_run(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(run->reason, "timeout of 200ms"));
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(tasks, "forever")->state, ==, ARK_TASK_STATE_CANCELLED);
+	g_assert_cmpstr(fixture_task(tasks, "forever")->cancelled_by, ==, "timeout");
+	g_assert_cmpint(fixture_task(tasks, "next")->state, ==, ARK_TASK_STATE_CANCELLED);
+}
+
+static void
+test_fail_fast_and_continue(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *fast_id = NULL;
+	g_autofree gchar *cont_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) fast = NULL;
+	g_autoptr(GPtrArray) cont = NULL;
+	const gchar *tasks_json =
+	    "\"tasks\":[{\"id\":\"breaks\",\"run\":[\"false\"]},"
+	    "{\"id\":\"slow\",\"run\":[\"sleep\",\"1\"]},"
+	    "{\"id\":\"child\",\"needs\":[\"breaks\"],\"run\":[\"true\"]}]}";
+	g_autofree gchar *fast_json =
+	    g_strdup_printf("{\"name\":\"ff\",\"on_failure\":\"fail-fast\",%s", tasks_json);
+	g_autofree gchar *cont_json = g_strdup_printf("{\"name\":\"c\",%s", tasks_json);
+
+	g_assert_cmpint(fixture_run(f, fast_json, &fast_id), ==, ARK_RUN_STATE_FAILED);
+	fast = ark_store_list_tasks(f->store, fast_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(fast, "breaks")->state, ==, ARK_TASK_STATE_FAILED);
+	g_assert_cmpint(fixture_task(fast, "slow")->state, ==, ARK_TASK_STATE_CANCELLED);
+	g_assert_cmpstr(fixture_task(fast, "slow")->cancelled_by, ==, "fail-fast");
+	g_assert_cmpint(fixture_task(fast, "child")->state, ==, ARK_TASK_STATE_SKIPPED);
+
+	/* the default runs everything that does not depend on the failure */
+	g_assert_cmpint(fixture_run(f, cont_json, &cont_id), ==, ARK_RUN_STATE_FAILED);
+	cont = ark_store_list_tasks(f->store, cont_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(cont, "slow")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(cont, "child")->state, ==, ARK_TASK_STATE_SKIPPED);
+}
+
+static gboolean
+fixture_task_running(gpointer user_data)
+{
+	Fixture *f = user_data;
+	return f->running >= 1;
+}
+
+static void
+test_cancel_task(Fixture *f, gconstpointer data)
+{
+	g_autoptr(ArkWorkflow) wf =
+	    fixture_parse("{\"name\":\"ct\",\"tasks\":["
+			  "{\"id\":\"long\",\"run\":[\"sleep\",\"60\"],\"retry\":3},"
+			  "{\"id\":\"child\",\"needs\":[\"long\"],\"run\":[\"true\"]},"
+			  "{\"id\":\"waiting\",\"needs\":[\"child\"],\"run\":[\"true\"]}]}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autoptr(GPtrArray) tasks = NULL;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_task_running, f, 30000);
+	g_assert_false(ark_engine_cancel_task(f->engine, run_id, "nope", "alice", NULL, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_true(ark_engine_cancel_task(f->engine, run_id, "long", "alice", "wrong branch",
+					     &error));
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	/* cancelled, not retried, and who did it is on record */
+	g_assert_cmpint(fixture_task(tasks, "long")->state, ==, ARK_TASK_STATE_CANCELLED);
+	g_assert_cmpuint(fixture_task(tasks, "long")->attempts, ==, 1);
+	g_assert_cmpstr(fixture_task(tasks, "long")->cancelled_by, ==, "alice");
+	g_assert_cmpint(fixture_task(tasks, "child")->state, ==, ARK_TASK_STATE_SKIPPED);
+	g_assert_cmpint(fixture_task(tasks, "waiting")->state, ==, ARK_TASK_STATE_SKIPPED);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1, ==,
+			ARK_RUN_STATE_FAILED);
+}
+
+/* the engine goes away without recording anything more, as after kill -9 */
+static void
+fixture_crash(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_clear_object(&f->engine);
+	ark_store_close(f->store);
+	g_assert_true(ark_store_open(f->store, f->dir, &error));
+	g_assert_no_error(error);
+	g_hash_table_remove_all(f->finished);
+	f->running = 0;
+	fixture_open_engine(f, 2);
+}
+
+static void
+test_resume_lost_attempts(Fixture *f, gconstpointer data)
+{
+	g_autoptr(ArkWorkflow) wf = fixture_parse(
+	    "{\"name\":\"crash\",\"tasks\":["
+	    "{\"id\":\"done\",\"run\":[\"true\"]},"
+	    "{\"id\":\"busy\",\"needs\":[\"done\"],\"run\":[\"sleep\",\"0.3\"],"
+	    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
+	    "{\"id\":\"fragile\",\"needs\":[\"done\"],\"run\":[\"sleep\",\"0.3\"]},"
+	    "{\"id\":\"later\",\"needs\":[\"busy\"],\"run\":[\"true\"]}]}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) busy = NULL;
+	g_autoptr(GPtrArray) done = NULL;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+	f->running = 0;
+	ark_test_loop_run_until(test_cancel_started, f, 30000);
+	fixture_crash(f);
+
+	g_assert_true(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_no_error(error);
+	/* a second resume of the same run is refused */
+	g_assert_false(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_EXISTS);
+	g_clear_error(&error);
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	/* retried on lost and finished; the one without a retry policy failed as lost */
+	g_assert_cmpint(fixture_task(tasks, "busy")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(tasks, "later")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(tasks, "fragile")->state, ==, ARK_TASK_STATE_FAILED);
+	busy = fixture_attempts(f, run_id, "busy");
+	g_assert_cmpuint(busy->len, ==, 2);
+	g_assert_cmpint(((ArkAttemptRecord *)busy->pdata[0])->status, ==, ARK_ATTEMPT_STATUS_LOST);
+	g_assert_nonnull(strstr(((ArkAttemptRecord *)busy->pdata[0])->error, "stopped while"));
+	g_assert_cmpint(((ArkAttemptRecord *)busy->pdata[1])->status, ==,
+			ARK_ATTEMPT_STATUS_SUCCEEDED);
+	/* what had finished was not run again */
+	done = fixture_attempts(f, run_id, "done");
+	g_assert_cmpuint(done->len, ==, 1);
+	/* a finished run can not be resumed */
+	g_assert_false(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_EXISTS);
+	g_clear_error(&error);
+	g_assert_false(ark_engine_resume_run(f->engine, "no-such-run", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+}
+
+static void
+test_replay_dead_task(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autoptr(JsonObject) overrides = json_object_new();
+	g_autoptr(ArkRunRecord) run = NULL;
+	WaitData w = {f, NULL};
+	JsonArray *argv = json_array_new();
+
+	g_assert_cmpint(
+	    fixture_run(f,
+			"{\"name\":\"rp\",\"tasks\":["
+			"{\"id\":\"broken\",\"run\":[\"false\"],"
+			"\"retry\":{\"max_attempts\":2,\"initial_delay\":\"1ms\"}},"
+			"{\"id\":\"after\",\"needs\":[\"broken\"],\"run\":[\"true\"]},"
+			"{\"id\":\"ok\",\"run\":[\"true\"]}]}",
+			&run_id),
+	    ==, ARK_RUN_STATE_FAILED);
+	/* only dead, failed or cancelled tasks are replayed */
+	g_assert_false(ark_engine_replay_task(f->engine, run_id, "ok", NULL, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	/* overrides are validated like a workflow */
+	json_object_set_string_member(overrides, "timeout", "soon");
+	g_assert_false(ark_engine_replay_task(f->engine, run_id, "broken", overrides, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+
+	/* fixed: the command replaced, the run reopened, the skipped child runs too */
+	json_object_remove_member(overrides, "timeout");
+	json_array_add_string_element(argv, "true");
+	json_object_set_array_member(overrides, "run", argv);
+	g_hash_table_remove_all(f->finished);
+	g_assert_true(ark_engine_replay_task(f->engine, run_id, "broken", overrides, "bob", &error));
+	g_assert_no_error(error);
+	w.run_id = run_id;
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1, ==,
+			ARK_RUN_STATE_SUCCEEDED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(tasks, "broken")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(tasks, "after")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	/* new attempts in the same run, numbered on */
+	attempts = fixture_attempts(f, run_id, "broken");
+	g_assert_cmpuint(attempts->len, ==, 3);
+	g_assert_cmpint(((ArkAttemptRecord *)attempts->pdata[2])->status, ==,
+			ARK_ATTEMPT_STATUS_SUCCEEDED);
+	/* the stored definition carries the override, so a resume would run the same thing */
+	run = ark_store_get_run(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(run->state, ==, ARK_RUN_STATE_SUCCEEDED);
+	g_assert_nonnull(strstr(run->definition, "\"run\":[\"true\"]"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,6 +808,15 @@ main(int argc, char **argv)
 	ADD("idempotency", test_idempotency);
 	ADD("sequence-survives-restart", test_sequence_survives_restart);
 	ADD("large-fanout", test_large_fanout);
+	ADD("retry/until-dead", test_retry_until_dead);
+	ADD("retry/then-succeed", test_retry_then_succeed);
+	ADD("retry/exit-codes-and-timeouts", test_retry_exit_codes_and_timeouts);
+	ADD("queue-timeout", test_queue_timeout);
+	ADD("run-timeout", test_run_timeout);
+	ADD("fail-fast-and-continue", test_fail_fast_and_continue);
+	ADD("cancel-task", test_cancel_task);
+	ADD("resume-lost-attempts", test_resume_lost_attempts);
+	ADD("replay-dead-task", test_replay_dead_task);
 #undef ADD
 	return g_test_run();
 }
