@@ -1780,7 +1780,9 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 		}
 		task->entry.priority = task->spec->priority;
 		task->entry.estimate = task->spec->estimate;
-		run->rec.definition = g_strdup(ark_workflow_get_definition(updated));
+		/* the batch borrows it until the commit */
+		run->rec.definition = (gchar *)ark_store_batch_intern(
+		    self->batch, ark_workflow_get_definition(updated));
 	}
 
 	if (loaded)
@@ -1798,7 +1800,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 					     ARK_RUN_STATE_RUNNING, "{\"reopened\":true}");
 		}
 		ark_engine_run_update(self, run);
-		g_clear_pointer(&run->rec.definition, g_free);
+		run->rec.definition = NULL;
 	}
 
 	/* what was skipped because of it waits again */
