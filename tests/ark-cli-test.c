@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "ark-test-utils.h"
@@ -295,6 +296,196 @@ test_policy_option(void)
 	cli_assert_contains(bad->err, "unknown policy 'lottery'");
 }
 
+/* the workflow a crash interrupts: "slow" is running when the runner is killed */
+static const gchar *cli_crash_workflow =
+    "{\"name\":\"crashy\",\"tasks\":["
+    "{\"id\":\"first\",\"run\":[\"true\"]},"
+    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sleep\",\"1\"],"
+    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
+    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}";
+
+static void
+test_resume_after_kill(void)
+{
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
+	g_autofree gchar *log_dir = NULL;
+	const gchar *argv[] = {g_getenv("ARK_CLI"), "run", "--state-dir", state, "-q", wf, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) runner = NULL;
+	g_autoptr(CliResult) busy = NULL;
+	g_autoptr(CliResult) list = NULL;
+	g_autoptr(CliResult) resumed = NULL;
+	g_autoptr(CliResult) again = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autofree gchar *run_id = NULL;
+	JsonArray *tasks;
+
+	runner = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+	g_assert_no_error(error);
+	/* attempts' log directories appear under logs/ once the run has started */
+	log_dir = g_build_filename(state, "logs", NULL);
+	{
+		for (guint i = 0; i < 3000; i++) {
+			g_usleep(10000);
+			if (!g_file_test(log_dir, G_FILE_TEST_IS_DIR))
+				continue;
+			/* a second process on the same state dir is refused while the runner holds it */
+			busy = cli_run("run", "--state-dir", state, "-q", wf, NULL);
+			g_assert_cmpint(busy->status, ==, 3);
+			cli_assert_contains(busy->err, "in use by process");
+			break;
+		}
+	}
+	{
+		/* "slow" runs once its first attempt has a log file */
+		g_autoptr(GDir) runs = NULL;
+		for (guint i = 0; i < 3000 && run_id == NULL; i++) {
+			const gchar *name;
+			g_usleep(10000);
+			g_clear_pointer(&runs, g_dir_close);
+			runs = g_dir_open(log_dir, 0, NULL);
+			while (runs != NULL && (name = g_dir_read_name(runs)) != NULL) {
+				g_autofree gchar *slow =
+				    g_build_filename(log_dir, name, "slow", "attempt-1.log", NULL);
+				if (g_file_test(slow, G_FILE_TEST_EXISTS))
+					run_id = g_strdup(name);
+			}
+		}
+	}
+	g_assert_nonnull(run_id);
+	g_subprocess_send_signal(runner, SIGKILL);
+	g_subprocess_wait(runner, NULL, &error);
+	g_assert_no_error(error);
+
+	/* the run is unfinished on record, and readable */
+	list = cli_run("status", "--state-dir", state, "--json", NULL);
+	g_assert_cmpint(list->status, ==, 0);
+	cli_assert_contains(list->out, "\"running\"");
+
+	resumed = cli_run("run", "--state-dir", state, "--json", "-q", "--resume", run_id, NULL);
+	g_assert_cmpint(resumed->status, ==, 0);
+	json_parser_load_from_data(parser, resumed->out, -1, &error);
+	g_assert_no_error(error);
+	tasks = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
+					     "tasks");
+	for (guint i = 0; i < json_array_get_length(tasks); i++) {
+		JsonObject *t = json_array_get_object_element(tasks, i);
+		const gchar *id = json_object_get_string_member(t, "id");
+		JsonArray *history = json_object_get_array_member(t, "history");
+		g_assert_cmpstr(json_object_get_string_member(t, "state"), ==, "succeeded");
+		if (g_strcmp0(id, "slow") == 0) {
+			/* lost, then run again */
+			g_assert_cmpuint(json_array_get_length(history), ==, 2);
+			g_assert_cmpstr(json_object_get_string_member(
+					    json_array_get_object_element(history, 0), "status"),
+					==, "lost");
+		} else {
+			g_assert_cmpuint(json_array_get_length(history), ==, 1);
+		}
+	}
+	/* resuming again only reports */
+	again = cli_run("run", "--state-dir", state, "-q", "--resume", run_id, NULL);
+	g_assert_cmpint(again->status, ==, 0);
+	cli_assert_contains(again->out, "succeeded");
+	ark_test_rmdir(dir);
+}
+
+static void
+test_dlq(void)
+{
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *wf = cli_write(
+	    dir, "dlq.json",
+	    "{\"name\":\"dlq\",\"tasks\":["
+	    "{\"id\":\"doomed\",\"run\":[\"sh\",\"-c\",\"echo trying; exit 7\"],"
+	    "\"retry\":{\"max_attempts\":2,\"initial_delay\":\"1ms\"}},"
+	    "{\"id\":\"after\",\"needs\":[\"doomed\"],\"run\":[\"true\"]}]}");
+	g_autoptr(CliResult) run = cli_run("run", "--state-dir", dir, "--json", "-q", wf, NULL);
+	g_autoptr(CliResult) empty_state = NULL;
+	g_autoptr(CliResult) list = NULL;
+	g_autoptr(CliResult) show = NULL;
+	g_autoptr(CliResult) bad = NULL;
+	g_autoptr(CliResult) bad_json = NULL;
+	g_autoptr(CliResult) replay = NULL;
+	g_autoptr(CliResult) after = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *run_id;
+
+	g_assert_cmpint(run->status, ==, 1);
+	json_parser_load_from_data(parser, run->out, -1, &error);
+	g_assert_no_error(error);
+	run_id = json_object_get_string_member(
+	    json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)), "run"),
+	    "id");
+
+	list = cli_run("dlq", "list", "--state-dir", dir, NULL);
+	g_assert_cmpint(list->status, ==, 0);
+	cli_assert_contains(list->out, run_id);
+	cli_assert_contains(list->out, "doomed");
+	cli_assert_contains(list->out, "gave up after 2 attempts");
+
+	show = cli_run("dlq", "show", "--state-dir", dir, "--json", run_id, "doomed", NULL);
+	g_assert_cmpint(show->status, ==, 0);
+	cli_assert_contains(show->out, "\"state\" : \"dead\"");
+	cli_assert_contains(show->out, "exit 7");
+	cli_assert_contains(show->out, "\"number\" : 2");
+
+	/* unknown task, malformed overrides: exit 2, nothing changes */
+	bad = cli_run("dlq", "replay", "--state-dir", dir, run_id, "nope", NULL);
+	g_assert_cmpint(bad->status, ==, 2);
+	bad_json = cli_run("dlq", "replay", "--state-dir", dir, "--set", "run=[oops", run_id,
+			   "doomed", NULL);
+	g_assert_cmpint(bad_json->status, ==, 2);
+	cli_assert_contains(bad_json->err, "not JSON");
+	g_clear_pointer(&bad, cli_result_free);
+	bad = cli_run("dlq", "replay", "--state-dir", dir, "--set", "needs=[]", run_id, "doomed",
+		      NULL);
+	g_assert_cmpint(bad->status, ==, 2);
+
+	/* replay with the command fixed: same run, succeeds, the skipped child runs */
+	replay = cli_run("dlq", "replay", "--state-dir", dir, "-q", "--set", "run=[\"true\"]",
+			 run_id, "doomed", NULL);
+	g_assert_cmpint(replay->status, ==, 0);
+	cli_assert_contains(replay->out, "succeeded");
+	after = cli_run("dlq", "list", "--state-dir", dir, "--json", NULL);
+	g_assert_cmpint(after->status, ==, 0);
+	cli_assert_contains(after->out, "\"dead\" : [");
+	g_assert_null(strstr(after->out, "doomed"));
+
+	empty_state = cli_run("dlq", "frobnicate", "--state-dir", dir, NULL);
+	g_assert_cmpint(empty_state->status, ==, 2);
+	ark_test_rmdir(dir);
+}
+
+static void
+test_idempotency_key(void)
+{
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *wf =
+	    cli_write(dir, "i.json", "{\"name\":\"i\",\"tasks\":[{\"id\":\"a\",\"run\":[\"true\"]}]}");
+	g_autoptr(CliResult) first =
+	    cli_run("run", "--state-dir", dir, "--json", "--idempotency-key", "k1", wf, NULL);
+	g_autoptr(CliResult) second =
+	    cli_run("run", "--state-dir", dir, "--json", "--idempotency-key", "k1", wf, NULL);
+	g_autoptr(CliResult) list = cli_run("status", "--state-dir", dir, "--json", NULL);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(first->status, ==, 0);
+	g_assert_cmpint(second->status, ==, 0);
+	/* the same report, one run */
+	g_assert_cmpstr(first->out, ==, second->out);
+	json_parser_load_from_data(parser, list->out, -1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+			     json_node_get_object(json_parser_get_root(parser)), "runs")),
+			 ==, 1);
+	ark_test_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -307,5 +498,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/cli/plugins", test_plugins);
 	g_test_add_func("/ark/cli/usage", test_usage_errors);
 	g_test_add_func("/ark/cli/policy", test_policy_option);
+	g_test_add_func("/ark/cli/resume-after-kill", test_resume_after_kill);
+	g_test_add_func("/ark/cli/dlq", test_dlq);
+	g_test_add_func("/ark/cli/idempotency-key", test_idempotency_key);
 	return g_test_run();
 }
