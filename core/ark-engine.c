@@ -20,7 +20,7 @@ typedef struct _ArkEngineExec ArkEngineExec;
 typedef struct {
 	ArkQueueEntry entry; /* while ready and queued */
 	ArkTaskRecord rec;   /* run_id and task_id borrowed from the run and its workflow */
-	ArkAttemptRecord arec; /* the current or last attempt */
+	ArkAttemptRecord *arec; /* the current or last attempt, once there is one */
 	ArkEngineRun *run;
 	const ArkTaskSpec *spec;
 	ArkEngineExec *exec;
@@ -145,6 +145,7 @@ ark_engine_run_free(ArkEngineRun *run)
 		ArkEngineTask *task = &run->tasks[i];
 		/* nothing may point at a freed task: the timer heap, a policy queue, an executor */
 		(void)ark_heap_remove(run->engine->timers, task);
+		g_free(task->arec);
 		if (task->queue != NULL && task->rec.state == ARK_TASK_STATE_READY)
 			(void)ark_policy_remove(task->queue, &task->entry);
 		if (task->attempt == NULL)
@@ -684,18 +685,18 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 	const gchar *cancelled_by = NULL;
 	g_autofree gchar *reason = NULL;
 
-	task->arec.status = result->status;
-	task->arec.finished_at = now;
-	task->arec.exit_code = result->exit_code;
-	task->arec.signal = result->signal;
-	task->arec.error = (gchar *)ark_store_batch_intern(self->batch, result->error);
-	task->arec.log_path = (gchar *)ark_store_batch_intern(self->batch, log_path);
-	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, &task->arec);
-	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec.number,
+	task->arec->status = result->status;
+	task->arec->finished_at = now;
+	task->arec->exit_code = result->exit_code;
+	task->arec->signal = result->signal;
+	task->arec->error = (gchar *)ark_store_batch_intern(self->batch, result->error);
+	task->arec->log_path = (gchar *)ark_store_batch_intern(self->batch, log_path);
+	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, task->arec);
+	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec->number,
 			     result->status, NULL);
-	task->arec.error = NULL;
-	task->arec.log_path = NULL;
-	task->arec.holder = NULL;
+	task->arec->error = NULL;
+	task->arec->log_path = NULL;
+	task->arec->holder = NULL;
 	task->rec.exit_code = result->exit_code;
 
 	if (run->cancel_requests != NULL)
@@ -761,7 +762,7 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 	gint64 duration;
 
 	/* fencing: only the attempt the engine started last may complete the task */
-	if (task->attempt != attempt || task->arec.token != ark_attempt_get_token(attempt)) {
+	if (task->attempt != attempt || task->arec->token != ark_attempt_get_token(attempt)) {
 		g_warning("rejected completion of stale attempt %u (token %" G_GUINT64_FORMAT
 			  ") of task %s",
 			  ark_attempt_get_number(attempt), ark_attempt_get_token(attempt),
@@ -771,7 +772,7 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 
 	task->exec->running--;
 	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
-	duration = g_get_real_time() - task->arec.started_at;
+	duration = g_get_real_time() - task->arec->started_at;
 	ark_metric_series_observe(self->m_task_duration, (gdouble)duration / G_USEC_PER_SEC);
 	if (task->queue != NULL)
 		ark_policy_task_finished(task->queue, &task->entry,
@@ -792,17 +793,20 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 
 	ark_engine_task_clear_timer(self, task);
 	task->rec.attempts++;
-	memset(&task->arec, 0, sizeof(task->arec));
-	task->arec.run_id = run->rec.id;
-	task->arec.task_id = task->spec->id;
-	task->arec.number = task->rec.attempts;
-	task->arec.token = ++self->next_token;
-	task->arec.status = ARK_ATTEMPT_STATUS_RUNNING;
-	task->arec.executor = task->exec->name;
-	task->arec.holder = self->holder;
-	task->arec.started_at = now;
-	task->arec.exit_code = -1;
-	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_INSERT, &task->arec);
+	if (task->arec == NULL)
+		task->arec = g_new0(ArkAttemptRecord, 1);
+	else
+		memset(task->arec, 0, sizeof(*task->arec));
+	task->arec->run_id = run->rec.id;
+	task->arec->task_id = task->spec->id;
+	task->arec->number = task->rec.attempts;
+	task->arec->token = ++self->next_token;
+	task->arec->status = ARK_ATTEMPT_STATUS_RUNNING;
+	task->arec->executor = task->exec->name;
+	task->arec->holder = self->holder;
+	task->arec->started_at = now;
+	task->arec->exit_code = -1;
+	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_INSERT, task->arec);
 
 	if (run->rec.state == ARK_RUN_STATE_PENDING) {
 		run->rec.state = ARK_RUN_STATE_RUNNING;
@@ -814,14 +818,14 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	ark_metric_series_observe(self->m_ready_latency,
 				  (gdouble)(now - task->rec.ready_at) / G_USEC_PER_SEC);
 	ark_engine_task_set_state(self, task, ARK_TASK_STATE_RUNNING, NULL);
-	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_STARTED, run, task, task->arec.number,
+	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_STARTED, run, task, task->arec->number,
 			     ARK_ATTEMPT_STATUS_RUNNING, NULL);
 
 	if (self->state_dir != NULL)
 		log_dir = g_build_filename(self->state_dir, "logs", run->rec.id, task->spec->id,
 					   NULL);
-	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec.number,
-					task->arec.token, log_dir, ark_engine_attempt_finished_cb,
+	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec->number,
+					task->arec->token, log_dir, ark_engine_attempt_finished_cb,
 					task);
 	task->exec->running++;
 	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
@@ -1579,15 +1583,17 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, GPtrArray **out_attemp
 		if (spec == NULL)
 			continue;
 		task = &run->tasks[spec->index];
-		if (ar->number < task->arec.number)
+		if (task->arec != NULL && ar->number < task->arec->number)
 			continue;
-		task->arec = *ar;
-		task->arec.run_id = run->rec.id;
-		task->arec.task_id = spec->id;
-		task->arec.executor = task->exec != NULL ? task->exec->name : NULL;
-		task->arec.holder = NULL;
-		task->arec.error = NULL;
-		task->arec.log_path = NULL;
+		if (task->arec == NULL)
+			task->arec = g_new0(ArkAttemptRecord, 1);
+		*task->arec = *ar;
+		task->arec->run_id = run->rec.id;
+		task->arec->task_id = spec->id;
+		task->arec->executor = task->exec != NULL ? task->exec->name : NULL;
+		task->arec->holder = NULL;
+		task->arec->error = NULL;
+		task->arec->log_path = NULL;
 	}
 	*out_attempts = g_steal_pointer(&attempts);
 	return run;
@@ -1617,7 +1623,7 @@ ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 			    .exit_code = -1,
 			    .error = why,
 			};
-			if (task->arec.number == 0) {
+			if (task->arec == NULL) {
 				/* no attempt on record: it never really started */
 				ark_engine_task_make_ready(self, task);
 				break;
