@@ -572,12 +572,15 @@ ark_cli_report(ArkStore *store, const gchar *run_id, ArkCliOptions *opts)
 
 /* stores --------------------------------------------------------------------------------------- */
 
+/* @read_only: for commands that only look (status, dlq list/show); they work beside a
+ * running `arkitect run`, which holds the state directory's lock */
 static ArkStore *
-ark_cli_open_store(ArkRegistry *registry, ArkCliOptions *opts, gchar **out_state_dir,
-		   GError **error)
+ark_cli_open_store(ArkRegistry *registry, ArkCliOptions *opts, gboolean read_only,
+		   gchar **out_state_dir, GError **error)
 {
 	g_autoptr(ArkStore) store = NULL;
 	g_autofree gchar *state_dir = NULL;
+	g_autoptr(GError) local_error = NULL;
 
 	if (opts->ephemeral) {
 		/* logs still need a home while the command runs */
@@ -590,11 +593,23 @@ ark_cli_open_store(ArkRegistry *registry, ArkCliOptions *opts, gchar **out_state
 		if (state_dir == NULL)
 			return NULL;
 		store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "sqlite", error);
+		if (store != NULL && read_only &&
+		    g_object_class_find_property(G_OBJECT_GET_CLASS(store), "read-only") != NULL)
+			g_object_set(store, "read-only", TRUE, NULL);
 	}
 	if (store == NULL)
 		return NULL;
-	if (!ark_store_open(store, state_dir, error))
-		return NULL;
+	if (!ark_store_open(store, state_dir, &local_error)) {
+		if (!read_only || !g_error_matches(local_error, ARK_ERROR, ARK_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, g_steal_pointer(&local_error));
+			return NULL;
+		}
+		/* nothing was ever run here: to a reader that is an empty store */
+		g_clear_object(&store);
+		store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "memory", error);
+		if (store == NULL || !ark_store_open(store, NULL, error))
+			return NULL;
+	}
 	*out_state_dir = g_steal_pointer(&state_dir);
 	return g_steal_pointer(&store);
 }
@@ -655,7 +670,7 @@ ark_cli_session_open(ArkCliSession *s, ArkCliOptions *opts, gboolean with_engine
 	}
 	s->ephemeral = opts->ephemeral;
 	s->store = ark_cli_open_store(ark_plugin_loader_get_registry(s->loader), opts,
-				      &s->state_dir, &error);
+				      !with_engine, &s->state_dir, &error);
 	if (s->store == NULL) {
 		ark_cli_print_error("%s", error->message);
 		return ARK_CLI_EXIT_ENVIRONMENT;
@@ -982,7 +997,7 @@ ark_cli_cmd_status(ArkCliOptions *opts, const gchar *run_id)
 		ark_cli_print_error("%s", error->message);
 		return ARK_CLI_EXIT_ENVIRONMENT;
 	}
-	store = ark_cli_open_store(ark_plugin_loader_get_registry(loader), opts, &state_dir,
+	store = ark_cli_open_store(ark_plugin_loader_get_registry(loader), opts, TRUE, &state_dir,
 				   &error);
 	if (store == NULL) {
 		ark_cli_print_error("%s", error->message);

@@ -328,6 +328,7 @@ test_resume_after_kill(void)
 	log_dir = g_build_filename(state, "logs", NULL);
 	{
 		for (guint i = 0; i < 3000; i++) {
+			g_autoptr(CliResult) st = NULL;
 			g_usleep(10000);
 			if (!g_file_test(log_dir, G_FILE_TEST_IS_DIR))
 				continue;
@@ -335,6 +336,10 @@ test_resume_after_kill(void)
 			busy = cli_run("run", "--state-dir", state, "-q", wf, NULL);
 			g_assert_cmpint(busy->status, ==, 3);
 			cli_assert_contains(busy->err, "in use by process");
+			/* while reading commands work beside it */
+			st = cli_run("status", "--state-dir", state, "--json", NULL);
+			g_assert_cmpint(st->status, ==, 0);
+			cli_assert_contains(st->out, "\"crashy\"");
 			break;
 		}
 	}

@@ -2177,6 +2177,53 @@ ark_store_test_file_size(const gchar *dir, const gchar *name)
 	return g_stat(path, &st) == 0 ? (goffset)st.st_size : 0;
 }
 
+/* a reader beside the owner: no lock taken, the owner's commits visible, nothing written */
+static void
+ark_store_test_sqlite_read_only(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *empty = ark_test_mkdtemp();
+	g_autoptr(ArkStore) owner = ark_store_test_open(registry, "sqlite", dir);
+	g_autoptr(ArkStore) reader = NULL;
+	g_autoptr(ArkStore) missing = NULL;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkRunRecord rec = {.id = "run-b", .workflow_name = "w", .definition = "{}", .n_tasks = 0};
+
+	ark_store_test_add_run(owner, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	reader = ark_registry_create(registry, ARK_CAPABILITY_STORE, "sqlite", &error);
+	g_assert_no_error(error);
+	g_object_set(reader, "read-only", TRUE, NULL);
+	g_assert_true(ark_store_open(reader, dir, &error));
+	g_assert_no_error(error);
+	run = ark_store_test_get_run(reader, "run-a");
+	g_assert_cmpstr(run->workflow_name, ==, "build");
+	/* a commit of the owner after the reader opened is seen */
+	ark_store_test_add_run(owner, "run-c", "later", ARK_RUN_STATE_PENDING);
+	g_clear_pointer(&run, ark_run_record_free);
+	run = ark_store_test_get_run(reader, "run-c");
+	g_assert_cmpstr(run->workflow_name, ==, "later");
+	/* and it writes nothing */
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &rec);
+	g_assert_false(ark_store_apply(reader, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+	ark_store_close(reader);
+
+	/* no store yet: a clear not-found, and no file is created */
+	missing = ark_registry_create(registry, ARK_CAPABILITY_STORE, "sqlite", &error);
+	g_assert_no_error(error);
+	g_object_set(missing, "read-only", TRUE, NULL);
+	g_assert_false(ark_store_open(missing, empty, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_assert_cmpint(ark_store_test_file_size(empty, "arkitect.db"), ==, 0);
+	ark_store_close(owner);
+	ark_test_rmdir(dir);
+	ark_test_rmdir(empty);
+}
+
 /*
  * A batch that does not fit on the disk: the files may not grow (RLIMIT_FSIZE, with SIGXFSZ
  * ignored the writes fail with EFBIG, as they would with ENOSPC on a full disk). apply() fails
@@ -2377,6 +2424,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/migrate-v1", ark_store_test_sqlite_migrate_v1);
 	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
 	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
+	g_test_add_func("/ark/store/sqlite/read-only", ark_store_test_sqlite_read_only);
 	g_test_add_func("/ark/store/sqlite/disk-full", ark_store_test_sqlite_disk_full);
 	g_test_add_func("/ark/store/sqlite/bad-directory", ark_store_test_sqlite_bad_directory);
 	g_test_add_func("/ark/store/sqlite/durability", ark_store_test_sqlite_durability);

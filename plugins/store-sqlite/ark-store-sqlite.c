@@ -196,11 +196,13 @@ struct _ArkStoreSqlite {
 	guint64 last_attempt_token;
 	int last_rc;  /* of the last failure, to tell a damaged file from other errors */
 	int lock_fd;  /* holds the flock() on <dir>/arkitect.db.lock while open, or -1 */
+	gboolean read_only; /* a reader beside the owner: no lock, no writes, no migration */
 };
 
 enum {
 	PROP_0,
 	PROP_DURABILITY,
+	PROP_READ_ONLY,
 	N_PROPS
 };
 
@@ -820,6 +822,8 @@ ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 		    SQLITE_OPEN_EXRESCODE;
 	int rc;
 
+	if (self->read_only)
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	rc = sqlite3_open_v2(self->path, &self->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (self->db != NULL)
@@ -828,12 +832,28 @@ ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE, "%s", sqlite3_errstr(rc));
 		return FALSE;
 	}
-	if (sqlite3_db_readonly(self->db, "main") == 1) {
+	if (!self->read_only && sqlite3_db_readonly(self->db, "main") == 1) {
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_STORAGE,
 				    "the database file is read-only");
 		return FALSE;
 	}
 	sqlite3_busy_timeout(self->db, ARK_STORE_SQLITE_BUSY_TIMEOUT_MS);
+	if (self->read_only) {
+		/* the owner may be writing: read its committed state through WAL, change nothing */
+		if (!ark_store_sqlite_check_identity(self, &version, error))
+			return FALSE;
+		if (version < ARK_STORE_SQLITE_SCHEMA_VERSION) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+				    "the database has schema version %" G_GINT64_FORMAT
+				    " and is read here without being migrated; open it for "
+				    "writing once (e.g. with arkitect run) to migrate it",
+				    version);
+			return FALSE;
+		}
+		if (!ark_store_sqlite_exec(self, "PRAGMA query_only = ON", error))
+			return FALSE;
+		goto counters;
+	}
 
 	/* the first statements read the file: a garbage or truncated file fails here, and a
 	 * foreign or newer database is refused before anything is written to it */
@@ -862,6 +882,7 @@ ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 	if (!ark_store_sqlite_migrate(self, error))
 		return FALSE;
 
+counters:
 	if (!ark_store_sqlite_query_int(self, "SELECT max(seq) FROM events", &last, error))
 		return FALSE;
 	self->last_event_seq = (guint64)last;
@@ -891,12 +912,17 @@ ark_store_sqlite_open(ArkStore *store, const gchar *location, GError **error)
 		g_prefix_error(error, "failed to open the sqlite store: ");
 		return FALSE;
 	}
-	/* before SQLite touches the database: a second process never even reads it */
-	if (!ark_store_sqlite_lock(self, location, error))
-		return FALSE;
-
 	g_free(self->path);
 	self->path = g_build_filename(location, ARK_STORE_SQLITE_FILE_NAME, NULL);
+	if (self->read_only && !g_file_test(self->path, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "there is no store in %s yet",
+			    location);
+		return FALSE;
+	}
+	/* before SQLite touches the database: a second writer never even reads it */
+	if (!self->read_only && !ark_store_sqlite_lock(self, location, error))
+		return FALSE;
+
 	self->last_rc = SQLITE_OK;
 	if (!ark_store_sqlite_open_db(self, &local_error)) {
 		rc = self->last_rc & 0xff;
@@ -1054,6 +1080,11 @@ ark_store_sqlite_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
 
 	if (n_ops == 0)
 		return TRUE;
+	if (self->read_only) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_PERMISSION_DENIED,
+			    "%s is open read-only", self->path);
+		return FALSE;
+	}
 	if (!ark_store_sqlite_run_stmt(self, STMT_BEGIN, error)) {
 		g_prefix_error(error, "failed to begin a transaction: ");
 		return FALSE;
@@ -1396,6 +1427,11 @@ ark_store_sqlite_set_property(GObject *object, guint prop_id, const GValue *valu
 		g_object_notify_by_pspec(object, pspec);
 		break;
 	}
+	case PROP_READ_ONLY:
+		/* only before open(): an open store keeps the mode it was opened in */
+		if (self->db == NULL)
+			self->read_only = g_value_get_boolean(value);
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
 		break;
@@ -1410,6 +1446,9 @@ ark_store_sqlite_get_property(GObject *object, guint prop_id, GValue *value, GPa
 	switch (prop_id) {
 	case PROP_DURABILITY:
 		g_value_set_string(value, self->durability);
+		break;
+	case PROP_READ_ONLY:
+		g_value_set_boolean(value, self->read_only);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1447,6 +1486,15 @@ ark_store_sqlite_class_init(ArkStoreSqliteClass *klass)
 	ark_store_sqlite_props[PROP_DURABILITY] = g_param_spec_string(
 	    "durability", "Durability", "full, normal or off", "full",
 	    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+	/**
+	 * ArkStoreSqlite:read-only:
+	 *
+	 * Set before open(): read the store beside the process that owns it (status, DLQ
+	 * listings) without taking the state directory's lock, migrating, or writing anything.
+	 */
+	ark_store_sqlite_props[PROP_READ_ONLY] = g_param_spec_boolean(
+	    "read-only", "Read only", "open without the lock, for reading only", FALSE,
+	    G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 	g_object_class_install_properties(object_class, N_PROPS, ark_store_sqlite_props);
 }
 
