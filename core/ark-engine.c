@@ -1851,8 +1851,10 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 				ark_engine_task_reevaluate(self, t);
 		}
 	}
-	run->finishing = FALSE;
-	ark_engine_run_arm_timeout(run);
+	/* a reopened run has no run-level timeout: it was counted from submission and has
+	 * usually passed by the time someone replays a task */
+	if (loaded)
+		g_clear_handle_id(&run->timeout_id, g_source_remove);
 	return ark_engine_flush(self, error);
 
 fail:
