@@ -307,28 +307,28 @@ ark_cli_json_add_attempt(JsonBuilder *b, ArkAttemptRecord *a)
 	json_builder_end_object(b);
 }
 
+/* prints the object @b built, on one line, and resets @b for the next */
+static void
+ark_cli_print_compact(JsonBuilder *b)
+{
+	g_autoptr(JsonNode) node = json_builder_get_root(b);
+	g_autofree gchar *text = json_to_string(node, FALSE);
+	fputs(text, stdout);
+	json_builder_reset(b);
+}
+
+/*
+ * The run's report as JSON, one task per line. Streamed: a 100,000-task report never exists as
+ * one JSON tree in memory, only one task's object at a time.
+ */
 static void
 ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonNode) root = NULL;
-	g_autofree gchar *out = NULL;
 	g_autoptr(GHashTable) last = ark_cli_last_attempts(attempts);
-	g_autoptr(GHashTable) history = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-							       (GDestroyNotify)g_ptr_array_unref);
 	guint counts[ARK_TASK_STATE_LAST] = {0};
+	guint next_attempt = 0;
 
-	for (guint i = 0; i < attempts->len; i++) {
-		ArkAttemptRecord *a = g_ptr_array_index(attempts, i);
-		GPtrArray *list = g_hash_table_lookup(history, a->task_id);
-		if (list == NULL) {
-			list = g_ptr_array_new();
-			g_hash_table_insert(history, a->task_id, list);
-		}
-		g_ptr_array_add(list, a);
-	}
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "run");
 	json_builder_begin_object(b);
 	ark_cli_json_add_string(b, "id", run->id);
 	ark_cli_json_add_string(b, "workflow", run->workflow_name);
@@ -342,9 +342,11 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 	json_builder_set_member_name(b, "duration_ms");
 	json_builder_add_int_value(b, ark_cli_millis(run->created_at, run->finished_at));
 	json_builder_end_object(b);
+	fputs("{\n  \"run\" : ", stdout);
+	ark_cli_print_compact(b);
+	fputs(",\n  \"tasks\" : [", stdout);
 
-	json_builder_set_member_name(b, "tasks");
-	json_builder_begin_array(b);
+	/* attempts come ordered by task index, then number, like the tasks */
 	for (guint i = 0; i < tasks->len; i++) {
 		ArkTaskRecord *t = g_ptr_array_index(tasks, i);
 		ArkAttemptRecord *a = g_hash_table_lookup(last, t->task_id);
@@ -373,27 +375,28 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 		ark_cli_json_add_string(b, "log", a != NULL ? a->log_path : NULL);
 		json_builder_set_member_name(b, "history");
 		json_builder_begin_array(b);
-		{
-			GPtrArray *list = g_hash_table_lookup(history, t->task_id);
-			for (guint k = 0; list != NULL && k < list->len; k++)
-				ark_cli_json_add_attempt(b, g_ptr_array_index(list, k));
+		while (next_attempt < attempts->len) {
+			ArkAttemptRecord *h = g_ptr_array_index(attempts, next_attempt);
+			if (g_strcmp0(h->task_id, t->task_id) != 0)
+				break;
+			ark_cli_json_add_attempt(b, h);
+			next_attempt++;
 		}
 		json_builder_end_array(b);
 		json_builder_end_object(b);
+		fputs(i > 0 ? ",\n    " : "\n    ", stdout);
+		ark_cli_print_compact(b);
 	}
-	json_builder_end_array(b);
-
-	json_builder_set_member_name(b, "counts");
+	fputs("\n  ],\n  \"counts\" : ", stdout);
 	json_builder_begin_object(b);
-	for (guint s = 0; s < ARK_TASK_STATE_LAST; s++) {
-		json_builder_set_member_name(b, ark_task_state_to_string(s));
-		json_builder_add_int_value(b, counts[s]);
+	for (guint st = 0; st < ARK_TASK_STATE_LAST; st++) {
+		json_builder_set_member_name(b, ark_task_state_to_string(st));
+		json_builder_add_int_value(b, counts[st]);
 	}
 	json_builder_end_object(b);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	out = json_to_string(root, TRUE);
-	g_print("%s\n", out);
+	ark_cli_print_compact(b);
+	fputs("\n}\n", stdout);
+	fflush(stdout);
 }
 
 static void

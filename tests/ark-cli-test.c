@@ -291,7 +291,7 @@ test_policy_option(void)
 					   NULL);
 
 	g_assert_cmpint(prio->status, ==, 0);
-	cli_assert_contains(prio->out, "\"policy\" : \"priority\"");
+	cli_assert_contains(prio->out, "\"policy\":\"priority\"");
 	g_assert_cmpint(bad->status, ==, 2);
 	cli_assert_contains(bad->err, "unknown policy 'lottery'");
 }
