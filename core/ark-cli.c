@@ -817,7 +817,8 @@ ark_cli_cmd_resume(ArkCliOptions *opts, const gchar *run_id)
 {
 	g_auto(ArkCliSession) s = {0};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ArkRunRecord) rec = NULL;
+	guint counts[ARK_TASK_STATE_LAST] = {0};
+	guint n_tasks = 0;
 	gint rc;
 
 	if (opts->ephemeral) {
@@ -827,26 +828,24 @@ ark_cli_cmd_resume(ArkCliOptions *opts, const gchar *run_id)
 	rc = ark_cli_session_open(&s, opts, TRUE);
 	if (rc != ARK_CLI_EXIT_OK)
 		return rc;
-	rec = ark_store_get_run(s.store, run_id, &error);
-	if (rec == NULL) {
+	if (!ark_engine_resume_run(s.engine, run_id, &error)) {
+		/* resuming what already finished only reports it: a resume is safe to repeat */
+		if (g_error_matches(error, ARK_ERROR, ARK_ERROR_EXISTS))
+			return ark_cli_report(s.store, run_id, opts);
 		ark_cli_print_error("%s", error->message);
 		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
 			   ? ARK_CLI_EXIT_INVALID
 			   : ARK_CLI_EXIT_ENVIRONMENT;
 	}
-	/* resuming what already finished only reports it: a resume is safe to repeat */
-	if (ark_run_state_is_terminal(rec->state))
-		return ark_cli_report(s.store, run_id, opts);
-	if (!ark_engine_resume_run(s.engine, run_id, &error)) {
-		ark_cli_print_error("%s", error->message);
-		return ARK_CLI_EXIT_ENVIRONMENT;
+	if (ark_engine_get_task_counts(s.engine, run_id, counts)) {
+		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+			n_tasks += counts[i];
 	}
 	if (!opts->json && !opts->quiet) {
-		/* TRANSLATORS: printed when a run is resumed: run id, workflow name, task count */
-		g_printerr(_("run %s: %s, %u tasks, resumed\n"), run_id, rec->workflow_name,
-			   rec->n_tasks);
+		/* TRANSLATORS: printed when a run is resumed: run id, task count */
+		g_printerr(_("run %s: %u tasks, resumed\n"), run_id, n_tasks);
 	}
-	return ark_cli_wait_run(&s, opts, run_id, rec->n_tasks);
+	return ark_cli_wait_run(&s, opts, run_id, n_tasks);
 }
 
 /* arkitect validate ---------------------------------------------------------------------------- */

@@ -1500,8 +1500,8 @@ ark_engine_task_reevaluate(ArkEngine *self, ArkEngineTask *task)
 /* rebuilds an unfinished (or, for a replay, finished) run from the store; it is not in
  * self->runs yet and nothing is recorded */
 static ArkEngineRun *
-ark_engine_load_run(ArkEngine *self, const gchar *run_id, GPtrArray **out_attempts,
-		    GError **error)
+ark_engine_load_run(ArkEngine *self, const gchar *run_id, gboolean allow_finished,
+		    GPtrArray **out_attempts, GError **error)
 {
 	g_autoptr(ArkRunRecord) rec = NULL;
 	g_autoptr(ArkWorkflow) workflow = NULL;
@@ -1513,6 +1513,11 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, GPtrArray **out_attemp
 	rec = ark_store_get_run(self->store, run_id, error);
 	if (rec == NULL)
 		return NULL;
+	if (!allow_finished && ark_run_state_is_terminal(rec->state)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "run %s already %s", run_id,
+			    ark_run_state_to_string(rec->state));
+		return NULL;
+	}
 	if (rec->definition == NULL) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 			    "run %s has no stored definition", run_id);
@@ -1676,17 +1681,7 @@ ark_engine_resume_run(ArkEngine *self, const gchar *run_id, GError **error)
 			    run_id);
 		return FALSE;
 	}
-	{
-		g_autoptr(ArkRunRecord) rec = ark_store_get_run(self->store, run_id, error);
-		if (rec == NULL)
-			return FALSE;
-		if (ark_run_state_is_terminal(rec->state)) {
-			g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS, "run %s already %s",
-				    run_id, ark_run_state_to_string(rec->state));
-			return FALSE;
-		}
-	}
-	run = ark_engine_load_run(self, run_id, &attempts, error);
+	run = ark_engine_load_run(self, run_id, FALSE, &attempts, error);
 	if (run == NULL)
 		return FALSE;
 	g_hash_table_insert(self->runs, run->rec.id, run);
@@ -1725,7 +1720,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	}
 	if (run == NULL) {
 		g_autoptr(GPtrArray) attempts = NULL;
-		run = ark_engine_load_run(self, run_id, &attempts, error);
+		run = ark_engine_load_run(self, run_id, TRUE, &attempts, error);
 		if (run == NULL)
 			return FALSE;
 		loaded = TRUE;
