@@ -760,6 +760,26 @@ ark_cli_wait_run(ArkCliSession *s, ArkCliOptions *opts, const gchar *run_id, gui
 	return ark_cli_report(s->store, run_id, opts);
 }
 
+/* runs left behind by a crash wait for a --resume: say so when a new run starts */
+static void
+ark_cli_hint_unfinished(ArkStore *store)
+{
+	ArkRunFilter filter = {
+	    .state_mask = (1u << ARK_RUN_STATE_PENDING) | (1u << ARK_RUN_STATE_RUNNING),
+	    .limit = 4,
+	    .newest_first = TRUE,
+	};
+	g_autoptr(GPtrArray) runs = ark_store_list_runs(store, &filter, NULL);
+
+	for (guint i = 0; runs != NULL && i < MIN(runs->len, 3); i++) {
+		ArkRunRecord *r = g_ptr_array_index(runs, i);
+		/* TRANSLATORS: a hint before a run starts: run id, workflow name, run id again */
+		g_printerr(_("note: run %s (%s) did not finish; continue it with 'arkitect run "
+			     "--resume %s'\n"),
+			   r->id, r->workflow_name, r->id);
+	}
+}
+
 static gint
 ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 {
@@ -773,6 +793,8 @@ ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 	rc = ark_cli_session_open(&s, opts, TRUE);
 	if (rc != ARK_CLI_EXIT_OK)
 		return rc;
+	if (!opts->json && !opts->quiet)
+		ark_cli_hint_unfinished(s.store);
 	workflow = ark_cli_load_workflow(path, s.engine, opts->policy, opts->json, &rc);
 	if (workflow == NULL)
 		return rc;
