@@ -260,6 +260,13 @@ ark_workflow_context_add_at(ArkWorkflowContext *ctx, const gchar *path, guint li
 		g_free(message);
 		return NULL;
 	}
+	/* messages quote the document, sometimes cut by other modules in the middle of a
+	 * character (ark_duration_parse() quotes one byte): they are shown as they are */
+	if (!g_utf8_validate(message, -1, NULL)) {
+		gchar *valid = g_utf8_make_valid(message, -1);
+		g_free(message);
+		message = valid;
+	}
 	problem = ark_workflow_problem_new(path, line, column, message);
 	g_ptr_array_add(ctx->problems, problem);
 	return problem;
@@ -1892,6 +1899,7 @@ ark_workflow_check_deadline(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 	const gchar *str = ark_workflow_expect_string(ctx, path, node);
 	g_autofree gchar *shown = NULL;
 	g_autoptr(GDateTime) dt = NULL;
+	g_autoptr(GDateTime) utc = NULL;
 	gint64 usec;
 
 	if (str == NULL)
@@ -1934,6 +1942,14 @@ ark_workflow_check_deadline(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 	usec = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
 	if (usec <= 0) {
 		ark_workflow_context_add(ctx, path, "invalid deadline '%s': before 1970", shown);
+		return FALSE;
+	}
+	/* "9999-12-31T23:00:00-02:00" is a valid date in its offset but not in UTC, which
+	 * GDateTime (and so the definition, and whoever formats the deadline) can not hold */
+	utc = g_date_time_new_from_unix_utc(usec / G_USEC_PER_SEC);
+	if (utc == NULL) {
+		ark_workflow_context_add(ctx, path, "invalid deadline '%s': after the year 9999",
+					 shown);
 		return FALSE;
 	}
 	f->deadline_absolute = usec;
@@ -2337,6 +2353,7 @@ typedef struct {
 	ArkWorkflowContext *ctx;
 	ArkWorkflowLayout *layout;
 	const gchar *data;
+	gsize len;
 	gchar *name;
 	gchar *description;
 	gchar *policy;
@@ -2447,7 +2464,8 @@ ark_workflow_draft_begin(ArkWorkflowDraft *d, guint n_tasks)
 	d->specs = g_new0(ArkTaskSpec, n_tasks);
 	d->task_set = g_new0(guint32, n_tasks);
 	d->offsets = g_new0(ArkWorkflowOffsets, n_tasks);
-	d->strings = g_string_chunk_new(16384);
+	/* the strings are a part of the document: a one-task workflow gets no 16 KiB block */
+	d->strings = g_string_chunk_new(CLAMP(d->len / 8, 256, 16384));
 	d->interned = g_hash_table_new(g_str_hash, g_str_equal);
 	d->strv = g_array_new(FALSE, FALSE, sizeof(gchar *));
 	g_array_append_val(d->strv, empty);
@@ -3346,6 +3364,7 @@ ark_workflow_parse(const gchar *data, gssize length, GPtrArray **problems)
 	draft.ctx = &ctx;
 	draft.layout = &layout;
 	draft.data = data;
+	draft.len = len;
 
 	if (ark_workflow_check_bytes(&ctx, data, len) &&
 	    ark_workflow_scan(&ctx, data, len, &layout)) {

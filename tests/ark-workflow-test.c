@@ -969,6 +969,10 @@ ark_workflow_test_retry_hostile(void)
 	     "tasks[0].queue_timeout: invalid duration '1 hour': spaces are not allowed"},
 	    {"\"queue_timeout\": 9223372036854775807",
 	     "tasks[0].queue_timeout: invalid duration 9223372036854775807: too large"},
+	    /* ark_duration_parse() quotes one byte of "\u048C": the message stays valid UTF-8 */
+	    {"\"queue_timeout\": \"3\xd2\x8c" "run\"",
+	     "tasks[0].queue_timeout: invalid duration '3\xd2\x8c" "run': unexpected "
+	     "'\xef\xbf\xbd' after '3'"},
 	    {"\"queue_timeout\": {}", "tasks[0].queue_timeout: expected a duration (a string such "
 				      "as \"1m30s\" or a number of seconds), got an object"},
 	};
