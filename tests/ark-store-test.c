@@ -2219,6 +2219,16 @@ ark_store_test_sqlite_read_only(void)
 	g_assert_false(ark_store_open(missing, empty, &error));
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 	g_assert_cmpint(ark_store_test_file_size(empty, "arkitect.db"), ==, 0);
+	g_clear_error(&error);
+
+	/* a writer killed while creating the store left an empty database: still nothing */
+	{
+		g_autofree gchar *db = g_build_filename(empty, "arkitect.db", NULL);
+		g_assert_true(g_file_set_contents(db, "", 0, NULL));
+		g_assert_false(ark_store_open(missing, empty, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		g_assert_nonnull(strstr(error->message, "never completely created"));
+	}
 	ark_store_close(owner);
 	ark_test_rmdir(dir);
 	ark_test_rmdir(empty);

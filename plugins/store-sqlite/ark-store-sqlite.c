@@ -839,9 +839,25 @@ ark_store_sqlite_open_db(ArkStoreSqlite *self, GError **error)
 	}
 	sqlite3_busy_timeout(self->db, ARK_STORE_SQLITE_BUSY_TIMEOUT_MS);
 	if (self->read_only) {
+		g_autoptr(GError) local_error = NULL;
 		/* the owner may be writing: read its committed state through WAL, change nothing */
-		if (!ark_store_sqlite_check_identity(self, &version, error))
+		if (!ark_store_sqlite_check_identity(self, &version, &local_error)) {
+			/* a hot rollback journal only exists while a store is first created (it is in
+			 * WAL mode from then on): a writer died creating it, nothing was committed */
+			if ((self->last_rc & 0xff) == SQLITE_READONLY) {
+				g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+					    "the store in %s was never completely created",
+					    self->path);
+				return FALSE;
+			}
+			g_propagate_error(error, g_steal_pointer(&local_error));
 			return FALSE;
+		}
+		if (version == 0) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+				    "the store in %s was never completely created", self->path);
+			return FALSE;
+		}
 		if (version < ARK_STORE_SQLITE_SCHEMA_VERSION) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
 				    "the database has schema version %" G_GINT64_FORMAT
