@@ -37,6 +37,7 @@ typedef struct {
 	gchar *idempotency_key; /* run --idempotency-key KEY */
 	gchar **set;		/* dlq replay --set MEMBER=JSON */
 	gchar *timeout;		/* dlq replay --timeout DURATION */
+	gchar *reason;		/* cancel --reason TEXT */
 } ArkCliOptions;
 
 typedef struct {
@@ -57,6 +58,7 @@ ark_cli_options_clear(ArkCliOptions *opts)
 	g_free(opts->idempotency_key);
 	g_strfreev(opts->set);
 	g_free(opts->timeout);
+	g_free(opts->reason);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliOptions, ark_cli_options_clear)
 
@@ -1081,6 +1083,62 @@ ark_cli_cmd_status(ArkCliOptions *opts, const gchar *run_id)
 	return rc;
 }
 
+/* arkitect cancel ------------------------------------------------------------------------------ */
+
+/*
+ * Cancels a run (or one task of it) that no process is executing, e.g. one a crash left
+ * unfinished: the run is taken over like --resume and cancelled before anything starts. A run
+ * that is running elsewhere holds the state directory, and the error names the process.
+ */
+static gint
+ark_cli_cmd_cancel(ArkCliOptions *opts, const gchar *run_id, const gchar *task_id)
+{
+	g_auto(ArkCliSession) s = {0};
+	g_autoptr(GError) error = NULL;
+	guint counts[ARK_TASK_STATE_LAST] = {0};
+	guint n_tasks = 0;
+	gint rc;
+
+	if (opts->ephemeral) {
+		ark_cli_print_error(_("cancel reads the state directory; --ephemeral has none"));
+		return ARK_CLI_EXIT_INVALID;
+	}
+	rc = ark_cli_session_open(&s, opts, TRUE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	if (!ark_engine_resume_run(s.engine, run_id, &error)) {
+		ark_cli_print_error("%s", error->message);
+		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND) ||
+				   g_error_matches(error, ARK_ERROR, ARK_ERROR_EXISTS)
+			   ? ARK_CLI_EXIT_INVALID
+			   : ARK_CLI_EXIT_ENVIRONMENT;
+	}
+	/* nothing has started yet: starts happen in the main loop, which has not run */
+	if (ark_engine_get_run_state(s.engine, run_id, NULL)) {
+		gboolean ok = task_id != NULL
+				  ? ark_engine_cancel_task(s.engine, run_id, task_id, g_get_user_name(),
+							   opts->reason, &error)
+				  : ark_engine_cancel_run(s.engine, run_id, g_get_user_name(),
+							  opts->reason, &error);
+		if (!ok) {
+			ark_cli_print_error("%s", error->message);
+			/* the run stays as it was on record: unfinished, for a later resume */
+			ark_engine_shutdown(s.engine);
+			return ARK_CLI_EXIT_INVALID;
+		}
+	}
+	if (ark_engine_get_task_counts(s.engine, run_id, counts)) {
+		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+			n_tasks += counts[i];
+	}
+	/* a cancelled task's run goes on with the rest, like a resume */
+	rc = ark_cli_wait_run(&s, opts, run_id, n_tasks);
+	/* the run ending cancelled is what was asked for */
+	if (task_id == NULL && rc == ARK_CLI_EXIT_INTERRUPTED)
+		rc = ARK_CLI_EXIT_OK;
+	return rc;
+}
+
 /* arkitect dlq --------------------------------------------------------------------------------- */
 
 /* the task's member of the run's stored definition, as a JSON node (transfer full), or NULL */
@@ -1335,6 +1393,7 @@ static const gchar *ark_cli_usage_summary =
        "  validate FILE     check a workflow without running it\n"
        "  run --resume RUN_ID  continue a run after a crash or an interrupted wait\n"
        "  status [RUN_ID]   list recent runs, or show one run\n"
+       "  cancel RUN_ID [TASK_ID]  cancel a run no process is running (e.g. after a crash)\n"
        "  dlq list [RUN_ID] list dead tasks (retries exhausted)\n"
        "  dlq show RUN_ID TASK_ID    a dead task's attempts and definition\n"
        "  dlq replay RUN_ID TASK_ID  run it again in the same run (--set, --timeout)\n"
@@ -1373,6 +1432,8 @@ main(int argc, char **argv)
 	     N_("MEMBER=JSON")},
 	    {"timeout", 0, 0, G_OPTION_ARG_STRING, &opts.timeout,
 	     N_("dlq replay: the task's new execution timeout"), N_("DURATION")},
+	    {"reason", 0, 0, G_OPTION_ARG_STRING, &opts.reason,
+	     N_("cancel: why, recorded with the run or task"), N_("TEXT")},
 	    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, N_("no live progress"), NULL},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose,
 	     N_("say more, e.g. which plugins were refused"), NULL},
@@ -1429,6 +1490,12 @@ main(int argc, char **argv)
 	}
 	if (g_strcmp0(cmd, "run") == 0 && argc == 3)
 		return ark_cli_cmd_run(&opts, argv[2]);
+	if (g_strcmp0(cmd, "cancel") == 0 && (argc == 3 || argc == 4))
+		return ark_cli_cmd_cancel(&opts, argv[2], argc == 4 ? argv[3] : NULL);
+	if (g_strcmp0(cmd, "cancel") == 0) {
+		ark_cli_print_error(_("usage: cancel RUN_ID [TASK_ID] [--reason TEXT]"));
+		return ARK_CLI_EXIT_INVALID;
+	}
 	if (g_strcmp0(cmd, "dlq") == 0) {
 		const gchar *sub = argc > 2 ? argv[2] : NULL;
 		if (g_strcmp0(sub, "list") == 0 && argc <= 4)

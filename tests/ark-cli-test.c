@@ -304,65 +304,67 @@ static const gchar *cli_crash_workflow =
     "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
     "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}";
 
+/*
+ * Starts `run` of cli_crash_workflow on @state and kills it with SIGKILL once "slow" runs;
+ * with @check_lock, first checks that a second runner is refused and a reader is not.
+ * Returns the run id.
+ */
+static gchar *
+cli_run_and_kill(const gchar *state, const gchar *wf, gboolean check_lock)
+{
+	g_autofree gchar *log_dir = g_build_filename(state, "logs", NULL);
+	const gchar *argv[] = {g_getenv("ARK_CLI"), "run", "--state-dir", state, "-q", wf, NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) runner = NULL;
+	g_autoptr(GDir) runs = NULL;
+	gchar *run_id = NULL;
+
+	runner = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+	g_assert_no_error(error);
+	/* "slow" runs once its first attempt has a log file (logs/RUN/TASK/attempt-N.log) */
+	for (guint i = 0; i < 3000 && run_id == NULL; i++) {
+		const gchar *name;
+		g_usleep(10000);
+		g_clear_pointer(&runs, g_dir_close);
+		runs = g_dir_open(log_dir, 0, NULL);
+		while (runs != NULL && (name = g_dir_read_name(runs)) != NULL) {
+			g_autofree gchar *slow =
+			    g_build_filename(log_dir, name, "slow", "attempt-1.log", NULL);
+			if (g_file_test(slow, G_FILE_TEST_EXISTS))
+				run_id = g_strdup(name);
+		}
+	}
+	g_assert_nonnull(run_id);
+	if (check_lock) {
+		/* a second process on the same state dir is refused while the runner holds it */
+		g_autoptr(CliResult) busy = cli_run("run", "--state-dir", state, "-q", wf, NULL);
+		g_autoptr(CliResult) st = NULL;
+		g_assert_cmpint(busy->status, ==, 3);
+		cli_assert_contains(busy->err, "in use by process");
+		/* while reading commands work beside it */
+		st = cli_run("status", "--state-dir", state, "--json", NULL);
+		g_assert_cmpint(st->status, ==, 0);
+		cli_assert_contains(st->out, "\"crashy\"");
+	}
+	g_subprocess_send_signal(runner, SIGKILL);
+	g_subprocess_wait(runner, NULL, &error);
+	g_assert_no_error(error);
+	return run_id;
+}
+
 static void
 test_resume_after_kill(void)
 {
 	g_autofree gchar *dir = ark_test_mkdtemp();
 	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
-	g_autofree gchar *log_dir = NULL;
-	const gchar *argv[] = {g_getenv("ARK_CLI"), "run", "--state-dir", state, "-q", wf, NULL};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GSubprocess) runner = NULL;
-	g_autoptr(CliResult) busy = NULL;
 	g_autoptr(CliResult) list = NULL;
 	g_autoptr(CliResult) resumed = NULL;
 	g_autoptr(CliResult) again = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autofree gchar *run_id = NULL;
+	g_autofree gchar *run_id = cli_run_and_kill(state, wf, TRUE);
 	JsonArray *tasks;
-
-	runner = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
-	g_assert_no_error(error);
-	/* attempts' log directories appear under logs/ once the run has started */
-	log_dir = g_build_filename(state, "logs", NULL);
-	{
-		for (guint i = 0; i < 3000; i++) {
-			g_autoptr(CliResult) st = NULL;
-			g_usleep(10000);
-			if (!g_file_test(log_dir, G_FILE_TEST_IS_DIR))
-				continue;
-			/* a second process on the same state dir is refused while the runner holds it */
-			busy = cli_run("run", "--state-dir", state, "-q", wf, NULL);
-			g_assert_cmpint(busy->status, ==, 3);
-			cli_assert_contains(busy->err, "in use by process");
-			/* while reading commands work beside it */
-			st = cli_run("status", "--state-dir", state, "--json", NULL);
-			g_assert_cmpint(st->status, ==, 0);
-			cli_assert_contains(st->out, "\"crashy\"");
-			break;
-		}
-	}
-	{
-		/* "slow" runs once its first attempt has a log file */
-		g_autoptr(GDir) runs = NULL;
-		for (guint i = 0; i < 3000 && run_id == NULL; i++) {
-			const gchar *name;
-			g_usleep(10000);
-			g_clear_pointer(&runs, g_dir_close);
-			runs = g_dir_open(log_dir, 0, NULL);
-			while (runs != NULL && (name = g_dir_read_name(runs)) != NULL) {
-				g_autofree gchar *slow =
-				    g_build_filename(log_dir, name, "slow", "attempt-1.log", NULL);
-				if (g_file_test(slow, G_FILE_TEST_EXISTS))
-					run_id = g_strdup(name);
-			}
-		}
-	}
-	g_assert_nonnull(run_id);
-	g_subprocess_send_signal(runner, SIGKILL);
-	g_subprocess_wait(runner, NULL, &error);
-	g_assert_no_error(error);
 
 	/* the run is unfinished on record, and readable */
 	list = cli_run("status", "--state-dir", state, "--json", NULL);
@@ -394,6 +396,33 @@ test_resume_after_kill(void)
 	again = cli_run("run", "--state-dir", state, "-q", "--resume", run_id, NULL);
 	g_assert_cmpint(again->status, ==, 0);
 	cli_assert_contains(again->out, "succeeded");
+	ark_test_rmdir(dir);
+}
+
+static void
+test_cancel_unfinished(void)
+{
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
+	g_autofree gchar *run_id = cli_run_and_kill(state, wf, FALSE);
+	g_autoptr(CliResult) cancel =
+	    cli_run("cancel", "--state-dir", state, "-q", "--reason", "wrong branch", run_id, NULL);
+	g_autoptr(CliResult) again = cli_run("cancel", "--state-dir", state, run_id, NULL);
+	g_autoptr(CliResult) report = cli_run("status", "--state-dir", state, "--json", run_id, NULL);
+	g_autoptr(CliResult) unknown = cli_run("cancel", "--state-dir", state, "no-such-run", NULL);
+
+	g_assert_cmpint(cancel->status, ==, 0);
+	/* nothing was started again: the lost attempt is the only one, the rest cancelled */
+	cli_assert_contains(report->out, "\"state\":\"cancelled\",\"policy\"");
+	cli_assert_contains(report->out, "wrong branch (by ");
+	cli_assert_contains(report->out, "\"id\":\"last\",\"state\":\"cancelled\"");
+	cli_assert_contains(report->out, "\"history\":[{\"number\":1,\"status\":\"lost\"");
+	g_assert_null(strstr(report->out, "\"number\":2"));
+	/* once finished, a cancel is a clear error */
+	g_assert_cmpint(again->status, ==, 2);
+	cli_assert_contains(again->err, "already cancelled");
+	g_assert_cmpint(unknown->status, ==, 2);
 	ark_test_rmdir(dir);
 }
 
@@ -504,6 +533,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/cli/usage", test_usage_errors);
 	g_test_add_func("/ark/cli/policy", test_policy_option);
 	g_test_add_func("/ark/cli/resume-after-kill", test_resume_after_kill);
+	g_test_add_func("/ark/cli/cancel-unfinished", test_cancel_unfinished);
 	g_test_add_func("/ark/cli/dlq", test_dlq);
 	g_test_add_func("/ark/cli/idempotency-key", test_idempotency_key);
 	return g_test_run();
