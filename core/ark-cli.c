@@ -759,6 +759,14 @@ ark_cli_wait_run(ArkCliSession *s, ArkCliOptions *opts, const gchar *run_id, gui
 				    run_id, run_id);
 		return ARK_CLI_EXIT_INTERRUPTED;
 	}
+	if (ark_engine_get_storage_error(s->engine) != NULL) {
+		/* what was committed is intact; the rest of the run waits for a resume */
+		ark_cli_print_error(_("%s; run %s stopped at its last commit: free space or fix the "
+				      "disk, then continue it with 'arkitect run --resume %s'"),
+				    ark_engine_get_storage_error(s->engine)->message, run_id,
+				    run_id);
+		return ARK_CLI_EXIT_ENVIRONMENT;
+	}
 	return ark_cli_report(s->store, run_id, opts);
 }
 
@@ -1443,6 +1451,9 @@ main(int argc, char **argv)
 	};
 
 	setlocale(LC_ALL, "");
+	/* a file size limit (ulimit -f) must be a write error the store reports, not a kill
+	 * that loses the run's last words */
+	signal(SIGXFSZ, SIG_IGN);
 	bindtextdomain(GETTEXT_PACKAGE, ARK_LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);

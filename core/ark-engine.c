@@ -1858,6 +1858,13 @@ fail:
 	return FALSE;
 }
 
+const GError *
+ark_engine_get_storage_error(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->storage_error;
+}
+
 guint
 ark_engine_get_n_open_runs(ArkEngine *self)
 {

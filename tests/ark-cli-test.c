@@ -426,6 +426,68 @@ test_cancel_unfinished(void)
 	ark_test_rmdir(dir);
 }
 
+/* a full disk (a file size limit) stops the run at its last commit; a resume finishes it */
+static void
+test_disk_full(void)
+{
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
+	g_autoptr(GString) json = g_string_new("{\"name\":\"chain\",\"defaults\":{\"retry\":"
+					       "{\"max_attempts\":3,\"initial_delay\":\"1ms\","
+					       "\"on\":[\"lost\"]}},\"tasks\":[");
+	g_autofree gchar *wf = NULL;
+	g_autofree gchar *script = NULL;
+	g_autoptr(CliResult) full = NULL;
+	g_autoptr(CliResult) list = NULL;
+	g_autoptr(CliResult) resumed = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *run_id;
+
+	/* a chain commits once per task: the WAL grows past the limit long before the end */
+	g_string_append(json, "{\"id\":\"t0\",\"executor\":\"thread\",\"function\":\"noop\"}");
+	for (guint i = 1; i < 3000; i++)
+		g_string_append_printf(json,
+				       ",{\"id\":\"t%u\",\"needs\":[\"t%u\"],\"executor\":\"thread\","
+				       "\"function\":\"noop\"}",
+				       i, i - 1);
+	g_string_append(json, "]}");
+	wf = cli_write(dir, "chain.json", json->str);
+	/* ulimit -f counts 512-byte blocks in sh: 2 MB */
+	script = g_strdup_printf("ulimit -f 4000 && exec \"$ARK_CLI\" run --state-dir '%s' -q '%s'",
+				 state, wf);
+	{
+		const gchar *argv[] = {"/bin/sh", "-c", script, NULL};
+		g_autoptr(GSubprocess) proc = g_subprocess_newv(
+		    argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+		full = g_new0(CliResult, 1);
+		g_assert_no_error(error);
+		g_subprocess_communicate_utf8(proc, NULL, NULL, &full->out, &full->err, &error);
+		g_assert_no_error(error);
+		g_assert_true(g_subprocess_get_if_exited(proc));
+		full->status = g_subprocess_get_exit_status(proc);
+	}
+	g_assert_cmpint(full->status, ==, 3);
+	cli_assert_contains(full->err, "File too large");
+	cli_assert_contains(full->err, "--resume");
+
+	/* what was committed is there, and the run continues once the disk has room */
+	list = cli_run("status", "--state-dir", state, "--json", NULL);
+	g_assert_cmpint(list->status, ==, 0);
+	json_parser_load_from_data(parser, list->out, -1, &error);
+	g_assert_no_error(error);
+	run_id = json_object_get_string_member(
+	    json_array_get_object_element(
+		json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
+					     "runs"),
+		0),
+	    "id");
+	resumed = cli_run("run", "--state-dir", state, "-q", "--resume", run_id, NULL);
+	g_assert_cmpint(resumed->status, ==, 0);
+	cli_assert_contains(resumed->out, "3000 succeeded");
+	ark_test_rmdir(dir);
+}
+
 static void
 test_dlq(void)
 {
@@ -535,6 +597,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/cli/resume-after-kill", test_resume_after_kill);
 	g_test_add_func("/ark/cli/cancel-unfinished", test_cancel_unfinished);
 	g_test_add_func("/ark/cli/dlq", test_dlq);
+	g_test_add_func("/ark/cli/disk-full", test_disk_full);
 	g_test_add_func("/ark/cli/idempotency-key", test_idempotency_key);
 	return g_test_run();
 }

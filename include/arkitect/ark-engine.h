@@ -93,6 +93,9 @@ ARK_API gboolean ark_engine_resume_run(ArkEngine *self, const gchar *run_id, GEr
 ARK_API gboolean ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
 					JsonObject *overrides, const gchar *by, GError **error);
 
+/* the store failure that stopped the engine (it accepts nothing more after one), or NULL */
+ARK_API const GError *ark_engine_get_storage_error(ArkEngine *self);
+
 /* how many runs are open */
 ARK_API guint ark_engine_get_n_open_runs(ArkEngine *self);
 
