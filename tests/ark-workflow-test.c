@@ -6,6 +6,7 @@
 #include "ark-test-utils.h"
 
 #include <malloc.h>
+#include <math.h>
 
 #define SEC G_GINT64_CONSTANT(1000000)
 
@@ -1254,6 +1255,107 @@ ark_workflow_test_args_detached(void)
 	g_assert_cmpstr(json_node_get_string(ark_workflow_get_task(workflow, 1)->args), ==, "s");
 }
 
+/* big objects and arrays keep their order, and their duplicates are found, escaped or not */
+static void
+ark_workflow_test_many_members(void)
+{
+	GString *str = g_string_new("{\"name\": \"n\", \"tasks\": [");
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+	const ArkTaskSpec *big;
+
+	for (guint i = 0; i < 20; i++)
+		g_string_append_printf(str, "{\"id\": \"t%u\"},", i);
+	g_string_append(str, "{\"id\": \"big\", \"needs\": [");
+	for (guint i = 0; i < 20; i++)
+		g_string_append_printf(str, "%s\"t%u\"", i > 0 ? ", " : "", 19 - i);
+	g_string_append(str, "], \"env\": {");
+	for (guint i = 0; i < 40; i++)
+		g_string_append_printf(str, "%s\"V%u\": \"%u\"", i > 0 ? ", " : "", 39 - i, i);
+	g_string_append(str, "}, \"labels\": {");
+	for (guint i = 0; i < 40; i++)
+		g_string_append_printf(str, "%s\"l%u\": \"x\"", i > 0 ? ", " : "", i);
+	g_string_append(str, "}}]}");
+	data = g_string_free(str, FALSE);
+	workflow = ark_workflow_test_parse_ok(data, -1);
+	big = ark_workflow_lookup_task(workflow, "big");
+	g_assert_cmpuint(g_strv_length(big->needs), ==, 20);
+	g_assert_cmpuint(g_strv_length(big->env), ==, 40);
+	for (guint i = 0; i < 20; i++) {
+		g_autofree gchar *need = g_strdup_printf("t%u", 19 - i);
+		g_assert_cmpstr(big->needs[i], ==, need);
+	}
+	for (guint i = 0; i < 40; i++) {
+		g_autofree gchar *env = g_strdup_printf("V%u=%u", 39 - i, i);
+		g_assert_cmpstr(big->env[i], ==, env);
+	}
+	ark_workflow_test_assert_round_trip(workflow);
+
+	str = g_string_new("{\"name\": \"n\",\n\"tasks\": [");
+	for (guint i = 0; i < 20; i++)
+		g_string_append_printf(str, "{\"id\": \"t%u\"}, ", i);
+	g_string_append(str, "{\"id\": \"a\", \"needs\": [");
+	for (guint i = 0; i < 20; i++)
+		g_string_append_printf(str, "\"t%u\", ", i);
+	g_string_append(str, "\"t3\"],\n\"env\": {");
+	for (guint i = 0; i < 20; i++)
+		g_string_append_printf(str, "\"V%u\": \"x\", ", i);
+	g_string_append(str, "\"V\\u0031\": \"y\",\n\"V19\": \"z\"}},\n");
+	/* every member a task can have, and one of them again */
+	g_string_append(str, "{\"id\": \"b\", \"needs\": [], \"executor\": \"process\", \"run\": "
+			     "[\"true\"], \"shell\": false, \"cwd\": \"/\", \"env\": {}, "
+			     "\"function\": \"f\", \"args\": null, \"priority\": 1, \"estimate\": 1,\n"
+			     "\"timeout\": 1, \"deadline\": \"+1s\", \"allow_failure\": true, "
+			     "\"description\": \"d\", \"labels\": {}, \"retry\": 2, "
+			     "\"queue_timeout\": 1,\n\"\\u0069d\": \"c\"}]}");
+	g_clear_pointer(&data, g_free);
+	data = g_string_free(str, FALSE);
+	text = ark_workflow_test_parse_bad(data, -1, NULL);
+	g_assert_cmpstr(text, ==,
+			"2:453: tasks[20].needs[20]: duplicate need 't3'\n"
+			"3:239: tasks[20].env.V1: duplicate member 'V1' (first defined at line 3)\n"
+			"4:1: tasks[20].env.V19: duplicate member 'V19' (first defined at line 3)\n"
+			"7:1: tasks[21].id: duplicate member 'id' (first defined at line 5)\n");
+}
+
+/* arguments are what json-glib reads from the document, number types and strings included */
+static void
+ark_workflow_test_args_values(void)
+{
+	const gchar *args = "{\"int\": 1, \"double\": 1.0, \"zero\": -0, \"negative-zero\": -0.0, "
+			    "\"exponent\": 1e2, \"max\": 9223372036854775807, "
+			    "\"min\": -9223372036854775808, \"tiny\": 1e-400, "
+			    "\"string\": \"\\u00e9\\n\\ud83d\\ude00\\/\", \"list\": [true, false, null, "
+			    "[], {}], \"nested\": {\"b\": [1.5, {\"c\": \"d\"}], \"a\": 2}}";
+	g_autofree gchar *data =
+	    g_strdup_printf("{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"args\": %s}]}", args);
+	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
+	g_autoptr(JsonNode) expected = json_from_string(args, NULL);
+	JsonNode *node = ark_workflow_get_task(workflow, 0)->args;
+	JsonObject *object = json_node_get_object(node);
+	g_autofree gchar *text = json_to_string(node, FALSE);
+	g_autofree gchar *expected_text = json_to_string(expected, FALSE);
+
+	g_assert_true(json_node_equal(node, expected));
+	/* the same members in the same order */
+	g_assert_cmpstr(text, ==, expected_text);
+	g_assert_cmpint(json_node_get_value_type(json_object_get_member(object, "int")), ==,
+			G_TYPE_INT64);
+	g_assert_cmpint(json_node_get_value_type(json_object_get_member(object, "double")), ==,
+			G_TYPE_DOUBLE);
+	g_assert_cmpint(json_node_get_value_type(json_object_get_member(object, "zero")), ==,
+			G_TYPE_INT64);
+	g_assert_true(signbit(json_object_get_double_member(object, "negative-zero")));
+	g_assert_cmpfloat(json_object_get_double_member(object, "exponent"), ==, 100.0);
+	g_assert_cmpint(json_object_get_int_member(object, "max"), ==, G_MAXINT64);
+	g_assert_cmpint(json_object_get_int_member(object, "min"), ==, G_MININT64);
+	g_assert_cmpfloat(json_object_get_double_member(object, "tiny"), ==, 0.0);
+	g_assert_cmpstr(json_object_get_string_member(object, "string"), ==,
+			"\xC3\xA9\n\xF0\x9F\x98\x80/");
+	ark_workflow_test_assert_round_trip(workflow);
+}
+
 /* bench/gen-dag.py queued: one thread "sleep" root and @n noop children that need it */
 static gchar *
 ark_workflow_test_queued(guint n)
@@ -1328,6 +1430,95 @@ ark_workflow_test_memory(void)
 	ark_workflow_unref(workflow);
 }
 
+/* the document the recovery benchmark reads: a "sleep" root with a retry policy and @n - 1 noop
+ * tasks that need it */
+static gchar *
+ark_workflow_test_recovery_document(guint n)
+{
+	GString *str = g_string_new(
+	    "{\"name\":\"rec\",\"tasks\":[{\"id\":\"root\",\"executor\":\"thread\",\"function\":"
+	    "\"sleep\",\"args\":\"60s\",\"retry\":{\"max_attempts\":5,\"initial_delay\":\"1ms\","
+	    "\"jitter\":false,\"on\":[\"lost\"]}}");
+
+	for (guint i = 1; i < n; i++)
+		g_string_append_printf(str,
+				       ",{\"id\":\"t%u\",\"needs\":[\"root\"],\"executor\":\"thread\","
+				       "\"function\":\"noop\"}",
+				       i);
+	g_string_append(str, "]}");
+	return g_string_free(str, FALSE);
+}
+
+/* @n tasks, each but the first three needing three earlier ones picked at random */
+static gchar *
+ark_workflow_test_random_dag(guint n)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+	GString *str = g_string_new("{\"name\":\"random\",\"tasks\":[");
+
+	for (guint i = 0; i < n; i++) {
+		guint picked[3] = {0};
+		guint n_picked = 0;
+
+		g_string_append_printf(str, "%s{\"id\":\"task-%u\",\"executor\":\"thread\","
+				       "\"function\":\"noop\"", i > 0 ? "," : "", i);
+		while (i >= 3 && n_picked < 3) {
+			guint j = (guint)g_rand_int_range(rand, 0, (gint32)i);
+			if ((n_picked > 0 && picked[0] == j) || (n_picked > 1 && picked[1] == j))
+				continue;
+			picked[n_picked++] = j;
+		}
+		if (n_picked > 0)
+			g_string_append_printf(str, ",\"needs\":[\"task-%u\",\"task-%u\",\"task-%u\"]",
+					       picked[0], picked[1], picked[2]);
+		g_string_append_c(str, '}');
+	}
+	g_string_append(str, "]}");
+	return g_string_free(str, FALSE);
+}
+
+static void
+ark_workflow_test_measure_parse(const gchar *label, const gchar *data)
+{
+	gdouble best = G_MAXDOUBLE;
+	guint n = 0;
+
+	for (guint r = 0; r < 5; r++) {
+		g_autoptr(GTimer) timer = g_timer_new();
+		g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
+
+		best = MIN(best, g_timer_elapsed(timer, NULL));
+		n = ark_workflow_get_n_tasks(workflow);
+	}
+	g_test_message("%s: %u tasks, %.1f MiB: %.1f ms per parse, %.2f us per task", label, n,
+		       strlen(data) / 1048576.0, best * 1e3, best * 1e6 / n);
+	if (g_test_verbose())
+		g_printerr("%s: %u tasks: %.1f ms per parse, %.2f us per task\n", label, n,
+			   best * 1e3, best * 1e6 / n);
+}
+
+/* how long recovery waits for a 100,000-task run's definition to be read (best of five) */
+static void
+ark_workflow_test_perf(void)
+{
+	g_autofree gchar *plain = NULL;
+	g_autofree gchar *canonical = NULL;
+	g_autofree gchar *random = NULL;
+	g_autoptr(ArkWorkflow) workflow = NULL;
+
+	if (!g_test_perf()) {
+		g_test_skip("a measurement: run with -m perf");
+		return;
+	}
+	plain = ark_workflow_test_recovery_document(ARK_WORKFLOW_MAX_TASKS);
+	workflow = ark_workflow_test_parse_ok(plain, -1);
+	canonical = g_strdup(ark_workflow_get_definition(workflow));
+	random = ark_workflow_test_random_dag(ARK_WORKFLOW_MAX_TASKS);
+	ark_workflow_test_measure_parse("plain", plain);
+	ark_workflow_test_measure_parse("canonical", canonical);
+	ark_workflow_test_measure_parse("random 3 needs", random);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1366,5 +1557,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/workflow/escaped-names", ark_workflow_test_escaped_names);
 	g_test_add_func("/ark/workflow/args-detached", ark_workflow_test_args_detached);
 	g_test_add_func("/ark/workflow/memory", ark_workflow_test_memory);
+	g_test_add_func("/ark/workflow/many-members", ark_workflow_test_many_members);
+	g_test_add_func("/ark/workflow/args-values", ark_workflow_test_args_values);
+	g_test_add_func("/ark/workflow/perf", ark_workflow_test_perf);
 	return g_test_run();
 }
