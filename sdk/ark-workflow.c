@@ -341,15 +341,34 @@ typedef struct {
 	guint n_tasks;		  /* its elements */
 	GArray *task_spans;	  /* of ArkWorkflowSpan, its elements up to the limit */
 	ArkWorkflowLocation member_locations[ARK_WORKFLOW_N_ROOT_MEMBERS];
+	/* some object may have a member twice: found, or not looked for past the budget */
+	gboolean may_have_duplicates;
 } ArkWorkflowLayout;
+
+/* a member name the first scan keeps to find duplicates */
+typedef struct {
+	gsize start; /* the raw text between the quotes */
+	gsize len;
+	guint line;
+	gboolean escaped; /* has backslashes: compare it unescaped */
+} ArkWorkflowName;
+
+/* objects with more members than this find duplicates with a hash table */
+#define ARK_WORKFLOW_MAX_LISTED_NAMES 16
 
 typedef struct {
 	gboolean is_object;
 	guint index;
-	gsize path_len;	   /* length of the container's own path */
 	gboolean track;	   /* its children get paths */
 	gboolean is_tasks; /* the top-level "tasks" array */
-	/* raw member name → line, for duplicates; NULL when not checked */
+	/* objects: the member being read, for its path */
+	gsize name_start;
+	gsize name_len;
+	gboolean name_escaped;
+	/* first scan, objects: the names kept for duplicates, in s->names from names_base, or
+	 * in member_lines (unescaped name → line) once there are many */
+	guint names_base;
+	guint n_names;
 	GHashTable *member_lines;
 } ArkWorkflowFrame;
 
@@ -360,13 +379,20 @@ typedef struct {
 	const gchar *data;
 	gsize len;
 	gsize pos;
+	/* lines are counted as they pass (only whitespace holds newlines); columns are counted
+	 * only when asked for, from the last column known on the line */
 	guint line;
-	guint column;
+	gsize line_start;
+	guint known_line;
+	gsize known_pos;
+	guint known_column;
 	ArkWorkflowFrame frames[ARK_WORKFLOW_MAX_DEPTH];
 	guint depth;
-	GString *path;
+	GArray *names;	      /* of ArkWorkflowName */
 	guint n_member_names; /* left for duplicate checks */
+	GString *path;	      /* second scan: the path being recorded */
 } ArkWorkflowScanner;
+
 typedef enum {
 	ARK_WORKFLOW_SCAN_VALUE,
 	ARK_WORKFLOW_SCAN_MEMBER_VALUE,
@@ -377,28 +403,38 @@ typedef enum {
 	ARK_WORKFLOW_SCAN_AFTER_VALUE,
 } ArkWorkflowScanState;
 
+/* the line and column of @offset, which is on the current line */
 static void
-ark_workflow_scanner_advance(ArkWorkflowScanner *s)
+ark_workflow_scanner_locate(ArkWorkflowScanner *s, gsize offset, guint *line, guint *column)
 {
-	guchar c = (guchar)s->data[s->pos++];
-	if (c == '\n') {
-		s->line++;
-		s->column = 1;
-	} else if ((c & 0xC0) != 0x80) {
-		s->column++;
+	if (offset < s->line_start) {
+		ark_workflow_offset_to_location(s->data, offset, line, column);
+		return;
 	}
+	if (s->known_line != s->line || offset < s->known_pos) {
+		s->known_line = s->line;
+		s->known_pos = s->line_start;
+		s->known_column = 1;
+	}
+	for (; s->known_pos < offset; s->known_pos++) {
+		if (((guchar)s->data[s->known_pos] & 0xC0) != 0x80)
+			s->known_column++;
+	}
+	*line = s->line;
+	*column = s->known_column;
 }
 
 static gboolean
-ark_workflow_scanner_fail(ArkWorkflowScanner *s, guint line, guint column, const gchar *format,
-			  ...) G_GNUC_PRINTF(4, 5);
+ark_workflow_scanner_fail(ArkWorkflowScanner *s, gsize offset, const gchar *format, ...)
+    G_GNUC_PRINTF(3, 4);
 
 static gboolean
-ark_workflow_scanner_fail(ArkWorkflowScanner *s, guint line, guint column, const gchar *format,
-			  ...)
+ark_workflow_scanner_fail(ArkWorkflowScanner *s, gsize offset, const gchar *format, ...)
 {
 	va_list args;
 	g_autofree gchar *detail = NULL;
+	guint line;
+	guint column;
 
 	/* the second scan reads what the first one accepted */
 	if (s->layout == NULL)
@@ -406,6 +442,7 @@ ark_workflow_scanner_fail(ArkWorkflowScanner *s, guint line, guint column, const
 	va_start(args, format);
 	detail = g_strdup_vprintf(format, args);
 	va_end(args);
+	ark_workflow_scanner_locate(s, offset, &line, &column);
 	ark_workflow_context_add_at(s->ctx, "", line, column,
 				    g_strdup_printf("invalid JSON: %s", detail));
 	return FALSE;
@@ -433,11 +470,9 @@ ark_workflow_scanner_unexpected(ArkWorkflowScanner *s, const gchar *expected)
 	g_autofree gchar *what = NULL;
 
 	if (s->pos < s->len && s->data[s->pos] == '/')
-		return ark_workflow_scanner_fail(s, s->line, s->column,
-						 "comments are not allowed");
+		return ark_workflow_scanner_fail(s, s->pos, "comments are not allowed");
 	what = ark_workflow_scanner_describe(s);
-	return ark_workflow_scanner_fail(s, s->line, s->column, "unexpected %s, expected %s", what,
-					 expected);
+	return ark_workflow_scanner_fail(s, s->pos, "unexpected %s, expected %s", what, expected);
 }
 
 static void
@@ -445,9 +480,13 @@ ark_workflow_scanner_skip_space(ArkWorkflowScanner *s)
 {
 	while (s->pos < s->len) {
 		gchar c = s->data[s->pos];
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+		if (c == '\n') {
+			s->line++;
+			s->line_start = s->pos + 1;
+		} else if (c != ' ' && c != '\t' && c != '\r') {
 			break;
-		ark_workflow_scanner_advance(s);
+		}
+		s->pos++;
 	}
 }
 
@@ -464,93 +503,96 @@ ark_workflow_scanner_hex4(ArkWorkflowScanner *s)
 			return -1;
 		value = value * 16 + d;
 	}
-	for (guint i = 0; i < 4; i++)
-		ark_workflow_scanner_advance(s);
+	s->pos += 4;
 	return value;
 }
 
-/* at the opening quote; on success @out_start/@out_len give the raw text between the quotes */
+/* the bytes a string holds as they are: not '"', '\\' or a control character */
+static const guint8 ark_workflow_plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0xFF] = 1,
+};
+
+/* at the opening quote; on success @out_start/@out_len give the raw text between the quotes
+ * and @out_escaped whether it has escapes */
 static gboolean
-ark_workflow_scanner_string(ArkWorkflowScanner *s, gsize *out_start, gsize *out_len)
+ark_workflow_scanner_string(ArkWorkflowScanner *s, gsize *out_start, gsize *out_len,
+			    gboolean *out_escaped)
 {
-	guint line = s->line;
-	guint column = s->column;
+	const guchar *data = (const guchar *)s->data;
+	gsize quote = s->pos;
+	gboolean escaped = FALSE;
 	gsize start;
 
-	ark_workflow_scanner_advance(s);
-	start = s->pos;
+	start = ++s->pos;
 	for (;;) {
 		guchar c;
 
+		while (s->pos < s->len && ark_workflow_plain[data[s->pos]])
+			s->pos++;
 		if (s->pos >= s->len)
-			return ark_workflow_scanner_fail(s, line, column, "unterminated string");
-		c = (guchar)s->data[s->pos];
+			return ark_workflow_scanner_fail(s, quote, "unterminated string");
+		c = data[s->pos];
 		if (c == '"')
 			break;
 		if (c == '\n')
-			return ark_workflow_scanner_fail(s, line, column,
+			return ark_workflow_scanner_fail(s, quote,
 							 "unterminated string (strings can not "
 							 "span lines, use \\n)");
 		if (c < 0x20)
-			return ark_workflow_scanner_fail(s, s->line, s->column,
+			return ark_workflow_scanner_fail(s, s->pos,
 							 "control character U+%04X in a string "
 							 "(write it as \\u%04X)",
 							 c, c);
-		if (c != '\\') {
-			ark_workflow_scanner_advance(s);
-			continue;
-		}
 
+		/* a backslash */
 		{
-			guint esc_line = s->line;
-			guint esc_column = s->column;
+			gsize esc = s->pos;
 			gint cp;
 
-			ark_workflow_scanner_advance(s);
+			escaped = TRUE;
+			s->pos++;
 			if (s->pos >= s->len)
-				return ark_workflow_scanner_fail(s, line, column,
-								 "unterminated string");
-			c = (guchar)s->data[s->pos];
+				return ark_workflow_scanner_fail(s, quote, "unterminated string");
+			c = data[s->pos];
 			if (strchr("\"\\/bfnrt", c) != NULL && c != '\0') {
-				ark_workflow_scanner_advance(s);
+				s->pos++;
 				continue;
 			}
 			if (c != 'u') {
 				g_autofree gchar *what = ark_workflow_scanner_describe(s);
 				return ark_workflow_scanner_fail(
-				    s, esc_line, esc_column,
-				    "invalid escape sequence (backslash followed by %s)", what);
+				    s, esc, "invalid escape sequence (backslash followed by %s)",
+				    what);
 			}
-			ark_workflow_scanner_advance(s);
+			s->pos++;
 			cp = ark_workflow_scanner_hex4(s);
 			if (cp < 0)
-				return ark_workflow_scanner_fail(s, esc_line, esc_column,
+				return ark_workflow_scanner_fail(s, esc,
 								 "\\u must be followed by four hex "
 								 "digits");
 			if (cp == 0)
 				return ark_workflow_scanner_fail(
-				    s, esc_line, esc_column, "\\u0000 is not allowed in strings");
+				    s, esc, "\\u0000 is not allowed in strings");
 			if (cp >= 0xDC00 && cp <= 0xDFFF)
-				return ark_workflow_scanner_fail(s, esc_line, esc_column,
+				return ark_workflow_scanner_fail(s, esc,
 								 "unpaired surrogate \\u%04X", cp);
 			if (cp >= 0xD800 && cp <= 0xDBFF) {
 				gint low = -1;
 				if (s->len - s->pos >= 2 && s->data[s->pos] == '\\' &&
 				    s->data[s->pos + 1] == 'u') {
-					ark_workflow_scanner_advance(s);
-					ark_workflow_scanner_advance(s);
+					s->pos += 2;
 					low = ark_workflow_scanner_hex4(s);
 				}
 				if (low < 0xDC00 || low > 0xDFFF)
 					return ark_workflow_scanner_fail(
-					    s, esc_line, esc_column, "unpaired surrogate \\u%04X",
-					    cp);
+					    s, esc, "unpaired surrogate \\u%04X", cp);
 			}
 		}
 	}
 	*out_start = start;
 	*out_len = s->pos - start;
-	ark_workflow_scanner_advance(s);
+	*out_escaped = escaped;
+	s->pos++;
 	return TRUE;
 }
 
@@ -563,41 +605,43 @@ ark_workflow_scanner_is_word_char(gchar c)
 static gboolean
 ark_workflow_scanner_number(ArkWorkflowScanner *s)
 {
-	guint line = s->line;
-	guint column = s->column;
 	gsize start = s->pos;
 	gboolean integral = TRUE;
+	gboolean exponent = FALSE;
+	gsize n_digits = 0;
 	g_autofree gchar *text = NULL;
 
 	if (s->data[s->pos] == '-')
-		ark_workflow_scanner_advance(s);
+		s->pos++;
 	if (s->pos < s->len && s->data[s->pos] == '0') {
-		ark_workflow_scanner_advance(s);
+		s->pos++;
 	} else if (s->pos < s->len && g_ascii_isdigit(s->data[s->pos])) {
 		while (s->pos < s->len && g_ascii_isdigit(s->data[s->pos]))
-			ark_workflow_scanner_advance(s);
+			s->pos++;
 	} else {
-		return ark_workflow_scanner_fail(s, line, column, "invalid number");
+		return ark_workflow_scanner_fail(s, start, "invalid number");
 	}
+	n_digits = s->pos - start;
 	if (s->pos < s->len && s->data[s->pos] == '.') {
 		integral = FALSE;
-		ark_workflow_scanner_advance(s);
+		s->pos++;
 		if (s->pos >= s->len || !g_ascii_isdigit(s->data[s->pos]))
-			return ark_workflow_scanner_fail(s, line, column,
+			return ark_workflow_scanner_fail(s, start,
 							 "invalid number (digits must follow '.')");
 		while (s->pos < s->len && g_ascii_isdigit(s->data[s->pos]))
-			ark_workflow_scanner_advance(s);
+			s->pos++;
 	}
 	if (s->pos < s->len && (s->data[s->pos] == 'e' || s->data[s->pos] == 'E')) {
 		integral = FALSE;
-		ark_workflow_scanner_advance(s);
+		exponent = TRUE;
+		s->pos++;
 		if (s->pos < s->len && (s->data[s->pos] == '+' || s->data[s->pos] == '-'))
-			ark_workflow_scanner_advance(s);
+			s->pos++;
 		if (s->pos >= s->len || !g_ascii_isdigit(s->data[s->pos]))
-			return ark_workflow_scanner_fail(s, line, column,
+			return ark_workflow_scanner_fail(s, start,
 							 "invalid number (missing exponent)");
 		while (s->pos < s->len && g_ascii_isdigit(s->data[s->pos]))
-			ark_workflow_scanner_advance(s);
+			s->pos++;
 	}
 	/* "0x10", "01", "1.2.3": json-glib would take these, a strict parser does not */
 	if (s->pos < s->len && ark_workflow_scanner_is_word_char(s->data[s->pos])) {
@@ -608,9 +652,13 @@ ark_workflow_scanner_number(ArkWorkflowScanner *s)
 			end++;
 		word = g_strndup(s->data + start, end - start);
 		shown = ark_workflow_shorten(word);
-		return ark_workflow_scanner_fail(s, line, column, "invalid number '%s'", shown);
+		return ark_workflow_scanner_fail(s, start, "invalid number '%s'", shown);
 	}
 
+	/* with 18 digits an integer fits in 64 bits, without an exponent a number under 300
+	 * digits fits in a double: only the others need reading to tell */
+	if (integral ? n_digits <= 18 : !exponent && s->pos - start < 300)
+		return TRUE;
 	text = g_strndup(s->data + start, s->pos - start);
 	if (integral) {
 		/* json-glib wraps integers that do not fit in 64 bits around silently */
@@ -618,15 +666,14 @@ ark_workflow_scanner_number(ArkWorkflowScanner *s)
 		(void)g_ascii_strtoll(text, NULL, 10);
 		if (errno == ERANGE) {
 			g_autofree gchar *shown = ark_workflow_shorten(text);
-			return ark_workflow_scanner_fail(s, line, column,
+			return ark_workflow_scanner_fail(s, start,
 							 "number %s is out of range (integers must "
 							 "fit in 64 bits)",
 							 shown);
 		}
 	} else if (!isfinite(g_ascii_strtod(text, NULL))) {
 		g_autofree gchar *shown = ark_workflow_shorten(text);
-		return ark_workflow_scanner_fail(s, line, column, "number %s is out of range",
-						 shown);
+		return ark_workflow_scanner_fail(s, start, "number %s is out of range", shown);
 	}
 	return TRUE;
 }
@@ -634,15 +681,13 @@ ark_workflow_scanner_number(ArkWorkflowScanner *s)
 static gboolean
 ark_workflow_scanner_word(ArkWorkflowScanner *s)
 {
-	guint line = s->line;
-	guint column = s->column;
 	gsize start = s->pos;
 	gsize len;
 	g_autofree gchar *word = NULL;
 	g_autofree gchar *shown = NULL;
 
 	while (s->pos < s->len && (g_ascii_isalnum(s->data[s->pos]) || s->data[s->pos] == '_'))
-		ark_workflow_scanner_advance(s);
+		s->pos++;
 	len = s->pos - start;
 	if ((len == 4 && memcmp(s->data + start, "true", 4) == 0) ||
 	    (len == 5 && memcmp(s->data + start, "false", 5) == 0) ||
@@ -650,22 +695,142 @@ ark_workflow_scanner_word(ArkWorkflowScanner *s)
 		return TRUE;
 	word = g_strndup(s->data + start, len);
 	shown = ark_workflow_shorten(word);
-	return ark_workflow_scanner_fail(s, line, column,
+	return ark_workflow_scanner_fail(s, start,
 					 "unexpected word '%s', expected a value (strings need "
 					 "double quotes)",
 					 shown);
 }
 
-/* sets the path of the next element of the array on top of the stack */
-static void
-ark_workflow_scanner_begin_element(ArkWorkflowScanner *s)
+static gunichar
+ark_workflow_scanner_hex_value(const gchar *p)
 {
-	ArkWorkflowFrame *frame = &s->frames[s->depth - 1];
+	gunichar value = 0;
 
-	if (!frame->track)
+	for (guint i = 0; i < 4; i++)
+		value = value * 16 + (gunichar)g_ascii_xdigit_value(p[i]);
+	return value;
+}
+
+/*
+ * Writes the text of a string (@len bytes between its quotes) to @out with its escapes resolved,
+ * as json-glib reads it, and returns the end of what it wrote: at most @len bytes, escapes only
+ * get shorter. The scanner has checked the escapes already.
+ */
+static gchar *
+ark_workflow_unescape_to(gchar *out, const gchar *raw, gsize len)
+{
+	if (memchr(raw, '\\', len) == NULL) {
+		memcpy(out, raw, len);
+		return out + len;
+	}
+	for (gsize i = 0; i < len; i++) {
+		gunichar cp;
+
+		if (raw[i] != '\\') {
+			*out++ = raw[i];
+			continue;
+		}
+		switch (raw[++i]) {
+		case 'b':
+			*out++ = '\b';
+			continue;
+		case 'f':
+			*out++ = '\f';
+			continue;
+		case 'n':
+			*out++ = '\n';
+			continue;
+		case 'r':
+			*out++ = '\r';
+			continue;
+		case 't':
+			*out++ = '\t';
+			continue;
+		case 'u':
+			break;
+		default: /* '"', '\\' and '/' */
+			*out++ = raw[i];
+			continue;
+		}
+		cp = ark_workflow_scanner_hex_value(raw + i + 1);
+		i += 4;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			/* the low half follows as "\uDC00" */
+			gunichar low = ark_workflow_scanner_hex_value(raw + i + 3);
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+			i += 6;
+		}
+		out += g_unichar_to_utf8(cp, out);
+	}
+	return out;
+}
+
+static void
+ark_workflow_unescape_append(GString *str, const gchar *raw, gsize len)
+{
+	gsize at = str->len;
+	gchar *end;
+
+	g_string_set_size(str, at + len);
+	end = ark_workflow_unescape_to(str->str + at, raw, len);
+	g_string_truncate(str, (gsize)(end - str->str));
+}
+
+static gchar *
+ark_workflow_unescape(const gchar *raw, gsize len)
+{
+	GString *str = g_string_sized_new(len);
+	ark_workflow_unescape_append(str, raw, len);
+	return g_string_free(str, FALSE);
+}
+
+/* whether a raw member name reads as @name */
+static gboolean
+ark_workflow_scanner_name_is(ArkWorkflowScanner *s, gsize start, gsize len, gboolean escaped,
+			     const gchar *name)
+{
+	g_autofree gchar *unescaped = NULL;
+
+	if (!escaped)
+		return strlen(name) == len && memcmp(s->data + start, name, len) == 0;
+	unescaped = ark_workflow_unescape(s->data + start, len);
+	return strcmp(unescaped, name) == 0;
+}
+
+/*
+ * The path of the value at the current position, the way problems name it: the members and
+ * elements of the frames that track paths. Only the second scan and problems need it, so it is
+ * put together when asked rather than kept up to date.
+ */
+static void
+ark_workflow_scanner_path(ArkWorkflowScanner *s, GString *out)
+{
+	g_string_truncate(out, 0);
+	for (guint d = 0; d < s->depth && s->frames[d].track; d++) {
+		const ArkWorkflowFrame *frame = &s->frames[d];
+
+		if (!frame->is_object) {
+			g_string_append_printf(out, "[%u]", frame->index);
+			continue;
+		}
+		if (out->len > 0)
+			g_string_append_c(out, '.');
+		ark_workflow_unescape_append(out, s->data + frame->name_start, frame->name_len);
+	}
+}
+
+/* during the second scan: notes where the value or member at @offset is */
+static void
+ark_workflow_scanner_record(ArkWorkflowScanner *s, gsize offset)
+{
+	guint line;
+	guint column;
+
+	if (s->ctx->wanted == NULL)
 		return;
-	g_string_truncate(s->path, frame->path_len);
-	g_string_append_printf(s->path, "[%u]", frame->index);
+	ark_workflow_scanner_path(s, s->path);
+	ark_workflow_scanner_locate(s, offset, &line, &column);
+	ark_workflow_context_record(s->ctx, s->path->str, line, column);
 }
 
 /* whether the value about to start is an element of the top-level "tasks" array */
@@ -675,16 +840,17 @@ ark_workflow_scanner_in_tasks(ArkWorkflowScanner *s)
 	return s->layout != NULL && s->depth == 2 && s->frames[1].is_tasks;
 }
 
-/* a value starts at the current position (its path, if tracked, is in s->path) */
+/* a value starts at the current position */
 static void
 ark_workflow_scanner_value_start(ArkWorkflowScanner *s)
 {
 	if (s->depth == 0 || s->frames[s->depth - 1].track)
-		ark_workflow_context_record(s->ctx, s->path->str, s->line, s->column);
+		ark_workflow_scanner_record(s, s->pos);
 	/* past the limit the elements are only counted: a 16 MiB "[0,0,0,..." is refused
 	 * without a span for each of its 8 million elements */
 	if (ark_workflow_scanner_in_tasks(s) && s->layout->n_tasks++ < ARK_WORKFLOW_MAX_TASKS) {
-		ArkWorkflowSpan span = {s->pos, s->pos, {s->line, s->column}, 0};
+		ArkWorkflowSpan span = {s->pos, s->pos, {0, 0}, 0};
+		ark_workflow_scanner_locate(s, s->pos, &span.at.line, &span.at.column);
 		g_array_append_val(s->layout->task_spans, span);
 	}
 }
@@ -707,7 +873,7 @@ ark_workflow_scanner_push(ArkWorkflowScanner *s, gboolean is_object)
 	gboolean tracked = s->depth == 0 || s->frames[s->depth - 1].track;
 
 	if (s->depth >= ARK_WORKFLOW_MAX_DEPTH)
-		return ark_workflow_scanner_fail(s, s->line, s->column,
+		return ark_workflow_scanner_fail(s, s->pos,
 						 "the document is nested too deeply (more than "
 						 "%d levels)",
 						 ARK_WORKFLOW_MAX_DEPTH);
@@ -715,21 +881,21 @@ ark_workflow_scanner_push(ArkWorkflowScanner *s, gboolean is_object)
 	memset(frame, 0, sizeof(*frame));
 	frame->is_object = is_object;
 	frame->track = tracked && s->depth <= ARK_WORKFLOW_TRACK_DEPTH;
-	frame->path_len = s->path->len;
-	frame->is_tasks = s->depth == 2 && !is_object && g_strcmp0(s->path->str, "tasks") == 0 &&
-			  s->frames[0].is_object;
-	/* duplicates are looked for at every depth, paths are kept only near the top */
-	if (is_object && s->layout != NULL)
-		frame->member_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	frame->is_tasks = s->depth == 2 && !is_object && s->frames[0].is_object &&
+			  ark_workflow_scanner_name_is(s, s->frames[0].name_start,
+						       s->frames[0].name_len,
+						       s->frames[0].name_escaped, "tasks");
+	frame->names_base = s->names->len;
 	if (frame->is_tasks && s->layout != NULL) {
-		ArkWorkflowSpan span = {s->pos, s->pos, {s->line, s->column}, 0};
+		ArkWorkflowSpan span = {s->pos, s->pos, {0, 0}, 0};
 		/* json-glib keeps the last of duplicate members, and so does the layout */
+		ark_workflow_scanner_locate(s, s->pos, &span.at.line, &span.at.column);
 		s->layout->has_tasks_array = TRUE;
 		s->layout->tasks = span;
 		s->layout->n_tasks = 0;
 		g_array_set_size(s->layout->task_spans, 0);
 	}
-	ark_workflow_scanner_advance(s);
+	s->pos++;
 	return TRUE;
 }
 
@@ -737,9 +903,9 @@ ark_workflow_scanner_push(ArkWorkflowScanner *s, gboolean is_object)
 static void
 ark_workflow_scanner_drop_names(ArkWorkflowScanner *s, ArkWorkflowFrame *frame)
 {
-	if (frame->member_lines == NULL)
-		return;
-	s->n_member_names += g_hash_table_size(frame->member_lines);
+	s->n_member_names += frame->n_names;
+	frame->n_names = 0;
+	g_array_set_size(s->names, frame->names_base);
 	g_clear_pointer(&frame->member_lines, g_hash_table_unref);
 }
 
@@ -749,145 +915,149 @@ ark_workflow_scanner_pop(ArkWorkflowScanner *s)
 {
 	ArkWorkflowFrame *frame;
 
-	ark_workflow_scanner_advance(s);
+	s->pos++;
 	frame = &s->frames[--s->depth];
 	if (frame->is_tasks && s->layout != NULL)
 		s->layout->tasks.end = s->pos;
 	ark_workflow_scanner_drop_names(s, frame);
-	g_string_truncate(s->path, frame->path_len);
 	ark_workflow_scanner_value_end(s);
 }
 
 /* what the first scan notes about a member: root members' positions, the lines of task ids */
 static void
-ark_workflow_scanner_note_member(ArkWorkflowScanner *s, const gchar *name, guint line,
-				 guint column)
+ark_workflow_scanner_note_member(ArkWorkflowScanner *s, const ArkWorkflowFrame *frame)
 {
 	ArkWorkflowLayout *layout = s->layout;
 
 	if (s->depth == 1) {
 		for (guint i = 0; i < ARK_WORKFLOW_N_ROOT_MEMBERS; i++) {
-			if (strcmp(ark_workflow_root_members[i], name) == 0) {
-				layout->member_locations[i].line = line;
-				layout->member_locations[i].column = column;
-			}
+			ArkWorkflowLocation *loc = &layout->member_locations[i];
+			if (ark_workflow_scanner_name_is(s, frame->name_start, frame->name_len,
+							 frame->name_escaped,
+							 ark_workflow_root_members[i]))
+				ark_workflow_scanner_locate(s, frame->name_start - 1, &loc->line,
+							    &loc->column);
 		}
 		/* a later "tasks" that is not an array replaces an earlier one that was */
-		if (strcmp(name, "tasks") == 0)
+		if (ark_workflow_scanner_name_is(s, frame->name_start, frame->name_len,
+						 frame->name_escaped, "tasks"))
 			layout->has_tasks_array = FALSE;
-	} else if (s->depth == 3 && s->frames[1].is_tasks && strcmp(name, "id") == 0 &&
-		   layout->n_tasks <= ARK_WORKFLOW_MAX_TASKS) {
+	} else if (s->depth == 3 && s->frames[1].is_tasks &&
+		   layout->n_tasks <= ARK_WORKFLOW_MAX_TASKS &&
+		   ark_workflow_scanner_name_is(s, frame->name_start, frame->name_len,
+						frame->name_escaped, "id")) {
 		GArray *spans = layout->task_spans;
-		g_array_index(spans, ArkWorkflowSpan, spans->len - 1).id_line = line;
+		g_array_index(spans, ArkWorkflowSpan, spans->len - 1).id_line = s->line;
 	}
 }
 
-static gunichar
-ark_workflow_scanner_hex_value(const gchar *p)
+static gboolean
+ark_workflow_scanner_same_name(ArkWorkflowScanner *s, const ArkWorkflowName *a,
+			       const ArkWorkflowName *b)
 {
-	gunichar value = 0;
+	g_autofree gchar *x = NULL;
+	g_autofree gchar *y = NULL;
 
-	for (guint i = 0; i < 4; i++)
-		value = value * 16 + (gunichar)g_ascii_xdigit_value(p[i]);
-	return value;
+	if (!a->escaped && !b->escaped)
+		return a->len == b->len && memcmp(s->data + a->start, s->data + b->start, a->len) == 0;
+	x = ark_workflow_unescape(s->data + a->start, a->len);
+	y = ark_workflow_unescape(s->data + b->start, b->len);
+	return strcmp(x, y) == 0;
 }
 
-/* a member name with its escapes resolved, as json-glib will see it; the scanner has checked
- * the escapes already */
-static gchar *
-ark_workflow_scanner_unescape(const gchar *raw, gsize len)
+/* the line where @frame's object first had the member @name, or 0; keeps @name if it is new
+ * and the budget allows */
+static guint
+ark_workflow_scanner_find_name(ArkWorkflowScanner *s, ArkWorkflowFrame *frame,
+			       const ArkWorkflowName *name)
 {
-	GString *str;
+	g_autofree gchar *key = NULL;
+	gpointer first_line = NULL;
 
-	if (memchr(raw, '\\', len) == NULL)
-		return g_strndup(raw, len);
-	str = g_string_sized_new(len);
-	for (gsize i = 0; i < len; i++) {
-		gunichar cp;
-
-		if (raw[i] != '\\') {
-			g_string_append_c(str, raw[i]);
-			continue;
+	if (frame->member_lines == NULL) {
+		for (guint k = frame->names_base; k < s->names->len; k++) {
+			const ArkWorkflowName *other = &g_array_index(s->names, ArkWorkflowName, k);
+			if (ark_workflow_scanner_same_name(s, other, name))
+				return other->line;
 		}
-		switch (raw[++i]) {
-		case 'b':
-			g_string_append_c(str, '\b');
-			continue;
-		case 'f':
-			g_string_append_c(str, '\f');
-			continue;
-		case 'n':
-			g_string_append_c(str, '\n');
-			continue;
-		case 'r':
-			g_string_append_c(str, '\r');
-			continue;
-		case 't':
-			g_string_append_c(str, '\t');
-			continue;
-		case 'u':
-			break;
-		default: /* '"', '\\' and '/' */
-			g_string_append_c(str, raw[i]);
-			continue;
+		if (s->n_member_names == 0) {
+			s->layout->may_have_duplicates = TRUE;
+			return 0;
 		}
-		cp = ark_workflow_scanner_hex_value(raw + i + 1);
-		i += 4;
-		if (cp >= 0xD800 && cp <= 0xDBFF) {
-			/* the low half follows as "\uDC00" */
-			gunichar low = ark_workflow_scanner_hex_value(raw + i + 3);
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-			i += 6;
+		s->n_member_names--;
+		frame->n_names++;
+		if (frame->n_names <= ARK_WORKFLOW_MAX_LISTED_NAMES) {
+			g_array_append_val(s->names, *name);
+			return 0;
 		}
-		g_string_append_unichar(str, cp);
+		/* too many to compare one by one: they move to a hash table */
+		frame->member_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		g_array_append_val(s->names, *name);
+		for (guint k = frame->names_base; k < s->names->len; k++) {
+			const ArkWorkflowName *kept = &g_array_index(s->names, ArkWorkflowName, k);
+			g_hash_table_insert(frame->member_lines,
+					    ark_workflow_unescape(s->data + kept->start, kept->len),
+					    GUINT_TO_POINTER(kept->line));
+		}
+		g_array_set_size(s->names, frame->names_base);
+		return 0;
 	}
-	return g_string_free(str, FALSE);
+	key = ark_workflow_unescape(s->data + name->start, name->len);
+	if (g_hash_table_lookup_extended(frame->member_lines, key, NULL, &first_line))
+		return GPOINTER_TO_UINT(first_line);
+	if (s->n_member_names == 0) {
+		s->layout->may_have_duplicates = TRUE;
+		return 0;
+	}
+	s->n_member_names--;
+	frame->n_names++;
+	g_hash_table_insert(frame->member_lines, g_steal_pointer(&key), GUINT_TO_POINTER(name->line));
+	return 0;
 }
 
 static gboolean
 ark_workflow_scanner_member(ArkWorkflowScanner *s)
 {
 	ArkWorkflowFrame *frame = &s->frames[s->depth - 1];
-	guint line = s->line;
-	guint column = s->column;
-	gsize start = 0;
-	gsize len = 0;
-	g_autofree gchar *name = NULL;
+	gsize quote = s->pos;
+	ArkWorkflowName name = {0, 0, s->line, FALSE};
 
 	if (s->pos >= s->len || s->data[s->pos] != '"')
 		return ark_workflow_scanner_unexpected(s, "a member name in double quotes");
-	if (!ark_workflow_scanner_string(s, &start, &len))
+	if (!ark_workflow_scanner_string(s, &name.start, &name.len, &name.escaped))
 		return FALSE;
-	if (frame->track || frame->member_lines != NULL)
-		name = ark_workflow_scanner_unescape(s->data + start, len);
+	frame->name_start = name.start;
+	frame->name_len = name.len;
+	frame->name_escaped = name.escaped;
 	if (frame->track) {
-		g_string_truncate(s->path, frame->path_len);
-		if (frame->path_len > 0)
-			g_string_append_c(s->path, '.');
-		g_string_append(s->path, name);
-		ark_workflow_context_record(s->ctx, s->path->str, line, column);
+		ark_workflow_scanner_record(s, quote);
 		if (s->layout != NULL)
-			ark_workflow_scanner_note_member(s, name, line, column);
+			ark_workflow_scanner_note_member(s, frame);
 	}
-	if (frame->member_lines != NULL) {
-		gpointer first_line = NULL;
+	if (s->layout != NULL) {
+		guint first_line = ark_workflow_scanner_find_name(s, frame, &name);
 
-		if (g_hash_table_lookup_extended(frame->member_lines, name, NULL, &first_line)) {
-			g_autofree gchar *shown = ark_workflow_shorten(name);
+		if (first_line > 0) {
+			g_autoptr(GString) path = g_string_new(NULL);
+			g_autofree gchar *unescaped =
+			    ark_workflow_unescape(s->data + name.start, name.len);
+			g_autofree gchar *shown = ark_workflow_shorten(unescaped);
+			guint line;
+			guint column;
+
+			s->layout->may_have_duplicates = TRUE;
+			ark_workflow_scanner_path(s, path);
+			ark_workflow_scanner_locate(s, quote, &line, &column);
 			ark_workflow_context_add_at(
-			    s->ctx, s->path->str, line, column,
+			    s->ctx, path->str, line, column,
 			    g_strdup_printf("duplicate member '%s' (first defined at line %u)",
-					    shown, GPOINTER_TO_UINT(first_line)));
-		} else if (s->n_member_names > 0) {
-			s->n_member_names--;
-			g_hash_table_insert(frame->member_lines, g_steal_pointer(&name),
-					    GUINT_TO_POINTER(line));
+					    shown, first_line));
 		}
 	}
 	ark_workflow_scanner_skip_space(s);
 	if (s->pos >= s->len || s->data[s->pos] != ':')
 		return ark_workflow_scanner_unexpected(s, "':' after the member name");
-	ark_workflow_scanner_advance(s);
+	s->pos++;
 	return TRUE;
 }
 
@@ -897,10 +1067,11 @@ ark_workflow_scanner_value(ArkWorkflowScanner *s)
 	gchar c = s->data[s->pos];
 	gsize start;
 	gsize len;
+	gboolean escaped;
 	gboolean ok;
 
 	if (c == '"')
-		ok = ark_workflow_scanner_string(s, &start, &len);
+		ok = ark_workflow_scanner_string(s, &start, &len, &escaped);
 	else if (c == '-' || g_ascii_isdigit(c))
 		ok = ark_workflow_scanner_number(s);
 	else if (g_ascii_isalpha(c))
@@ -927,13 +1098,14 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
 	    .data = data,
 	    .len = len,
 	    .line = 1,
-	    .column = 1,
 	    .n_member_names = ARK_WORKFLOW_MAX_MEMBER_NAMES,
 	};
+	g_autoptr(GArray) names = g_array_new(FALSE, FALSE, sizeof(ArkWorkflowName));
 	g_autoptr(GString) path = g_string_new(NULL);
 	ArkWorkflowScanState state = ARK_WORKFLOW_SCAN_VALUE;
 	gboolean ok = TRUE;
 
+	s.names = names;
 	s.path = path;
 	ark_workflow_scanner_skip_space(&s);
 	if (s.pos >= s.len) {
@@ -955,8 +1127,7 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
 			break;
 		}
 		if (s.pos >= s.len) {
-			ok = ark_workflow_scanner_fail(&s, s.line, s.column,
-						       "unexpected end of the document");
+			ok = ark_workflow_scanner_fail(&s, s.pos, "unexpected end of the document");
 			break;
 		}
 		c = s.data[s.pos];
@@ -984,7 +1155,7 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
 				break;
 			}
 			if (c == '}') {
-				ok = ark_workflow_scanner_fail(&s, s.line, s.column,
+				ok = ark_workflow_scanner_fail(&s, s.pos,
 							       "trailing commas are not allowed");
 				break;
 			}
@@ -999,11 +1170,10 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
 				break;
 			}
 			if (c == ']') {
-				ok = ark_workflow_scanner_fail(&s, s.line, s.column,
+				ok = ark_workflow_scanner_fail(&s, s.pos,
 							       "trailing commas are not allowed");
 				break;
 			}
-			ark_workflow_scanner_begin_element(&s);
 			state = ARK_WORKFLOW_SCAN_VALUE;
 			break;
 		case ARK_WORKFLOW_SCAN_AFTER_VALUE: {
@@ -1011,7 +1181,7 @@ ark_workflow_scan(ArkWorkflowContext *ctx, const gchar *data, gsize len,
 			gchar close = frame->is_object ? '}' : ']';
 
 			if (c == ',') {
-				ark_workflow_scanner_advance(&s);
+				s.pos++;
 				frame->index++;
 				state = frame->is_object ? ARK_WORKFLOW_SCAN_MEMBER
 							 : ARK_WORKFLOW_SCAN_ELEMENT;
