@@ -13,11 +13,15 @@
  *  1. a strict scanner over the raw bytes, because json-glib 1.6 accepts comments, trailing data,
  *     hex and leading-zero numbers, single quotes, raw control characters, silently truncates at
  *     "\u0000", wraps huge integers and recurses without limit. The scanner reports the first
- *     syntax error with its exact line and column, bounds the nesting depth before json-glib
- *     recurses, finds duplicate member names and notes where each task starts and ends;
- *  2. json-glib builds a tree of the document with the tasks left out, then one small tree per
- *     task, which is checked, turned into its compact ArkTaskSpec and dropped before the next
- *     one is read: a tree costs some 2.5 KiB per task, the spec a tenth of that;
+ *     syntax error with its exact line and column, bounds the nesting depth, finds duplicate
+ *     member names and notes where each task starts and ends;
+ *  2. a tree of the document with the tasks left out, then one small tree per task, which is
+ *     checked, turned into its compact ArkTaskSpec and dropped before the next one is read. The
+ *     trees are built from the bytes the scanner accepted, the way json-glib would build them
+ *     (a member given twice keeps its first place and its last value), in blocks reused from
+ *     task to task. Building json-glib trees, an allocation per value, took most of the time a
+ *     100,000-task document needed to be read, and crash recovery waits for that. Only the
+ *     arguments of a task become json-glib nodes, since ArkTaskSpec holds them so;
  *  3. the checks across tasks (ids, needs, cycles).
  *
  * Problems from all passes are sorted by position at the end, so users read them in document
@@ -25,7 +29,8 @@
  * second scan that runs only when there are problems, rather than recorded for every value.
  */
 
-/* deeper documents are refused before json-glib, whose parser recurses once per level */
+/* deeper documents are refused: arguments become json-glib nodes, which are built and written
+ * out again by recursing once per level */
 #define ARK_WORKFLOW_MAX_DEPTH 64
 /* beyond this a document is hostile or generated wrong; more problems would not help anyone */
 #define ARK_WORKFLOW_MAX_PROBLEMS 1000
@@ -272,21 +277,64 @@ ark_workflow_context_add_at(ArkWorkflowContext *ctx, const gchar *path, guint li
 	return problem;
 }
 
-static void
-ark_workflow_context_add(ArkWorkflowContext *ctx, const gchar *path, const gchar *format, ...)
-    G_GNUC_PRINTF(3, 4);
+/*
+ * Where a value is, as problems name it: "tasks[3].needs[0]". The checks pass paths down on
+ * the stack, and a path is written out only when a problem names it: most documents have no
+ * problems, and formatting a path for every value they hold cost more than checking it.
+ * NULL is the document itself ("").
+ */
+typedef struct _ArkWorkflowPath ArkWorkflowPath;
+struct _ArkWorkflowPath {
+	const ArkWorkflowPath *parent;
+	const gchar *name; /* the member's name, or NULL for an element */
+	guint index;	   /* the element's position */
+};
+
+#define ARK_WORKFLOW_PATH_MEMBER(parent, name) {(parent), (name), 0}
+#define ARK_WORKFLOW_PATH_ELEMENT(parent, index) {(parent), NULL, (index)}
 
 static void
-ark_workflow_context_add(ArkWorkflowContext *ctx, const gchar *path, const gchar *format, ...)
+ark_workflow_path_append(GString *str, const ArkWorkflowPath *path)
+{
+	if (path == NULL)
+		return;
+	ark_workflow_path_append(str, path->parent);
+	if (path->name == NULL) {
+		g_string_append_printf(str, "[%u]", path->index);
+		return;
+	}
+	/* members of the document have no dot before them */
+	if (str->len > 0)
+		g_string_append_c(str, '.');
+	g_string_append(str, path->name);
+}
+
+static gchar *
+ark_workflow_path_to_string(const ArkWorkflowPath *path)
+{
+	GString *str = g_string_new(NULL);
+	ark_workflow_path_append(str, path);
+	return g_string_free(str, FALSE);
+}
+
+static void
+ark_workflow_context_add(ArkWorkflowContext *ctx, const ArkWorkflowPath *path, const gchar *format,
+			 ...) G_GNUC_PRINTF(3, 4);
+
+static void
+ark_workflow_context_add(ArkWorkflowContext *ctx, const ArkWorkflowPath *path, const gchar *format,
+			 ...)
 {
 	va_list args;
 	gchar *message;
+	g_autofree gchar *str = NULL;
 	ArkProblem *problem;
 
 	va_start(args, format);
 	message = g_strdup_vprintf(format, args);
 	va_end(args);
-	problem = ark_workflow_context_add_at(ctx, path, 0, 0, message);
+	str = ark_workflow_path_to_string(path);
+	problem = ark_workflow_context_add_at(ctx, str, 0, 0, message);
 	if (problem != NULL)
 		g_ptr_array_add(ctx->unlocated, problem);
 }
@@ -959,7 +1007,8 @@ ark_workflow_scanner_same_name(ArkWorkflowScanner *s, const ArkWorkflowName *a,
 	g_autofree gchar *y = NULL;
 
 	if (!a->escaped && !b->escaped)
-		return a->len == b->len && memcmp(s->data + a->start, s->data + b->start, a->len) == 0;
+		return a->len == b->len &&
+		       memcmp(s->data + a->start, s->data + b->start, a->len) == 0;
 	x = ark_workflow_unescape(s->data + a->start, a->len);
 	y = ark_workflow_unescape(s->data + b->start, b->len);
 	return strcmp(x, y) == 0;
@@ -1011,7 +1060,8 @@ ark_workflow_scanner_find_name(ArkWorkflowScanner *s, ArkWorkflowFrame *frame,
 	}
 	s->n_member_names--;
 	frame->n_names++;
-	g_hash_table_insert(frame->member_lines, g_steal_pointer(&key), GUINT_TO_POINTER(name->line));
+	g_hash_table_insert(frame->member_lines, g_steal_pointer(&key),
+			    GUINT_TO_POINTER(name->line));
 	return 0;
 }
 
@@ -1263,9 +1313,9 @@ ark_workflow_did_you_mean(const gchar *suggestion)
 /* "unknown backoff 'linear' (expected exponential or fixed)", or "(did you mean 'fixed'?)"
  * when @word is close to one of @words */
 static void
-ark_workflow_add_unknown_word(ArkWorkflowContext *ctx, const gchar *path, const gchar *what,
-			      const gchar *word, const gchar *const *words, guint n_words,
-			      const gchar *expected)
+ark_workflow_add_unknown_word(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			      const gchar *what, const gchar *word, const gchar *const *words,
+			      guint n_words, const gchar *expected)
 {
 	g_autofree gchar *shown = ark_workflow_shorten(word);
 	const gchar *suggestion = ark_workflow_suggest(word, words, n_words);
@@ -1278,54 +1328,356 @@ ark_workflow_add_unknown_word(ArkWorkflowContext *ctx, const gchar *path, const 
 					 expected);
 }
 
-/* ---- typed access to nodes ---- */
+/* ---- the values of a document ---- */
 
-static const gchar *
-ark_workflow_node_kind(JsonNode *node)
+/*
+ * What the checks read: a tree of the values of one task (or of the document without its
+ * tasks), built straight from bytes the scanner has accepted. It is what json-glib would
+ * build, member order and duplicates included, for a fraction of the cost: its nodes and
+ * strings live in two blocks that are reused from one task to the next.
+ */
+typedef enum {
+	ARK_WORKFLOW_NODE_NULL,
+	ARK_WORKFLOW_NODE_BOOLEAN,
+	ARK_WORKFLOW_NODE_INTEGER,
+	ARK_WORKFLOW_NODE_DOUBLE,
+	ARK_WORKFLOW_NODE_STRING,
+	ARK_WORKFLOW_NODE_ARRAY,
+	ARK_WORKFLOW_NODE_OBJECT,
+} ArkWorkflowNodeKind;
+
+typedef struct _ArkWorkflowNode ArkWorkflowNode;
+struct _ArkWorkflowNode {
+	ArkWorkflowNodeKind kind;
+	guint n_children;
+	const gchar *name; /* a member's name, unescaped */
+	union {
+		gboolean boolean;
+		gint64 integer;
+		gdouble number;
+		const gchar *string; /* unescaped */
+		gsize first;	     /* while the tree is built: where the children are in nodes */
+		const ArkWorkflowNode *children;
+	} v;
+};
+
+typedef struct {
+	GArray *nodes;	 /* of ArkWorkflowNode: the children of each container, together */
+	GArray *pending; /* of ArkWorkflowNode: values whose container is still open */
+	GArray *open;	 /* of guint: where the open containers are in pending */
+	gchar *strings;	 /* every string and member name, unescaped and NUL-terminated */
+	gsize strings_size;
+	gsize strings_len;
+	ArkWorkflowNode root;
+} ArkWorkflowTree;
+
+static void
+ark_workflow_tree_init(ArkWorkflowTree *t)
 {
-	switch (json_node_get_node_type(node)) {
-	case JSON_NODE_OBJECT:
-		return "an object";
-	case JSON_NODE_ARRAY:
-		return "an array";
-	case JSON_NODE_NULL:
-		return "null";
-	case JSON_NODE_VALUE:
-		break;
+	t->nodes = g_array_new(FALSE, FALSE, sizeof(ArkWorkflowNode));
+	t->pending = g_array_new(FALSE, FALSE, sizeof(ArkWorkflowNode));
+	t->open = g_array_new(FALSE, FALSE, sizeof(guint));
+}
+
+static void
+ark_workflow_tree_clear(ArkWorkflowTree *t)
+{
+	g_clear_pointer(&t->nodes, g_array_unref);
+	g_clear_pointer(&t->pending, g_array_unref);
+	g_clear_pointer(&t->open, g_array_unref);
+	g_clear_pointer(&t->strings, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkWorkflowTree, ark_workflow_tree_clear)
+
+/* the string at @raw (between the quotes, @len bytes) copied to the tree's strings */
+static const gchar *
+ark_workflow_tree_string(ArkWorkflowTree *t, const gchar *raw, gsize len)
+{
+	gchar *out = t->strings + t->strings_len;
+	gchar *end = ark_workflow_unescape_to(out, raw, len);
+
+	*end++ = '\0';
+	t->strings_len += (gsize)(end - out);
+	return out;
+}
+
+/* json-glib keeps the first position and the last value of a member given twice */
+static guint
+ark_workflow_tree_merge_members(ArkWorkflowNode *members, guint n)
+{
+	g_autoptr(GHashTable) positions = NULL;
+	guint kept = 0;
+
+	if (n > ARK_WORKFLOW_MAX_LISTED_NAMES)
+		positions = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint k = 0; k < n; k++) {
+		gint earlier = -1;
+
+		if (positions != NULL) {
+			gpointer value;
+			if (g_hash_table_lookup_extended(positions, members[k].name, NULL, &value))
+				earlier = GPOINTER_TO_INT(value);
+			else
+				g_hash_table_insert(positions, (gpointer)members[k].name,
+						    GINT_TO_POINTER(kept));
+		} else {
+			for (guint j = 0; j < kept && earlier < 0; j++) {
+				if (strcmp(members[j].name, members[k].name) == 0)
+					earlier = (gint)j;
+			}
+		}
+		if (earlier >= 0) {
+			const gchar *name = members[earlier].name;
+			members[earlier] = members[k];
+			members[earlier].name = name;
+		} else {
+			members[kept++] = members[k];
+		}
 	}
-	switch (json_node_get_value_type(node)) {
-	case G_TYPE_STRING:
-		return "a string";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
-		return "a number";
-	default:
-		return "a value";
+	return kept;
+}
+
+/* ends the container on top of the open ones: its children move to the nodes */
+static void
+ark_workflow_tree_close(ArkWorkflowTree *t, gboolean merge)
+{
+	guint at = g_array_index(t->open, guint, t->open->len - 1);
+	ArkWorkflowNode *container = &g_array_index(t->pending, ArkWorkflowNode, at);
+	ArkWorkflowNode *children = container + 1;
+	guint n = t->pending->len - at - 1;
+
+	g_array_set_size(t->open, t->open->len - 1);
+	if (merge && container->kind == ARK_WORKFLOW_NODE_OBJECT && n > 1)
+		n = ark_workflow_tree_merge_members(children, n);
+	container->v.first = t->nodes->len;
+	container->n_children = n;
+	g_array_append_vals(t->nodes, children, n);
+	g_array_set_size(t->pending, at + 1);
+}
+
+static void
+ark_workflow_tree_number(ArkWorkflowNode *node, const gchar *text, gsize len)
+{
+	gchar buf[32];
+	g_autofree gchar *copy = NULL;
+	const gchar *str = buf;
+	gboolean integral = TRUE;
+
+	for (gsize i = 0; i < len; i++) {
+		if (text[i] == '.' || text[i] == 'e' || text[i] == 'E')
+			integral = FALSE;
+	}
+	/* the scanner has checked it fits */
+	if (integral && len <= 18) {
+		gint64 value = 0;
+		gboolean negative = text[0] == '-';
+		for (gsize i = negative ? 1 : 0; i < len; i++)
+			value = value * 10 + (text[i] - '0');
+		node->kind = ARK_WORKFLOW_NODE_INTEGER;
+		node->v.integer = negative ? -value : value;
+		return;
+	}
+	/* the document need not end with a NUL */
+	if (len < sizeof(buf)) {
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+	} else {
+		str = copy = g_strndup(text, len);
+	}
+	if (integral) {
+		node->kind = ARK_WORKFLOW_NODE_INTEGER;
+		node->v.integer = g_ascii_strtoll(str, NULL, 10);
+	} else {
+		node->kind = ARK_WORKFLOW_NODE_DOUBLE;
+		node->v.number = g_ascii_strtod(str, NULL);
 	}
 }
 
+/* whether the innermost open container is an object */
 static gboolean
-ark_workflow_node_is(JsonNode *node, GType type)
+ark_workflow_tree_in_object(ArkWorkflowTree *t)
 {
-	return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == type;
+	guint at = g_array_index(t->open, guint, t->open->len - 1);
+	return g_array_index(t->pending, ArkWorkflowNode, at).kind == ARK_WORKFLOW_NODE_OBJECT;
+}
+
+/* at the opening quote of a string the scanner accepted: its text, unescaped */
+static const gchar *
+ark_workflow_tree_read_string(ArkWorkflowTree *t, const gchar *data, gsize *pos)
+{
+	const gchar *start = data + *pos + 1;
+	const gchar *end = start;
+
+	while (*end != '"')
+		end += *end == '\\' ? 2 : 1;
+	*pos = (gsize)(end - data) + 1;
+	return ark_workflow_tree_string(t, start, (gsize)(end - start));
+}
+
+static void
+ark_workflow_tree_skip_space(const gchar *data, gsize *pos)
+{
+	while (data[*pos] == ' ' || data[*pos] == '\t' || data[*pos] == '\n' || data[*pos] == '\r')
+		(*pos)++;
+}
+
+/* the name of the next member of the innermost object, or NULL in an array */
+static const gchar *
+ark_workflow_tree_next_name(ArkWorkflowTree *t, const gchar *data, gsize *pos)
+{
+	const gchar *name;
+
+	if (!ark_workflow_tree_in_object(t))
+		return NULL;
+	ark_workflow_tree_skip_space(data, pos);
+	name = ark_workflow_tree_read_string(t, data, pos);
+	ark_workflow_tree_skip_space(data, pos);
+	(*pos)++; /* ':' */
+	return name;
+}
+
+/*
+ * Builds the tree of the value in @data (@len bytes the scanner accepted); the value at offset
+ * @skip_start reads as an empty array and its bytes up to @skip_end are passed over (those are
+ * the tasks, read one at a time). @merge says whether objects may have a member twice.
+ */
+static void
+ark_workflow_tree_build(ArkWorkflowTree *t, const gchar *data, gsize len, gsize skip_start,
+			gsize skip_end, gboolean merge)
+{
+	gsize size = len - (skip_end - skip_start) + 1;
+	const gchar *name = NULL;
+	gsize pos = 0;
+
+	/* unescaped, a string and its NUL take no more room than the string and its quotes */
+	if (t->strings_size < size) {
+		g_free(t->strings);
+		t->strings = g_malloc(size);
+		t->strings_size = size;
+	}
+	t->strings_len = 0;
+	g_array_set_size(t->nodes, 0);
+	g_array_set_size(t->pending, 0);
+	g_array_set_size(t->open, 0);
+
+	for (;;) {
+		ArkWorkflowNode node = {ARK_WORKFLOW_NODE_NULL, 0, name, {0}};
+		gboolean opens = FALSE;
+		gchar c;
+
+		ark_workflow_tree_skip_space(data, &pos);
+		c = data[pos];
+		if (pos == skip_start) {
+			node.kind = ARK_WORKFLOW_NODE_ARRAY;
+			pos = skip_end;
+		} else if (c == '{' || c == '[') {
+			node.kind = c == '{' ? ARK_WORKFLOW_NODE_OBJECT : ARK_WORKFLOW_NODE_ARRAY;
+			opens = TRUE;
+		} else if (c == '"') {
+			node.kind = ARK_WORKFLOW_NODE_STRING;
+			node.v.string = ark_workflow_tree_read_string(t, data, &pos);
+		} else if (c == 't' || c == 'f') {
+			node.kind = ARK_WORKFLOW_NODE_BOOLEAN;
+			node.v.boolean = c == 't';
+			pos += c == 't' ? 4 : 5;
+		} else if (c == 'n') {
+			pos += 4;
+		} else {
+			gsize start = pos;
+			while (pos < len && (g_ascii_isdigit(data[pos]) || data[pos] == '-' ||
+					     data[pos] == '+' || data[pos] == '.' ||
+					     data[pos] == 'e' || data[pos] == 'E'))
+				pos++;
+			ark_workflow_tree_number(&node, data + start, pos - start);
+		}
+		g_array_append_val(t->pending, node);
+
+		if (opens) {
+			guint at = t->pending->len - 1;
+
+			g_array_append_val(t->open, at);
+			pos++;
+			ark_workflow_tree_skip_space(data, &pos);
+			if (data[pos] != '}' && data[pos] != ']') {
+				name = ark_workflow_tree_next_name(t, data, &pos);
+				continue;
+			}
+		}
+		/* after a value: close what ends here, up to the next member or element */
+		for (;;) {
+			if (t->open->len == 0)
+				break;
+			ark_workflow_tree_skip_space(data, &pos);
+			if (data[pos++] == ',')
+				break;
+			ark_workflow_tree_close(t, merge);
+		}
+		if (t->open->len == 0)
+			break;
+		name = ark_workflow_tree_next_name(t, data, &pos);
+	}
+
+	t->root = g_array_index(t->pending, ArkWorkflowNode, 0);
+	/* the nodes stop moving: containers can point at their children */
+	for (guint i = 0; i <= t->nodes->len; i++) {
+		ArkWorkflowNode *node =
+		    i < t->nodes->len ? &g_array_index(t->nodes, ArkWorkflowNode, i) : &t->root;
+		if (node->kind == ARK_WORKFLOW_NODE_ARRAY || node->kind == ARK_WORKFLOW_NODE_OBJECT)
+			node->v.children = (const ArkWorkflowNode *)t->nodes->data + node->v.first;
+	}
+}
+
+/* ---- typed access to values ---- */
+
+static const gchar *
+ark_workflow_node_kind(const ArkWorkflowNode *node)
+{
+	switch (node->kind) {
+	case ARK_WORKFLOW_NODE_OBJECT:
+		return "an object";
+	case ARK_WORKFLOW_NODE_ARRAY:
+		return "an array";
+	case ARK_WORKFLOW_NODE_NULL:
+		return "null";
+	case ARK_WORKFLOW_NODE_STRING:
+		return "a string";
+	case ARK_WORKFLOW_NODE_BOOLEAN:
+		return "a boolean";
+	case ARK_WORKFLOW_NODE_INTEGER:
+		return "an integer";
+	case ARK_WORKFLOW_NODE_DOUBLE:
+		return "a number";
+	}
+	return "a value";
+}
+
+/* the member @name of @object, or NULL */
+static const ArkWorkflowNode *
+ark_workflow_node_get_member(const ArkWorkflowNode *object, const gchar *name)
+{
+	for (guint k = 0; k < object->n_children; k++) {
+		if (strcmp(object->v.children[k].name, name) == 0)
+			return &object->v.children[k];
+	}
+	return NULL;
 }
 
 static const gchar *
-ark_workflow_expect_string(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node)
+ark_workflow_expect_string(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			   const ArkWorkflowNode *node)
 {
-	if (!ark_workflow_node_is(node, G_TYPE_STRING)) {
+	if (node->kind != ARK_WORKFLOW_NODE_STRING) {
 		ark_workflow_context_add(ctx, path, "expected a string, got %s",
 					 ark_workflow_node_kind(node));
 		return NULL;
 	}
-	return json_node_get_string(node);
+	return node->v.string;
 }
 
 static const gchar *
-ark_workflow_expect_nonempty(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node)
+ark_workflow_expect_nonempty(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			     const ArkWorkflowNode *node)
 {
 	const gchar *str = ark_workflow_expect_string(ctx, path, node);
 	if (str != NULL && str[0] == '\0') {
@@ -1335,38 +1687,40 @@ ark_workflow_expect_nonempty(ArkWorkflowContext *ctx, const gchar *path, JsonNod
 	return str;
 }
 
-static JsonObject *
-ark_workflow_expect_object(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node)
+static const ArkWorkflowNode *
+ark_workflow_expect_object(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			   const ArkWorkflowNode *node)
 {
-	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+	if (node->kind != ARK_WORKFLOW_NODE_OBJECT) {
 		ark_workflow_context_add(ctx, path, "expected an object, got %s",
 					 ark_workflow_node_kind(node));
 		return NULL;
 	}
-	return json_node_get_object(node);
+	return node;
 }
 
-static JsonArray *
-ark_workflow_expect_array(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node)
+static const ArkWorkflowNode *
+ark_workflow_expect_array(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			  const ArkWorkflowNode *node)
 {
-	if (!JSON_NODE_HOLDS_ARRAY(node)) {
+	if (node->kind != ARK_WORKFLOW_NODE_ARRAY) {
 		ark_workflow_context_add(ctx, path, "expected an array, got %s",
 					 ark_workflow_node_kind(node));
 		return NULL;
 	}
-	return json_node_get_array(node);
+	return node;
 }
 
 static gboolean
-ark_workflow_expect_boolean(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    gboolean *out)
+ark_workflow_expect_boolean(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, gboolean *out)
 {
-	if (!ark_workflow_node_is(node, G_TYPE_BOOLEAN)) {
+	if (node->kind != ARK_WORKFLOW_NODE_BOOLEAN) {
 		ark_workflow_context_add(ctx, path, "expected true or false, got %s",
 					 ark_workflow_node_kind(node));
 		return FALSE;
 	}
-	*out = json_node_get_boolean(node);
+	*out = node->v.boolean;
 	return TRUE;
 }
 
@@ -1382,11 +1736,12 @@ ark_workflow_format_number(gdouble value)
 /* an integer, or a number without a fraction (5.0 is an integer to JSON Schema too), from @min
  * to @max; @what names the value in the message */
 static gboolean
-ark_workflow_expect_integer(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    const gchar *what, gint64 min, gint64 max, gint64 *out)
+ark_workflow_expect_integer(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, const gchar *what, gint64 min, gint64 max,
+			    gint64 *out)
 {
-	if (ark_workflow_node_is(node, G_TYPE_INT64)) {
-		gint64 value = json_node_get_int(node);
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER) {
+		gint64 value = node->v.integer;
 		if (value < min || value > max) {
 			ark_workflow_context_add(ctx, path,
 						 "%s %" G_GINT64_FORMAT
@@ -1398,9 +1753,8 @@ ark_workflow_expect_integer(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 		*out = value;
 		return TRUE;
 	}
-	if (ark_workflow_node_is(node, G_TYPE_DOUBLE) &&
-	    json_node_get_double(node) == floor(json_node_get_double(node))) {
-		gdouble value = json_node_get_double(node);
+	if (node->kind == ARK_WORKFLOW_NODE_DOUBLE && node->v.number == floor(node->v.number)) {
+		gdouble value = node->v.number;
 		if (value < (gdouble)min || value > (gdouble)max) {
 			g_autofree gchar *shown = ark_workflow_format_number(value);
 			ark_workflow_context_add(ctx, path,
@@ -1417,6 +1771,7 @@ ark_workflow_expect_integer(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 	return FALSE;
 }
 
+/* the paths of the dry run of an override, which are strings */
 static gchar *
 ark_workflow_path_member(const gchar *path, const gchar *name)
 {
@@ -1469,16 +1824,16 @@ ark_workflow_is_env_name(const gchar *str)
 
 /* a duration as a string ("1m30s") or a non-negative number of seconds */
 static gboolean
-ark_workflow_check_duration_node(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-				 gint64 *out)
+ark_workflow_check_duration_node(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				 const ArkWorkflowNode *node, gint64 *out)
 {
-	if (ark_workflow_node_is(node, G_TYPE_STRING)) {
-		const gchar *str = json_node_get_string(node);
+	if (node->kind == ARK_WORKFLOW_NODE_STRING) {
+		const gchar *str = node->v.string;
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *shown = ark_workflow_shorten(str);
 
 		/* no real duration is that long, and the message would quote all of it */
-		if (strcmp(shown, str) != 0) {
+		if (g_utf8_strlen(str, 65) > 64) {
+			g_autofree gchar *shown = ark_workflow_shorten(str);
 			ark_workflow_context_add(ctx, path, "invalid duration '%s': too long",
 						 shown);
 			return FALSE;
@@ -1489,8 +1844,8 @@ ark_workflow_check_duration_node(ArkWorkflowContext *ctx, const gchar *path, Jso
 		}
 		return TRUE;
 	}
-	if (ark_workflow_node_is(node, G_TYPE_INT64)) {
-		gint64 v = json_node_get_int(node);
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER) {
+		gint64 v = node->v.integer;
 		if (v < 0) {
 			ark_workflow_context_add(ctx, path,
 						 "invalid duration %" G_GINT64_FORMAT
@@ -1507,8 +1862,8 @@ ark_workflow_check_duration_node(ArkWorkflowContext *ctx, const gchar *path, Jso
 		*out = v * G_USEC_PER_SEC;
 		return TRUE;
 	}
-	if (ark_workflow_node_is(node, G_TYPE_DOUBLE)) {
-		gdouble v = json_node_get_double(node);
+	if (node->kind == ARK_WORKFLOW_NODE_DOUBLE) {
+		gdouble v = node->v.number;
 		gdouble usec = v * G_USEC_PER_SEC;
 		if (v < 0) {
 			ark_workflow_context_add(ctx, path,
@@ -1711,6 +2066,106 @@ ark_workflow_json_to_string(JsonNode *node)
 	return g_string_free(out, FALSE);
 }
 
+/* a value of a document as compact text, the way ark_workflow_json_value() writes it */
+static void
+ark_workflow_node_write(GString *out, const ArkWorkflowNode *node)
+{
+	switch (node->kind) {
+	case ARK_WORKFLOW_NODE_OBJECT:
+		g_string_append_c(out, '{');
+		for (guint k = 0; k < node->n_children; k++) {
+			if (k > 0)
+				g_string_append_c(out, ',');
+			ark_workflow_json_string(out, node->v.children[k].name);
+			g_string_append_c(out, ':');
+			ark_workflow_node_write(out, &node->v.children[k]);
+		}
+		g_string_append_c(out, '}');
+		return;
+	case ARK_WORKFLOW_NODE_ARRAY:
+		g_string_append_c(out, '[');
+		for (guint k = 0; k < node->n_children; k++) {
+			if (k > 0)
+				g_string_append_c(out, ',');
+			ark_workflow_node_write(out, &node->v.children[k]);
+		}
+		g_string_append_c(out, ']');
+		return;
+	case ARK_WORKFLOW_NODE_NULL:
+		g_string_append(out, "null");
+		return;
+	case ARK_WORKFLOW_NODE_INTEGER:
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, node->v.integer);
+		return;
+	case ARK_WORKFLOW_NODE_DOUBLE: {
+		gsize start = out->len;
+		ark_workflow_json_double(out, node->v.number);
+		if (strpbrk(out->str + start, ".eE") == NULL)
+			g_string_append(out, ".0");
+		return;
+	}
+	case ARK_WORKFLOW_NODE_BOOLEAN:
+		g_string_append(out, node->v.boolean ? "true" : "false");
+		return;
+	case ARK_WORKFLOW_NODE_STRING:
+		ark_workflow_json_string(out, node->v.string);
+		return;
+	}
+}
+
+/* a value of a document as json-glib would have read it, for the arguments of a task */
+static JsonNode *
+ark_workflow_node_to_json(const ArkWorkflowNode *node)
+{
+	JsonNode *json;
+
+	switch (node->kind) {
+	case ARK_WORKFLOW_NODE_OBJECT: {
+		JsonObject *object = json_object_new();
+
+		json = json_node_new(JSON_NODE_OBJECT);
+		for (guint k = 0; k < node->n_children; k++) {
+			JsonNode *member = ark_workflow_node_to_json(&node->v.children[k]);
+			json_node_set_parent(member, json);
+			json_object_set_member(object, node->v.children[k].name, member);
+		}
+		json_node_take_object(json, object);
+		return json;
+	}
+	case ARK_WORKFLOW_NODE_ARRAY: {
+		JsonArray *array = json_array_sized_new(node->n_children);
+
+		json = json_node_new(JSON_NODE_ARRAY);
+		for (guint k = 0; k < node->n_children; k++) {
+			JsonNode *element = ark_workflow_node_to_json(&node->v.children[k]);
+			json_node_set_parent(element, json);
+			json_array_add_element(array, element);
+		}
+		json_node_take_array(json, array);
+		return json;
+	}
+	case ARK_WORKFLOW_NODE_NULL:
+		return json_node_new(JSON_NODE_NULL);
+	case ARK_WORKFLOW_NODE_INTEGER:
+		json = json_node_new(JSON_NODE_VALUE);
+		json_node_set_int(json, node->v.integer);
+		return json;
+	case ARK_WORKFLOW_NODE_DOUBLE:
+		json = json_node_new(JSON_NODE_VALUE);
+		json_node_set_double(json, node->v.number);
+		return json;
+	case ARK_WORKFLOW_NODE_BOOLEAN:
+		json = json_node_new(JSON_NODE_VALUE);
+		json_node_set_boolean(json, node->v.boolean);
+		return json;
+	case ARK_WORKFLOW_NODE_STRING:
+		json = json_node_new(JSON_NODE_VALUE);
+		json_node_set_string(json, node->v.string);
+		return json;
+	}
+	g_return_val_if_reached(NULL);
+}
+
 /* ---- members of tasks and defaults ---- */
 
 typedef enum {
@@ -1736,19 +2191,25 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
 } ArkWorkflowField;
 
-/* what one task object (or the defaults object) says, before defaults are applied */
+/*
+ * What one task object (or the defaults object) says, before defaults are applied. Strings
+ * point into the tree being read, which outlives the fields; the arrays are kept from one task
+ * to the next, so that reading a task allocates nothing in the common case.
+ */
 typedef struct {
 	guint set; /* ArkWorkflowField bits of the members that were present and valid */
-	gchar *id;
-	GPtrArray *needs;     /* of gchar*, without duplicates */
-	GArray *needs_index;  /* guint: position of each need in the document's array */
-	gchar *executor;
-	GPtrArray *run;	      /* of gchar* */
+	const gchar *id;
+	GPtrArray *needs;    /* of const gchar *, without duplicates */
+	GArray *needs_index; /* guint: position of each need in the document's array */
+	const gchar *executor;
+	gboolean has_run;
+	GPtrArray *run; /* of const gchar * */
 	gboolean run_is_string;
 	gboolean shell;
-	gchar *cwd;
-	GPtrArray *env;	      /* of "KEY=VALUE" */
-	gchar *function;
+	const gchar *cwd;
+	GPtrArray *env;	   /* of "KEY=VALUE", in env_text */
+	GString *env_text; /* "KEY=VALUE\0KEY=VALUE\0" */
+	const gchar *function;
 	JsonNode *args;
 	gint priority;
 	gint64 estimate;
@@ -1756,40 +2217,74 @@ typedef struct {
 	gint64 deadline_relative;
 	gint64 deadline_absolute;
 	gboolean allow_failure;
-	gchar *description;
-	gchar *labels;	       /* compact JSON */
-	ArkRetryPolicy retry;  /* exit_codes owned here */
+	const gchar *description;
+	gchar *labels;	      /* compact JSON */
+	ArkRetryPolicy retry; /* exit_codes owned here */
 	gint64 queue_timeout;
 } ArkWorkflowFields;
 
 static void
-ark_workflow_fields_clear(ArkWorkflowFields *f)
+ark_workflow_fields_init(ArkWorkflowFields *f)
 {
-	g_free(f->id);
-	g_clear_pointer(&f->needs, g_ptr_array_unref);
-	g_clear_pointer(&f->needs_index, g_array_unref);
-	g_free(f->executor);
-	g_clear_pointer(&f->run, g_ptr_array_unref);
-	g_free(f->cwd);
-	g_clear_pointer(&f->env, g_ptr_array_unref);
-	g_free(f->function);
+	memset(f, 0, sizeof(*f));
+	f->needs = g_ptr_array_new();
+	f->needs_index = g_array_new(FALSE, FALSE, sizeof(guint));
+	f->run = g_ptr_array_new();
+	f->env = g_ptr_array_new();
+	f->env_text = g_string_new(NULL);
+}
+
+/* empty again for the next task, with the arrays kept */
+static void
+ark_workflow_fields_reset(ArkWorkflowFields *f)
+{
+	GPtrArray *needs = f->needs;
+	GArray *needs_index = f->needs_index;
+	GPtrArray *run = f->run;
+	GPtrArray *env = f->env;
+	GString *env_text = f->env_text;
+
 	g_clear_pointer(&f->args, json_node_unref);
-	g_free(f->description);
 	g_free(f->labels);
 	g_free(f->retry.exit_codes);
 	memset(f, 0, sizeof(*f));
+	f->needs = needs;
+	f->needs_index = needs_index;
+	f->run = run;
+	f->env = env;
+	f->env_text = env_text;
+	g_ptr_array_set_size(f->needs, 0);
+	g_array_set_size(f->needs_index, 0);
+	g_ptr_array_set_size(f->run, 0);
+	g_ptr_array_set_size(f->env, 0);
+	g_string_truncate(f->env_text, 0);
 }
 
-typedef gboolean (*ArkWorkflowCheckFunc)(ArkWorkflowContext *ctx, const gchar *path,
-					 JsonNode *node, ArkWorkflowFields *f);
+static void
+ark_workflow_fields_clear(ArkWorkflowFields *f)
+{
+	if (f->needs == NULL)
+		return;
+	ark_workflow_fields_reset(f);
+	g_ptr_array_unref(f->needs);
+	g_array_unref(f->needs_index);
+	g_ptr_array_unref(f->run);
+	g_ptr_array_unref(f->env);
+	g_string_free(f->env_text, TRUE);
+	memset(f, 0, sizeof(*f));
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkWorkflowFields, ark_workflow_fields_clear)
+
+typedef gboolean (*ArkWorkflowCheckFunc)(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+					 const ArkWorkflowNode *node, ArkWorkflowFields *f);
 
 static gboolean
-ark_workflow_check_id(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-		      ArkWorkflowFields *f)
+ark_workflow_check_id(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+		      const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *id = ark_workflow_expect_string(ctx, path, node);
-	g_autofree gchar *shown = NULL;
-	glong n_chars;
+	gsize len;
 
 	if (id == NULL)
 		return FALSE;
@@ -1797,70 +2292,79 @@ ark_workflow_check_id(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node
 		ark_workflow_context_add(ctx, path, "task id must not be empty");
 		return FALSE;
 	}
-	shown = ark_workflow_shorten(id);
-	n_chars = g_utf8_strlen(id, -1);
-	if (n_chars > ARK_WORKFLOW_MAX_ID_LEN) {
+	/* no character is less than a byte long */
+	len = strlen(id);
+	if (len > ARK_WORKFLOW_MAX_ID_LEN && g_utf8_strlen(id, -1) > ARK_WORKFLOW_MAX_ID_LEN) {
+		g_autofree gchar *shown = ark_workflow_shorten(id);
 		ark_workflow_context_add(ctx, path,
 					 "task id '%s' is too long (%ld characters, at most %d)",
-					 shown, n_chars, ARK_WORKFLOW_MAX_ID_LEN);
+					 shown, g_utf8_strlen(id, -1), ARK_WORKFLOW_MAX_ID_LEN);
 		return FALSE;
 	}
 	/* ids become file names for logs and artifacts: the pattern also rules out "." and ".." */
 	if (!ark_workflow_is_id(id)) {
+		g_autofree gchar *shown = ark_workflow_shorten(id);
 		ark_workflow_context_add(ctx, path,
 					 "invalid task id '%s' (use letters, digits, '_', '.' and "
 					 "'-', starting with a letter, digit or '_')",
 					 shown);
 		return FALSE;
 	}
-	f->id = g_strdup(id);
+	f->id = id;
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_needs(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			 ArkWorkflowFields *f)
+ark_workflow_check_needs(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			 const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
-	JsonArray *array = ark_workflow_expect_array(ctx, path, node);
+	const ArkWorkflowNode *array = ark_workflow_expect_array(ctx, path, node);
 	g_autoptr(GHashTable) seen = NULL;
 	guint n;
 	gboolean ok = TRUE;
 
 	if (array == NULL)
 		return FALSE;
-	n = json_array_get_length(array);
+	n = array->n_children;
 	if (n > ARK_WORKFLOW_MAX_NEEDS) {
 		ark_workflow_context_add(ctx, path, "too many needs (%u, at most %d)", n,
 					 ARK_WORKFLOW_MAX_NEEDS);
 		return FALSE;
 	}
-	seen = g_hash_table_new(g_str_hash, g_str_equal);
-	f->needs = g_ptr_array_new_with_free_func(g_free);
-	f->needs_index = g_array_new(FALSE, FALSE, sizeof(guint));
+	/* a few needs are compared one by one */
+	if (n > ARK_WORKFLOW_MAX_LISTED_NAMES)
+		seen = g_hash_table_new(g_str_hash, g_str_equal);
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *element = ark_workflow_path_element(path, i);
+		ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(path, i);
 		const gchar *need =
-		    ark_workflow_expect_string(ctx, element, json_array_get_element(array, i));
+		    ark_workflow_expect_string(ctx, &element, &array->v.children[i]);
+		gboolean duplicate = FALSE;
 
 		if (need == NULL) {
 			ok = FALSE;
 			continue;
 		}
-		if (!g_hash_table_add(seen, (gpointer)need)) {
+		if (seen != NULL) {
+			duplicate = !g_hash_table_add(seen, (gpointer)need);
+		} else {
+			for (guint k = 0; k < f->needs->len && !duplicate; k++)
+				duplicate = strcmp(g_ptr_array_index(f->needs, k), need) == 0;
+		}
+		if (duplicate) {
 			g_autofree gchar *shown = ark_workflow_shorten(need);
-			ark_workflow_context_add(ctx, element, "duplicate need '%s'", shown);
+			ark_workflow_context_add(ctx, &element, "duplicate need '%s'", shown);
 			ok = FALSE;
 			continue;
 		}
-		g_ptr_array_add(f->needs, g_strdup(need));
+		g_ptr_array_add(f->needs, (gpointer)need);
 		g_array_append_val(f->needs_index, i);
 	}
 	return ok;
 }
 
 static gboolean
-ark_workflow_check_executor(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    ArkWorkflowFields *f)
+ark_workflow_check_executor(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *name = ark_workflow_expect_nonempty(ctx, path, node);
 
@@ -1874,38 +2378,38 @@ ark_workflow_check_executor(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 					 shown);
 		return FALSE;
 	}
-	f->executor = g_strdup(name);
+	f->executor = name;
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_run(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-		       ArkWorkflowFields *f)
+ark_workflow_check_run(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+		       const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
-	JsonArray *array;
 	guint n;
 	gboolean ok = TRUE;
 
-	if (ark_workflow_node_is(node, G_TYPE_STRING)) {
-		const gchar *script = json_node_get_string(node);
+	g_ptr_array_set_size(f->run, 0);
+	f->has_run = FALSE;
+	if (node->kind == ARK_WORKFLOW_NODE_STRING) {
+		const gchar *script = node->v.string;
 		if (script[0] == '\0') {
 			ark_workflow_context_add(ctx, path, "the script must not be empty");
 			return FALSE;
 		}
-		f->run = g_ptr_array_new_with_free_func(g_free);
-		g_ptr_array_add(f->run, g_strdup(script));
+		g_ptr_array_add(f->run, (gpointer)script);
+		f->has_run = TRUE;
 		f->run_is_string = TRUE;
 		return TRUE;
 	}
-	if (!JSON_NODE_HOLDS_ARRAY(node)) {
+	if (node->kind != ARK_WORKFLOW_NODE_ARRAY) {
 		ark_workflow_context_add(ctx, path,
 					 "expected an array of arguments (or, with \"shell\": "
 					 "true, a string), got %s",
 					 ark_workflow_node_kind(node));
 		return FALSE;
 	}
-	array = json_node_get_array(node);
-	n = json_array_get_length(array);
+	n = node->n_children;
 	if (n == 0) {
 		ark_workflow_context_add(ctx, path, "must have at least the program to run");
 		return FALSE;
@@ -1915,65 +2419,65 @@ ark_workflow_check_run(ArkWorkflowContext *ctx, const gchar *path, JsonNode *nod
 					 ARK_WORKFLOW_MAX_ARGV);
 		return FALSE;
 	}
-	f->run = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *element = ark_workflow_path_element(path, i);
-		const gchar *arg =
-		    ark_workflow_expect_string(ctx, element, json_array_get_element(array, i));
+		ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(path, i);
+		const gchar *arg = ark_workflow_expect_string(ctx, &element, &node->v.children[i]);
 		if (arg == NULL) {
 			ok = FALSE;
 			continue;
 		}
 		if (i == 0 && arg[0] == '\0') {
-			ark_workflow_context_add(ctx, element, "the program must not be empty");
+			ark_workflow_context_add(ctx, &element, "the program must not be empty");
 			ok = FALSE;
 			continue;
 		}
-		g_ptr_array_add(f->run, g_strdup(arg));
+		g_ptr_array_add(f->run, (gpointer)arg);
 	}
-	if (!ok)
-		g_clear_pointer(&f->run, g_ptr_array_unref);
-	return ok;
+	if (!ok) {
+		g_ptr_array_set_size(f->run, 0);
+		return FALSE;
+	}
+	f->has_run = TRUE;
+	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_shell(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			 ArkWorkflowFields *f)
+ark_workflow_check_shell(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			 const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	return ark_workflow_expect_boolean(ctx, path, node, &f->shell);
 }
 
 static gboolean
-ark_workflow_check_cwd(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-		       ArkWorkflowFields *f)
+ark_workflow_check_cwd(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+		       const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *cwd = ark_workflow_expect_nonempty(ctx, path, node);
 	if (cwd == NULL)
 		return FALSE;
-	f->cwd = g_strdup(cwd);
+	f->cwd = cwd;
 	return TRUE;
 }
 
-/* checks an object of string values; collects "KEY=VALUE" into @out when it is not NULL */
+/* checks an object of string values; with @f, collects "KEY=VALUE" into f->env */
 static gboolean
-ark_workflow_check_string_map(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			      gboolean env_names, GPtrArray *out)
+ark_workflow_check_string_map(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			      const ArkWorkflowNode *node, gboolean env_names, ArkWorkflowFields *f)
 {
-	JsonObject *object = ark_workflow_expect_object(ctx, path, node);
-	g_autoptr(GList) names = NULL;
+	const ArkWorkflowNode *object = ark_workflow_expect_object(ctx, path, node);
 	gboolean ok = TRUE;
 
 	if (object == NULL)
 		return FALSE;
-	names = json_object_get_members(object);
-	for (GList *l = names; l != NULL; l = l->next) {
-		const gchar *name = l->data;
-		g_autofree gchar *member = ark_workflow_path_member(path, name);
+	for (guint k = 0; k < object->n_children; k++) {
+		const ArkWorkflowNode *member = &object->v.children[k];
+		const gchar *name = member->name;
+		ArkWorkflowPath member_path = ARK_WORKFLOW_PATH_MEMBER(path, name);
 		const gchar *value;
 
 		if (env_names && !ark_workflow_is_env_name(name)) {
 			g_autofree gchar *shown = ark_workflow_shorten(name);
-			ark_workflow_context_add(ctx, member,
+			ark_workflow_context_add(ctx, &member_path,
 						 "invalid environment variable name '%s' (use "
 						 "letters, digits and '_', not starting with a "
 						 "digit)",
@@ -1982,62 +2486,70 @@ ark_workflow_check_string_map(ArkWorkflowContext *ctx, const gchar *path, JsonNo
 			continue;
 		}
 		if (!env_names && name[0] == '\0') {
-			ark_workflow_context_add(ctx, member, "label names must not be empty");
+			ark_workflow_context_add(ctx, &member_path,
+						 "label names must not be empty");
 			ok = FALSE;
 			continue;
 		}
-		value = ark_workflow_expect_string(ctx, member,
-						   json_object_get_member(object, name));
+		value = ark_workflow_expect_string(ctx, &member_path, member);
 		if (value == NULL) {
 			ok = FALSE;
 			continue;
 		}
-		if (out != NULL)
-			g_ptr_array_add(out, g_strdup_printf("%s=%s", name, value));
+		if (f != NULL) {
+			/* offsets while the text grows, pointers once it is done */
+			g_ptr_array_add(f->env, GSIZE_TO_POINTER(f->env_text->len));
+			g_string_append(f->env_text, name);
+			g_string_append_c(f->env_text, '=');
+			g_string_append_len(f->env_text, value, (gssize)strlen(value) + 1);
+		}
+	}
+	if (f != NULL) {
+		for (guint k = 0; k < f->env->len; k++)
+			f->env->pdata[k] = f->env_text->str + GPOINTER_TO_SIZE(f->env->pdata[k]);
 	}
 	return ok;
 }
 
 static gboolean
-ark_workflow_check_env(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-		       ArkWorkflowFields *f)
+ark_workflow_check_env(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+		       const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
-	g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func(g_free);
-
-	if (!ark_workflow_check_string_map(ctx, path, node, TRUE, env))
+	g_ptr_array_set_size(f->env, 0);
+	g_string_truncate(f->env_text, 0);
+	if (!ark_workflow_check_string_map(ctx, path, node, TRUE, f)) {
+		g_ptr_array_set_size(f->env, 0);
 		return FALSE;
-	f->env = g_steal_pointer(&env);
+	}
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_function(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    ArkWorkflowFields *f)
+ark_workflow_check_function(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *function = ark_workflow_expect_nonempty(ctx, path, node);
 	if (function == NULL)
 		return FALSE;
-	f->function = g_strdup(function);
+	f->function = function;
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_args(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			ArkWorkflowFields *f)
+ark_workflow_check_args(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	/* null says "no arguments", which ArkTaskSpec spells NULL */
-	if (JSON_NODE_HOLDS_NULL(node))
+	if (node->kind == ARK_WORKFLOW_NODE_NULL)
 		return TRUE;
-	/* the task's tree goes once the task is read: the arguments leave it rather than being
-	 * copied (json_node_copy() would share their objects and arrays with the tree anyway) */
-	f->args = json_node_ref(node);
-	json_node_set_parent(f->args, NULL);
+	g_clear_pointer(&f->args, json_node_unref);
+	f->args = ark_workflow_node_to_json(node);
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_priority(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    ArkWorkflowFields *f)
+ark_workflow_check_priority(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	gint64 value;
 
@@ -2049,22 +2561,22 @@ ark_workflow_check_priority(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 }
 
 static gboolean
-ark_workflow_check_estimate(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    ArkWorkflowFields *f)
+ark_workflow_check_estimate(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	return ark_workflow_check_duration_node(ctx, path, node, &f->estimate);
 }
 
 static gboolean
-ark_workflow_check_timeout(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			   ArkWorkflowFields *f)
+ark_workflow_check_timeout(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			   const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	return ark_workflow_check_duration_node(ctx, path, node, &f->timeout);
 }
 
 static gboolean
-ark_workflow_check_deadline(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    ArkWorkflowFields *f)
+ark_workflow_check_deadline(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *str = ark_workflow_expect_string(ctx, path, node);
 	g_autofree gchar *shown = NULL;
@@ -2127,38 +2639,43 @@ ark_workflow_check_deadline(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 }
 
 static gboolean
-ark_workflow_check_allow_failure(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-				 ArkWorkflowFields *f)
+ark_workflow_check_allow_failure(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				 const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	return ark_workflow_expect_boolean(ctx, path, node, &f->allow_failure);
 }
 
 static gboolean
-ark_workflow_check_description(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			       ArkWorkflowFields *f)
+ark_workflow_check_description(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			       const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	const gchar *str = ark_workflow_expect_string(ctx, path, node);
 
 	if (str == NULL)
 		return FALSE;
-	f->description = g_strdup(str);
+	f->description = str;
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_labels(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			  ArkWorkflowFields *f)
+ark_workflow_check_labels(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			  const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
+	GString *labels;
+
 	/* labels are for people and front-ends: they stay in the definition only */
 	if (!ark_workflow_check_string_map(ctx, path, node, FALSE, NULL))
 		return FALSE;
-	f->labels = ark_workflow_json_to_string(node);
+	labels = g_string_new(NULL);
+	ark_workflow_node_write(labels, node);
+	g_free(f->labels);
+	f->labels = g_string_free(labels, FALSE);
 	return TRUE;
 }
 
 static gboolean
-ark_workflow_check_queue_timeout(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-				 ArkWorkflowFields *f)
+ark_workflow_check_queue_timeout(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				 const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	return ark_workflow_check_duration_node(ctx, path, node, &f->queue_timeout);
 }
@@ -2188,17 +2705,17 @@ ark_workflow_retry_init(ArkRetryPolicy *policy)
 }
 
 static gboolean
-ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			    guint *out)
+ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, guint *out)
 {
-	JsonArray *array = ark_workflow_expect_array(ctx, path, node);
+	const ArkWorkflowNode *array = ark_workflow_expect_array(ctx, path, node);
 	guint flags = 0;
 	gboolean ok = TRUE;
 	guint n;
 
 	if (array == NULL)
 		return FALSE;
-	n = json_array_get_length(array);
+	n = array->n_children;
 	if (n == 0) {
 		ark_workflow_context_add(ctx, path,
 					 "must name at least one outcome (failed, timed_out, lost "
@@ -2206,9 +2723,9 @@ ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 		return FALSE;
 	}
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *element = ark_workflow_path_element(path, i);
+		ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(path, i);
 		const gchar *name =
-		    ark_workflow_expect_string(ctx, element, json_array_get_element(array, i));
+		    ark_workflow_expect_string(ctx, &element, &array->v.children[i]);
 		guint flag = 0;
 
 		if (name == NULL) {
@@ -2220,7 +2737,7 @@ ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 				flag = 1u << k;
 		}
 		if (flag == 0) {
-			ark_workflow_add_unknown_word(ctx, element, "outcome", name,
+			ark_workflow_add_unknown_word(ctx, &element, "outcome", name,
 						      ark_workflow_retry_outcomes,
 						      G_N_ELEMENTS(ark_workflow_retry_outcomes),
 						      "failed, timed_out, lost or error");
@@ -2228,7 +2745,7 @@ ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 			continue;
 		}
 		if (flags & flag) {
-			ark_workflow_context_add(ctx, element, "duplicate outcome '%s'", name);
+			ark_workflow_context_add(ctx, &element, "duplicate outcome '%s'", name);
 			ok = FALSE;
 			continue;
 		}
@@ -2239,10 +2756,10 @@ ark_workflow_check_retry_on(ArkWorkflowContext *ctx, const gchar *path, JsonNode
 }
 
 static gboolean
-ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			      ArkRetryPolicy *policy)
+ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			      const ArkWorkflowNode *node, ArkRetryPolicy *policy)
 {
-	JsonArray *array = ark_workflow_expect_array(ctx, path, node);
+	const ArkWorkflowNode *array = ark_workflow_expect_array(ctx, path, node);
 	gboolean seen[256] = {FALSE};
 	g_autofree gint *codes = NULL;
 	guint n_codes = 0;
@@ -2251,7 +2768,7 @@ ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const gchar *path, JsonNo
 
 	if (array == NULL)
 		return FALSE;
-	n = json_array_get_length(array);
+	n = array->n_children;
 	if (n == 0) {
 		ark_workflow_context_add(ctx, path,
 					 "must list at least one exit code (leave exit_codes out "
@@ -2265,16 +2782,16 @@ ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const gchar *path, JsonNo
 	}
 	codes = g_new(gint, n);
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *element = ark_workflow_path_element(path, i);
+		ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(path, i);
 		gint64 code;
 
-		if (!ark_workflow_expect_integer(ctx, element, json_array_get_element(array, i),
-						 "exit code", 1, 255, &code)) {
+		if (!ark_workflow_expect_integer(ctx, &element, &array->v.children[i], "exit code",
+						 1, 255, &code)) {
 			ok = FALSE;
 			continue;
 		}
 		if (seen[code]) {
-			ark_workflow_context_add(ctx, element,
+			ark_workflow_context_add(ctx, &element,
 						 "duplicate exit code %" G_GINT64_FORMAT, code);
 			ok = FALSE;
 			continue;
@@ -2290,32 +2807,31 @@ ark_workflow_check_exit_codes(ArkWorkflowContext *ctx, const gchar *path, JsonNo
 }
 
 static gboolean
-ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, JsonObject *object,
-				ArkRetryPolicy *policy)
+ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				const ArkWorkflowNode *object, ArkRetryPolicy *policy)
 {
-	g_autoptr(GList) names = json_object_get_members(object);
-	g_autofree gchar *initial_path = NULL;
-	g_autofree gchar *max_path = NULL;
-	g_autofree gchar *codes_path = NULL;
+	ArkWorkflowPath initial_path = ARK_WORKFLOW_PATH_MEMBER(path, NULL);
+	ArkWorkflowPath max_path = ARK_WORKFLOW_PATH_MEMBER(path, NULL);
+	ArkWorkflowPath codes_path = ARK_WORKFLOW_PATH_MEMBER(path, NULL);
 	gboolean initial_ok = TRUE;
 	gboolean max_ok = TRUE;
 	gboolean on_ok = TRUE;
 	gboolean ok = TRUE;
 
-	for (GList *l = names; l != NULL; l = l->next) {
-		const gchar *name = l->data;
-		g_autofree gchar *member = ark_workflow_path_member(path, name);
-		JsonNode *node = json_object_get_member(object, name);
+	for (guint k = 0; k < object->n_children; k++) {
+		const ArkWorkflowNode *node = &object->v.children[k];
+		const gchar *name = node->name;
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, name);
 
 		if (strcmp(name, "max_attempts") == 0) {
 			gint64 value;
-			if (ark_workflow_expect_integer(ctx, member, node, "max_attempts", 1,
+			if (ark_workflow_expect_integer(ctx, &member, node, "max_attempts", 1,
 							ARK_WORKFLOW_MAX_ATTEMPTS, &value))
 				policy->max_attempts = (guint)value;
 			else
 				ok = FALSE;
 		} else if (strcmp(name, "backoff") == 0) {
-			const gchar *str = ark_workflow_expect_string(ctx, member, node);
+			const gchar *str = ark_workflow_expect_string(ctx, &member, node);
 			if (g_strcmp0(str, "exponential") == 0) {
 				policy->backoff = ARK_BACKOFF_EXPONENTIAL;
 			} else if (g_strcmp0(str, "fixed") == 0) {
@@ -2323,33 +2839,33 @@ ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, Json
 			} else {
 				static const gchar *const kinds[] = {"exponential", "fixed"};
 				if (str != NULL)
-					ark_workflow_add_unknown_word(ctx, member, "backoff", str,
+					ark_workflow_add_unknown_word(ctx, &member, "backoff", str,
 								      kinds, G_N_ELEMENTS(kinds),
 								      "exponential or fixed");
 				ok = FALSE;
 			}
 		} else if (strcmp(name, "initial_delay") == 0) {
-			initial_path = g_strdup(member);
-			initial_ok = ark_workflow_check_duration_node(ctx, member, node,
+			initial_path.name = name;
+			initial_ok = ark_workflow_check_duration_node(ctx, &member, node,
 								     &policy->initial_delay);
 		} else if (strcmp(name, "max_delay") == 0) {
-			max_path = g_strdup(member);
-			max_ok = ark_workflow_check_duration_node(ctx, member, node,
+			max_path.name = name;
+			max_ok = ark_workflow_check_duration_node(ctx, &member, node,
 								 &policy->max_delay);
 		} else if (strcmp(name, "multiplier") == 0) {
 			gdouble value;
-			if (ark_workflow_node_is(node, G_TYPE_INT64)) {
-				value = (gdouble)json_node_get_int(node);
-			} else if (ark_workflow_node_is(node, G_TYPE_DOUBLE)) {
-				value = json_node_get_double(node);
+			if (node->kind == ARK_WORKFLOW_NODE_INTEGER) {
+				value = (gdouble)node->v.integer;
+			} else if (node->kind == ARK_WORKFLOW_NODE_DOUBLE) {
+				value = node->v.number;
 			} else {
-				ark_workflow_context_add(ctx, member, "expected a number, got %s",
+				ark_workflow_context_add(ctx, &member, "expected a number, got %s",
 							 ark_workflow_node_kind(node));
 				ok = FALSE;
 				continue;
 			}
 			if (!(value >= 1 && value <= ARK_WORKFLOW_MAX_MULTIPLIER)) {
-				ark_workflow_context_add(ctx, member,
+				ark_workflow_context_add(ctx, &member,
 							 "multiplier %g is out of range (1 to %d)",
 							 value, ARK_WORKFLOW_MAX_MULTIPLIER);
 				ok = FALSE;
@@ -2357,20 +2873,21 @@ ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, Json
 			}
 			policy->multiplier = value;
 		} else if (strcmp(name, "jitter") == 0) {
-			if (!ark_workflow_expect_boolean(ctx, member, node, &policy->jitter))
+			if (!ark_workflow_expect_boolean(ctx, &member, node, &policy->jitter))
 				ok = FALSE;
 		} else if (strcmp(name, "on") == 0) {
-			on_ok = ark_workflow_check_retry_on(ctx, member, node, &policy->retry_on);
+			on_ok = ark_workflow_check_retry_on(ctx, &member, node, &policy->retry_on);
 		} else if (strcmp(name, "exit_codes") == 0) {
-			codes_path = g_strdup(member);
-			if (!ark_workflow_check_exit_codes(ctx, member, node, policy))
+			codes_path.name = name;
+			if (!ark_workflow_check_exit_codes(ctx, &member, node, policy))
 				ok = FALSE;
 		} else {
 			g_autofree gchar *shown = ark_workflow_shorten(name);
 			g_autofree gchar *hint = ark_workflow_did_you_mean(
 			    ark_workflow_suggest(name, ark_workflow_retry_members,
 						 G_N_ELEMENTS(ark_workflow_retry_members)));
-			ark_workflow_context_add(ctx, member, "unknown member '%s'%s", shown, hint);
+			ark_workflow_context_add(ctx, &member, "unknown member '%s'%s", shown,
+						 hint);
 			ok = FALSE;
 		}
 	}
@@ -2380,19 +2897,19 @@ ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, Json
 	if (initial_ok && max_ok && policy->max_delay < policy->initial_delay) {
 		g_autofree gchar *initial = ark_duration_format(policy->initial_delay);
 		g_autofree gchar *max = ark_duration_format(policy->max_delay);
-		if (max_path != NULL)
-			ark_workflow_context_add(ctx, max_path,
+		if (max_path.name != NULL)
+			ark_workflow_context_add(ctx, &max_path,
 						 "max_delay %s is shorter than initial_delay %s",
 						 max, initial);
 		else
-			ark_workflow_context_add(ctx, initial_path,
+			ark_workflow_context_add(ctx, &initial_path,
 						 "initial_delay %s is longer than the default "
 						 "max_delay %s (set max_delay too)",
 						 initial, max);
 		ok = FALSE;
 	}
-	if (on_ok && codes_path != NULL && !(policy->retry_on & ARK_RETRY_ON_FAILED)) {
-		ark_workflow_context_add(ctx, codes_path,
+	if (on_ok && codes_path.name != NULL && !(policy->retry_on & ARK_RETRY_ON_FAILED)) {
+		ark_workflow_context_add(ctx, &codes_path,
 					 "exit codes only matter for the \"failed\" outcome, which "
 					 "\"on\" leaves out");
 		ok = FALSE;
@@ -2402,21 +2919,20 @@ ark_workflow_check_retry_object(ArkWorkflowContext *ctx, const gchar *path, Json
 
 /* an object, or a number of attempts: "retry": 3 is {"max_attempts": 3} */
 static gboolean
-ark_workflow_check_retry(ArkWorkflowContext *ctx, const gchar *path, JsonNode *node,
-			 ArkWorkflowFields *f)
+ark_workflow_check_retry(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			 const ArkWorkflowNode *node, ArkWorkflowFields *f)
 {
 	ArkRetryPolicy policy;
 
 	ark_workflow_retry_init(&policy);
-	if (ark_workflow_node_is(node, G_TYPE_INT64) || ark_workflow_node_is(node, G_TYPE_DOUBLE)) {
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER || node->kind == ARK_WORKFLOW_NODE_DOUBLE) {
 		gint64 value;
 		if (!ark_workflow_expect_integer(ctx, path, node, "max_attempts", 1,
 						 ARK_WORKFLOW_MAX_ATTEMPTS, &value))
 			return FALSE;
 		policy.max_attempts = (guint)value;
-	} else if (JSON_NODE_HOLDS_OBJECT(node)) {
-		if (!ark_workflow_check_retry_object(ctx, path, json_node_get_object(node),
-						     &policy)) {
+	} else if (node->kind == ARK_WORKFLOW_NODE_OBJECT) {
+		if (!ark_workflow_check_retry_object(ctx, path, node, &policy)) {
 			g_free(policy.exit_codes);
 			return FALSE;
 		}
@@ -2472,39 +2988,45 @@ ark_workflow_suggest_member(const gchar *name, gboolean defaults)
 	    ark_workflow_suggest(name, candidates, G_N_ELEMENTS(candidates)));
 }
 
+/* the member of tasks called @name, or NULL */
+static const ArkWorkflowMember *
+ark_workflow_find_member(const gchar *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(ark_workflow_task_members); i++) {
+		const ArkWorkflowMember *m = &ark_workflow_task_members[i];
+		if (m->name[0] == name[0] && strcmp(m->name, name) == 0)
+			return m;
+	}
+	return NULL;
+}
+
 /* checks a task object, or the defaults object when @defaults is TRUE */
 static void
-ark_workflow_check_fields(ArkWorkflowContext *ctx, const gchar *path, JsonObject *object,
-			  gboolean defaults, ArkWorkflowFields *f)
+ark_workflow_check_fields(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			  const ArkWorkflowNode *object, gboolean defaults, ArkWorkflowFields *f)
 {
-	g_autoptr(GList) names = json_object_get_members(object);
+	for (guint k = 0; k < object->n_children; k++) {
+		const ArkWorkflowNode *node = &object->v.children[k];
+		const gchar *name = node->name;
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, name);
+		const ArkWorkflowMember *m = ark_workflow_find_member(name);
 
-	for (GList *l = names; l != NULL; l = l->next) {
-		const gchar *name = l->data;
-		g_autofree gchar *member = ark_workflow_path_member(path, name);
-		const ArkWorkflowMember *m = NULL;
-
-		for (guint i = 0; i < G_N_ELEMENTS(ark_workflow_task_members); i++) {
-			if (strcmp(ark_workflow_task_members[i].name, name) == 0) {
-				m = &ark_workflow_task_members[i];
-				break;
-			}
-		}
 		if (m == NULL) {
 			g_autofree gchar *shown = ark_workflow_shorten(name);
 			g_autofree gchar *hint = ark_workflow_suggest_member(name, defaults);
-			ark_workflow_context_add(ctx, member, "unknown member '%s'%s", shown, hint);
+			ark_workflow_context_add(ctx, &member, "unknown member '%s'%s", shown,
+						 hint);
 			continue;
 		}
 		if (defaults && !m->in_defaults) {
-			ark_workflow_context_add(ctx, member,
+			ark_workflow_context_add(ctx, &member,
 						 "'%s' can not be set in defaults (only executor, "
 						 "shell, cwd, env, priority, timeout, "
 						 "allow_failure, retry and queue_timeout)",
 						 name);
 			continue;
 		}
-		if (m->check(ctx, member, json_object_get_member(object, name), f))
+		if (m->check(ctx, &member, node, f))
 			f->set |= m->field;
 	}
 }
@@ -2602,7 +3124,7 @@ ark_workflow_draft_add_strv(ArkWorkflowDraft *d, GPtrArray *array)
 	guint offset = d->strv->len;
 	gchar *end = NULL;
 
-	if (array == NULL || array->len == 0)
+	if (array->len == 0)
 		return 0;
 	for (guint i = 0; i < array->len; i++) {
 		gchar *str = ark_workflow_draft_intern(d, g_ptr_array_index(array, i));
@@ -2670,17 +3192,18 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 	spec->index = index;
 	spec->id = ark_workflow_draft_intern(d, f->id);
 	offsets->needs = ark_workflow_draft_add_strv(d, f->needs);
-	if (f->needs_index != NULL) {
-		for (guint k = 0; k < f->needs_index->len; k++) {
-			if (g_array_index(f->needs_index, guint, k) == k)
-				continue;
-			if (d->needs_at == NULL)
-				d->needs_at = g_hash_table_new_full(
-				    NULL, NULL, NULL, (GDestroyNotify)g_array_unref);
-			g_hash_table_insert(d->needs_at, GUINT_TO_POINTER(index),
-					    g_steal_pointer(&f->needs_index));
-			break;
-		}
+	for (guint k = 0; k < f->needs_index->len; k++) {
+		GArray *at;
+
+		if (g_array_index(f->needs_index, guint, k) == k)
+			continue;
+		if (d->needs_at == NULL)
+			d->needs_at = g_hash_table_new_full(NULL, NULL, NULL,
+							    (GDestroyNotify)g_array_unref);
+		at = g_array_sized_new(FALSE, FALSE, sizeof(guint), f->needs_index->len);
+		g_array_append_vals(at, f->needs_index->data, f->needs_index->len);
+		g_hash_table_insert(d->needs_at, GUINT_TO_POINTER(index), at);
+		break;
 	}
 	if (f->set & ARK_WORKFLOW_FIELD_EXECUTOR)
 		spec->executor = ark_workflow_draft_intern(d, f->executor);
@@ -2688,7 +3211,7 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 		spec->executor = defaults->executor;
 	else
 		spec->executor = ark_workflow_draft_intern(d, "process");
-	offsets->run = f->run != NULL ? ark_workflow_draft_add_strv(d, f->run) : G_MAXUINT;
+	offsets->run = f->has_run ? ark_workflow_draft_add_strv(d, f->run) : G_MAXUINT;
 	spec->shell = (f->set & ARK_WORKFLOW_FIELD_SHELL) ? f->shell : defaults->shell;
 	spec->cwd = (f->set & ARK_WORKFLOW_FIELD_CWD) ? ark_workflow_draft_intern(d, f->cwd)
 						      : defaults->cwd;
@@ -3058,12 +3581,14 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 	g_autofree gboolean *placed = NULL;
 	g_autofree guint *component = NULL;
 	g_autoptr(GHashTable) reported = NULL;
+	const ArkWorkflowPath tasks = ARK_WORKFLOW_PATH_MEMBER(NULL, "tasks");
 	guint n_suggestions = 0;
 	guint n_placed;
 
 	ark_workflow_index_init(&d->by_id, n);
 	for (guint i = 0; i < n; i++) {
-		g_autofree gchar *path = NULL;
+		ArkWorkflowPath task = ARK_WORKFLOW_PATH_ELEMENT(&tasks, i);
+		ArkWorkflowPath path = ARK_WORKFLOW_PATH_MEMBER(&task, "id");
 		guint j;
 		guint first_line;
 
@@ -3074,17 +3599,16 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 			ids[i] = specs[i].id;
 			continue;
 		}
-		path = g_strdup_printf("tasks[%u].id", i);
 		first_line = d->layout->has_tasks_array
 				 ? g_array_index(d->layout->task_spans, ArkWorkflowSpan, j).id_line
 				 : 0;
 		if (first_line > 0)
-			ark_workflow_context_add(ctx, path,
+			ark_workflow_context_add(ctx, &path,
 						 "duplicate task id '%s' (first defined at line "
 						 "%u)",
 						 specs[i].id, first_line);
 		else
-			ark_workflow_context_add(ctx, path,
+			ark_workflow_context_add(ctx, &path,
 						 "duplicate task id '%s' (first defined in "
 						 "tasks[%u])",
 						 specs[i].id, j);
@@ -3095,15 +3619,19 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 		GArray *at = d->needs_at != NULL
 				 ? g_hash_table_lookup(d->needs_at, GUINT_TO_POINTER(i))
 				 : NULL;
+		ArkWorkflowPath task = ARK_WORKFLOW_PATH_ELEMENT(&tasks, i);
+		ArkWorkflowPath needs = ARK_WORKFLOW_PATH_MEMBER(&task, "needs");
 
 		for (guint k = 0; spec->needs[k] != NULL; k++) {
 			const gchar *need = spec->needs[k];
-			g_autofree gchar *path = g_strdup_printf(
-			    "tasks[%u].needs[%u]", i, at != NULL ? g_array_index(at, guint, k) : k);
+			ArkWorkflowPath path = ARK_WORKFLOW_PATH_ELEMENT(
+			    &needs, at != NULL ? g_array_index(at, guint, k) : k);
 			guint j;
 
-			if (spec->id != NULL && strcmp(need, spec->id) == 0) {
-				ark_workflow_context_add(ctx, path, "task '%s' needs itself", need);
+			/* a need is the id it names, interned: the same string when it is */
+			if (need == spec->id) {
+				ark_workflow_context_add(ctx, &path, "task '%s' needs itself",
+							 need);
 				continue;
 			}
 			j = ark_workflow_index_lookup(&d->by_id, specs, need);
@@ -3113,7 +3641,7 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 				if (n_suggestions++ < ARK_WORKFLOW_MAX_SUGGESTIONS)
 					hint = ark_workflow_did_you_mean(
 					    ark_workflow_suggest(need, ids, n));
-				ark_workflow_context_add(ctx, path,
+				ark_workflow_context_add(ctx, &path,
 							 "unknown task '%s' in needs%s", shown,
 							 hint != NULL ? hint : "");
 				continue;
@@ -3137,164 +3665,146 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 	reported = g_hash_table_new(NULL, NULL);
 	/* one cycle per component, from its first task in the document */
 	for (guint i = 0; i < n; i++) {
+		ArkWorkflowPath path = ARK_WORKFLOW_PATH_ELEMENT(&tasks, i);
 		g_autofree gchar *cycle = NULL;
-		g_autofree gchar *path = NULL;
 
 		if (component[i] == G_MAXUINT ||
 		    !g_hash_table_add(reported, GUINT_TO_POINTER(component[i] + 1)))
 			continue;
 		cycle = ark_workflow_graph_describe_cycle(&graph, component, i, specs);
-		path = ark_workflow_path_element("tasks", i);
-		ark_workflow_context_add(ctx, path, "dependency cycle: %s", cycle);
+		ark_workflow_context_add(ctx, &path, "dependency cycle: %s", cycle);
 	}
-}
-
-/* json-glib errors read "<data>:3:7: Parse error: ..."; only reached if the scanner let through
- * something json-glib still refuses */
-static void
-ark_workflow_add_json_error(ArkWorkflowContext *ctx, const gchar *path, const GError *error)
-{
-	const gchar *msg = error->message;
-
-	if (g_str_has_prefix(msg, "<data>:")) {
-		const gchar *colon = strstr(msg, ": ");
-		if (colon != NULL)
-			msg = colon + 2;
-		if (g_str_has_prefix(msg, "Parse error: "))
-			msg += strlen("Parse error: ");
-	}
-	ark_workflow_context_add(ctx, path, "invalid JSON: %s", msg);
 }
 
 /* the elements of "tasks", one small tree at a time when the scanner found where they are */
 static void
-ark_workflow_check_tasks(ArkWorkflowDraft *d, JsonNode *node)
+ark_workflow_check_tasks(ArkWorkflowDraft *d, const ArkWorkflowNode *node)
 {
 	ArkWorkflowContext *ctx = d->ctx;
 	GArray *spans = d->layout->has_tasks_array ? d->layout->task_spans : NULL;
-	g_autoptr(JsonParser) parser = NULL;
-	JsonArray *array = NULL;
+	const ArkWorkflowPath tasks = ARK_WORKFLOW_PATH_MEMBER(NULL, "tasks");
+	g_auto(ArkWorkflowTree) tree = {0};
+	g_auto(ArkWorkflowFields) f = {0};
+	const ArkWorkflowNode *array = NULL;
 	guint n;
 
 	if (spans != NULL) {
 		n = d->layout->n_tasks;
-		parser = json_parser_new();
 	} else {
-		array = ark_workflow_expect_array(ctx, "tasks", node);
+		array = ark_workflow_expect_array(ctx, &tasks, node);
 		if (array == NULL)
 			return;
-		n = json_array_get_length(array);
+		n = array->n_children;
 	}
 	if (n == 0) {
-		ark_workflow_context_add(ctx, "tasks", "a workflow needs at least one task");
+		ark_workflow_context_add(ctx, &tasks, "a workflow needs at least one task");
 		return;
 	}
 	if (n > ARK_WORKFLOW_MAX_TASKS) {
-		ark_workflow_context_add(ctx, "tasks", "too many tasks (%u, at most %d)", n,
+		ark_workflow_context_add(ctx, &tasks, "too many tasks (%u, at most %d)", n,
 					 ARK_WORKFLOW_MAX_TASKS);
 		return;
 	}
 
+	ark_workflow_tree_init(&tree);
+	ark_workflow_fields_init(&f);
 	ark_workflow_draft_begin(d, n);
 	for (guint i = 0; i < n; i++) {
-		ArkWorkflowFields f = {0};
-		g_autofree gchar *path = ark_workflow_path_element("tasks", i);
-		JsonNode *element = NULL;
-		JsonObject *object;
+		ArkWorkflowPath path = ARK_WORKFLOW_PATH_ELEMENT(&tasks, i);
+		const ArkWorkflowNode *element;
+		const ArkWorkflowNode *object;
 
 		if (spans != NULL) {
 			const ArkWorkflowSpan *span = &g_array_index(spans, ArkWorkflowSpan, i);
-			g_autoptr(GError) error = NULL;
 
-			if (json_parser_load_from_data(parser, d->data + span->start,
-						       (gssize)(span->end - span->start), &error))
-				element = json_parser_get_root(parser);
-			else
-				ark_workflow_add_json_error(ctx, path, error);
+			ark_workflow_tree_build(&tree, d->data + span->start,
+						span->end - span->start, G_MAXSIZE, G_MAXSIZE,
+						d->layout->may_have_duplicates);
+			element = &tree.root;
 		} else {
-			element = json_array_get_element(array, i);
+			element = &array->v.children[i];
 		}
-		object = element != NULL ? ark_workflow_expect_object(ctx, path, element) : NULL;
+		object = ark_workflow_expect_object(ctx, &path, element);
 		if (object != NULL) {
-			ark_workflow_check_fields(ctx, path, object, FALSE, &f);
-			if (!json_object_has_member(object, "id"))
-				ark_workflow_context_add(ctx, path, "missing required member 'id'");
+			ark_workflow_check_fields(ctx, &path, object, FALSE, &f);
+			if (ark_workflow_node_get_member(object, "id") == NULL)
+				ark_workflow_context_add(ctx, &path,
+							 "missing required member 'id'");
 			if (f.run_is_string && !((f.set & ARK_WORKFLOW_FIELD_SHELL)
 						     ? f.shell
 						     : d->defaults.shell)) {
-				g_autofree gchar *run = ark_workflow_path_member(path, "run");
-				ark_workflow_context_add(ctx, run,
+				ArkWorkflowPath run = ARK_WORKFLOW_PATH_MEMBER(&path, "run");
+				ark_workflow_context_add(ctx, &run,
 							 "a string needs \"shell\": true (without "
 							 "a shell, give the program and its "
 							 "arguments as an array)");
 			}
 		}
 		ark_workflow_draft_add_task(d, i, &f);
-		ark_workflow_fields_clear(&f);
+		ark_workflow_fields_reset(&f);
 	}
 	ark_workflow_draft_end(d);
 	d->tasks_ok = TRUE;
 }
 
 static void
-ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
+ark_workflow_check_root(ArkWorkflowDraft *d, const ArkWorkflowNode *root)
 {
 	ArkWorkflowContext *ctx = d->ctx;
-	JsonObject *object;
-	JsonNode *defaults;
-	g_autoptr(GList) names = NULL;
+	const ArkWorkflowNode *defaults;
 
-	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		ark_workflow_context_add(ctx, "", "the document must be a JSON object, got %s",
+	if (root->kind != ARK_WORKFLOW_NODE_OBJECT) {
+		ark_workflow_context_add(ctx, NULL, "the document must be a JSON object, got %s",
 					 ark_workflow_node_kind(root));
 		return;
 	}
-	object = json_node_get_object(root);
 
 	/* tasks inherit from defaults, so they are read first wherever they appear */
-	defaults = json_object_get_member(object, "defaults");
+	defaults = ark_workflow_node_get_member(root, "defaults");
 	if (defaults != NULL) {
-		JsonObject *defaults_object = ark_workflow_expect_object(ctx, "defaults", defaults);
+		const ArkWorkflowPath path = ARK_WORKFLOW_PATH_MEMBER(NULL, "defaults");
+		const ArkWorkflowNode *defaults_object =
+		    ark_workflow_expect_object(ctx, &path, defaults);
 		if (defaults_object != NULL)
-			ark_workflow_check_fields(ctx, "defaults", defaults_object, TRUE,
+			ark_workflow_check_fields(ctx, &path, defaults_object, TRUE,
 						  &d->defaults_fields);
 	}
 
-	names = json_object_get_members(object);
-	for (GList *l = names; l != NULL; l = l->next) {
-		const gchar *name = l->data;
-		JsonNode *node = json_object_get_member(object, name);
+	for (guint k = 0; k < root->n_children; k++) {
+		const ArkWorkflowNode *node = &root->v.children[k];
+		const gchar *name = node->name;
+		const ArkWorkflowPath path = ARK_WORKFLOW_PATH_MEMBER(NULL, name);
 
 		if (strcmp(name, "name") == 0) {
-			const gchar *str = ark_workflow_expect_nonempty(ctx, "name", node);
+			const gchar *str = ark_workflow_expect_nonempty(ctx, &path, node);
 			glong n_chars = str != NULL ? g_utf8_strlen(str, -1) : 0;
 			if (n_chars > ARK_WORKFLOW_MAX_NAME_LEN) {
-				ark_workflow_context_add(ctx, "name",
+				ark_workflow_context_add(ctx, &path,
 							 "too long (%ld characters, at most %d)",
 							 n_chars, ARK_WORKFLOW_MAX_NAME_LEN);
 			} else if (str != NULL) {
 				d->name = g_strdup(str);
 			}
 		} else if (strcmp(name, "description") == 0) {
-			const gchar *str = ark_workflow_expect_string(ctx, "description", node);
+			const gchar *str = ark_workflow_expect_string(ctx, &path, node);
 			d->description = g_strdup(str);
 		} else if (strcmp(name, "policy") == 0) {
-			const gchar *str = ark_workflow_expect_nonempty(ctx, "policy", node);
+			const gchar *str = ark_workflow_expect_nonempty(ctx, &path, node);
 			d->policy = g_strdup(str);
 		} else if (strcmp(name, "on_failure") == 0) {
 			static const gchar *const modes[] = {"continue", "fail-fast"};
-			const gchar *str = ark_workflow_expect_string(ctx, "on_failure", node);
+			const gchar *str = ark_workflow_expect_string(ctx, &path, node);
 			if (g_strcmp0(str, "continue") == 0) {
 				d->failure_mode = ARK_FAILURE_MODE_CONTINUE;
 			} else if (g_strcmp0(str, "fail-fast") == 0) {
 				d->failure_mode = ARK_FAILURE_MODE_FAIL_FAST;
 			} else if (str != NULL) {
-				ark_workflow_add_unknown_word(ctx, "on_failure", "failure mode",
-							      str, modes, G_N_ELEMENTS(modes),
+				ark_workflow_add_unknown_word(ctx, &path, "failure mode", str,
+							      modes, G_N_ELEMENTS(modes),
 							      "continue or fail-fast");
 			}
 		} else if (strcmp(name, "timeout") == 0) {
-			ark_workflow_check_duration_node(ctx, "timeout", node, &d->timeout);
+			ark_workflow_check_duration_node(ctx, &path, node, &d->timeout);
 		} else if (strcmp(name, "defaults") == 0) {
 			continue;
 		} else if (strcmp(name, "tasks") == 0) {
@@ -3304,13 +3814,13 @@ ark_workflow_check_root(ArkWorkflowDraft *d, JsonNode *root)
 			g_autofree gchar *hint = ark_workflow_did_you_mean(
 			    ark_workflow_suggest(name, ark_workflow_root_members,
 						 G_N_ELEMENTS(ark_workflow_root_members)));
-			ark_workflow_context_add(ctx, name, "unknown member '%s'%s", shown, hint);
+			ark_workflow_context_add(ctx, &path, "unknown member '%s'%s", shown, hint);
 		}
 	}
-	if (!json_object_has_member(object, "name"))
-		ark_workflow_context_add(ctx, "", "missing required member 'name'");
-	if (!json_object_has_member(object, "tasks"))
-		ark_workflow_context_add(ctx, "", "missing required member 'tasks'");
+	if (ark_workflow_node_get_member(root, "name") == NULL)
+		ark_workflow_context_add(ctx, NULL, "missing required member 'name'");
+	if (ark_workflow_node_get_member(root, "tasks") == NULL)
+		ark_workflow_context_add(ctx, NULL, "missing required member 'tasks'");
 }
 
 typedef struct {
@@ -3438,25 +3948,6 @@ ark_workflow_check_bytes(ArkWorkflowContext *ctx, const gchar *data, gsize len)
 	return TRUE;
 }
 
-/* the document with the elements of "tasks" left out ("tasks": []), for json-glib to build a
- * tree of; or NULL when the document is to be read as it is */
-static gchar *
-ark_workflow_skeleton(const gchar *data, gsize len, const ArkWorkflowLayout *layout,
-		      gsize *out_len)
-{
-	const ArkWorkflowSpan *tasks = &layout->tasks;
-	GString *str;
-
-	if (!layout->has_tasks_array)
-		return NULL;
-	str = g_string_sized_new(len - (tasks->end - tasks->start) + 3);
-	g_string_append_len(str, data, (gssize)tasks->start);
-	g_string_append(str, "[]");
-	g_string_append_len(str, data + tasks->end, (gssize)(len - tasks->end));
-	*out_len = str->len;
-	return g_string_free(str, FALSE);
-}
-
 static ArkWorkflow *
 ark_workflow_new_from_draft(ArkWorkflowDraft *d, const ArkWorkflowLayout *layout)
 {
@@ -3510,10 +4001,7 @@ ark_workflow_parse(const gchar *data, gssize length, GPtrArray **problems)
 	g_auto(ArkWorkflowContext) ctx = {0};
 	g_auto(ArkWorkflowLayout) layout = {0};
 	g_auto(ArkWorkflowDraft) draft = {0};
-	g_autoptr(JsonParser) parser = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *skeleton = NULL;
-	JsonNode *root = NULL;
+	g_auto(ArkWorkflowTree) tree = {0};
 	gsize len;
 
 	g_return_val_if_fail(data != NULL || length == 0, NULL);
@@ -3535,22 +4023,17 @@ ark_workflow_parse(const gchar *data, gssize length, GPtrArray **problems)
 	draft.layout = &layout;
 	draft.data = data;
 	draft.len = len;
+	ark_workflow_fields_init(&draft.defaults_fields);
 
 	if (ark_workflow_check_bytes(&ctx, data, len) &&
 	    ark_workflow_scan(&ctx, data, len, &layout)) {
-		gsize skeleton_len = 0;
-
-		skeleton = ark_workflow_skeleton(data, len, &layout, &skeleton_len);
-		parser = json_parser_new();
-		if (json_parser_load_from_data(parser, skeleton != NULL ? skeleton : data,
-					       (gssize)(skeleton != NULL ? skeleton_len : len),
-					       &error))
-			root = json_parser_get_root(parser);
-		else
-			ark_workflow_add_json_error(&ctx, "", error);
-	}
-	if (root != NULL) {
-		ark_workflow_check_root(&draft, root);
+		/* the document without the elements of "tasks", which are read one by one */
+		ark_workflow_tree_init(&tree);
+		ark_workflow_tree_build(&tree, data, len,
+					layout.has_tasks_array ? layout.tasks.start : G_MAXSIZE,
+					layout.has_tasks_array ? layout.tasks.end : G_MAXSIZE,
+					layout.may_have_duplicates);
+		ark_workflow_check_root(&draft, &tree.root);
 		if (draft.tasks_ok)
 			ark_workflow_check_graph(&draft);
 	}
