@@ -160,7 +160,9 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [STMT_RUN_GET] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [STMT_RUN_BY_KEY] = "SELECT " RUN_COLUMNS " FROM runs WHERE idempotency_key = ?1",
-    [STMT_TASKS_OF_RUN] = "SELECT " TASK_COLUMNS " FROM tasks WHERE run_id = ?1 ORDER BY idx",
+    /* in primary-key order, sorted by index afterwards: ORDER BY idx goes through the
+     * (run_id, idx) index and looks every row up again in the table, 3x slower for 100k */
+    [STMT_TASKS_OF_RUN] = "SELECT " TASK_COLUMNS " FROM tasks WHERE run_id = ?1",
     [STMT_ATTEMPTS_OF_RUN] = "SELECT a.run_id, a.task_id, a.number, a.token, a.status, "
 			     "a.executor, a.holder, a.started_at, a.finished_at, a.exit_code, "
 			     "a.signal, a.error, a.log_path "
@@ -1293,6 +1295,14 @@ ark_store_sqlite_list_runs(ArkStore *store, const ArkRunFilter *filter, GError *
 	return runs;
 }
 
+static gint
+ark_store_sqlite_task_index_cmp(gconstpointer a, gconstpointer b)
+{
+	const ArkTaskRecord *ta = *(ArkTaskRecord *const *)a;
+	const ArkTaskRecord *tb = *(ArkTaskRecord *const *)b;
+	return ta->index < tb->index ? -1 : ta->index > tb->index ? 1 : 0;
+}
+
 static GPtrArray *
 ark_store_sqlite_list_tasks(ArkStore *store, const gchar *run_id, GError **error)
 {
@@ -1312,6 +1322,8 @@ ark_store_sqlite_list_tasks(ArkStore *store, const gchar *run_id, GError **error
 					 (GDestroyNotify)ark_task_record_free, error);
 	if (tasks == NULL)
 		g_prefix_error(error, "failed to list the tasks of run %s: ", run_id);
+	else
+		g_ptr_array_sort(tasks, ark_store_sqlite_task_index_cmp);
 	return tasks;
 }
 
