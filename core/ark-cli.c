@@ -535,6 +535,26 @@ ark_cli_print_table(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attempts, gb
 		summary->str);
 }
 
+/* the exit status for a failed lookup of a run: an unknown id is the user's input, anything
+ * else the environment's */
+static gint
+ark_cli_lookup_exit(const GError *error)
+{
+	return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND) ? ARK_CLI_EXIT_INVALID
+								       : ARK_CLI_EXIT_ENVIRONMENT;
+}
+
+/* commands that need the state directory say so under --ephemeral; TRUE if they can go on */
+static gboolean
+ark_cli_needs_state_dir(ArkCliOptions *opts, const gchar *command)
+{
+	if (!opts->ephemeral)
+		return TRUE;
+	/* TRANSLATORS: %s is a command or option, e.g. "status" or "--resume" */
+	ark_cli_print_error(_("%s reads the state directory; --ephemeral has none"), command);
+	return FALSE;
+}
+
 static gint
 ark_cli_report(ArkStore *store, const gchar *run_id, ArkCliOptions *opts)
 {
@@ -546,9 +566,7 @@ ark_cli_report(ArkStore *store, const gchar *run_id, ArkCliOptions *opts)
 	run = ark_store_get_run(store, run_id, &error);
 	if (run == NULL) {
 		ark_cli_print_error("%s", error->message);
-		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
-			   ? ARK_CLI_EXIT_INVALID
-			   : ARK_CLI_EXIT_ENVIRONMENT;
+		return ark_cli_lookup_exit(error);
 	}
 	tasks = ark_store_list_tasks(store, run_id, &error);
 	if (tasks == NULL) {
@@ -844,19 +862,30 @@ ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 	return ark_cli_wait_run(&s, opts, run_id, ark_workflow_get_n_tasks(workflow));
 }
 
+/* how many tasks an open run has */
+static guint
+ark_cli_run_n_tasks(ArkEngine *engine, const gchar *run_id)
+{
+	guint counts[ARK_TASK_STATE_LAST] = {0};
+	guint n = 0;
+
+	if (ark_engine_get_task_counts(engine, run_id, counts)) {
+		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+			n += counts[i];
+	}
+	return n;
+}
+
 static gint
 ark_cli_cmd_resume(ArkCliOptions *opts, const gchar *run_id)
 {
 	g_auto(ArkCliSession) s = {0};
 	g_autoptr(GError) error = NULL;
-	guint counts[ARK_TASK_STATE_LAST] = {0};
-	guint n_tasks = 0;
+	guint n_tasks;
 	gint rc;
 
-	if (opts->ephemeral) {
-		ark_cli_print_error(_("--resume reads the state directory; --ephemeral has none"));
+	if (!ark_cli_needs_state_dir(opts, "--resume"))
 		return ARK_CLI_EXIT_INVALID;
-	}
 	rc = ark_cli_session_open(&s, opts, TRUE);
 	if (rc != ARK_CLI_EXIT_OK)
 		return rc;
@@ -865,14 +894,9 @@ ark_cli_cmd_resume(ArkCliOptions *opts, const gchar *run_id)
 		if (g_error_matches(error, ARK_ERROR, ARK_ERROR_EXISTS))
 			return ark_cli_report(s.store, run_id, opts);
 		ark_cli_print_error("%s", error->message);
-		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
-			   ? ARK_CLI_EXIT_INVALID
-			   : ARK_CLI_EXIT_ENVIRONMENT;
+		return ark_cli_lookup_exit(error);
 	}
-	if (ark_engine_get_task_counts(s.engine, run_id, counts)) {
-		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
-			n_tasks += counts[i];
-	}
+	n_tasks = ark_cli_run_n_tasks(s.engine, run_id);
 	if (!opts->json && !opts->quiet) {
 		/* TRANSLATORS: printed when a run is resumed: run id, task count */
 		g_printerr(_("run %s: %u tasks, resumed\n"), run_id, n_tasks);
@@ -1022,10 +1046,8 @@ ark_cli_cmd_status(ArkCliOptions *opts, const gchar *run_id)
 	ArkRunFilter filter = {.newest_first = TRUE, .limit = (guint)MAX(opts->limit, 1)};
 	gint rc = ARK_CLI_EXIT_OK;
 
-	if (opts->ephemeral) {
-		ark_cli_print_error(_("status reads the state directory; --ephemeral has none"));
+	if (!ark_cli_needs_state_dir(opts, "status"))
 		return ARK_CLI_EXIT_INVALID;
-	}
 	loader = ark_cli_load_plugins(opts, &error);
 	if (loader == NULL) {
 		ark_cli_print_error("%s", error->message);
@@ -1103,14 +1125,11 @@ ark_cli_cmd_cancel(ArkCliOptions *opts, const gchar *run_id, const gchar *task_i
 {
 	g_auto(ArkCliSession) s = {0};
 	g_autoptr(GError) error = NULL;
-	guint counts[ARK_TASK_STATE_LAST] = {0};
-	guint n_tasks = 0;
+	guint n_tasks;
 	gint rc;
 
-	if (opts->ephemeral) {
-		ark_cli_print_error(_("cancel reads the state directory; --ephemeral has none"));
+	if (!ark_cli_needs_state_dir(opts, "cancel"))
 		return ARK_CLI_EXIT_INVALID;
-	}
 	rc = ark_cli_session_open(&s, opts, TRUE);
 	if (rc != ARK_CLI_EXIT_OK)
 		return rc;
@@ -1135,10 +1154,7 @@ ark_cli_cmd_cancel(ArkCliOptions *opts, const gchar *run_id, const gchar *task_i
 			return ARK_CLI_EXIT_INVALID;
 		}
 	}
-	if (ark_engine_get_task_counts(s.engine, run_id, counts)) {
-		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
-			n_tasks += counts[i];
-	}
+	n_tasks = ark_cli_run_n_tasks(s.engine, run_id);
 	/* a cancelled task's run goes on with the rest, like a resume */
 	rc = ark_cli_wait_run(&s, opts, run_id, n_tasks);
 	/* the run ending cancelled is what was asked for */
@@ -1155,15 +1171,20 @@ ark_cli_task_definition(ArkRunRecord *run, guint index)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonObject *root;
+	JsonNode *member;
 	JsonArray *tasks;
 
 	if (run->definition == NULL || !json_parser_load_from_data(parser, run->definition, -1, NULL))
 		return NULL;
-	root = json_node_get_object(json_parser_get_root(parser));
-	if (root == NULL || !json_object_has_member(root, "tasks"))
+	/* a damaged store may hold anything: check each type before asking for it */
+	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
 		return NULL;
-	tasks = json_object_get_array_member(root, "tasks");
-	if (tasks == NULL || index >= json_array_get_length(tasks))
+	root = json_node_get_object(json_parser_get_root(parser));
+	member = json_object_get_member(root, "tasks");
+	if (member == NULL || !JSON_NODE_HOLDS_ARRAY(member))
+		return NULL;
+	tasks = json_node_get_array(member);
+	if (index >= json_array_get_length(tasks))
 		return NULL;
 	return json_node_copy(json_array_get_element(tasks, index));
 }
@@ -1249,9 +1270,7 @@ ark_cli_cmd_dlq_show(ArkCliOptions *opts, const gchar *run_id, const gchar *task
 	run = ark_store_get_run(s.store, run_id, &error);
 	if (run == NULL) {
 		ark_cli_print_error("%s", error->message);
-		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
-			   ? ARK_CLI_EXIT_INVALID
-			   : ARK_CLI_EXIT_ENVIRONMENT;
+		return ark_cli_lookup_exit(error);
 	}
 	tasks = ark_store_list_tasks(s.store, run_id, &error);
 	attempts = tasks != NULL ? ark_store_list_attempts(s.store, run_id, task_id, &error) : NULL;
@@ -1356,10 +1375,8 @@ ark_cli_cmd_dlq_replay(ArkCliOptions *opts, const gchar *run_id, const gchar *ta
 	g_autoptr(JsonObject) overrides = NULL;
 	gint rc;
 
-	if (opts->ephemeral) {
-		ark_cli_print_error(_("dlq reads the state directory; --ephemeral has none"));
+	if (!ark_cli_needs_state_dir(opts, "dlq"))
 		return ARK_CLI_EXIT_INVALID;
-	}
 	overrides = ark_cli_replay_overrides(opts);
 	if (overrides == NULL)
 		return ARK_CLI_EXIT_INVALID;
@@ -1369,9 +1386,7 @@ ark_cli_cmd_dlq_replay(ArkCliOptions *opts, const gchar *run_id, const gchar *ta
 	rec = ark_store_get_run(s.store, run_id, &error);
 	if (rec == NULL) {
 		ark_cli_print_error("%s", error->message);
-		return g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
-			   ? ARK_CLI_EXIT_INVALID
-			   : ARK_CLI_EXIT_ENVIRONMENT;
+		return ark_cli_lookup_exit(error);
 	}
 	/* an unfinished run nobody executes is taken over first */
 	if (!ark_run_state_is_terminal(rec->state) &&
