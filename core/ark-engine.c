@@ -559,13 +559,30 @@ ark_engine_task_make_ready(ArkEngine *self, ArkEngineTask *task)
 	ark_engine_task_make_ready_full(self, task, NULL, NULL);
 }
 
-/* marks every pending task downstream of @task as skipped */
+/* what happened to a need that keeps its dependents from running, for their reason */
+static const gchar *
+ark_engine_why(ArkTaskState state)
+{
+	switch (state) {
+	case ARK_TASK_STATE_CANCELLED:
+		return "was cancelled";
+	case ARK_TASK_STATE_DEAD:
+		return "is dead";
+	case ARK_TASK_STATE_SKIPPED:
+		return "was skipped";
+	default:
+		return "failed";
+	}
+}
+
+/* moves every task downstream of @task that is in @from (and is reached through such tasks)
+ * to @to: skipping after a failure, back to pending for a replay */
 static void
-ark_engine_skip_dependents(ArkEngine *self, ArkEngineTask *task, const gchar *why)
+ark_engine_walk_dependents(ArkEngine *self, ArkEngineTask *task, ArkTaskState from,
+			   ArkTaskState to, const gchar *reason)
 {
 	ArkEngineRun *run = task->run;
 	g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(guint32));
-	g_autofree gchar *reason = g_strdup_printf("upstream task '%s' %s", task->spec->id, why);
 
 	g_array_append_val(stack, task->spec->index);
 	while (stack->len > 0) {
@@ -575,12 +592,22 @@ ark_engine_skip_dependents(ArkEngine *self, ArkEngineTask *task, const gchar *wh
 		for (guint32 d = 0; d < t->n_dependents; d++) {
 			guint32 di = run->dependents[t->dependents_start + d];
 			ArkEngineTask *dep = &run->tasks[di];
-			if (dep->rec.state != ARK_TASK_STATE_PENDING)
+			if (dep->rec.state != from)
 				continue;
-			ark_engine_task_set_state(self, dep, ARK_TASK_STATE_SKIPPED, reason);
+			ark_engine_task_set_state(self, dep, to, reason);
 			g_array_append_val(stack, di);
 		}
 	}
+}
+
+/* marks every pending task downstream of @task as skipped */
+static void
+ark_engine_skip_dependents(ArkEngine *self, ArkEngineTask *task)
+{
+	g_autofree gchar *reason = g_strdup_printf("upstream task '%s' %s", task->spec->id,
+						   ark_engine_why(task->rec.state));
+	ark_engine_walk_dependents(self, task, ARK_TASK_STATE_PENDING, ARK_TASK_STATE_SKIPPED,
+				   reason);
 }
 
 static void
@@ -660,14 +687,11 @@ ark_engine_task_ended(ArkEngine *self, ArkEngineTask *task)
 	if (ark_engine_need_satisfied(task)) {
 		ark_engine_release_dependents(self, task);
 	} else {
-		const gchar *why = state == ARK_TASK_STATE_CANCELLED ? "was cancelled"
-				   : state == ARK_TASK_STATE_DEAD    ? "is dead"
-								     : "failed";
-		ark_engine_skip_dependents(self, task, why);
+		ark_engine_skip_dependents(self, task);
 		if (!run->stopping &&
 		    ark_workflow_get_failure_mode(run->workflow) == ARK_FAILURE_MODE_FAIL_FAST) {
-			g_autofree gchar *reason =
-			    g_strdup_printf("fail-fast: task '%s' %s", task->spec->id, why);
+			g_autofree gchar *reason = g_strdup_printf(
+			    "fail-fast: task '%s' %s", task->spec->id, ark_engine_why(state));
 			ark_engine_run_stop(self, run, "fail-fast", reason);
 		}
 	}
@@ -1411,6 +1435,13 @@ ark_engine_lookup_open_run(ArkEngine *self, const gchar *run_id, GError **error)
 	return run;
 }
 
+/* "wrong branch (by alice)" */
+static gchar *
+ark_engine_reason_by(const gchar *reason, const gchar *by)
+{
+	return by != NULL ? g_strdup_printf("%s (by %s)", reason, by) : g_strdup(reason);
+}
+
 gboolean
 ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *by, const gchar *reason,
 		      GError **error)
@@ -1430,7 +1461,7 @@ ark_engine_cancel_run(ArkEngine *self, const gchar *run_id, const gchar *by, con
 	}
 	if (reason == NULL)
 		reason = "cancelled";
-	full = by != NULL ? g_strdup_printf("%s (by %s)", reason, by) : g_strdup(reason);
+	full = ark_engine_reason_by(reason, by);
 	run->cancelled = TRUE;
 	g_free(run->rec.cancelled_by);
 	run->rec.cancelled_by = g_strdup(by);
@@ -1470,7 +1501,7 @@ ark_engine_cancel_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	task = &run->tasks[spec->index];
 	if (reason == NULL)
 		reason = "cancelled";
-	full = by != NULL ? g_strdup_printf("%s (by %s)", reason, by) : g_strdup(reason);
+	full = ark_engine_reason_by(reason, by);
 	switch (task->rec.state) {
 	case ARK_TASK_STATE_READY:
 		if (task->queue != NULL)
@@ -1515,12 +1546,8 @@ ark_engine_task_reevaluate(ArkEngine *self, ArkEngineTask *task)
 		if (ark_engine_need_satisfied(need))
 			continue;
 		if (ark_task_state_is_terminal(need->rec.state)) {
-			const gchar *why = need->rec.state == ARK_TASK_STATE_CANCELLED ? "was cancelled"
-					   : need->rec.state == ARK_TASK_STATE_DEAD	   ? "is dead"
-					   : need->rec.state == ARK_TASK_STATE_SKIPPED ? "was skipped"
-											: "failed";
-			g_autofree gchar *reason =
-			    g_strdup_printf("upstream task '%s' %s", need->spec->id, why);
+			g_autofree gchar *reason = g_strdup_printf(
+			    "upstream task '%s' %s", need->spec->id, ark_engine_why(need->rec.state));
 			ark_engine_task_set_state(self, task, ARK_TASK_STATE_SKIPPED, reason);
 			return;
 		}
@@ -1528,6 +1555,19 @@ ark_engine_task_reevaluate(ArkEngine *self, ArkEngineTask *task)
 	}
 	if (task->unmet == 0)
 		ark_engine_task_make_ready(self, task);
+}
+
+/* every pending task of @run, in topological order so that a task is looked at after all of
+ * its needs */
+static void
+ark_engine_run_reevaluate_pending(ArkEngine *self, ArkEngineRun *run)
+{
+	const guint *order = ark_workflow_get_topological_order(run->workflow);
+	for (guint k = 0; k < run->n_tasks; k++) {
+		ArkEngineTask *task = &run->tasks[order[k]];
+		if (task->rec.state == ARK_TASK_STATE_PENDING)
+			ark_engine_task_reevaluate(self, task);
+	}
 }
 
 /* rebuilds an unfinished (or, for a replay, finished) run from the store; it is not in
@@ -1679,16 +1719,7 @@ ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 			break;
 		}
 	}
-	/* in index order, which is not topological: a pending task is looked at once all of its
-	 * needs have been, by walking the topological order */
-	{
-		const guint *order = ark_workflow_get_topological_order(run->workflow);
-		for (guint k = 0; k < run->n_tasks; k++) {
-			ArkEngineTask *task = &run->tasks[order[k]];
-			if (task->rec.state == ARK_TASK_STATE_PENDING)
-				ark_engine_task_reevaluate(self, task);
-		}
-	}
+	ark_engine_run_reevaluate_pending(self, run);
 	ark_engine_run_arm_timeout(run);
 	ark_engine_run_check_finished(self, run);
 	ark_engine_schedule_tick(self);
@@ -1729,8 +1760,9 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	ArkEngineRun *run;
 	const ArkTaskSpec *spec;
 	ArkEngineTask *task;
-	g_autoptr(GArray) stack = NULL;
-	g_autoptr(GString) data = g_string_new("{\"replayed_by\":");
+	g_autoptr(JsonBuilder) data = json_builder_new();
+	g_autoptr(JsonNode) data_root = NULL;
+	g_autofree gchar *data_json = NULL;
 	gboolean loaded = FALSE;
 
 	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
@@ -1838,47 +1870,30 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	}
 
 	/* what was skipped because of it waits again */
-	stack = g_array_new(FALSE, FALSE, sizeof(guint32));
-	g_array_append_val(stack, spec->index);
-	while (stack->len > 0) {
-		guint32 idx = g_array_index(stack, guint32, stack->len - 1);
-		ArkEngineTask *t = &run->tasks[idx];
-		g_array_set_size(stack, stack->len - 1);
-		for (guint32 d = 0; d < t->n_dependents; d++) {
-			guint32 di = run->dependents[t->dependents_start + d];
-			ArkEngineTask *dep = &run->tasks[di];
-			if (dep->rec.state != ARK_TASK_STATE_SKIPPED)
-				continue;
-			ark_engine_task_set_state(self, dep, ARK_TASK_STATE_PENDING, NULL);
-			g_array_append_val(stack, di);
-		}
-	}
+	ark_engine_walk_dependents(self, task, ARK_TASK_STATE_SKIPPED, ARK_TASK_STATE_PENDING,
+				   NULL);
 
-	{
-		g_autoptr(JsonNode) who = json_node_init_string(json_node_alloc(), by);
-		g_autofree gchar *who_json = json_to_string(who, FALSE);
-		g_string_append(data, who_json);
-		if (overrides != NULL) {
-			g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), overrides);
-			g_autofree gchar *ov = json_to_string(node, FALSE);
-			g_string_append_printf(data, ",\"overrides\":%s", ov);
-		}
-		g_string_append_c(data, '}');
+	/* the event says who replayed it and with what */
+	json_builder_begin_object(data);
+	json_builder_set_member_name(data, "replayed_by");
+	if (by != NULL)
+		json_builder_add_string_value(data, by);
+	else
+		json_builder_add_null_value(data);
+	if (overrides != NULL) {
+		json_builder_set_member_name(data, "overrides");
+		json_builder_add_value(data, json_node_init_object(json_node_alloc(), overrides));
 	}
+	json_builder_end_object(data);
+	data_root = json_builder_get_root(data);
+	data_json = json_to_string(data_root, FALSE);
 	task->rec.retry_base = task->rec.attempts;
 	{
 		g_autofree gchar *reason =
 		    g_strdup_printf("replayed by %s", by != NULL ? by : "unknown");
-		ark_engine_task_make_ready_full(self, task, reason, data->str);
+		ark_engine_task_make_ready_full(self, task, reason, data_json);
 	}
-	{
-		const guint *order = ark_workflow_get_topological_order(run->workflow);
-		for (guint k = 0; k < run->n_tasks; k++) {
-			ArkEngineTask *t = &run->tasks[order[k]];
-			if (t->rec.state == ARK_TASK_STATE_PENDING)
-				ark_engine_task_reevaluate(self, t);
-		}
-	}
+	ark_engine_run_reevaluate_pending(self, run);
 	/* a reopened run has no run-level timeout: it was counted from submission and has
 	 * usually passed by the time someone replays a task */
 	if (loaded)
