@@ -1257,6 +1257,20 @@ ark_store_sqlite_runs_query(ArkStoreSqlite *self, const ArkRunFilter *filter,
 	return ark_store_sqlite_cached_query(self, sql, out_cached, error);
 }
 
+/* collects the rows of a statement from ark_store_sqlite_cached_query() and releases it */
+static GPtrArray *
+ark_store_sqlite_collect_query(ArkStoreSqlite *self, sqlite3_stmt *stmt, gboolean cached,
+			       ArkStoreSqliteRowFunc from_row, GDestroyNotify free_func,
+			       GError **error)
+{
+	GPtrArray *rows = ark_store_sqlite_collect(self, stmt, from_row, free_func, error);
+	if (cached)
+		ark_store_sqlite_stmt_use_done(stmt);
+	else
+		sqlite3_finalize(stmt);
+	return rows;
+}
+
 static GPtrArray *
 ark_store_sqlite_list_runs(ArkStore *store, const ArkRunFilter *filter, GError **error)
 {
@@ -1283,13 +1297,9 @@ ark_store_sqlite_list_runs(ArkStore *store, const ArkRunFilter *filter, GError *
 	if ((index = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
 		ark_store_sqlite_bind_int(stmt, index, filter->limit);
 
-	runs = ark_store_sqlite_collect(self, stmt,
-					(ArkStoreSqliteRowFunc)ark_store_sqlite_run_from_row,
-					(GDestroyNotify)ark_run_record_free, error);
-	if (cached)
-		ark_store_sqlite_stmt_use_done(stmt);
-	else
-		sqlite3_finalize(stmt);
+	runs = ark_store_sqlite_collect_query(self, stmt, cached,
+					      (ArkStoreSqliteRowFunc)ark_store_sqlite_run_from_row,
+					      (GDestroyNotify)ark_run_record_free, error);
 	if (runs == NULL)
 		g_prefix_error(error, "failed to list runs: ");
 	return runs;
@@ -1419,13 +1429,9 @@ ark_store_sqlite_find_tasks(ArkStore *store, const ArkTaskFilter *filter, GError
 	if ((index = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
 		ark_store_sqlite_bind_int(stmt, index, filter->limit);
 
-	tasks = ark_store_sqlite_collect(self, stmt,
-					 (ArkStoreSqliteRowFunc)ark_store_sqlite_task_from_row,
-					 (GDestroyNotify)ark_task_record_free, error);
-	if (cached)
-		ark_store_sqlite_stmt_use_done(stmt);
-	else
-		sqlite3_finalize(stmt);
+	tasks = ark_store_sqlite_collect_query(self, stmt, cached,
+					       (ArkStoreSqliteRowFunc)ark_store_sqlite_task_from_row,
+					       (GDestroyNotify)ark_task_record_free, error);
 	if (tasks == NULL)
 		g_prefix_error(error, "failed to find tasks: ");
 	return tasks;
