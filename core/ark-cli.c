@@ -12,7 +12,7 @@
 #include <arkitect/arkitect-core.h>
 
 #include "ark-cli-progress.h"
-#include "ark-plugin-loader.h"
+#include <arkitect/arkitect-core.h>
 
 /* exit codes, documented in docs/cli.md */
 #define ARK_CLI_EXIT_OK 0
@@ -967,43 +967,7 @@ ark_cli_cmd_plugins(ArkCliOptions *opts)
 		g_autoptr(JsonNode) root = NULL;
 		g_autofree gchar *out = NULL;
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "plugins");
-		json_builder_begin_array(b);
-		for (guint i = 0; i < plugins->len; i++) {
-			ArkPlugin *p = g_ptr_array_index(plugins, i);
-			const ArkPluginInfo *info = ark_plugin_get_info(p);
-			g_auto(GStrv) provides =
-			    ark_registry_list_provided_by(registry, info->name);
-			json_builder_begin_object(b);
-			ark_cli_json_add_string(b, "name", info->name);
-			ark_cli_json_add_string(b, "version", info->version);
-			ark_cli_json_add_string(b, "license", info->license);
-			ark_cli_json_add_string(b, "description", info->description);
-			g_autofree gchar *abi =
-			    g_strdup_printf("%u.%u", info->abi_major, info->abi_minor);
-			json_builder_set_member_name(b, "abi");
-			json_builder_add_string_value(b, abi);
-			json_builder_set_member_name(b, "provides");
-			json_builder_begin_array(b);
-			for (guint k = 0; provides[k] != NULL; k++)
-				json_builder_add_string_value(b, provides[k]);
-			json_builder_end_array(b);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
-		json_builder_set_member_name(b, "refused");
-		json_builder_begin_array(b);
-		for (guint i = 0; i < refused->len; i++) {
-			ArkPluginRefusal *r = g_ptr_array_index(refused, i);
-			json_builder_begin_object(b);
-			ark_cli_json_add_string(b, "name", r->name);
-			ark_cli_json_add_string(b, "path", r->path);
-			json_builder_set_member_name(b, "code");
-			json_builder_add_int_value(b, r->error->code);
-			ark_cli_json_add_string(b, "reason", r->error->message);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
+		ark_plugin_loader_build_json(loader, b);
 		json_builder_end_object(b);
 		root = json_builder_get_root(b);
 		out = json_to_string(root, TRUE);

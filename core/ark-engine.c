@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ struct _ArkEngineExec {
 	GPtrArray *queues; /* ArkEngineQueue, one per policy used with this executor */
 	guint next_queue;  /* round-robin between policies */
 	ArkMetricSeries *slots_in_use;
+	guint restarts;	       /* by the health model */
+	gchar *restart_reason; /* why it was last restarted */
+	ArkTimestamp restarted_at;
 };
 
 struct _ArkEngine {
@@ -108,7 +112,22 @@ struct _ArkEngine {
 	ArkMetricSeries *m_ready_latency;
 	ArkMetricSeries *m_commit;
 	ArkMetric *m_queue_depth;
+
+	ArkPluginLoader *plugin_loader;
+	gboolean refusing;	/* draining: submit and replay fail with ARK_ERROR_BUSY */
+	gchar *refusing_reason;
+
+	/* main-loop lag: how late the probe timer fired, worst of this window and the last */
+	guint lag_probe_id;
+	gint64 lag_expected;   /* monotonic time the probe should fire at */
+	gint64 lag_window_start;
+	gint64 lag_max_cur;
+	gint64 lag_max_prev;
+	gint64 lag_limit;      /* lag above this fails the main-loop check, microseconds */
 };
+
+#define ARK_ENGINE_LAG_PROBE_MS 250
+#define ARK_ENGINE_LAG_WINDOW (10 * G_USEC_PER_SEC)
 
 G_DEFINE_FINAL_TYPE(ArkEngine, ark_engine, G_TYPE_OBJECT)
 
@@ -120,6 +139,7 @@ enum {
 static guint ark_engine_signals[SIGNAL_LAST];
 
 static void ark_engine_schedule_tick(ArkEngine *self);
+static gboolean ark_engine_check_accepting(ArkEngine *self, GError **error);
 static void ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
 				      const gchar *reason);
 
@@ -135,6 +155,7 @@ static void
 ark_engine_exec_free(ArkEngineExec *exec)
 {
 	g_free(exec->name);
+	g_free(exec->restart_reason);
 	g_clear_object(&exec->executor);
 	g_ptr_array_unref(exec->queues);
 	g_free(exec);
@@ -1015,6 +1036,44 @@ ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slot
 	g_hash_table_insert(self->slot_overrides, g_strdup(executor), GUINT_TO_POINTER(slots));
 }
 
+/* a set-up instance of the executor registered as @name */
+static ArkExecutor *
+ark_engine_executor_new(ArkEngine *self, const gchar *name, GError **error)
+{
+	g_autoptr(ArkExecutor) executor = NULL;
+	g_autofree gchar *group = g_strdup_printf("executor-%s", name);
+	ArkExecutorSetup setup = {
+	    .name = name,
+	    .slots = GPOINTER_TO_UINT(g_hash_table_lookup(self->slot_overrides, name)),
+	    .state_dir = self->state_dir,
+	    .config = self->config,
+	    .group = group,
+	    .registry = self->registry,
+	};
+
+	executor = ark_registry_create(self->registry, ARK_CAPABILITY_EXECUTOR, name, error);
+	if (executor == NULL || !ark_executor_setup(executor, &setup, error))
+		return NULL;
+	return g_steal_pointer(&executor);
+}
+
+static gboolean
+ark_engine_lag_probe_cb(gpointer user_data)
+{
+	ArkEngine *self = user_data;
+	gint64 now = g_get_monotonic_time();
+	gint64 lag = MAX(now - self->lag_expected, 0);
+
+	if (now - self->lag_window_start >= ARK_ENGINE_LAG_WINDOW) {
+		self->lag_max_prev = self->lag_max_cur;
+		self->lag_max_cur = 0;
+		self->lag_window_start = now;
+	}
+	self->lag_max_cur = MAX(self->lag_max_cur, lag);
+	self->lag_expected = now + ARK_ENGINE_LAG_PROBE_MS * 1000;
+	return G_SOURCE_CONTINUE;
+}
+
 gboolean
 ark_engine_start(ArkEngine *self, GError **error)
 {
@@ -1039,20 +1098,10 @@ ark_engine_start(ArkEngine *self, GError **error)
 	for (guint i = 0; names[i] != NULL; i++) {
 		g_autoptr(GError) local_error = NULL;
 		g_autoptr(ArkExecutor) executor = NULL;
-		g_autofree gchar *group = g_strdup_printf("executor-%s", names[i]);
-		ArkExecutorSetup setup = {
-		    .name = names[i],
-		    .slots = GPOINTER_TO_UINT(g_hash_table_lookup(self->slot_overrides, names[i])),
-		    .state_dir = self->state_dir,
-		    .config = self->config,
-		    .group = group,
-		    .registry = self->registry,
-		};
 		ArkEngineExec *exec;
 
-		executor = ark_registry_create(self->registry, ARK_CAPABILITY_EXECUTOR, names[i],
-					       &local_error);
-		if (executor == NULL || !ark_executor_setup(executor, &setup, &local_error)) {
+		executor = ark_engine_executor_new(self, names[i], &local_error);
+		if (executor == NULL) {
 			g_warning("executor %s is not available: %s", names[i],
 				  local_error->message);
 			continue;
@@ -1080,6 +1129,20 @@ ark_engine_start(ArkEngine *self, GError **error)
 		self->next_seq = ark_store_get_last_event_seq(self->store);
 		self->next_token = ark_store_get_last_attempt_token(self->store);
 	}
+	if (self->config != NULL &&
+	    g_key_file_has_key(self->config, "engine", "loop-lag-limit", NULL)) {
+		g_autofree gchar *limit =
+		    g_key_file_get_string(self->config, "engine", "loop-lag-limit", NULL);
+		gint64 usec = 0;
+		if (limit != NULL && ark_duration_parse(limit, &usec, NULL) && usec > 0)
+			self->lag_limit = usec;
+	}
+	self->lag_window_start = self->lag_expected =
+	    g_get_monotonic_time() + ARK_ENGINE_LAG_PROBE_MS * 1000;
+	self->lag_probe_id =
+	    g_timeout_add_full(G_PRIORITY_DEFAULT, ARK_ENGINE_LAG_PROBE_MS,
+			       ark_engine_lag_probe_cb, self, NULL);
+	g_source_set_name_by_id(self->lag_probe_id, "ArkEngine lag probe");
 	self->started = TRUE;
 	return TRUE;
 }
@@ -1334,10 +1397,8 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 
 	if (options == NULL)
 		options = &defaults;
-	if (self->storage_error != NULL) {
-		g_propagate_error(error, g_error_copy(self->storage_error));
+	if (!ark_engine_check_accepting(self, error))
 		return NULL;
-	}
 	if (options->idempotency_key != NULL) {
 		g_autoptr(GError) lookup_error = NULL;
 		g_autoptr(ArkRunRecord) existing = ark_store_find_run_by_idempotency_key(
@@ -1770,10 +1831,8 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
 
-	if (self->storage_error != NULL) {
-		g_propagate_error(error, g_error_copy(self->storage_error));
+	if (!ark_engine_check_accepting(self, error))
 		return FALSE;
-	}
 	/* what is recorded so far is committed first: a replay swaps the definition */
 	if (!ark_engine_flush(self, error))
 		return FALSE;
@@ -1920,11 +1979,280 @@ ark_engine_get_n_open_runs(ArkEngine *self)
 	return g_hash_table_size(self->runs);
 }
 
+void
+ark_engine_set_plugin_loader(ArkEngine *self, ArkPluginLoader *loader)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(loader == NULL || ARK_IS_PLUGIN_LOADER(loader));
+	g_set_object(&self->plugin_loader, loader);
+}
+
+ArkPluginLoader *
+ark_engine_get_plugin_loader(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->plugin_loader;
+}
+
+void
+ark_engine_set_accepting(ArkEngine *self, gboolean accepting, const gchar *reason)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	self->refusing = !accepting;
+	g_free(self->refusing_reason);
+	self->refusing_reason = accepting ? NULL : g_strdup(reason != NULL ? reason : "not accepting work");
+}
+
+gboolean
+ark_engine_is_accepting(ArkEngine *self, const gchar **out_reason)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	if (out_reason != NULL)
+		*out_reason = self->refusing_reason;
+	return !self->refusing;
+}
+
+/* ARK_ERROR_BUSY while draining, the storage error once a commit failed */
+static gboolean
+ark_engine_check_accepting(ArkEngine *self, GError **error)
+{
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+	if (self->refusing) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_BUSY, self->refusing_reason);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static int
+ark_engine_strv_compare(const void *a, const void *b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+GStrv
+ark_engine_list_executors(ArkEngine *self)
+{
+	GStrv names;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	names = (GStrv)g_hash_table_get_keys_as_array(self->execs, NULL);
+	for (guint i = 0; names[i] != NULL; i++)
+		names[i] = g_strdup(names[i]);
+	qsort(names, g_strv_length(names), sizeof(gchar *), ark_engine_strv_compare);
+	return names;
+}
+
+gboolean
+ark_engine_get_executor_slots(ArkEngine *self, const gchar *executor, guint *out_slots,
+			      guint *out_in_use)
+{
+	ArkEngineExec *exec;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	exec = g_hash_table_lookup(self->execs, executor);
+	if (exec == NULL)
+		return FALSE;
+	if (out_slots != NULL)
+		*out_slots = exec->slots;
+	if (out_in_use != NULL)
+		*out_in_use = exec->running;
+	return TRUE;
+}
+
+guint
+ark_engine_get_queue_depth(ArkEngine *self, const gchar *policy)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint depth = 0;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineExec *exec = value;
+		for (guint i = 0; i < exec->queues->len; i++) {
+			ArkEngineQueue *queue = g_ptr_array_index(exec->queues, i);
+			if (policy == NULL || g_strcmp0(policy, queue->name) == 0)
+				depth += ark_policy_get_length(queue->policy);
+		}
+	}
+	return depth;
+}
+
+/* the health model's restart of an executor whose own check failed: what it holds ends LOST
+ * (and follows its retry policy) and a fresh instance takes its place */
+static void
+ark_engine_exec_restart(ArkEngine *self, ArkEngineExec *exec, const gchar *why)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkExecutor) fresh = NULL;
+	g_autofree gchar *lost_reason =
+	    g_strdup_printf("executor %s was restarted: %s", exec->name, why);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_warning("%s", lost_reason);
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		for (guint i = 0; i < run->n_tasks; i++) {
+			ArkEngineTask *task = &run->tasks[i];
+			ArkAttemptResult result = {
+			    .status = ARK_ATTEMPT_STATUS_LOST,
+			    .exit_code = -1,
+			    .error = lost_reason,
+			};
+			g_autoptr(ArkAttempt) attempt = NULL;
+			if (task->exec != exec || task->attempt == NULL)
+				continue;
+			attempt = ark_attempt_ref(task->attempt);
+			ark_engine_attempt_finished_cb(attempt, &result, task);
+			ark_attempt_abandon(attempt);
+		}
+	}
+	ark_executor_shutdown(exec->executor);
+	exec->restarts++;
+	exec->restarted_at = g_get_real_time();
+	g_free(exec->restart_reason);
+	exec->restart_reason = g_strdup(why);
+	fresh = ark_engine_executor_new(self, exec->name, &error);
+	if (fresh == NULL) {
+		/* keep the old instance: the next check tries again */
+		g_warning("executor %s could not be set up again: %s", exec->name, error->message);
+		return;
+	}
+	g_set_object(&exec->executor, fresh);
+	exec->slots = MAX(ark_executor_get_slots(exec->executor), 1);
+	ark_engine_schedule_tick(self);
+}
+
+static ArkHealthCheck *
+ark_health_check_new(const gchar *name, ArkHealthStatus status, gboolean blocks_ready,
+		     gchar *message)
+{
+	ArkHealthCheck *check = g_new0(ArkHealthCheck, 1);
+	check->name = g_strdup(name);
+	check->status = status;
+	check->blocks_ready = blocks_ready;
+	check->message = message;
+	return check;
+}
+
+GPtrArray *
+ark_engine_check_health(ArkEngine *self)
+{
+	GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify)ark_health_check_free);
+	g_auto(GStrv) names = NULL;
+	gint64 lag;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), checks);
+
+	/* the store: a failed commit stops the engine; otherwise it must answer a query */
+	if (self->store == NULL) {
+		g_ptr_array_add(checks, ark_health_check_new("store", ARK_HEALTH_FAILING, TRUE,
+							     g_strdup("no store is open")));
+	} else if (self->storage_error != NULL) {
+		g_ptr_array_add(checks,
+				ark_health_check_new("store", ARK_HEALTH_FAILING, TRUE,
+						     g_strdup(self->storage_error->message)));
+	} else {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ArkRunRecord) probe =
+		    ark_store_get_run(self->store, "00000000000000000000000000", &error);
+		if (probe != NULL || g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND))
+			g_ptr_array_add(checks,
+					ark_health_check_new("store", ARK_HEALTH_OK, TRUE,
+							     g_strdup("answers queries")));
+		else
+			g_ptr_array_add(checks, ark_health_check_new(
+						    "store", ARK_HEALTH_FAILING, TRUE,
+						    g_strdup(error->message)));
+	}
+
+	/* every executor: its own check; one that fails is restarted */
+	names = ark_engine_list_executors(self);
+	for (guint i = 0; names[i] != NULL; i++) {
+		ArkEngineExec *exec = g_hash_table_lookup(self->execs, names[i]);
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *name = g_strdup_printf("executor:%s", exec->name);
+
+		if (!ark_executor_check_health(exec->executor, &error)) {
+			ark_engine_exec_restart(self, exec, error->message);
+			g_clear_error(&error);
+			if (!ark_executor_check_health(exec->executor, &error)) {
+				g_ptr_array_add(checks, ark_health_check_new(
+							    name, ARK_HEALTH_FAILING, FALSE,
+							    g_strdup(error->message)));
+				continue;
+			}
+		}
+		if (exec->restarts > 0) {
+			g_autofree gchar *when = ark_timestamp_format(exec->restarted_at);
+			g_ptr_array_add(
+			    checks, ark_health_check_new(
+					name, ARK_HEALTH_DEGRADED, FALSE,
+					g_strdup_printf("restarted %u time(s), last at %s: %s",
+							exec->restarts, when, exec->restart_reason)));
+		} else {
+			g_ptr_array_add(checks,
+					ark_health_check_new(name, ARK_HEALTH_OK, FALSE,
+							     g_strdup_printf("%u of %u slots in use",
+									     exec->running,
+									     exec->slots)));
+		}
+	}
+
+	/* the main loop: how late a 250 ms timer fired lately */
+	lag = MAX(self->lag_max_cur, self->lag_max_prev);
+	lag = MAX(lag, g_get_monotonic_time() - self->lag_expected);
+	g_ptr_array_add(checks,
+			ark_health_check_new("main-loop",
+					     lag > self->lag_limit	   ? ARK_HEALTH_FAILING
+					     : lag > self->lag_limit / 5 ? ARK_HEALTH_DEGRADED
+									 : ARK_HEALTH_OK,
+					     TRUE,
+					     g_strdup_printf("worst lag in the last 10 s: %.1f ms "
+							     "(limit %.0f ms)",
+							     (gdouble)MAX(lag, 0) / 1000.0,
+							     (gdouble)self->lag_limit / 1000.0)));
+
+	g_ptr_array_add(checks, ark_health_check_new(
+				    "accepting", self->refusing ? ARK_HEALTH_FAILING : ARK_HEALTH_OK,
+				    TRUE,
+				    g_strdup(self->refusing ? self->refusing_reason
+							    : "accepts new runs")));
+	return checks;
+}
+
+gboolean
+ark_engine_is_ready(ArkEngine *self, gchar **out_failing)
+{
+	g_autoptr(GPtrArray) checks = NULL;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	checks = ark_engine_check_health(self);
+	for (guint i = 0; i < checks->len; i++) {
+		ArkHealthCheck *check = g_ptr_array_index(checks, i);
+		if (check->blocks_ready && check->status == ARK_HEALTH_FAILING) {
+			if (out_failing != NULL)
+				*out_failing = g_strdup_printf("%s: %s", check->name,
+							       check->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 static void
 ark_engine_dispose(GObject *object)
 {
 	ArkEngine *self = ARK_ENGINE(object);
 	g_clear_handle_id(&self->tick_id, g_source_remove);
+	g_clear_handle_id(&self->lag_probe_id, g_source_remove);
 	if (self->timer_source != NULL) {
 		g_source_destroy(self->timer_source);
 		g_clear_pointer(&self->timer_source, g_source_unref);
@@ -1949,6 +2277,8 @@ ark_engine_finalize(GObject *object)
 	g_clear_error(&self->storage_error);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
+	g_clear_object(&self->plugin_loader);
+	g_free(self->refusing_reason);
 	g_clear_pointer(&self->config, g_key_file_unref);
 	ark_metrics_free(self->metrics);
 	g_free(self->state_dir);
@@ -1979,6 +2309,7 @@ ark_engine_init(ArkEngine *self)
 	static const gdouble latency_buckets[] = {0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10, 60};
 
 	self->default_policy = g_strdup("fifo");
+	self->lag_limit = 5 * G_USEC_PER_SEC;
 	self->slot_overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->execs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					    (GDestroyNotify)ark_engine_exec_free);
@@ -2016,4 +2347,17 @@ ark_engine_init(ArkEngine *self)
 	self->m_queue_depth = ark_metrics_gauge(self->metrics, "ark_queue_depth",
 						"ready tasks waiting per executor and policy",
 						(const gchar *[]){"executor", "policy", NULL});
+}
+
+/* TODO(audit helper): replaced by the hash-chained implementation in this session */
+gboolean
+ark_engine_audit(ArkEngine *self, const ArkAuditEntry *entry, gboolean flush, GError **error)
+{
+	g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED, "audit log not built yet");
+	return FALSE;
+}
+
+void
+ark_engine_set_audit_file(ArkEngine *self, const gchar *path)
+{
 }

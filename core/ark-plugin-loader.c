@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ark-plugin-loader.h"
+#include <arkitect/arkitect-core.h>
 
 struct _ArkPluginLoader {
 	GObject parent_instance;
@@ -311,4 +311,62 @@ ark_plugin_loader_new(ArkRegistry *registry)
 	self = g_object_new(ARK_TYPE_PLUGIN_LOADER, NULL);
 	self->registry = g_object_ref(registry);
 	return self;
+}
+
+static void
+ark_plugin_loader_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+	json_builder_set_member_name(b, member);
+	if (value != NULL)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+void
+ark_plugin_loader_build_json(ArkPluginLoader *self, JsonBuilder *b)
+{
+	GPtrArray *plugins;
+	GPtrArray *refused;
+
+	g_return_if_fail(ARK_IS_PLUGIN_LOADER(self));
+	plugins = self->plugins;
+	refused = self->refused;
+	json_builder_set_member_name(b, "plugins");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < plugins->len; i++) {
+		ArkPlugin *p = g_ptr_array_index(plugins, i);
+		const ArkPluginInfo *info = ark_plugin_get_info(p);
+		g_auto(GStrv) provides =
+		    ark_registry_list_provided_by(self->registry, info->name);
+		json_builder_begin_object(b);
+		ark_plugin_loader_json_add_string(b, "name", info->name);
+		ark_plugin_loader_json_add_string(b, "version", info->version);
+		ark_plugin_loader_json_add_string(b, "license", info->license);
+		ark_plugin_loader_json_add_string(b, "description", info->description);
+		g_autofree gchar *abi =
+		    g_strdup_printf("%u.%u", info->abi_major, info->abi_minor);
+		json_builder_set_member_name(b, "abi");
+		json_builder_add_string_value(b, abi);
+		json_builder_set_member_name(b, "provides");
+		json_builder_begin_array(b);
+		for (guint k = 0; provides[k] != NULL; k++)
+			json_builder_add_string_value(b, provides[k]);
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "refused");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < refused->len; i++) {
+		ArkPluginRefusal *r = g_ptr_array_index(refused, i);
+		json_builder_begin_object(b);
+		ark_plugin_loader_json_add_string(b, "name", r->name);
+		ark_plugin_loader_json_add_string(b, "path", r->path);
+		json_builder_set_member_name(b, "code");
+		json_builder_add_int_value(b, r->error->code);
+		ark_plugin_loader_json_add_string(b, "reason", r->error->message);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
 }

@@ -86,3 +86,15 @@ ark_executor_shutdown(ArkExecutor *self)
 	if (iface->shutdown != NULL)
 		iface->shutdown(self);
 }
+
+gboolean
+ark_executor_check_health(ArkExecutor *self, GError **error)
+{
+	ArkExecutorInterface *iface;
+	g_return_val_if_fail(ARK_IS_EXECUTOR(self), FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	iface = ARK_EXECUTOR_GET_IFACE(self);
+	if (iface->check_health == NULL)
+		return TRUE;
+	return iface->check_health(self, error);
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "ark-plugin-loader.h"
+#include <arkitect/arkitect-core.h>
 #include <string.h>
 
 #include "ark-test-utils.h"

@@ -5,8 +5,8 @@
 
 #include "ark-test-utils.h"
 
-#if __has_include("ark-plugin-loader.h")
-#include "ark-plugin-loader.h"
+#ifdef ARK_TEST_WITH_CORE
+#include <arkitect/arkitect-core.h>
 #define ARK_TEST_HAVE_LOADER 1
 #endif
 

@@ -99,4 +99,44 @@ ARK_API const GError *ark_engine_get_storage_error(ArkEngine *self);
 /* how many runs are open */
 ARK_API guint ark_engine_get_n_open_runs(ArkEngine *self);
 
+/* the plugins the engine's registry was filled from, for frontends that list them; may be NULL */
+ARK_API void ark_engine_set_plugin_loader(ArkEngine *self, ArkPluginLoader *loader);
+ARK_API ArkPluginLoader *ark_engine_get_plugin_loader(ArkEngine *self);
+
+/*
+ * Draining: while not accepting, ark_engine_submit() and ark_engine_replay_task() fail with
+ * ARK_ERROR_BUSY and @reason (e.g. "the daemon is shutting down"); what runs goes on.
+ */
+ARK_API void ark_engine_set_accepting(ArkEngine *self, gboolean accepting, const gchar *reason);
+ARK_API gboolean ark_engine_is_accepting(ArkEngine *self, const gchar **out_reason);
+
+/* sorted executor names (transfer full) and, for one, its slots and how many are in use */
+ARK_API GStrv ark_engine_list_executors(ArkEngine *self);
+ARK_API gboolean ark_engine_get_executor_slots(ArkEngine *self, const gchar *executor,
+					       guint *out_slots, guint *out_in_use);
+/* tasks ready and waiting for a slot, in the queues of @policy (NULL for every policy) */
+ARK_API guint ark_engine_get_queue_depth(ArkEngine *self, const gchar *policy);
+
+/*
+ * The health model: runs every check now (the store answers a query, each executor's own check,
+ * the main loop's lag, whether the engine accepts work) and returns them (element-type
+ * ArkHealthCheck, transfer full). An executor whose check fails is restarted: its running
+ * attempts end LOST (and follow their retry policy) and a fresh instance is set up; the check then
+ * reports DEGRADED with the restart count.
+ */
+ARK_API GPtrArray *ark_engine_check_health(ArkEngine *self);
+/* TRUE when no check that blocks readiness fails; else FALSE and the first failing check's
+ * name and message in @out_failing (transfer full) */
+ARK_API gboolean ark_engine_is_ready(ArkEngine *self, gchar **out_failing);
+
+/*
+ * Audit: appends @entry to the tamper-evident audit log (the store's audit table and, when
+ * configured with ark_engine_set_audit_file(), a JSON-lines file), each record carrying the hash
+ * of the one before. With @flush the record is durable when this returns TRUE; without, it is
+ * committed with the engine's next batch.
+ */
+ARK_API gboolean ark_engine_audit(ArkEngine *self, const ArkAuditEntry *entry, gboolean flush,
+				  GError **error);
+ARK_API void ark_engine_set_audit_file(ArkEngine *self, const gchar *path);
+
 G_END_DECLS

@@ -101,6 +101,9 @@ ARK_API G_DECLARE_INTERFACE(ArkExecutor, ark_executor, ARK, EXECUTOR, GObject)
  * @cancel: end @attempt early; it still finishes through ark_attempt_finish() with
  *   ARK_ATTEMPT_STATUS_CANCELLED (or whatever it really ended with)
  * @shutdown: (optional) cancel what runs and release resources; no attempt is started afterwards
+ * @check_health: (optional) whether the executor can still run attempts (its worker threads,
+ *   helper process or connection are alive); a FALSE makes the engine restart it: the attempts
+ *   it holds end LOST and a fresh instance is set up. Cheap and non-blocking. (ABI 1.1)
  *
  * Every method runs on the main thread and must never block it.
  */
@@ -114,9 +117,10 @@ struct _ArkExecutorInterface {
 	void (*start)(ArkExecutor *self, ArkAttempt *attempt);
 	void (*cancel)(ArkExecutor *self, ArkAttempt *attempt);
 	void (*shutdown)(ArkExecutor *self);
+	gboolean (*check_health)(ArkExecutor *self, GError **error);
 
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[15];
 };
 
 ARK_API gboolean ark_executor_setup(ArkExecutor *self, const ArkExecutorSetup *setup,
@@ -127,6 +131,8 @@ ARK_API gboolean ark_executor_check_task(ArkExecutor *self, ArkWorkflow *workflo
 ARK_API void ark_executor_start(ArkExecutor *self, ArkAttempt *attempt);
 ARK_API void ark_executor_cancel(ArkExecutor *self, ArkAttempt *attempt);
 ARK_API void ark_executor_shutdown(ArkExecutor *self);
+/* TRUE for executors without a check */
+ARK_API gboolean ark_executor_check_health(ArkExecutor *self, GError **error);
 
 /**
  * ArkFunction:

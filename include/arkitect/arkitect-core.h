@@ -7,6 +7,9 @@
 
 #define __ARKITECT_CORE_H_INSIDE__
 
+#include <arkitect/ark-audit.h>
+#include <arkitect/ark-health.h>
+#include <arkitect/ark-plugin-loader.h>
 #include <arkitect/ark-engine.h>
 
 #undef __ARKITECT_CORE_H_INSIDE__

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#if !defined(__ARKITECT_CORE_H_INSIDE__) && !defined(ARK_COMPILATION)
+#error "Only <arkitect/arkitect-core.h> can be included directly."
+#endif
+
 #include <arkitect/arkitect.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -36,6 +41,9 @@ ARK_API GPtrArray *ark_plugin_loader_get_plugins(ArkPluginLoader *self);
 /* (element-type ArkPluginRefusal) */
 ARK_API GPtrArray *ark_plugin_loader_get_refused(ArkPluginLoader *self);
 ARK_API ArkRegistry *ark_plugin_loader_get_registry(ArkPluginLoader *self);
+/* the loaded and the refused plugins as members "plugins" and "refused" of the object @builder is
+ * in: name, version, license, description, abi, provides[]; name, path, code, reason */
+ARK_API void ark_plugin_loader_build_json(ArkPluginLoader *self, JsonBuilder *builder);
 /* shuts plugins down in reverse order; modules stay mapped (GTypes can not be unregistered) */
 ARK_API void ark_plugin_loader_shutdown(ArkPluginLoader *self);
 
