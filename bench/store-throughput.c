@@ -6,7 +6,7 @@
 
 #include <arkitect/arkitect.h>
 
-#include "ark-plugin-loader.h"
+#include <arkitect/arkitect-core.h>
 
 /*
  * bench/store-throughput: what the stores cost per state change.
