@@ -1183,6 +1183,20 @@ ark_engine_get_metrics(ArkEngine *self)
 }
 
 const gchar *
+ark_engine_get_state_dir(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->state_dir;
+}
+
+GKeyFile *
+ark_engine_get_config(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->config;
+}
+
+const gchar *
 ark_engine_get_default_policy(ArkEngine *self)
 {
 	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);

@@ -48,6 +48,10 @@ ARK_API void ark_engine_shutdown(ArkEngine *self);
 ARK_API ArkRegistry *ark_engine_get_registry(ArkEngine *self);
 ARK_API ArkStore *ark_engine_get_store(ArkEngine *self);
 ARK_API ArkMetrics *ark_engine_get_metrics(ArkEngine *self);
+/* the state directory (logs, tokens, lock), or NULL when ephemeral */
+ARK_API const gchar *ark_engine_get_state_dir(ArkEngine *self);
+/* the configuration the engine was given, or NULL */
+ARK_API GKeyFile *ark_engine_get_config(ArkEngine *self);
 ARK_API const gchar *ark_engine_get_default_policy(ArkEngine *self);
 
 /* the checks that need the loaded plugins: executor and policy names, executor-specific task
