@@ -114,6 +114,10 @@ struct _ArkEngine {
 	ArkMetric *m_queue_depth;
 
 	ArkPluginLoader *plugin_loader;
+	guint64 n_dead; /* tasks in the DLQ, across every run of the store */
+	ArkMetric *m_open_runs;
+	ArkMetric *m_open_tasks;
+	ArkMetricSeries *m_dlq;
 	gboolean refusing;	/* draining: submit and replay fail with ARK_ERROR_BUSY */
 	gchar *refusing_reason;
 
@@ -421,6 +425,10 @@ ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskStat
 	ArkTimestamp now = g_get_real_time();
 	gboolean was_terminal = ark_task_state_is_terminal(task->rec.state);
 
+	if (state == ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_DEAD)
+		self->n_dead++;
+	else if (state != ARK_TASK_STATE_DEAD && task->rec.state == ARK_TASK_STATE_DEAD)
+		self->n_dead--;
 	run->counts[task->rec.state]--;
 	run->counts[state]++;
 	task->rec.state = state;
@@ -1057,6 +1065,20 @@ ark_engine_executor_new(ArkEngine *self, const gchar *name, GError **error)
 	return g_steal_pointer(&executor);
 }
 
+static void
+ark_engine_count_dead(ArkEngine *self)
+{
+	g_autoptr(GError) error = NULL;
+	ArkTaskFilter filter = {.state_mask = 1u << ARK_TASK_STATE_DEAD};
+	g_autoptr(GPtrArray) dead = ark_store_find_tasks(self->store, &filter, &error);
+
+	if (dead == NULL) {
+		g_debug("could not count the dead-letter queue: %s", error->message);
+		return;
+	}
+	self->n_dead = dead->len;
+}
+
 static gboolean
 ark_engine_lag_probe_cb(gpointer user_data)
 {
@@ -1128,6 +1150,7 @@ ark_engine_start(ArkEngine *self, GError **error)
 	if (self->store != NULL) {
 		self->next_seq = ark_store_get_last_event_seq(self->store);
 		self->next_token = ark_store_get_last_attempt_token(self->store);
+		ark_engine_count_dead(self);
 	}
 	if (self->config != NULL &&
 	    g_key_file_has_key(self->config, "engine", "loop-lag-limit", NULL)) {
@@ -2261,6 +2284,39 @@ ark_engine_is_ready(ArkEngine *self, gchar **out_failing)
 	return TRUE;
 }
 
+/* gauges computed when /metrics is rendered: cheaper than keeping them current per transition */
+static void
+ark_engine_collect_metrics(ArkMetrics *metrics, gpointer user_data)
+{
+	ArkEngine *self = user_data;
+	guint runs[ARK_RUN_STATE_LAST] = {0};
+	guint64 tasks[ARK_TASK_STATE_LAST] = {0};
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		runs[run->rec.state]++;
+		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+			tasks[i] += run->counts[i];
+	}
+	for (guint i = 0; i < ARK_RUN_STATE_LAST; i++) {
+		if (ark_run_state_is_terminal(i))
+			continue;
+		ark_metric_series_set(
+		    ark_metric_series(self->m_open_runs,
+				      (const gchar *[]){ark_run_state_to_string(i), NULL}),
+		    runs[i]);
+	}
+	for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+		ark_metric_series_set(
+		    ark_metric_series(self->m_open_tasks,
+				      (const gchar *[]){ark_task_state_to_string(i), NULL}),
+		    (gdouble)tasks[i]);
+	ark_metric_series_set(self->m_dlq, (gdouble)self->n_dead);
+}
+
 static void
 ark_engine_dispose(GObject *object)
 {
@@ -2361,6 +2417,16 @@ ark_engine_init(ArkEngine *self)
 	self->m_queue_depth = ark_metrics_gauge(self->metrics, "ark_queue_depth",
 						"ready tasks waiting per executor and policy",
 						(const gchar *[]){"executor", "policy", NULL});
+	self->m_open_runs = ark_metrics_gauge(self->metrics, "ark_runs",
+					      "open runs (not yet finished) by state",
+					      (const gchar *[]){"state", NULL});
+	self->m_open_tasks = ark_metrics_gauge(self->metrics, "ark_tasks",
+					       "tasks of open runs by state",
+					       (const gchar *[]){"state", NULL});
+	self->m_dlq = ark_metric_default(ark_metrics_gauge(
+	    self->metrics, "ark_dlq_tasks", "tasks in the dead-letter queue (state dead), every run",
+	    NULL));
+	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
 }
 
 /* TODO(audit helper): replaced by the hash-chained implementation in this session */
