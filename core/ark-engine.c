@@ -119,6 +119,7 @@ struct _ArkEngine {
 	ArkMetric *m_open_tasks;
 	ArkMetricSeries *m_dlq;
 	gboolean refusing;	/* draining: submit and replay fail with ARK_ERROR_BUSY */
+	gboolean draining;	/* no attempt is started any more */
 	gchar *refusing_reason;
 
 	/* main-loop lag: how late the probe timer fired, worst of this window and the last */
@@ -958,7 +959,7 @@ ark_engine_dispatch(ArkEngine *self)
 	g_hash_table_iter_init(&iter, self->execs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkEngineExec *exec = value;
-		while (exec->running < exec->slots) {
+		while (exec->running < exec->slots && !self->draining) {
 			ArkQueueEntry *entry = ark_engine_exec_next(exec);
 			if (entry == NULL)
 				break;
@@ -2068,6 +2069,79 @@ static int
 ark_engine_strv_compare(const void *a, const void *b)
 {
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+void
+ark_engine_drain(ArkEngine *self, const gchar *reason)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	ark_engine_set_accepting(self, FALSE, reason);
+	self->draining = TRUE;
+}
+
+guint
+ark_engine_get_n_running(ArkEngine *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint running = 0;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		running += ((ArkEngineExec *)value)->running;
+	return running;
+}
+
+gboolean
+ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(reason != NULL, FALSE);
+	self->draining = TRUE;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		for (guint i = 0; i < run->n_tasks; i++) {
+			ArkEngineTask *task = &run->tasks[i];
+			ArkAttemptResult result = {
+			    .status = ARK_ATTEMPT_STATUS_CANCELLED,
+			    .exit_code = -1,
+			    .error = reason,
+			};
+			g_autoptr(ArkAttempt) attempt = NULL;
+
+			if (task->attempt == NULL)
+				continue;
+			attempt = g_steal_pointer(&task->attempt);
+			ark_attempt_abandon(attempt);
+			task->exec->running--;
+			ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+			task->arec->status = result.status;
+			task->arec->finished_at = g_get_real_time();
+			task->arec->error = (gchar *)ark_store_batch_intern(self->batch, reason);
+			task->arec->log_path = (gchar *)ark_store_batch_intern(
+			    self->batch, ark_attempt_get_log_path(attempt));
+			ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE,
+						    task->arec);
+			ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task,
+					     task->arec->number, result.status, NULL);
+			task->arec->error = NULL;
+			task->arec->log_path = NULL;
+			task->arec->holder = NULL;
+			/* an interrupted attempt does not count against the retry budget */
+			task->rec.retry_base++;
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_READY, reason);
+		}
+	}
+	/* the executors end what they still run; their reports are no longer listened to */
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
+	return ark_engine_flush(self, error);
 }
 
 GStrv
