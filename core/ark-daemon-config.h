@@ -46,4 +46,8 @@ gchar *ark_daemon_config_get_string(ArkDaemonConfig *self, const gchar *group, c
 gint64 ark_daemon_config_get_duration(ArkDaemonConfig *self, const gchar *group,
 				      const gchar *key, gint64 def);
 
+/* every declared key of every group as a commented configuration file: what
+ * data/arkitect.conf holds */
+gchar *ark_daemon_config_describe(ArkRegistry *registry);
+
 G_END_DECLS

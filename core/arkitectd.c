@@ -310,10 +310,12 @@ ark_daemon_terminate_cb(gpointer user_data)
 	ark_sd_notify("STOPPING=1");
 	ark_engine_drain(self->engine, "the daemon is shutting down");
 	self->drain_deadline = g_get_monotonic_time() + self->drain_timeout;
-	g_message("stopping: no new work accepted; waiting up to %.0f s for %u running "
-		  "attempt(s)",
-		  (gdouble)self->drain_timeout / G_USEC_PER_SEC,
-		  ark_engine_get_n_running(self->engine));
+	{
+		g_autofree gchar *timeout = ark_duration_format(self->drain_timeout);
+		g_message("stopping: no new work accepted; waiting up to %s for %u running "
+			  "attempt(s)",
+			  timeout, ark_engine_get_n_running(self->engine));
+	}
 	ark_daemon_update_status(self);
 	self->drain_poll_id = g_timeout_add(50, ark_daemon_drain_poll_cb, self);
 	return G_SOURCE_CONTINUE;
@@ -405,8 +407,14 @@ ark_daemon_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state,
 	}
 }
 
+typedef enum {
+	ARK_DAEMON_MODE_RUN,
+	ARK_DAEMON_MODE_CHECK_CONFIG,
+	ARK_DAEMON_MODE_PRINT_CONFIG,
+} ArkDaemonMode;
+
 static gint
-ark_daemon_start(ArkDaemon *self, gboolean check_only)
+ark_daemon_start(ArkDaemon *self, ArkDaemonMode mode)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ArkRegistry) registry = ark_registry_new();
@@ -424,10 +432,15 @@ ark_daemon_start(ArkDaemon *self, gboolean check_only)
 		ArkPluginRefusal *r = g_ptr_array_index(ark_plugin_loader_get_refused(self->loader), i);
 		g_warning("plugin %s refused: %s", r->name, r->error->message);
 	}
+	if (mode == ARK_DAEMON_MODE_PRINT_CONFIG) {
+		g_autofree gchar *text = ark_daemon_config_describe(registry);
+		g_print("%s", text);
+		return ARK_DAEMON_EXIT_OK;
+	}
 	self->config = ark_daemon_load_config(self, registry);
 	if (self->config == NULL)
 		return ARK_DAEMON_EXIT_CONFIG;
-	if (check_only) {
+	if (mode == ARK_DAEMON_MODE_CHECK_CONFIG) {
 		const gchar *const *files = ark_daemon_config_get_files(self->config);
 		for (guint i = 0; files[i] != NULL; i++)
 			g_print("%s: ok\n", files[i]);
@@ -492,6 +505,7 @@ main(int argc, char **argv)
 	g_autofree gchar *config_path = NULL;
 	g_autofree gchar *state_dir = NULL;
 	gboolean check_config = FALSE;
+	gboolean print_config = FALSE;
 	gboolean version = FALSE;
 	gint rc;
 	const GOptionEntry entries[] = {
@@ -503,6 +517,10 @@ main(int argc, char **argv)
 	     N_("State directory (overrides [daemon] state-dir)"), N_("DIR")},
 	    {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
 	     N_("Check the configuration against the installed plugins and exit"), NULL},
+	    {"print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+	     N_("Print every configuration key the core and the installed plugins read, with "
+		"its default, and exit"),
+	     NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL},
 	    {NULL},
 	};
@@ -537,8 +555,10 @@ main(int argc, char **argv)
 	self.state_dir_option = g_steal_pointer(&state_dir);
 	self.loop = g_main_loop_new(NULL, FALSE);
 
-	rc = ark_daemon_start(&self, check_config);
-	if (rc != ARK_DAEMON_EXIT_OK || check_config) {
+	rc = ark_daemon_start(&self, print_config   ? ARK_DAEMON_MODE_PRINT_CONFIG
+				     : check_config ? ARK_DAEMON_MODE_CHECK_CONFIG
+						    : ARK_DAEMON_MODE_RUN);
+	if (rc != ARK_DAEMON_EXIT_OK || check_config || print_config) {
 		ark_daemon_clear(&self);
 		return rc;
 	}

@@ -406,6 +406,18 @@ ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group, const gcha
 	return NULL;
 }
 
+const ArkConfigKey *
+ark_registry_get_config_keys(ArkRegistry *self, const gchar *group, guint *out_n_keys)
+{
+	ArkRegistryConfig *config;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	config = g_hash_table_lookup(self->config, group);
+	if (out_n_keys != NULL)
+		*out_n_keys = config != NULL ? config->n_keys : 0;
+	return config != NULL ? config->keys : NULL;
+}
+
 GStrv
 ark_registry_list_config_groups(ArkRegistry *self)
 {

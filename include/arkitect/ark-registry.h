@@ -105,6 +105,9 @@ ARK_API gboolean ark_registry_add_config_keys(ArkRegistry *self, const gchar *pl
 /* the key declared for @group and @key, or NULL */
 ARK_API const ArkConfigKey *ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group,
 							   const gchar *key);
+/* the keys declared for @group (transfer none), or NULL */
+ARK_API const ArkConfigKey *ark_registry_get_config_keys(ArkRegistry *self, const gchar *group,
+							 guint *out_n_keys);
 /* sorted names of the groups declared (transfer full) */
 ARK_API GStrv ark_registry_list_config_groups(ArkRegistry *self);
 /* checks @value against @key's type; ARK_ERROR_INVALID_ARGUMENT saying what is expected */
