@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,6 +406,18 @@ ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group, const gcha
 	return NULL;
 }
 
+const ArkConfigKey *
+ark_registry_get_config_keys(ArkRegistry *self, const gchar *group, guint *out_n_keys)
+{
+	ArkRegistryConfig *config;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	config = g_hash_table_lookup(self->config, group);
+	if (out_n_keys != NULL)
+		*out_n_keys = config != NULL ? config->n_keys : 0;
+	return config != NULL ? config->keys : NULL;
+}
+
 GStrv
 ark_registry_list_config_groups(ArkRegistry *self)
 {
@@ -416,36 +429,6 @@ ark_registry_list_config_groups(ArkRegistry *self)
 		groups[i] = g_strdup(groups[i]);
 	qsort(groups, g_strv_length(groups), sizeof(gchar *), ark_registry_strv_compare);
 	return groups;
-}
-
-gboolean
-ark_config_parse_size(const gchar *value, guint64 *out_bytes, GError **error)
-{
-	guint64 number = 0;
-	guint64 unit = 1;
-	gchar *end = NULL;
-
-	g_return_val_if_fail(value != NULL, FALSE);
-	if (!g_ascii_isdigit(value[0]) || !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64,
-								       &number, NULL)) {
-		number = g_ascii_strtoull(value, &end, 10);
-		if (!g_ascii_isdigit(value[0]) || end == NULL || end[0] == '\0' ||
-		    end[1] != '\0' || strchr("kKMG", end[0]) == NULL) {
-			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "'%s' is not a size (bytes with an optional k, M or G suffix)",
-				    value);
-			return FALSE;
-		}
-		unit = end[0] == 'G' ? 1024 * 1024 * 1024 : end[0] == 'M' ? 1024 * 1024 : 1024;
-		if (number > G_MAXUINT64 / unit) {
-			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "size '%s' is too large", value);
-			return FALSE;
-		}
-	}
-	if (out_bytes != NULL)
-		*out_bytes = number * unit;
-	return TRUE;
 }
 
 static gboolean
@@ -493,7 +476,7 @@ ark_config_key_check_value(const ArkConfigKey *key, const gchar *value, GError *
 		}
 		return ark_config_check_range(key, value, number, error);
 	case ARK_CONFIG_SIZE:
-		if (!ark_config_parse_size(value, &number, error))
+		if (!ark_size_parse(value, &number, error))
 			return FALSE;
 		return ark_config_check_range(key, value, number, error);
 	case ARK_CONFIG_DURATION:
@@ -503,6 +486,21 @@ ark_config_key_check_value(const ArkConfigKey *key, const gchar *value, GError *
 			return FALSE;
 		}
 		return TRUE;
+	case ARK_CONFIG_NUMBER: {
+		gchar *end = NULL;
+		gdouble d = g_ascii_strtod(value, &end);
+		if (value[0] == '\0' || end == NULL || *end != '\0' || !isfinite(d)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a number", value);
+			return FALSE;
+		}
+		if (d < (gdouble)key->min || (key->max > 0 && d > (gdouble)key->max)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is out of range for %s", value, key->name);
+			return FALSE;
+		}
+		return TRUE;
+	}
 	case ARK_CONFIG_ENUM:
 		if (key->choices != NULL && g_strv_contains(key->choices, value))
 			return TRUE;

@@ -79,9 +79,10 @@ typedef enum {
 	ARK_CONFIG_BOOLEAN,  /* true or false */
 	ARK_CONFIG_UINT,     /* decimal, within [min, max] when max > 0 */
 	ARK_CONFIG_DURATION, /* ark_duration_parse(): "30s", "5m", "1h30m" */
-	ARK_CONFIG_SIZE,     /* bytes with an optional k, M or G suffix (powers of 1024) */
+	ARK_CONFIG_SIZE,     /* ark_size_parse(): "512k", "16M", "1G" */
 	ARK_CONFIG_ENUM,     /* one of @choices */
 	ARK_CONFIG_STRING_LIST, /* ';'-separated, as GKeyFile writes lists */
+	ARK_CONFIG_NUMBER,	/* a decimal number, within [min, max] when max > 0 */
 } ArkConfigType;
 
 typedef struct {
@@ -104,12 +105,13 @@ ARK_API gboolean ark_registry_add_config_keys(ArkRegistry *self, const gchar *pl
 /* the key declared for @group and @key, or NULL */
 ARK_API const ArkConfigKey *ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group,
 							   const gchar *key);
+/* the keys declared for @group (transfer none), or NULL */
+ARK_API const ArkConfigKey *ark_registry_get_config_keys(ArkRegistry *self, const gchar *group,
+							 guint *out_n_keys);
 /* sorted names of the groups declared (transfer full) */
 ARK_API GStrv ark_registry_list_config_groups(ArkRegistry *self);
 /* checks @value against @key's type; ARK_ERROR_INVALID_ARGUMENT saying what is expected */
 ARK_API gboolean ark_config_key_check_value(const ArkConfigKey *key, const gchar *value,
 					    GError **error);
-/* parses a value of type ARK_CONFIG_SIZE ("16M" -> 16777216) */
-ARK_API gboolean ark_config_parse_size(const gchar *value, guint64 *out_bytes, GError **error);
 
 G_END_DECLS

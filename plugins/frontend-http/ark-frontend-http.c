@@ -546,7 +546,7 @@ ark_frontend_http_load_config(ArkFrontendHttpConfig *config, GKeyFile *file, con
 		if (value == NULL)
 			return FALSE;
 		if (key->type == ARK_CONFIG_SIZE)
-			(void)ark_config_parse_size(value, &number, NULL);
+			(void)ark_size_parse(value, &number, NULL);
 		else if (key->type == ARK_CONFIG_UINT)
 			(void)g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT, &number, NULL);
 		else if (key->type == ARK_CONFIG_DURATION) {
