@@ -616,6 +616,131 @@ ark_frontend_http_valid_key(const gchar *key)
 	return TRUE;
 }
 
+/* a submission between ark_engine_submit_async() and the answer to its client */
+typedef struct {
+	ArkFrontendHttp *self;
+	SoupServerMessage *msg;
+	gulong finished_id;
+	gboolean gone; /* the client went away: only the audit record is left to write */
+	gchar *run_id;
+	gboolean existed;
+	GError *error;
+} ArkFrontendHttpSubmission;
+
+static void
+ark_frontend_http_submission_free(ArkFrontendHttpSubmission *submission)
+{
+	if (submission->finished_id != 0)
+		g_signal_handler_disconnect(submission->msg, submission->finished_id);
+	g_clear_object(&submission->msg);
+	g_clear_object(&submission->self);
+	g_free(submission->run_id);
+	g_clear_error(&submission->error);
+	g_free(submission);
+}
+
+static void
+ark_frontend_http_submission_gone_cb(SoupServerMessage *msg, gpointer user_data)
+{
+	ArkFrontendHttpSubmission *submission = user_data;
+	submission->gone = TRUE;
+}
+
+/*
+ * Answers the submissions of the commits since the last call. Their audit records are appended
+ * first and the last one is flushed, so they share one transaction, and none is answered as
+ * done before its record is durable. (It runs from an idle, not from the engine's callback: the
+ * engine is still inside its commit then, and a flush there would be a no-op.)
+ */
+static gboolean
+ark_frontend_http_submitted_idle_cb(gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	g_autoptr(GPtrArray) batch = self->submitted;
+	gboolean audit_ok = TRUE;
+
+	self->submitted_id = 0;
+	self->submitted = g_ptr_array_new();
+	for (guint i = 0; i < batch->len; i++) {
+		ArkFrontendHttpSubmission *submission = g_ptr_array_index(batch, i);
+		SoupServerMessage *msg = submission->msg;
+		ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+		g_autoptr(ArkRunRecord) run = NULL;
+		g_autoptr(GError) error = NULL;
+
+		if (submission->run_id == NULL) {
+			ark_frontend_http_problem_from_error(msg, submission->error);
+		} else {
+			g_free(req->audit_target);
+			req->audit_target = g_strdup(submission->run_id);
+			run = ark_store_get_run(ark_frontend_http_store(self), submission->run_id,
+						&error);
+			if (run == NULL) {
+				ark_frontend_http_problem_from_error(msg, error);
+			} else {
+				g_autofree gchar *location =
+				    g_strdup_printf("/api/v1/runs/%s", run->id);
+				soup_message_headers_replace(
+				    soup_server_message_get_response_headers(msg), "Location",
+				    location);
+				ark_frontend_http_respond_run(self, msg,
+							      submission->existed
+								  ? SOUP_STATUS_OK
+								  : SOUP_STATUS_CREATED,
+							      run);
+			}
+		}
+		if (!ark_frontend_http_handlers_audit(self, msg, req, req->audit_target,
+						      req->audit_detail, i == batch->len - 1))
+			audit_ok = FALSE;
+	}
+	for (guint i = 0; i < batch->len; i++) {
+		ArkFrontendHttpSubmission *submission = g_ptr_array_index(batch, i);
+		ArkFrontendHttpRequest *req = ark_frontend_http_request_get(submission->msg);
+
+		/* one transaction: when the last record failed, none of them is stored */
+		if (!audit_ok && req->problem == NULL)
+			ark_frontend_http_problem(
+			    submission->msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "storage",
+			    "run %s was submitted but could not be recorded in the audit log, so "
+			    "the submission is reported as failed; retry with the same "
+			    "Idempotency-Key to get the run",
+			    submission->run_id);
+		if (!submission->gone)
+			soup_server_message_unpause(submission->msg);
+		ark_frontend_http_submission_free(submission);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+ark_frontend_http_submitted_cb(ArkEngine *engine, const gchar *run_id, gboolean existed,
+			       const GError *error, gpointer user_data)
+{
+	ArkFrontendHttpSubmission *submission = user_data;
+	ArkFrontendHttp *self = submission->self;
+
+	submission->run_id = g_strdup(run_id);
+	submission->existed = existed;
+	if (error != NULL)
+		submission->error = g_error_copy(error);
+	else if (run_id == NULL)
+		submission->error =
+		    g_error_new_literal(ARK_ERROR, ARK_ERROR_INTERNAL, "the submission was lost");
+	g_ptr_array_add(self->submitted, submission);
+	if (self->submitted_id == 0)
+		self->submitted_id = g_idle_add_full(G_PRIORITY_HIGH_IDLE,
+						     ark_frontend_http_submitted_idle_cb, self, NULL);
+}
+
+void
+ark_frontend_http_handlers_clear(ArkFrontendHttp *self)
+{
+	g_clear_handle_id(&self->submitted_id, g_source_remove);
+	g_ptr_array_foreach(self->submitted, (GFunc)ark_frontend_http_submission_free, NULL);
+	g_ptr_array_set_size(self->submitted, 0);
+}
+
 static void
 ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 			     ArkFrontendHttpRequest *req, GHashTable *query)
@@ -627,8 +752,7 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	g_autoptr(ArkWorkflow) workflow = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ArkRunRecord) run = NULL;
-	g_autofree gchar *run_id = NULL;
-	g_autofree gchar *location = NULL;
+	ArkFrontendHttpSubmission *submission;
 	const gchar *key = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
 							"Idempotency-Key");
 	const gchar *policy = ark_frontend_http_query(query, "policy");
@@ -700,12 +824,6 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	options.policy = policy;
 	options.submitter = req->actor;
 	options.idempotency_key = key;
-	run_id = ark_engine_submit(self->engine, workflow, &options, &error);
-	if (run_id == NULL) {
-		ark_frontend_http_problem_from_error(msg, error);
-		return;
-	}
-	req->audit_target = g_strdup(run_id);
 	{
 		g_autoptr(GString) detail = g_string_new("{\"workflow\":");
 		ark_frontend_http_json_append_quoted(detail, ark_workflow_get_name(workflow));
@@ -713,15 +831,21 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 				       ark_workflow_get_n_tasks(workflow));
 		req->audit_detail = g_string_free(g_steal_pointer(&detail), FALSE);
 	}
-	run = ark_store_get_run(ark_frontend_http_store(self), run_id, &error);
-	if (run == NULL) {
+	submission = g_new0(ArkFrontendHttpSubmission, 1);
+	submission->self = g_object_ref(self);
+	submission->msg = g_object_ref(msg);
+	/* the run is recorded now and committed with whatever else this main-loop iteration
+	 * records: many clients submitting at once share one transaction */
+	if (!ark_engine_submit_async(self->engine, workflow, &options,
+				     ark_frontend_http_submitted_cb, submission, &error)) {
+		ark_frontend_http_submission_free(submission);
 		ark_frontend_http_problem_from_error(msg, error);
 		return;
 	}
-	location = g_strdup_printf("/api/v1/runs/%s", run_id);
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
-				     location);
-	ark_frontend_http_respond_run(self, msg, SOUP_STATUS_CREATED, run);
+	req->deferred = TRUE;
+	submission->finished_id = g_signal_connect(
+	    msg, "finished", G_CALLBACK(ark_frontend_http_submission_gone_cb), submission);
+	soup_server_message_pause(msg);
 }
 
 static void
@@ -1513,7 +1637,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(ark_frontend_http_handlers) == ARK_FRONTEND_HTTP_RO
 gboolean
 ark_frontend_http_handlers_audit(ArkFrontendHttp *self, SoupServerMessage *msg,
 				 ArkFrontendHttpRequest *req, const gchar *target,
-				 const gchar *detail)
+				 const gchar *detail, gboolean flush)
 {
 	g_autofree gchar *origin = ark_frontend_http_request_origin(msg);
 	g_autoptr(GError) error = NULL;
@@ -1528,7 +1652,7 @@ ark_frontend_http_handlers_audit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	entry.request_id = req->request_id;
 	entry.detail = detail;
 	/* flushed: the record is durable before the answer says the call happened */
-	if (ark_engine_audit(self->engine, &entry, TRUE, &error))
+	if (ark_engine_audit(self->engine, &entry, flush, &error))
 		return TRUE;
 	if (g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED)) {
 		g_debug("audit of %s %s: %s", entry.action, target != NULL ? target : "",
@@ -1574,7 +1698,8 @@ ark_frontend_http_handlers_dispatch(ArkFrontendHttp *self, SoupServerMessage *ms
 {
 	if (ark_frontend_http_check_params(msg, req))
 		ark_frontend_http_handlers[req->route->id](self, msg, req, query);
-	if (req->route->action == NULL)
+	/* an answer that waits for a commit is audited when it is given */
+	if (req->route->action == NULL || req->deferred)
 		return;
 	/*
 	 * After the engine call, so that the record says how it ended. A call whose record can
@@ -1583,7 +1708,7 @@ ark_frontend_http_handlers_dispatch(ArkFrontendHttp *self, SoupServerMessage *ms
 	 * Idempotency-Key.
 	 */
 	if (!ark_frontend_http_handlers_audit(self, msg, req, req->audit_target,
-					      req->audit_detail) &&
+					      req->audit_detail, TRUE) &&
 	    req->problem == NULL)
 		ark_frontend_http_problem(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "storage",
 					  "%s was carried out but could not be recorded in the "

@@ -51,6 +51,9 @@ struct _ArkFrontendHttp {
 	 * run drops its entry (a replay reopens it) */
 	GHashTable *counts_cache;
 	GBytes *openapi;
+	/* submissions the engine committed, answered (and audited) together from an idle */
+	GPtrArray *submitted;
+	guint submitted_id;
 	gint64 process_started_at; /* realtime µs */
 	gboolean started;
 };
@@ -70,6 +73,7 @@ typedef struct {
 	gchar *audit_target;  /* what a mutating request acted on, once known */
 	gchar *audit_detail;  /* a JSON object for the audit record, or NULL */
 	gboolean audited;
+	gboolean deferred; /* paused until the engine has committed what it did */
 } ArkFrontendHttpRequest;
 
 ArkFrontendHttpRequest *ark_frontend_http_request_get(SoupServerMessage *msg);
@@ -148,10 +152,13 @@ gint64 ark_frontend_http_metrics_process_start_time(void);
 /* handlers (ark-frontend-http-handlers.c) */
 void ark_frontend_http_handlers_dispatch(ArkFrontendHttp *self, SoupServerMessage *msg,
 					 ArkFrontendHttpRequest *req, GHashTable *query);
-/* writes the audit record of a mutating request; FALSE when it could not be stored */
+/* writes the audit record of a mutating request, durable before it returns unless @flush is
+ * FALSE; FALSE when it could not be stored */
 gboolean ark_frontend_http_handlers_audit(ArkFrontendHttp *self, SoupServerMessage *msg,
 					  ArkFrontendHttpRequest *req, const gchar *target,
-					  const gchar *detail);
+					  const gchar *detail, gboolean flush);
+/* drops submissions waiting for their commit (the frontend stops) */
+void ark_frontend_http_handlers_clear(ArkFrontendHttp *self);
 /* whether @id may be a run id / task id (what the engine creates and the workflow format
  * allows) */
 gboolean ark_frontend_http_valid_run_id(const gchar *id);

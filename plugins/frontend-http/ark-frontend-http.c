@@ -300,7 +300,7 @@ ark_frontend_http_request_read_cb(SoupServer *server, SoupServerMessage *msg,
 	 * refused before its token was known has no actor to record */
 	if (req != NULL && req->route != NULL && req->route->action != NULL && req->actor != NULL &&
 	    !req->audited && soup_server_message_get_status(msg) != 0)
-		(void)ark_frontend_http_handlers_audit(self, msg, req, NULL, NULL);
+		(void)ark_frontend_http_handlers_audit(self, msg, req, NULL, NULL, TRUE);
 }
 
 static const gchar *
@@ -785,6 +785,8 @@ ark_frontend_http_finalize(GObject *object)
 {
 	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(object);
 
+	ark_frontend_http_handlers_clear(self);
+	g_ptr_array_unref(self->submitted);
 	ark_frontend_http_events_free(self->events);
 	ark_frontend_http_metrics_free(self->metrics);
 	ark_frontend_http_auth_free(self->auth);
@@ -809,6 +811,7 @@ static void
 ark_frontend_http_init(ArkFrontendHttp *self)
 {
 	self->connections = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->submitted = g_ptr_array_new();
 	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
