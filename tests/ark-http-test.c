@@ -126,8 +126,10 @@ static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *text = g_strdup_printf("[frontend-http]\nlisten=127.0.0.1:0\n%s\n",
-						 data != NULL ? (const gchar *)data : "");
+	const gchar *extra = data != NULL ? data : "";
+	g_autofree gchar *text =
+	    g_strdup_printf("[frontend-http]\n%s%s\n",
+			    strstr(extra, "listen=") == NULL ? "listen=127.0.0.1:0\n" : "", extra);
 
 	f->dir = ark_test_mkdtemp();
 	f->config = g_key_file_new();
@@ -1660,6 +1662,15 @@ test_metrics(Fixture *f, gconstpointer data)
 	(void)path;
 }
 
+static void
+test_ipv6(Fixture *f, gconstpointer data)
+{
+	g_autoptr(Response) r = fixture_get(f, "/api/v1/status");
+
+	g_assert_true(g_str_has_prefix(f->url, "http://[::1]:"));
+	assert_status(r, SOUP_STATUS_OK);
+}
+
 /* every route documented in data/openapi.json answers (neither a routing 404 nor 405) */
 static void
 test_openapi_probe(Fixture *f, gconstpointer data)
@@ -1753,6 +1764,9 @@ main(int argc, char **argv)
 	ADD("events-slow", test_events_slow, "max-stream-buffer=4K");
 	ADD("metrics", test_metrics, NULL);
 	ADD("openapi-probe", test_openapi_probe, NULL);
+	/* only where the machine has IPv6 loopback */
+	if (g_file_test("/proc/net/if_inet6", G_FILE_TEST_EXISTS))
+		ADD("ipv6", test_ipv6, "listen=[::1]:0");
 #undef ADD
 	return g_test_run();
 }
