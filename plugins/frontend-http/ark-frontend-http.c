@@ -299,8 +299,13 @@ ark_frontend_http_request_read_cb(SoupServer *server, SoupServerMessage *msg,
 	/* a mutating call refused before its handler (scope, body size) is audited here; one
 	 * refused before its token was known has no actor to record */
 	if (req != NULL && req->route != NULL && req->route->action != NULL && req->actor != NULL &&
-	    !req->audited && soup_server_message_get_status(msg) != 0)
-		(void)ark_frontend_http_handlers_audit(self, msg, req, NULL, NULL, TRUE);
+	    !req->audited && soup_server_message_get_status(msg) != 0) {
+		/* what it was aimed at, as the path said: RUN or RUN/TASK */
+		g_autofree gchar *target =
+		    req->params[1] != NULL ? g_strdup_printf("%s/%s", req->params[0], req->params[1])
+					   : g_strdup(req->params[0]);
+		(void)ark_frontend_http_handlers_audit(self, msg, req, target, NULL, TRUE);
+	}
 }
 
 static const gchar *
@@ -407,8 +412,12 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	if (req == NULL)
 		return;
 	if (ark_frontend_http_valid_request_id(client_id)) {
+		ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(self, msg);
 		g_strlcpy(req->request_id, client_id, sizeof(req->request_id));
 		soup_message_headers_replace(response_headers, "X-Request-Id", req->request_id);
+		/* a 408 for a body that never comes names the client's id too */
+		if (conn != NULL)
+			g_strlcpy(conn->request_id, client_id, sizeof(conn->request_id));
 	}
 
 	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
