@@ -1101,7 +1101,18 @@ static void
 test_auth_restart(Fixture *f, gconstpointer data)
 {
 	g_autofree gchar *before = g_strdup(f->token);
+	g_autofree gchar *url_path = g_build_filename(f->dir, "http.url", NULL);
+	g_autoptr(GError) error = NULL;
+
+	/* the same frontend stopped and started again (a reload does that) */
 	ark_frontend_stop(f->frontend);
+	g_assert_false(g_file_test(url_path, G_FILE_TEST_EXISTS));
+	g_assert_true(ark_frontend_start(f->frontend, f->engine, f->config, "frontend-http",
+					 &error));
+	g_assert_no_error(error);
+	g_assert_true(g_file_test(url_path, G_FILE_TEST_EXISTS));
+	ark_frontend_stop(f->frontend);
+	/* and a new one */
 	g_clear_object(&f->frontend);
 	fixture_start_frontend(f);
 	g_assert_cmpstr(f->token, ==, before);

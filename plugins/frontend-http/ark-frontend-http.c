@@ -567,8 +567,10 @@ ark_frontend_http_load_config(ArkFrontendHttpConfig *config, GKeyFile *file, con
 			}
 		}
 
-		if (g_strcmp0(key->name, "listen") == 0)
+		if (g_strcmp0(key->name, "listen") == 0) {
+			g_free(config->listen);
 			config->listen = g_steal_pointer(&value);
+		}
 		else if (g_strcmp0(key->name, "max-body-size") == 0)
 			config->max_body_size = number;
 		else if (g_strcmp0(key->name, "max-json-depth") == 0)
@@ -713,7 +715,9 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 	}
 	self->url = ark_frontend_http_bound_url(self);
 
-	self->metrics = ark_frontend_http_metrics_new();
+	/* the request counters outlive a restart of the frontend, as a process's would */
+	if (self->metrics == NULL)
+		self->metrics = ark_frontend_http_metrics_new();
 	self->events = ark_frontend_http_events_new(self);
 	self->event_handler_id = g_signal_connect(self->engine, "event",
 						  G_CALLBACK(ark_frontend_http_event_cb), self);
@@ -768,6 +772,17 @@ ark_frontend_http_stop(ArkFrontend *frontend)
 		    g_strcmp0(contents, expected) == 0)
 			(void)g_unlink(self->url_path);
 	}
+	/* what start() made goes, so that start() can run again (a reload restarts frontends);
+	 * messages libsoup still finishes must not reach us */
+	g_signal_handlers_disconnect_by_data(self->server, self);
+	g_clear_object(&self->server);
+	g_clear_pointer(&self->events, ark_frontend_http_events_free);
+	g_clear_pointer(&self->auth, ark_frontend_http_auth_free);
+	g_clear_pointer(&self->url, g_free);
+	g_clear_pointer(&self->url_path, g_free);
+	g_clear_pointer(&self->config.listen, g_free);
+	g_clear_pointer(&self->openapi, g_bytes_unref);
+	g_hash_table_remove_all(self->counts_cache);
 	g_message("HTTP API stopped");
 }
 
