@@ -1687,6 +1687,19 @@ test_events_slow(Fixture *f, gconstpointer data)
 	assert_seqs(late, 1, end);
 	sse_close(slow);
 	sse_close(late);
+
+	/* a filter that skips thousands of stored events, a few pages per main-loop pass */
+	{
+		g_autofree gchar *tiny = fixture_submit(f, hello_workflow);
+		g_autoptr(Response) tiny_done = fixture_wait_run(f, tiny);
+		g_autofree gchar *query = g_strdup_printf("?after=0&run=%s", tiny);
+		guint64 last = ark_store_get_last_event_seq(f->store);
+		Sse *filtered = sse_open(f, query, NULL);
+		sse_wait_seq(filtered, last);
+		g_assert_cmpuint(g_array_index(filtered->seqs, guint64, 0), >, end);
+		g_assert_cmpuint(filtered->seqs->len, ==, last - end);
+		sse_close(filtered);
+	}
 }
 
 static void

@@ -36,6 +36,9 @@
 
 #define ARK_FRONTEND_HTTP_RING_SIZE 8192
 #define ARK_FRONTEND_HTTP_STORE_PAGE 512
+/* store pages one pump reads at most: a filtered stream far behind could otherwise scan the
+ * whole event table in one go and hold up the main loop */
+#define ARK_FRONTEND_HTTP_PAGES_PER_PUMP 8
 #define ARK_FRONTEND_HTTP_KEEPALIVE_SECONDS 15
 #define ARK_FRONTEND_HTTP_LOG_POLL_MS 250
 #define ARK_FRONTEND_HTTP_LOG_READ 65536
@@ -424,6 +427,7 @@ ark_frontend_http_events_pump_events(ArkFrontendHttpStream *stream)
 	ArkFrontendHttpEvents *events = stream->events;
 	guint64 cap = events->self->config.max_stream_buffer;
 	gboolean appended = FALSE;
+	guint pages = 0;
 
 	while (!stream->done && stream->pending < cap) {
 		const ArkFrontendHttpRingEntry *entry =
@@ -436,6 +440,12 @@ ark_frontend_http_events_pump_events(ArkFrontendHttpStream *stream)
 			}
 			stream->cursor = entry->seq;
 			continue;
+		}
+		if (stream->cursor < ark_frontend_http_events_head(events) &&
+		    pages++ == ARK_FRONTEND_HTTP_PAGES_PER_PUMP) {
+			/* the rest in a later pass, after what else waits */
+			ark_frontend_http_events_schedule_pump(stream);
+			break;
 		}
 		if (stream->cursor < ark_frontend_http_events_head(events)) {
 			g_autoptr(GError) error = NULL;
