@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,9 +343,9 @@ ark_frontend_http_events_complete(ArkFrontendHttpStream *stream)
 /*
  * While a stream waits for events libsoup writes nothing and reads nothing, so it would learn
  * that the client left only at the next write. A client of a stream sends nothing after its
- * request, so the socket becoming readable means it closed (or broke the protocol): the
- * connection is shut down and a last write makes libsoup see it and end the message at once,
- * which frees the stream's slot under max-event-streams.
+ * request, so the socket becoming readable with nothing to read means it closed: the connection
+ * is shut down and a last write makes libsoup see it and end the message at once, which frees
+ * the stream's slot under max-event-streams.
  */
 static gboolean
 ark_frontend_http_events_hangup_cb(GSocket *socket, GIOCondition condition, gpointer user_data)
@@ -353,6 +354,17 @@ ark_frontend_http_events_hangup_cb(GSocket *socket, GIOCondition condition, gpoi
 	static const gchar bye[] = ": bye\n\n";
 	g_autoptr(GBytes) bytes = g_bytes_new_static(bye, sizeof(bye) - 1);
 
+	if ((condition & (G_IO_HUP | G_IO_ERR)) == 0) {
+		gchar c;
+		ssize_t n = recv(g_socket_get_fd(socket), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return G_SOURCE_CONTINUE;
+		if (n > 0) {
+			/* a pipelined request: it is read after this answer; stop watching */
+			g_source_unref(g_steal_pointer(&stream->hangup));
+			return G_SOURCE_REMOVE;
+		}
+	}
 	g_source_unref(g_steal_pointer(&stream->hangup));
 	ark_frontend_http_shutdown_socket(socket);
 	/* a completing stream is being written anyway */
