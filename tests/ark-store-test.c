@@ -1884,8 +1884,8 @@ ark_store_test_sqlite_newer_schema(void)
 	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 99);
 	ark_store_test_sqlite_refused_untouched(registry, dir, "newer");
 
-	/* refusing did not touch the data: back at version 2 it opens with everything */
-	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 2);
+	/* refusing did not touch the data: back at version 3 it opens with everything */
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 3);
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_data_init(&d);
 	ark_store_test_check_filled(store, &d);
@@ -2047,7 +2047,7 @@ ark_store_test_sqlite_migrate_v1(void)
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);
 	g_clear_object(&store);
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 2);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
