@@ -8,6 +8,8 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-audit-private.h"
+
 /*
  * One thread owns all of this: the main context. Every transition goes into the current store
  * batch; ark_engine_flush() commits the batch in one transaction and only then announces the
@@ -101,6 +103,7 @@ struct _ArkEngine {
 	guint tick_id;
 	gboolean flushing;
 	GError *storage_error; /* set once a commit failed: the engine accepts nothing more */
+	ArkAudit *audit;       /* the audit log's head, its records in the batch, its file */
 
 	guint64 next_seq;
 	guint64 next_token;
@@ -292,6 +295,7 @@ ark_engine_flush(ArkEngine *self, GError **error)
 		gint64 t0 = g_get_monotonic_time();
 		if (!ark_store_apply(self->store, self->batch, &local_error)) {
 			self->flushing = FALSE;
+			ark_audit_rollback(self->audit);
 			ark_engine_fail_storage(self, local_error);
 			g_propagate_error(error, g_steal_pointer(&local_error));
 			return FALSE;
@@ -310,6 +314,8 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	finished = g_steal_pointer(&self->finished_runs);
 	self->finished_runs = g_ptr_array_new();
 	self->flushing = FALSE;
+	/* before any handler can audit (and flush) again: the file keeps the chain's order */
+	ark_audit_committed(self->audit, committed);
 
 	if (g_signal_has_handler_pending(self, ark_engine_signals[SIGNAL_EVENT], 0, FALSE)) {
 		for (guint i = 0; i < n_ops; i++) {
@@ -1093,6 +1099,9 @@ ark_engine_start(ArkEngine *self, GError **error)
 			    list[0] != '\0' ? list : "none: is the plugin directory right?");
 		return FALSE;
 	}
+	/* before the executors: nothing is set up yet when the audit file can not be opened */
+	if (self->store != NULL && !ark_audit_open(self->audit, self->store, error))
+		return FALSE;
 
 	names = ark_registry_list_names(self->registry, ARK_CAPABILITY_EXECUTOR);
 	for (guint i = 0; names[i] != NULL; i++) {
@@ -1159,6 +1168,7 @@ ark_engine_shutdown(ArkEngine *self)
 		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
 	if (self->store != NULL && self->storage_error == NULL)
 		(void)ark_engine_flush(self, NULL);
+	ark_audit_close_file(self->audit);
 }
 
 ArkRegistry *
@@ -2275,6 +2285,7 @@ ark_engine_finalize(GObject *object)
 	ark_store_batch_free(self->batch);
 	ark_store_batch_free(self->spare_batch);
 	g_clear_error(&self->storage_error);
+	ark_audit_free(self->audit);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
 	g_clear_object(&self->plugin_loader);
@@ -2325,6 +2336,7 @@ ark_engine_init(ArkEngine *self)
 	g_source_attach(self->timer_source, NULL);
 	self->batch = ark_store_batch_new();
 	self->spare_batch = ark_store_batch_new();
+	self->audit = ark_audit_new();
 	self->to_start = g_ptr_array_new();
 	self->finished_runs = g_ptr_array_new();
 	self->metrics = ark_metrics_new();
@@ -2349,15 +2361,37 @@ ark_engine_init(ArkEngine *self)
 						(const gchar *[]){"executor", "policy", NULL});
 }
 
-/* TODO(audit helper): replaced by the hash-chained implementation in this session */
 gboolean
 ark_engine_audit(ArkEngine *self, const ArkAuditEntry *entry, gboolean flush, GError **error)
 {
-	g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED, "audit log not built yet");
-	return FALSE;
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(self->started, FALSE);
+	g_return_val_if_fail(entry != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (self->store == NULL) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+				    "the engine has no store to keep an audit log in");
+		return FALSE;
+	}
+	/* the batch it would go into is never committed */
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+	if (!ark_audit_append(self->audit, self->batch, entry, error))
+		return FALSE;
+	if (flush)
+		return ark_engine_flush(self, error);
+	/* the next commit takes it, and there is one at the end of this iteration at the latest */
+	ark_engine_schedule_tick(self);
+	return TRUE;
 }
 
 void
 ark_engine_set_audit_file(ArkEngine *self, const gchar *path)
 {
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(!self->started);
+	ark_audit_set_file(self->audit, path);
 }
