@@ -104,11 +104,29 @@ ark_audit_compute_hash(const ArkAuditRecord *record)
 	return g_strdup(g_checksum_get_string(sum));
 }
 
+/* @text parsed, when it is a JSON object (an empty text parses, to no root at all) */
+static JsonParser *
+ark_audit_parse_object(const gchar *text, gssize length, GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonNode *root;
+
+	if (!json_parser_load_from_data(parser, text, length, error))
+		return NULL;
+	root = json_parser_get_root(parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "not a JSON object");
+		return NULL;
+	}
+	return g_steal_pointer(&parser);
+}
+
 /* the seq of a file line, or FALSE with why it is not a record */
 static gboolean
 ark_audit_line_seq(const gchar *line, gsize length, guint64 *out_seq, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonParser) parser = NULL;
 	JsonObject *object;
 	JsonNode *seq;
 
@@ -122,13 +140,9 @@ ark_audit_line_seq(const gchar *line, gsize length, guint64 *out_seq, GError **e
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT, "not UTF-8 text");
 		return FALSE;
 	}
-	if (!json_parser_load_from_data(parser, line, (gssize)length, error))
+	parser = ark_audit_parse_object(line, (gssize)length, error);
+	if (parser == NULL)
 		return FALSE;
-	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "not a JSON object");
-		return FALSE;
-	}
 	object = json_node_get_object(json_parser_get_root(parser));
 	seq = json_object_get_member(object, "seq");
 	if (seq == NULL || !JSON_NODE_HOLDS_VALUE(seq) ||
@@ -489,10 +503,8 @@ ark_audit_check_entry(const ArkAuditEntry *entry, GError **error)
 		return FALSE;
 	if (entry->detail == NULL)
 		return TRUE;
-	parser = json_parser_new();
 	if (!g_utf8_validate(entry->detail, -1, NULL) ||
-	    !json_parser_load_from_data(parser, entry->detail, -1, NULL) ||
-	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+	    (parser = ark_audit_parse_object(entry->detail, -1, NULL)) == NULL) {
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 				    "the detail of an audit entry is not a JSON object");
 		return FALSE;

@@ -295,6 +295,8 @@ test_entry_checks(Fixture *f, gconstpointer data)
 	     ARK_ERROR_INVALID_ARGUMENT},
 	    {{.actor = "x", .action = "a", .result = "ok", .detail = "{\"a\":"},
 	     ARK_ERROR_INVALID_ARGUMENT},
+	    {{.actor = "x", .action = "a", .result = "ok", .detail = " "},
+	     ARK_ERROR_INVALID_ARGUMENT},
 	    {{.actor = "x", .action = "a", .result = "ok", .detail = "{\"\xff\":1}"},
 	     ARK_ERROR_INVALID_ARGUMENT},
 	    {{.actor = "x", .action = "a", .result = "ok", .target = long_target},
@@ -466,7 +468,9 @@ test_verify_hostile_file(Fixture *f, gconstpointer data)
 	    "file line 5 is not an audit record (not a JSON object)",
 	    "file line 6 is not an audit record (no positive integer seq)",
 	    "file line 7 is not an audit record (no positive integer seq)",
-	    "file line 9 does not end with a newline (an incomplete write)",
+	    "file line 8 is not an audit record (not a JSON object)",
+	    "file line 9 is not an audit record (not a JSON object)",
+	    "file line 11 does not end with a newline (an incomplete write)",
 	    NULL,
 	};
 
@@ -479,6 +483,7 @@ test_verify_hostile_file(Fixture *f, gconstpointer data)
 	g_string_append(text, "[1,2]\n");
 	g_string_append(text, "{\"seq\":-4}\n");
 	g_string_append(text, "{\"seq\":\"3\"}\n");
+	g_string_append(text, "\n \t\n");
 	g_string_append_printf(text, "%s\n", lines[1]);
 	g_string_append(text, lines[2]);
 	g_file_set_contents(f->file, text->str, (gssize)text->len, &error);
@@ -487,7 +492,7 @@ test_verify_hostile_file(Fixture *f, gconstpointer data)
 	/* the lines around the garbage are records 1 to 3, in order and as stored */
 	report = fixture_verify(f, f->file);
 	fixture_assert_problems(report, expected);
-	g_assert_cmpuint(report->n_lines, ==, 9);
+	g_assert_cmpuint(report->n_lines, ==, 11);
 
 	/* a record changed into garbage is that line's problem, not also a gap */
 	g_string_truncate(text, 0);
