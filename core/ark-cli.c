@@ -11,15 +11,9 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 #include <arkitect/arkitect-core.h>
-
-/* exit codes, documented in docs/cli.md */
-#define ARK_CLI_EXIT_OK 0
-#define ARK_CLI_EXIT_RUN_FAILED 1
-#define ARK_CLI_EXIT_INVALID 2
-#define ARK_CLI_EXIT_ENVIRONMENT 3
-#define ARK_CLI_EXIT_INTERRUPTED 130
 
 /* lines of a failed task's log shown in the summary */
 #define ARK_CLI_LOG_TAIL_LINES 10
@@ -62,10 +56,7 @@ ark_cli_options_clear(ArkCliOptions *opts)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliOptions, ark_cli_options_clear)
 
-static void
-ark_cli_print_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
+void
 ark_cli_print_error(const gchar *format, ...)
 {
 	va_list args;
@@ -240,7 +231,7 @@ ark_cli_load_workflow(const gchar *path, ArkEngine *engine, const gchar *policy,
 
 /* reports -------------------------------------------------------------------------------------- */
 
-static void
+void
 ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts)
 {
 	g_autofree gchar *str = ark_timestamp_format(ts);
@@ -251,7 +242,7 @@ ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts)
 		json_builder_add_null_value(b);
 }
 
-static void
+void
 ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
 {
 	json_builder_set_member_name(b, member);
@@ -401,6 +392,17 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 	fflush(stdout);
 }
 
+gchar *
+ark_cli_terminal_safe(const gchar *text)
+{
+	gchar *safe = g_utf8_make_valid(text, -1);
+	for (gchar *p = safe; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 && *p != '\t')
+			*p = '?';
+	}
+	return safe;
+}
+
 static void
 ark_cli_print_log_tail(const gchar *path)
 {
@@ -418,11 +420,7 @@ ark_cli_print_log_tail(const gchar *path)
 	first = n > ARK_CLI_LOG_TAIL_LINES ? n - ARK_CLI_LOG_TAIL_LINES : 0;
 	for (guint i = first; i < n; i++) {
 		/* the log is the task's output: never let it drive the terminal */
-		g_autofree gchar *safe = g_utf8_make_valid(lines[i], -1);
-		for (gchar *p = safe; *p != '\0'; p++) {
-			if ((guchar)*p < 0x20 && *p != '\t')
-				*p = '?';
-		}
+		g_autofree gchar *safe = ark_cli_terminal_safe(lines[i]);
 		g_print("    | %s\n", safe);
 	}
 }
@@ -1153,7 +1151,7 @@ ark_cli_task_definition(ArkRunRecord *run, guint index)
 	return json_node_copy(json_array_get_element(tasks, index));
 }
 
-static void
+void
 ark_cli_print_builder(JsonBuilder *b)
 {
 	g_autoptr(JsonNode) root = json_builder_get_root(b);
