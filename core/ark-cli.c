@@ -11,6 +11,7 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-cli-audit.h"
 #include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 #include <arkitect/arkitect-core.h>
@@ -1370,6 +1371,23 @@ ark_cli_cmd_dlq_replay(ArkCliOptions *opts, const gchar *run_id, const gchar *ta
 	return ark_cli_wait_run(&s, opts, run_id, rec->n_tasks);
 }
 
+/* arkitect audit ------------------------------------------------------------------------------- */
+
+/* the commands are in ark-cli-audit.c; they read the store as status does */
+static gint
+ark_cli_cmd_audit(ArkCliOptions *opts, gint argc, gchar **argv)
+{
+	g_auto(ArkCliSession) s = {0};
+	gint rc;
+
+	if (!ark_cli_audit_check_args(argc, argv) || !ark_cli_needs_state_dir(opts, "audit"))
+		return ARK_CLI_EXIT_INVALID;
+	rc = ark_cli_session_open(&s, opts, FALSE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	return ark_cli_audit_run(s.store, s.state_dir, opts->json, (guint)opts->limit, argc, argv);
+}
+
 /* main ----------------------------------------------------------------------------------------- */
 
 static const gchar *ark_cli_usage_summary =
@@ -1383,6 +1401,8 @@ static const gchar *ark_cli_usage_summary =
        "  dlq show RUN_ID TASK_ID    a dead task's attempts and definition\n"
        "  dlq replay RUN_ID TASK_ID  run it again in the same run (--set, --timeout)\n"
        "  plugins           list loaded and refused plugins\n"
+       "  audit verify      check the audit log's hash chain and its file (--file, --no-file)\n"
+       "  audit list        the newest audit records (--limit)\n"
        "\n"
        "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"
        "(state directory, plugins), 130 interrupted.");
@@ -1405,8 +1425,8 @@ main(int argc, char **argv)
 	     N_("scheduling policy (default: the workflow's, else fifo)"), N_("NAME")},
 	    {"slots", 0, 0, G_OPTION_ARG_INT, &opts.slots,
 	     N_("how many process tasks run at once (default: number of CPUs)"), N_("N")},
-	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit, N_("runs listed by status (20)"),
-	     N_("N")},
+	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit,
+	     N_("runs listed by status, records by audit list (20)"), N_("N")},
 	    {"resume", 0, 0, G_OPTION_ARG_STRING, &opts.resume,
 	     N_("run: continue this unfinished run instead of submitting a file"), N_("RUN_ID")},
 	    {"idempotency-key", 0, 0, G_OPTION_ARG_STRING, &opts.idempotency_key,
@@ -1439,6 +1459,7 @@ main(int argc, char **argv)
 	context = g_option_context_new(_("COMMAND [ARGS] - run and inspect task workflows"));
 	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	g_option_context_add_group(context, ark_cli_audit_get_option_group());
 	g_option_context_set_description(context, _(ark_cli_usage_summary));
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		ark_cli_print_error("%s", error->message);
@@ -1497,6 +1518,8 @@ main(int argc, char **argv)
 		return ARK_CLI_EXIT_INVALID;
 	}
 
+	if (g_strcmp0(cmd, "audit") == 0)
+		return ark_cli_cmd_audit(&opts, argc - 2, argv + 2);
 	if (g_strcmp0(cmd, "validate") == 0 && argc == 3)
 		return ark_cli_cmd_validate(&opts, argv[2]);
 	if (g_strcmp0(cmd, "plugins") == 0 && argc == 2)
