@@ -1456,49 +1456,45 @@ ark_store_sqlite_list_attempts(ArkStore *store, const gchar *run_id, const gchar
 	return attempts;
 }
 
+/* the rows of statement @id, "seq > ?1 ORDER BY seq LIMIT ?2", after @after_seq */
 static GPtrArray *
-ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+ark_store_sqlite_read_after(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, guint64 after_seq,
+			    guint limit, ArkStoreSqliteRowFunc from_row, GDestroyNotify free_func,
+			    const gchar *what, GError **error)
 {
-	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
 	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
-	GPtrArray *events;
+	GPtrArray *rows;
 
 	g_return_val_if_fail(self->db != NULL, NULL);
 
-	stmt = ark_store_sqlite_stmt(self, STMT_EVENTS_AFTER, error);
+	stmt = ark_store_sqlite_stmt(self, id, error);
 	if (stmt == NULL)
 		return NULL;
 	ark_store_sqlite_bind_int(stmt, 1, (gint64)MIN(after_seq, (guint64)G_MAXINT64));
 	/* a negative LIMIT is no limit in SQLite */
 	ark_store_sqlite_bind_int(stmt, 2, limit > 0 ? (gint64)limit : -1);
-	events = ark_store_sqlite_collect(self, stmt,
-					  (ArkStoreSqliteRowFunc)ark_store_sqlite_event_from_row,
-					  (GDestroyNotify)ark_event_free, error);
-	if (events == NULL)
-		g_prefix_error(error, "failed to read events: ");
-	return events;
+	rows = ark_store_sqlite_collect(self, stmt, from_row, free_func, error);
+	if (rows == NULL)
+		g_prefix_error(error, "failed to read %s: ", what);
+	return rows;
+}
+
+static GPtrArray *
+ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+{
+	return ark_store_sqlite_read_after(ARK_STORE_SQLITE(store), STMT_EVENTS_AFTER, after_seq,
+					   limit,
+					   (ArkStoreSqliteRowFunc)ark_store_sqlite_event_from_row,
+					   (GDestroyNotify)ark_event_free, "events", error);
 }
 
 static GPtrArray *
 ark_store_sqlite_read_audit(ArkStore *store, guint64 after_seq, guint limit, GError **error)
 {
-	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
-	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
-	GPtrArray *records;
-
-	g_return_val_if_fail(self->db != NULL, NULL);
-
-	stmt = ark_store_sqlite_stmt(self, STMT_AUDIT_AFTER, error);
-	if (stmt == NULL)
-		return NULL;
-	ark_store_sqlite_bind_int(stmt, 1, (gint64)MIN(after_seq, (guint64)G_MAXINT64));
-	ark_store_sqlite_bind_int(stmt, 2, limit > 0 ? (gint64)limit : -1);
-	records = ark_store_sqlite_collect(self, stmt,
+	return ark_store_sqlite_read_after(ARK_STORE_SQLITE(store), STMT_AUDIT_AFTER, after_seq,
+					   limit,
 					   (ArkStoreSqliteRowFunc)ark_store_sqlite_audit_from_row,
-					   (GDestroyNotify)ark_audit_record_free, error);
-	if (records == NULL)
-		g_prefix_error(error, "failed to read the audit log: ");
-	return records;
+					   (GDestroyNotify)ark_audit_record_free, "the audit log", error);
 }
 
 /* from the table, not a counter: a reader beside the owner sees the owner's commits */
