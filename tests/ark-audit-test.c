@@ -11,10 +11,10 @@
 #include "ark-test-utils.h"
 
 /*
- * The audit log below the engine: the canonical form and hashes pinned byte for byte, the chain
- * as ArkAudit keeps it across commits and dropped batches, the JSON-lines file it writes and
- * repairs, and what verification says about a damaged store or file. The stores are the real
- * plugins; the engine's side is in ark-engine-test.c, the command's in check-audit-cli.py.
+ * The audit log: the canonical form and hashes pinned byte for byte, the chain as ArkAudit keeps
+ * it across commits and dropped batches, the JSON-lines file it writes and repairs, what
+ * verification says about a damaged store or file, and ark_engine_audit() through a real engine
+ * on a sqlite store. The stores are the real plugins; the command is check-audit-cli.py's.
  */
 
 #define T0 ((ArkTimestamp)1764000000000000)
@@ -22,8 +22,10 @@
 typedef struct {
 	gchar *dir;
 	gchar *file;
-	ArkStore *store;
+	ArkStore *store; /* the store named by the test's data, "memory" by default */
 	ArkStoreBatch *batch;
+	ArkEngine *engine; /* or NULL */
+	gboolean run_finished;
 } Fixture;
 
 static void
@@ -34,15 +36,19 @@ fixture_setup(Fixture *f, gconstpointer data)
 
 	f->dir = ark_test_mkdtemp();
 	f->file = g_build_filename(f->dir, "audit.jsonl", NULL);
-	f->store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "memory", &error);
+	f->store = ark_registry_create(registry, ARK_CAPABILITY_STORE,
+				       data != NULL ? data : "memory", &error);
 	g_assert_no_error(error);
-	g_assert_true(ark_store_open(f->store, NULL, &error));
+	g_assert_true(ark_store_open(f->store, f->dir, &error));
 	f->batch = ark_store_batch_new();
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
+	if (f->engine != NULL)
+		ark_engine_shutdown(f->engine);
+	g_clear_object(&f->engine);
 	ark_store_batch_free(f->batch);
 	ark_store_close(f->store);
 	g_clear_object(&f->store);
@@ -576,6 +582,181 @@ test_file_repair(Fixture *f, gconstpointer data)
 	}
 }
 
+/* the engine ----------------------------------------------------------------------------------- */
+
+static void
+fixture_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->run_finished = TRUE;
+}
+
+/* a new engine on the fixture's store, appending to its audit file too */
+static void
+fixture_start_engine(Fixture *f)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autoptr(GError) error = NULL;
+
+	if (f->engine != NULL)
+		ark_engine_shutdown(f->engine);
+	g_clear_object(&f->engine);
+	f->engine = ark_engine_new(registry, f->store);
+	ark_engine_set_state_dir(f->engine, f->dir);
+	ark_engine_set_audit_file(f->engine, f->file);
+	g_assert_true(ark_engine_start(f->engine, &error));
+	g_assert_no_error(error);
+	g_signal_connect(f->engine, "run-finished", G_CALLBACK(fixture_run_finished_cb), f);
+}
+
+static guint64
+fixture_last_audit_seq(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkAuditRecord) last = ark_store_get_last_audit(f->store, &error);
+
+	if (last == NULL) {
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		return 0;
+	}
+	return last->seq;
+}
+
+static gboolean
+fixture_second_committed(gpointer user_data)
+{
+	return fixture_last_audit_seq(user_data) == 2;
+}
+
+static gboolean
+fixture_run_done(gpointer user_data)
+{
+	return ((Fixture *)user_data)->run_finished;
+}
+
+static guint
+fixture_count_lines(const gchar *path)
+{
+	g_autofree gchar *contents = ark_test_read_file(path);
+	guint n = 0;
+
+	for (const gchar *c = contents; *c != '\0'; c++)
+		n += *c == '\n';
+	return n;
+}
+
+static void
+test_engine(Fixture *f, gconstpointer data)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(ArkWorkflow) wf =
+	    ark_workflow_parse("{\"name\":\"a\",\"tasks\":[{\"id\":\"t\",\"executor\":\"thread\","
+			       "\"function\":\"noop\"}]}",
+			       -1, &problems);
+	g_autoptr(ArkEngine) storeless = ark_engine_new(registry, NULL);
+	g_autoptr(ArkAuditReport) report = NULL;
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = NULL;
+	g_autofree gchar *hash3 = NULL;
+	ArkAuditEntry entry = {
+	    .actor = "token:ci",
+	    .origin = "http 127.0.0.1:41234",
+	    .action = "run.submit",
+	    .result = "ok",
+	    .request_id = "req-1",
+	};
+
+	fixture_start_engine(f);
+	/* with flush: durable when it returns */
+	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 1);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 1);
+
+	/* without: committed by the end of the main-loop iteration, file line after the commit */
+	entry.action = "run.cancel";
+	g_assert_true(ark_engine_audit(f->engine, &entry, FALSE, &error));
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 1);
+	ark_test_loop_run_until(fixture_second_committed, f, 10000);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 2);
+
+	/* or with whatever else commits first */
+	entry.action = "run.submit";
+	g_assert_true(ark_engine_audit(f->engine, &entry, FALSE, &error));
+	run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 3);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 3);
+	records = ark_store_read_audit(f->store, 2, 0, &error);
+	hash3 = g_strdup(((ArkAuditRecord *)records->pdata[0])->hash);
+	g_clear_pointer(&records, g_ptr_array_unref);
+	ark_test_loop_run_until(fixture_run_done, f, 30000);
+
+	/* a new engine on the same store continues the chain */
+	ark_engine_shutdown(f->engine);
+	ark_store_close(f->store);
+	g_assert_true(ark_store_open(f->store, f->dir, &error));
+	g_assert_no_error(error);
+	fixture_start_engine(f);
+	entry.action = "task.retry";
+	entry.target = "01JRUN/t";
+	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	records = ark_store_read_audit(f->store, 0, 0, &error);
+	g_assert_cmpuint(records->len, ==, 4);
+	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->prev_hash, ==, hash3);
+	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->target, ==, "01JRUN/t");
+	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->action, ==, "task.retry");
+
+	report = fixture_verify(f, f->file);
+	fixture_assert_problems(report, NULL);
+	g_assert_cmpuint(report->n_lines, ==, 4);
+	g_assert_cmpuint(report->head_seq, ==, 4);
+
+	/* bad entries are refused, and nothing is recorded */
+	entry.actor = NULL;
+	g_assert_false(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 4);
+
+	/* no store, no audit log */
+	g_assert_true(ark_engine_start(storeless, &error));
+	g_assert_false(ark_engine_audit(storeless, &entry, TRUE, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED);
+}
+
+/* a commit that fails takes its audit records with it: the file never gets them */
+static void
+test_engine_failed_commit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ArkAuditEntry entry = {.actor = "alice", .action = "run.cancel", .result = "ok"};
+	/* someone else's record takes the seq the engine's next record needs */
+	ArkAuditRecord intruder = {.seq = 2,
+				   .actor = "mallory",
+				   .action = "run.submit",
+				   .result = "ok",
+				   .prev_hash = "x",
+				   .hash = "y"};
+
+	fixture_start_engine(f);
+	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	fixture_store_records(f, &intruder, 1);
+
+	g_test_expect_message("ArkCore", G_LOG_LEVEL_WARNING, "store commit failed*");
+	g_assert_false(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	g_test_assert_expected_messages();
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 1);
+	/* and the engine takes no more: nothing it records could be committed */
+	g_assert_false(ark_engine_audit(f->engine, &entry, FALSE, &error));
+	g_assert_nonnull(strstr(error->message, "store failed"));
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 1);
+}
+
 /* a store built for ABI 1.0 has no audit log: the engine can not append, and says so */
 static void
 test_unsupported(void)
@@ -605,5 +786,9 @@ main(int argc, char **argv)
 	ADD("verify-many-problems", test_verify_many_problems);
 	ADD("file-repair", test_file_repair);
 #undef ADD
+	g_test_add("/ark/audit/engine", Fixture, "sqlite", fixture_setup, test_engine,
+		   fixture_teardown);
+	g_test_add("/ark/audit/engine/failed-commit", Fixture, "sqlite", fixture_setup,
+		   test_engine_failed_commit, fixture_teardown);
 	return g_test_run();
 }

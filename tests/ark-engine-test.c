@@ -5,7 +5,6 @@
 
 #include <arkitect/arkitect-core.h>
 
-#include "ark-audit-private.h"
 #include "ark-test-utils.h"
 
 /* the engine in-process, on a real SQLite file, with the real executors and policies */
@@ -20,7 +19,6 @@ typedef struct {
 	guint running;
 	gboolean check_durable;
 	guint durable_checked;
-	gchar *audit_file; /* the engine's, or NULL */
 } Fixture;
 
 static void
@@ -69,7 +67,6 @@ fixture_open_engine(Fixture *f, guint process_slots)
 	ark_engine_set_state_dir(f->engine, f->dir);
 	ark_engine_set_executor_slots(f->engine, "process", process_slots);
 	ark_engine_set_executor_slots(f->engine, "thread", 2);
-	ark_engine_set_audit_file(f->engine, f->audit_file);
 	g_assert_true(ark_engine_start(f->engine, &error));
 	g_assert_no_error(error);
 	g_signal_connect(f->engine, "event", G_CALLBACK(fixture_event_cb), f);
@@ -103,7 +100,6 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_hash_table_unref(f->finished);
 	ark_test_rmdir(f->dir);
 	g_free(f->dir);
-	g_free(f->audit_file);
 }
 
 typedef struct {
@@ -799,163 +795,6 @@ test_replay_dead_task(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(run->definition, "\"run\":[\"true\"]"));
 }
 
-/* the fixture's engine again, appending its audit log to <dir>/audit.jsonl as well */
-static void
-fixture_restart_audited(Fixture *f)
-{
-	g_free(f->audit_file);
-	f->audit_file = g_build_filename(f->dir, "audit.jsonl", NULL);
-	ark_engine_shutdown(f->engine);
-	g_clear_object(&f->engine);
-	fixture_open_engine(f, 2);
-}
-
-static guint64
-fixture_last_audit_seq(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(ArkAuditRecord) last = ark_store_get_last_audit(f->store, &error);
-
-	if (last == NULL) {
-		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
-		return 0;
-	}
-	return last->seq;
-}
-
-static gboolean
-fixture_audit_committed(gpointer user_data)
-{
-	Fixture *f = user_data;
-	return fixture_last_audit_seq(f) == 2;
-}
-
-static guint
-fixture_count_lines(const gchar *path)
-{
-	g_autofree gchar *contents = ark_test_read_file(path);
-	guint n = 0;
-
-	for (const gchar *c = contents; *c != '\0'; c++)
-		n += *c == '\n';
-	return n;
-}
-
-static void
-test_audit(Fixture *f, gconstpointer data)
-{
-	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
-	g_autoptr(ArkWorkflow) wf =
-	    fixture_parse("{\"name\":\"a\",\"tasks\":[{\"id\":\"t\",\"executor\":\"thread\","
-			  "\"function\":\"noop\"}]}");
-	g_autoptr(ArkEngine) storeless = ark_engine_new(registry, NULL);
-	g_autoptr(ArkAuditReport) report = NULL;
-	g_autoptr(GPtrArray) records = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *run_id = NULL;
-	g_autofree gchar *hash3 = NULL;
-	WaitData w = {f, NULL};
-	ArkAuditEntry entry = {
-	    .actor = "token:ci",
-	    .origin = "http 127.0.0.1:41234",
-	    .action = "run.submit",
-	    .result = "ok",
-	    .request_id = "req-1",
-	};
-
-	fixture_restart_audited(f);
-	/* with flush: durable when it returns */
-	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
-	g_assert_no_error(error);
-	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 1);
-	g_assert_cmpuint(fixture_count_lines(f->audit_file), ==, 1);
-
-	/* without: committed by the end of the main-loop iteration, file line after the commit */
-	entry.action = "run.cancel";
-	g_assert_true(ark_engine_audit(f->engine, &entry, FALSE, &error));
-	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 1);
-	ark_test_loop_run_until(fixture_audit_committed, f, 10000);
-	g_assert_cmpuint(fixture_count_lines(f->audit_file), ==, 2);
-
-	/* or with whatever else commits first */
-	entry.action = "run.submit";
-	g_assert_true(ark_engine_audit(f->engine, &entry, FALSE, &error));
-	run_id = ark_engine_submit(f->engine, wf, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 3);
-	g_assert_cmpuint(fixture_count_lines(f->audit_file), ==, 3);
-	records = ark_store_read_audit(f->store, 2, 0, &error);
-	hash3 = g_strdup(((ArkAuditRecord *)records->pdata[0])->hash);
-	g_clear_pointer(&records, g_ptr_array_unref);
-	w.run_id = run_id;
-	ark_test_loop_run_until(fixture_run_done, &w, 30000);
-
-	/* a new engine on the same store continues the chain */
-	ark_engine_shutdown(f->engine);
-	ark_store_close(f->store);
-	g_assert_true(ark_store_open(f->store, f->dir, &error));
-	g_assert_no_error(error);
-	fixture_restart_audited(f);
-	entry.action = "task.retry";
-	entry.target = "01JRUN/t";
-	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
-	records = ark_store_read_audit(f->store, 0, 0, &error);
-	g_assert_cmpuint(records->len, ==, 4);
-	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->prev_hash, ==, hash3);
-	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->target, ==, "01JRUN/t");
-	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[3])->action, ==, "task.retry");
-
-	report = ark_audit_verify(f->store, f->audit_file, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(report->problems->len, ==, 0);
-	g_assert_cmpuint(report->n_lines, ==, 4);
-	g_assert_cmpuint(report->head_seq, ==, 4);
-
-	/* bad entries are refused, and nothing is recorded */
-	entry.actor = NULL;
-	g_assert_false(ark_engine_audit(f->engine, &entry, TRUE, &error));
-	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
-	g_clear_error(&error);
-	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 4);
-
-	/* no store, no audit log */
-	g_assert_true(ark_engine_start(storeless, &error));
-	g_assert_false(ark_engine_audit(storeless, &entry, TRUE, &error));
-	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED);
-}
-
-/* a commit that fails takes its audit records with it: the file never gets them */
-static void
-test_audit_failed_commit(Fixture *f, gconstpointer data)
-{
-	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
-	g_autoptr(GError) error = NULL;
-	ArkAuditEntry entry = {.actor = "alice", .action = "run.cancel", .result = "ok"};
-	/* someone else's record takes the seq the engine's next record needs */
-	ArkAuditRecord intruder = {.seq = 2,
-				   .actor = "mallory",
-				   .action = "run.submit",
-				   .result = "ok",
-				   .prev_hash = "x",
-				   .hash = "y"};
-
-	fixture_restart_audited(f);
-	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
-	ark_store_batch_add_audit(batch, &intruder);
-	g_assert_true(ark_store_apply(f->store, batch, &error));
-
-	g_test_expect_message("ArkCore", G_LOG_LEVEL_WARNING, "store commit failed*");
-	g_assert_false(ark_engine_audit(f->engine, &entry, TRUE, &error));
-	g_test_assert_expected_messages();
-	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
-	g_clear_error(&error);
-	g_assert_cmpuint(fixture_count_lines(f->audit_file), ==, 1);
-	/* and the engine takes no more: nothing it records could be committed */
-	g_assert_false(ark_engine_audit(f->engine, &entry, FALSE, &error));
-	g_assert_nonnull(strstr(error->message, "store failed"));
-	g_assert_cmpuint(fixture_count_lines(f->audit_file), ==, 1);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -979,8 +818,6 @@ main(int argc, char **argv)
 	ADD("cancel-task", test_cancel_task);
 	ADD("resume-lost-attempts", test_resume_lost_attempts);
 	ADD("replay-dead-task", test_replay_dead_task);
-	ADD("audit", test_audit);
-	ADD("audit/failed-commit", test_audit_failed_commit);
 #undef ADD
 	return g_test_run();
 }
