@@ -117,7 +117,14 @@ struct _ArkEngine {
 	ArkMetric *m_queue_depth;
 
 	ArkPluginLoader *plugin_loader;
+	GArray *submit_waiters;	    /* ArkEngineSubmitWaiter, answered after the next commit */
+	GHashTable *inflight_keys; /* idempotency key -> run id, recorded but not committed */
+	guint64 n_dead; /* tasks in the DLQ, across every run of the store */
+	ArkMetric *m_open_runs;
+	ArkMetric *m_open_tasks;
+	ArkMetricSeries *m_dlq;
 	gboolean refusing;	/* draining: submit and replay fail with ARK_ERROR_BUSY */
+	gboolean draining;	/* no attempt is started any more */
 	gchar *refusing_reason;
 
 	/* main-loop lag: how late the probe timer fired, worst of this window and the last */
@@ -228,6 +235,39 @@ ark_engine_add_event(ArkEngine *self, ArkEventKind kind, ArkEngineRun *run, ArkE
 
 /* commits -------------------------------------------------------------------------------------- */
 
+typedef struct {
+	ArkSubmitCallback callback;
+	gpointer user_data;
+	gchar *run_id;
+	gboolean existed;
+} ArkEngineSubmitWaiter;
+
+static void
+ark_engine_submit_waiter_clear(ArkEngineSubmitWaiter *waiter)
+{
+	g_free(waiter->run_id);
+}
+
+/* tells whoever waits for a submission how the commit that carried it went */
+static void
+ark_engine_answer_submitters(ArkEngine *self, const GError *error)
+{
+	g_autoptr(GArray) waiters = NULL;
+
+	g_hash_table_remove_all(self->inflight_keys);
+	if (self->submit_waiters->len == 0)
+		return;
+	waiters = g_steal_pointer(&self->submit_waiters);
+	self->submit_waiters = g_array_new(FALSE, FALSE, sizeof(ArkEngineSubmitWaiter));
+	g_array_set_clear_func(self->submit_waiters,
+			       (GDestroyNotify)ark_engine_submit_waiter_clear);
+	for (guint i = 0; i < waiters->len; i++) {
+		ArkEngineSubmitWaiter *w = &g_array_index(waiters, ArkEngineSubmitWaiter, i);
+		w->callback(self, error == NULL || w->existed ? w->run_id : NULL,
+			    w->existed, w->existed ? NULL : error, w->user_data);
+	}
+}
+
 static void
 ark_engine_fail_storage(ArkEngine *self, const GError *error)
 {
@@ -269,6 +309,7 @@ ark_engine_fail_storage(ArkEngine *self, const GError *error)
 	g_ptr_array_set_size(self->to_start, 0);
 	g_ptr_array_set_size(self->finished_runs, 0);
 	ark_store_batch_clear(self->batch);
+	ark_engine_answer_submitters(self, self->storage_error);
 }
 
 static gboolean
@@ -282,7 +323,8 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	if (self->flushing)
 		return TRUE;
 	n_ops = ark_store_batch_get_length(self->batch);
-	if (n_ops == 0 && self->to_start->len == 0 && self->finished_runs->len == 0)
+	if (n_ops == 0 && self->to_start->len == 0 && self->finished_runs->len == 0 &&
+	    self->submit_waiters->len == 0)
 		return TRUE;
 	if (self->storage_error != NULL) {
 		g_propagate_error(error, g_error_copy(self->storage_error));
@@ -327,6 +369,7 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	}
 	ark_store_batch_clear(committed);
 	self->spare_batch = committed;
+	ark_engine_answer_submitters(self, NULL);
 
 	for (guint i = 0; i < to_start->len; i++) {
 		ArkEngineTask *task = g_ptr_array_index(to_start, i);
@@ -427,6 +470,10 @@ ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskStat
 	ArkTimestamp now = g_get_real_time();
 	gboolean was_terminal = ark_task_state_is_terminal(task->rec.state);
 
+	if (state == ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_DEAD)
+		self->n_dead++;
+	else if (state != ARK_TASK_STATE_DEAD && task->rec.state == ARK_TASK_STATE_DEAD)
+		self->n_dead--;
 	run->counts[task->rec.state]--;
 	run->counts[state]++;
 	task->rec.state = state;
@@ -956,7 +1003,7 @@ ark_engine_dispatch(ArkEngine *self)
 	g_hash_table_iter_init(&iter, self->execs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkEngineExec *exec = value;
-		while (exec->running < exec->slots) {
+		while (exec->running < exec->slots && !self->draining) {
 			ArkQueueEntry *entry = ark_engine_exec_next(exec);
 			if (entry == NULL)
 				break;
@@ -1063,6 +1110,20 @@ ark_engine_executor_new(ArkEngine *self, const gchar *name, GError **error)
 	return g_steal_pointer(&executor);
 }
 
+static void
+ark_engine_count_dead(ArkEngine *self)
+{
+	g_autoptr(GError) error = NULL;
+	ArkTaskFilter filter = {.state_mask = 1u << ARK_TASK_STATE_DEAD};
+	g_autoptr(GPtrArray) dead = ark_store_find_tasks(self->store, &filter, &error);
+
+	if (dead == NULL) {
+		g_debug("could not count the dead-letter queue: %s", error->message);
+		return;
+	}
+	self->n_dead = dead->len;
+}
+
 static gboolean
 ark_engine_lag_probe_cb(gpointer user_data)
 {
@@ -1137,6 +1198,7 @@ ark_engine_start(ArkEngine *self, GError **error)
 	if (self->store != NULL) {
 		self->next_seq = ark_store_get_last_event_seq(self->store);
 		self->next_token = ark_store_get_last_attempt_token(self->store);
+		ark_engine_count_dead(self);
 	}
 	if (self->config != NULL &&
 	    g_key_file_has_key(self->config, "engine", "loop-lag-limit", NULL)) {
@@ -1190,6 +1252,20 @@ ark_engine_get_metrics(ArkEngine *self)
 {
 	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
 	return self->metrics;
+}
+
+const gchar *
+ark_engine_get_state_dir(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->state_dir;
+}
+
+GKeyFile *
+ark_engine_get_config(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->config;
 }
 
 const gchar *
@@ -1390,31 +1466,38 @@ ark_engine_run_arm_timeout(ArkEngineRun *run)
 					     ark_engine_run_timeout_cb, run, NULL);
 }
 
-gchar *
-ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
-		  GError **error)
+/* validates @workflow and records it as a new run in the current batch; returns its id, or the
+ * id of the run submitted earlier with the same idempotency key (*out_existed then) */
+static gchar *
+ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+			 gboolean *out_existed, GError **error)
 {
 	g_autoptr(GPtrArray) problems = NULL;
 	ArkSubmitOptions defaults = {0};
 	ArkEngineRun *run;
 	ArkTimestamp now;
 
-	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
-	g_return_val_if_fail(workflow != NULL, NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	g_return_val_if_fail(self->started, NULL);
-	g_return_val_if_fail(self->store != NULL, NULL);
-
+	*out_existed = FALSE;
 	if (options == NULL)
 		options = &defaults;
 	if (!ark_engine_check_accepting(self, error))
 		return NULL;
 	if (options->idempotency_key != NULL) {
 		g_autoptr(GError) lookup_error = NULL;
-		g_autoptr(ArkRunRecord) existing = ark_store_find_run_by_idempotency_key(
+		g_autoptr(ArkRunRecord) existing = NULL;
+		const gchar *inflight =
+		    g_hash_table_lookup(self->inflight_keys, options->idempotency_key);
+
+		if (inflight != NULL) {
+			*out_existed = TRUE;
+			return g_strdup(inflight);
+		}
+		existing = ark_store_find_run_by_idempotency_key(
 		    self->store, options->idempotency_key, &lookup_error);
-		if (existing != NULL)
+		if (existing != NULL) {
+			*out_existed = TRUE;
 			return g_strdup(existing->id);
+		}
 		if (!g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_FOUND) &&
 		    !g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED)) {
 			g_propagate_error(error, g_steal_pointer(&lookup_error));
@@ -1454,18 +1537,63 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
 			     NULL);
 	g_hash_table_insert(self->runs, run->rec.id, run);
+	if (options->idempotency_key != NULL)
+		g_hash_table_insert(self->inflight_keys, g_strdup(options->idempotency_key),
+				    g_strdup(run->rec.id));
 	ark_engine_run_arm_timeout(run);
 	for (guint i = 0; i < run->n_tasks; i++) {
 		if (run->tasks[i].unmet == 0)
 			ark_engine_task_make_ready(self, &run->tasks[i]);
 	}
-	{
-		g_autofree gchar *id = g_strdup(run->rec.id);
-		if (!ark_engine_flush(self, error))
-			return NULL; /* the run was dropped with the failed commit */
-		ark_engine_schedule_tick(self);
+	return g_strdup(run->rec.id);
+}
+
+gchar *
+ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+		  GError **error)
+{
+	g_autofree gchar *id = NULL;
+	gboolean existed = FALSE;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	g_return_val_if_fail(workflow != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(self->started, NULL);
+	g_return_val_if_fail(self->store != NULL, NULL);
+
+	id = ark_engine_submit_record(self, workflow, options, &existed, error);
+	if (id == NULL || existed)
 		return g_steal_pointer(&id);
-	}
+	if (!ark_engine_flush(self, error))
+		return NULL; /* the run was dropped with the failed commit */
+	ark_engine_schedule_tick(self);
+	return g_steal_pointer(&id);
+}
+
+/* more submissions than this waiting for one commit are committed at once: under a steady
+ * flood of requests the idle tick might not get to run */
+#define ARK_ENGINE_MAX_WAITING_SUBMISSIONS 256
+
+gboolean
+ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+			ArkSubmitCallback callback, gpointer user_data, GError **error)
+{
+	ArkEngineSubmitWaiter waiter = {callback, user_data, NULL, FALSE};
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(workflow != NULL && callback != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+
+	if (self->submit_waiters->len >= ARK_ENGINE_MAX_WAITING_SUBMISSIONS &&
+	    !ark_engine_flush(self, error))
+		return FALSE;
+	waiter.run_id = ark_engine_submit_record(self, workflow, options, &waiter.existed, error);
+	if (waiter.run_id == NULL)
+		return FALSE;
+	g_array_append_val(self->submit_waiters, waiter);
+	ark_engine_schedule_tick(self);
+	return TRUE;
 }
 
 gboolean
@@ -2043,6 +2171,79 @@ ark_engine_strv_compare(const void *a, const void *b)
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+void
+ark_engine_drain(ArkEngine *self, const gchar *reason)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	ark_engine_set_accepting(self, FALSE, reason);
+	self->draining = TRUE;
+}
+
+guint
+ark_engine_get_n_running(ArkEngine *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint running = 0;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		running += ((ArkEngineExec *)value)->running;
+	return running;
+}
+
+gboolean
+ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(reason != NULL, FALSE);
+	self->draining = TRUE;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		for (guint i = 0; i < run->n_tasks; i++) {
+			ArkEngineTask *task = &run->tasks[i];
+			ArkAttemptResult result = {
+			    .status = ARK_ATTEMPT_STATUS_CANCELLED,
+			    .exit_code = -1,
+			    .error = reason,
+			};
+			g_autoptr(ArkAttempt) attempt = NULL;
+
+			if (task->attempt == NULL)
+				continue;
+			attempt = g_steal_pointer(&task->attempt);
+			ark_attempt_abandon(attempt);
+			task->exec->running--;
+			ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+			task->arec->status = result.status;
+			task->arec->finished_at = g_get_real_time();
+			task->arec->error = (gchar *)ark_store_batch_intern(self->batch, reason);
+			task->arec->log_path = (gchar *)ark_store_batch_intern(
+			    self->batch, ark_attempt_get_log_path(attempt));
+			ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE,
+						    task->arec);
+			ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task,
+					     task->arec->number, result.status, NULL);
+			task->arec->error = NULL;
+			task->arec->log_path = NULL;
+			task->arec->holder = NULL;
+			/* an interrupted attempt does not count against the retry budget */
+			task->rec.retry_base++;
+			ark_engine_task_set_state(self, task, ARK_TASK_STATE_READY, reason);
+		}
+	}
+	/* the executors end what they still run; their reports are no longer listened to */
+	g_hash_table_iter_init(&iter, self->execs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
+	return ark_engine_flush(self, error);
+}
+
 GStrv
 ark_engine_list_executors(ArkEngine *self)
 {
@@ -2257,6 +2458,39 @@ ark_engine_is_ready(ArkEngine *self, gchar **out_failing)
 	return TRUE;
 }
 
+/* gauges computed when /metrics is rendered: cheaper than keeping them current per transition */
+static void
+ark_engine_collect_metrics(ArkMetrics *metrics, gpointer user_data)
+{
+	ArkEngine *self = user_data;
+	guint runs[ARK_RUN_STATE_LAST] = {0};
+	guint64 tasks[ARK_TASK_STATE_LAST] = {0};
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		runs[run->rec.state]++;
+		for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+			tasks[i] += run->counts[i];
+	}
+	for (guint i = 0; i < ARK_RUN_STATE_LAST; i++) {
+		if (ark_run_state_is_terminal(i))
+			continue;
+		ark_metric_series_set(
+		    ark_metric_series(self->m_open_runs,
+				      (const gchar *[]){ark_run_state_to_string(i), NULL}),
+		    runs[i]);
+	}
+	for (guint i = 0; i < ARK_TASK_STATE_LAST; i++)
+		ark_metric_series_set(
+		    ark_metric_series(self->m_open_tasks,
+				      (const gchar *[]){ark_task_state_to_string(i), NULL}),
+		    (gdouble)tasks[i]);
+	ark_metric_series_set(self->m_dlq, (gdouble)self->n_dead);
+}
+
 static void
 ark_engine_dispose(GObject *object)
 {
@@ -2284,6 +2518,8 @@ ark_engine_finalize(GObject *object)
 	g_ptr_array_unref(self->finished_runs);
 	ark_store_batch_free(self->batch);
 	ark_store_batch_free(self->spare_batch);
+	g_array_unref(self->submit_waiters);
+	g_hash_table_unref(self->inflight_keys);
 	g_clear_error(&self->storage_error);
 	ark_audit_free(self->audit);
 	g_clear_object(&self->store);
@@ -2337,6 +2573,10 @@ ark_engine_init(ArkEngine *self)
 	self->batch = ark_store_batch_new();
 	self->spare_batch = ark_store_batch_new();
 	self->audit = ark_audit_new();
+	self->submit_waiters = g_array_new(FALSE, FALSE, sizeof(ArkEngineSubmitWaiter));
+	g_array_set_clear_func(self->submit_waiters,
+			       (GDestroyNotify)ark_engine_submit_waiter_clear);
+	self->inflight_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->to_start = g_ptr_array_new();
 	self->finished_runs = g_ptr_array_new();
 	self->metrics = ark_metrics_new();
@@ -2359,6 +2599,16 @@ ark_engine_init(ArkEngine *self)
 	self->m_queue_depth = ark_metrics_gauge(self->metrics, "ark_queue_depth",
 						"ready tasks waiting per executor and policy",
 						(const gchar *[]){"executor", "policy", NULL});
+	self->m_open_runs = ark_metrics_gauge(self->metrics, "ark_runs",
+					      "open runs (not yet finished) by state",
+					      (const gchar *[]){"state", NULL});
+	self->m_open_tasks = ark_metrics_gauge(self->metrics, "ark_tasks",
+					       "tasks of open runs by state",
+					       (const gchar *[]){"state", NULL});
+	self->m_dlq = ark_metric_default(ark_metrics_gauge(
+	    self->metrics, "ark_dlq_tasks", "tasks in the dead-letter queue (state dead), every run",
+	    NULL));
+	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
 }
 
 gboolean

@@ -48,6 +48,10 @@ ARK_API void ark_engine_shutdown(ArkEngine *self);
 ARK_API ArkRegistry *ark_engine_get_registry(ArkEngine *self);
 ARK_API ArkStore *ark_engine_get_store(ArkEngine *self);
 ARK_API ArkMetrics *ark_engine_get_metrics(ArkEngine *self);
+/* the state directory (logs, tokens, lock), or NULL when ephemeral */
+ARK_API const gchar *ark_engine_get_state_dir(ArkEngine *self);
+/* the configuration the engine was given, or NULL */
+ARK_API GKeyFile *ark_engine_get_config(ArkEngine *self);
 ARK_API const gchar *ark_engine_get_default_policy(ArkEngine *self);
 
 /* the checks that need the loaded plugins: executor and policy names, executor-specific task
@@ -59,6 +63,29 @@ ARK_API gboolean ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflo
  * With an idempotency key that was seen before, returns the existing run's id. */
 ARK_API gchar *ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow,
 				 const ArkSubmitOptions *options, GError **error);
+
+/**
+ * ArkSubmitCallback:
+ * @run_id: the run's id, or NULL when the commit failed
+ * @existed: the idempotency key was seen before and @run_id is that run's
+ * @error: why the commit failed, or NULL
+ *
+ * Called once on the main thread when the submission is durable (or could not be made so).
+ */
+typedef void (*ArkSubmitCallback)(ArkEngine *engine, const gchar *run_id, gboolean existed,
+				  const GError *error, gpointer user_data);
+
+/*
+ * Like ark_engine_submit(), but the commit is shared with whatever else the main loop records
+ * before its next tick (group commit): frontends serving many clients accept many runs per
+ * transaction. Validation and draining errors are returned at once (FALSE with @error); otherwise
+ * @callback tells the outcome after the commit. An ark_engine_audit() call made right after a
+ * successful return lands in the same transaction as the run. (ABI 1.1)
+ */
+ARK_API gboolean ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow,
+					 const ArkSubmitOptions *options,
+					 ArkSubmitCallback callback, gpointer user_data,
+					 GError **error);
 
 /* state of an open run (one this engine is executing); FALSE if it is not open */
 ARK_API gboolean ark_engine_get_run_state(ArkEngine *self, const gchar *run_id,
@@ -109,6 +136,17 @@ ARK_API ArkPluginLoader *ark_engine_get_plugin_loader(ArkEngine *self);
  */
 ARK_API void ark_engine_set_accepting(ArkEngine *self, gboolean accepting, const gchar *reason);
 ARK_API gboolean ark_engine_is_accepting(ArkEngine *self, const gchar **out_reason);
+
+/*
+ * Stopping the daemon: ark_engine_drain() refuses new work (as ark_engine_set_accepting) and
+ * starts no more attempts; what runs goes on, ark_engine_get_n_running() says how much.
+ * ark_engine_interrupt() ends what still runs (the executors kill it) and records those attempts
+ * as cancelled with @reason and their tasks as ready again, without using up their retry budget,
+ * so that ark_engine_resume_run() runs them again after a restart.
+ */
+ARK_API void ark_engine_drain(ArkEngine *self, const gchar *reason);
+ARK_API guint ark_engine_get_n_running(ArkEngine *self);
+ARK_API gboolean ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error);
 
 /* sorted executor names (transfer full) and, for one, its slots and how many are in use */
 ARK_API GStrv ark_engine_list_executors(ArkEngine *self);
