@@ -33,7 +33,8 @@ typedef struct _ArkAudit ArkAudit;
 ArkAudit *ark_audit_new(void);
 void ark_audit_free(ArkAudit *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAudit, ark_audit_free)
-/* before ark_audit_open(); NULL for the store only */
+/* NULL for the store only; after ark_audit_open(), the file changes at once (and a file that
+ * can not be opened is a warning: the log goes on in the store) */
 void ark_audit_set_file(ArkAudit *self, const gchar *path);
 /* reads the chain head from @store, opens the file and appends what the store has and the file
  * lacks; a store without an audit log (ABI 1.0) is not an error, ark_audit_append() then is */

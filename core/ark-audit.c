@@ -189,12 +189,22 @@ ark_audit_close_file(ArkAudit *self)
 	self->fd = -1;
 }
 
+static gboolean ark_audit_open_file(ArkAudit *self, GError **error);
+
 void
 ark_audit_set_file(ArkAudit *self, const gchar *path)
 {
-	g_return_if_fail(self->fd < 0);
+	g_autoptr(GError) error = NULL;
+
+	if (g_strcmp0(path, self->file_path) == 0)
+		return;
+	ark_audit_close_file(self);
 	g_free(self->file_path);
 	self->file_path = g_strdup(path);
+	/* after ark_audit_open() (a daemon reloading its configuration): the new file takes over
+	 * at once, and is brought up to the store first */
+	if (self->supported && path != NULL && !ark_audit_open_file(self, &error))
+		g_warning("%s; the audit log is kept in the store only", error->message);
 }
 
 /* appends @lines in one write(); a write cut short is cut off again, so that the file only ever

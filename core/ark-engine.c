@@ -2642,6 +2642,6 @@ void
 ark_engine_set_audit_file(ArkEngine *self, const gchar *path)
 {
 	g_return_if_fail(ARK_IS_ENGINE(self));
-	g_return_if_fail(!self->started);
+	/* also on a started engine: the daemon's configuration reload moves the file */
 	ark_audit_set_file(self->audit, path);
 }

@@ -660,6 +660,7 @@ test_engine(Fixture *f, gconstpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *run_id = NULL;
 	g_autofree gchar *hash3 = NULL;
+	g_autofree gchar *moved = NULL;
 	ArkAuditEntry entry = {
 	    .actor = "token:ci",
 	    .origin = "http 127.0.0.1:41234",
@@ -713,13 +714,31 @@ test_engine(Fixture *f, gconstpointer data)
 	fixture_assert_problems(report, NULL);
 	g_assert_cmpuint(report->n_lines, ==, 4);
 	g_assert_cmpuint(report->head_seq, ==, 4);
+	g_clear_pointer(&report, ark_audit_report_free);
+
+	/* a daemon's reload moves the file: the new one gets the whole log, then what follows */
+	moved = g_build_filename(f->dir, "moved.jsonl", NULL);
+	ark_engine_set_audit_file(f->engine, moved);
+	g_assert_cmpuint(fixture_count_lines(moved), ==, 4);
+	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	g_assert_cmpuint(fixture_count_lines(moved), ==, 5);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 4);
+	report = fixture_verify(f, moved);
+	fixture_assert_problems(report, NULL);
+	/* one that can not be opened leaves the log in the store */
+	g_test_expect_message("ArkCore", G_LOG_LEVEL_WARNING, "failed to open the audit file*");
+	ark_engine_set_audit_file(f->engine, "/nonexistent/audit.jsonl");
+	g_test_assert_expected_messages();
+	g_assert_true(ark_engine_audit(f->engine, &entry, TRUE, &error));
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 6);
+	g_assert_cmpuint(fixture_count_lines(moved), ==, 5);
 
 	/* bad entries are refused, and nothing is recorded */
 	entry.actor = NULL;
 	g_assert_false(ark_engine_audit(f->engine, &entry, TRUE, &error));
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 4);
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 6);
 
 	/* no store, no audit log */
 	g_assert_true(ark_engine_start(storeless, &error));
