@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 #define ARK_AUDIT_HASH_LENGTH 64
 /* prev_hash of record 1 */
 #define ARK_AUDIT_GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
-/* what ark_engine_audit() accepts, so that a file line never exceeds ARK_AUDIT_MAX_LINE */
+/* longer members are cut (with "…"), a longer detail is replaced by {"truncated": true, "bytes":
+ * N, "sha256": "…"}: a file line never exceeds ARK_AUDIT_MAX_LINE */
 #define ARK_AUDIT_MAX_FIELD 4096
 #define ARK_AUDIT_MAX_DETAIL 65536
 #define ARK_AUDIT_MAX_LINE (1024 * 1024)

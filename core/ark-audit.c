@@ -467,59 +467,55 @@ ark_audit_open(ArkAudit *self, ArkStore *store, GError **error)
 	return TRUE;
 }
 
-/* a copy in @batch of @value as valid UTF-8, so that every record has a JSON form */
+/* a copy in @batch of @value as valid UTF-8 (so that every record has a JSON form), cut at a
+ * character boundary to @max bytes and "…" when it is longer: a call that took place is recorded
+ * whatever a client made it carry */
 static gchar *
-ark_audit_intern(ArkStoreBatch *batch, const gchar *value)
+ark_audit_intern(ArkStoreBatch *batch, const gchar *value, gsize max)
 {
 	g_autofree gchar *valid = NULL;
+	g_autofree gchar *cut = NULL;
+	const gchar *end;
 
-	if (value == NULL || g_utf8_validate(value, -1, NULL))
+	if (value == NULL)
+		return NULL;
+	if (!g_utf8_validate(value, -1, NULL))
+		value = valid = g_utf8_make_valid(value, -1);
+	if (strlen(value) <= max)
 		return (gchar *)ark_store_batch_intern(batch, value);
-	valid = g_utf8_make_valid(value, -1);
-	return (gchar *)ark_store_batch_intern(batch, valid);
+	end = value + max;
+	while (end > value && ((guchar)*end & 0xc0) == 0x80)
+		end--;
+	cut = g_strdup_printf("%.*s\u2026", (int)(end - value), value);
+	return (gchar *)ark_store_batch_intern(batch, cut);
 }
 
-static gboolean
-ark_audit_check_field(const gchar *name, const gchar *value, gboolean required, gsize max,
-		      GError **error)
-{
-	if (required && (value == NULL || *value == '\0')) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-			    "an audit entry needs a %s", name);
-		return FALSE;
-	}
-	if (value != NULL && strlen(value) > max) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_LIMIT_EXCEEDED,
-			    "the %s of an audit entry is longer than %" G_GSIZE_FORMAT " bytes",
-			    name, max);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-ark_audit_check_entry(const ArkAuditEntry *entry, GError **error)
+/* the detail as recorded: a JSON object as given, or what stands for one that is too large */
+static gchar *
+ark_audit_intern_detail(ArkStoreBatch *batch, const gchar *detail, GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
+	g_autofree gchar *summary = NULL;
+	gsize length;
 
-	if (!ark_audit_check_field("actor", entry->actor, TRUE, ARK_AUDIT_MAX_FIELD, error) ||
-	    !ark_audit_check_field("origin", entry->origin, FALSE, ARK_AUDIT_MAX_FIELD, error) ||
-	    !ark_audit_check_field("action", entry->action, TRUE, ARK_AUDIT_MAX_FIELD, error) ||
-	    !ark_audit_check_field("target", entry->target, FALSE, ARK_AUDIT_MAX_FIELD, error) ||
-	    !ark_audit_check_field("result", entry->result, TRUE, ARK_AUDIT_MAX_FIELD, error) ||
-	    !ark_audit_check_field("request id", entry->request_id, FALSE, ARK_AUDIT_MAX_FIELD,
-				   error) ||
-	    !ark_audit_check_field("detail", entry->detail, FALSE, ARK_AUDIT_MAX_DETAIL, error))
-		return FALSE;
-	if (entry->detail == NULL)
-		return TRUE;
-	if (!g_utf8_validate(entry->detail, -1, NULL) ||
-	    (parser = ark_audit_parse_object(entry->detail, -1, NULL)) == NULL) {
+	if (detail == NULL)
+		return NULL;
+	length = strlen(detail);
+	if (length > ARK_AUDIT_MAX_DETAIL) {
+		g_autofree gchar *sha256 =
+		    g_compute_checksum_for_string(G_CHECKSUM_SHA256, detail, (gssize)length);
+		summary = g_strdup_printf("{\"truncated\":true,\"bytes\":%" G_GSIZE_FORMAT
+					  ",\"sha256\":\"%s\"}",
+					  length, sha256);
+		return (gchar *)ark_store_batch_intern(batch, summary);
+	}
+	if (!g_utf8_validate(detail, (gssize)length, NULL) ||
+	    (parser = ark_audit_parse_object(detail, (gssize)length, NULL)) == NULL) {
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 				    "the detail of an audit entry is not a JSON object");
-		return FALSE;
+		return NULL;
 	}
-	return TRUE;
+	return (gchar *)ark_store_batch_intern(batch, detail);
 }
 
 gboolean
@@ -534,17 +530,23 @@ ark_audit_append(ArkAudit *self, ArkStoreBatch *batch, const ArkAuditEntry *entr
 			    self->store != NULL ? G_OBJECT_TYPE_NAME(self->store) : "(none)");
 		return FALSE;
 	}
-	if (!ark_audit_check_entry(entry, error))
+	if (entry->actor == NULL || *entry->actor == '\0' || entry->action == NULL ||
+	    *entry->action == '\0' || entry->result == NULL || *entry->result == '\0') {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "an audit entry needs an actor, an action and a result");
+		return FALSE;
+	}
+	record.detail = ark_audit_intern_detail(batch, entry->detail, error);
+	if (entry->detail != NULL && record.detail == NULL)
 		return FALSE;
 	record.seq = self->tail_seq + 1;
 	record.time = g_get_real_time();
-	record.actor = ark_audit_intern(batch, entry->actor);
-	record.origin = ark_audit_intern(batch, entry->origin);
-	record.action = ark_audit_intern(batch, entry->action);
-	record.target = ark_audit_intern(batch, entry->target);
-	record.result = ark_audit_intern(batch, entry->result);
-	record.request_id = ark_audit_intern(batch, entry->request_id);
-	record.detail = ark_audit_intern(batch, entry->detail);
+	record.actor = ark_audit_intern(batch, entry->actor, ARK_AUDIT_MAX_FIELD);
+	record.origin = ark_audit_intern(batch, entry->origin, ARK_AUDIT_MAX_FIELD);
+	record.action = ark_audit_intern(batch, entry->action, ARK_AUDIT_MAX_FIELD);
+	record.target = ark_audit_intern(batch, entry->target, ARK_AUDIT_MAX_FIELD);
+	record.result = ark_audit_intern(batch, entry->result, ARK_AUDIT_MAX_FIELD);
+	record.request_id = ark_audit_intern(batch, entry->request_id, ARK_AUDIT_MAX_FIELD);
 	record.prev_hash = (gchar *)ark_store_batch_intern(batch, self->tail_hash);
 	hash = ark_audit_compute_hash(&record);
 	record.hash = (gchar *)ark_store_batch_intern(batch, hash);

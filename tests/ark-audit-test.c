@@ -287,7 +287,6 @@ test_entry_checks(Fixture *f, gconstpointer data)
 	g_autoptr(ArkAudit) audit = fixture_audit(f, NULL);
 	g_autoptr(ArkAuditReport) report = NULL;
 	g_autoptr(GPtrArray) records = NULL;
-	g_autofree gchar *long_target = g_strnfill(ARK_AUDIT_MAX_FIELD + 1, 'x');
 	g_autoptr(GError) error = NULL;
 	struct {
 		ArkAuditEntry entry;
@@ -305,10 +304,19 @@ test_entry_checks(Fixture *f, gconstpointer data)
 	     ARK_ERROR_INVALID_ARGUMENT},
 	    {{.actor = "x", .action = "a", .result = "ok", .detail = "{\"\xff\":1}"},
 	     ARK_ERROR_INVALID_ARGUMENT},
-	    {{.actor = "x", .action = "a", .result = "ok", .target = long_target},
-	     ARK_ERROR_LIMIT_EXCEEDED},
 	};
 	ArkAuditEntry broken_text = {.actor = "bad \xc3\x28 byte", .action = "a", .result = "ok"};
+	/* 4095 x and an é across the limit; a detail of 65544 bytes */
+	g_autofree gchar *xs = g_strnfill(ARK_AUDIT_MAX_FIELD - 1, 'x');
+	g_autofree gchar *long_target = g_strconcat(xs, "\xc3\xa9tail", NULL);
+	g_autofree gchar *filler = g_strnfill(ARK_AUDIT_MAX_DETAIL, 'd');
+	g_autofree gchar *long_detail = g_strdup_printf("{\"a\":\"%s\"}", filler);
+	ArkAuditEntry long_entry = {.actor = "x",
+				    .action = "a",
+				    .result = "ok",
+				    .target = long_target,
+				    .detail = long_detail};
+	const ArkAuditRecord *r;
 
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_assert_false(ark_audit_append(audit, f->batch, &bad[i].entry, &error));
@@ -317,13 +325,25 @@ test_entry_checks(Fixture *f, gconstpointer data)
 		g_clear_error(&error);
 		g_assert_cmpuint(ark_store_batch_get_length(f->batch), ==, 0);
 	}
-	/* text that is not UTF-8 is kept as well as JSON can: with U+FFFD for the bad bytes */
+	/* text that is not UTF-8 is kept as well as JSON can: with U+FFFD for the bad bytes; what
+	 * is too long is cut, at a character, and a detail too long stands for itself by its size
+	 * and hash: the call happened, so it is recorded */
 	g_assert_true(ark_audit_append(audit, f->batch, &broken_text, &error));
+	g_assert_true(ark_audit_append(audit, f->batch, &long_entry, &error));
 	g_assert_no_error(error);
 	g_assert_true(ark_store_apply(f->store, f->batch, &error));
 	ark_audit_committed(audit, f->batch);
 	records = ark_store_read_audit(f->store, 0, 0, &error);
 	g_assert_cmpstr(((ArkAuditRecord *)records->pdata[0])->actor, ==, "bad \xef\xbf\xbd( byte");
+	r = g_ptr_array_index(records, 1);
+	g_assert_cmpuint(strlen(r->target), ==, ARK_AUDIT_MAX_FIELD - 1 + strlen("\u2026"));
+	g_assert_true(g_str_has_suffix(r->target, "x\u2026"));
+	g_assert_true(g_str_has_prefix(r->detail, "{\"truncated\":true,\"bytes\":65544,"));
+	{
+		g_autofree gchar *sha256 = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+									 long_detail, -1);
+		g_assert_nonnull(strstr(r->detail, sha256));
+	}
 	report = fixture_verify(f, NULL);
 	fixture_assert_problems(report, NULL);
 }
