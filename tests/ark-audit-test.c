@@ -280,7 +280,8 @@ test_chain(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(report->head_hash, ==, r->hash);
 }
 
-/* what a frontend can get wrong is an error, not a record and not a critical */
+/* what only a frontend bug produces is an error (not a critical); what a client made too long
+ * or not UTF-8 is recorded as well as it can be */
 static void
 test_entry_checks(Fixture *f, gconstpointer data)
 {
