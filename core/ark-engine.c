@@ -1230,6 +1230,8 @@ ark_engine_shutdown(ArkEngine *self)
 		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
 	if (self->store != NULL && self->storage_error == NULL)
 		(void)ark_engine_flush(self, NULL);
+	/* a tick still due would start what shutdown stopped; it also holds the engine */
+	g_clear_handle_id(&self->tick_id, g_source_remove);
 	ark_audit_close_file(self->audit);
 }
 

@@ -797,6 +797,27 @@ test_engine_failed_commit(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(fixture_count_lines(f->file), ==, 1);
 }
 
+/* a record waiting for the next commit is committed by shutdown, and nothing left holds the
+ * engine: the tick it was waiting for is gone with it */
+static void
+test_engine_shutdown(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ArkAuditEntry entry = {.actor = "alice", .action = "run.cancel", .result = "ok"};
+	gpointer engine;
+
+	fixture_start_engine(f);
+	g_assert_true(ark_engine_audit(f->engine, &entry, FALSE, &error));
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 0);
+	ark_engine_shutdown(f->engine);
+	g_assert_cmpuint(fixture_last_audit_seq(f), ==, 1);
+	g_assert_cmpuint(fixture_count_lines(f->file), ==, 1);
+	engine = f->engine;
+	g_object_add_weak_pointer(engine, &engine);
+	g_clear_object(&f->engine);
+	g_assert_null(engine);
+}
+
 /* a store built for ABI 1.0 has no audit log: the engine can not append, and says so */
 static void
 test_unsupported(void)
@@ -830,5 +851,7 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/ark/audit/engine/failed-commit", Fixture, "sqlite", fixture_setup,
 		   test_engine_failed_commit, fixture_teardown);
+	g_test_add("/ark/audit/engine/shutdown", Fixture, "sqlite", fixture_setup,
+		   test_engine_shutdown, fixture_teardown);
 	return g_test_run();
 }
