@@ -1139,8 +1139,10 @@ ark_cli_task_definition(ArkRunRecord *run, guint index)
 
 	if (run->definition == NULL || !json_parser_load_from_data(parser, run->definition, -1, NULL))
 		return NULL;
-	/* a damaged store may hold anything: check each type before asking for it */
-	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+	/* a damaged store may hold anything, even an empty string (no root at all): check each
+	 * type before asking for it */
+	if (json_parser_get_root(parser) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
 		return NULL;
 	root = json_node_get_object(json_parser_get_root(parser));
 	member = json_object_get_member(root, "tasks");
