@@ -7,7 +7,9 @@
 - the SIGTERM drain: submissions get 503 busy while reads still work, and the running attempt
   finishes and is recorded;
 - concurrent submissions with a SIGTERM in the middle: every run answered 201 is in the store
-  after the daemon stopped (the answer comes only after the commit).
+  after the daemon stopped (the answer comes only after the commit);
+- a mutating call whose audit record can not be stored (the database is locked by another
+  process) is answered 503 storage, and no answer claims what the store does not hold.
 
 Usage: http-daemon-test.py ARKITECTD   (ARK_PLUGIN_DIR set, as meson test does). TAP output.
 """
@@ -310,12 +312,50 @@ def test_concurrent_submissions():
     ok(len(set(accepted)) == len(accepted), "no run id was given twice")
 
 
+def test_audit_failure():
+    root = os.path.join(WORK, "audit")
+    marker = os.path.join(root, "started")
+    d = Daemon(root, "[daemon]\ndrain-timeout = 1s\n[frontend-http]\nlisten = 127.0.0.1:0\n")
+    d.start()
+    status, run = d.submit({"name": "held", "tasks": [
+        {"id": "a", "run": f"touch {marker}; sleep 60", "shell": True}]})
+    ok(status == 201, "a long run is submitted", run)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not os.path.exists(marker):
+        time.sleep(0.02)
+    # another process takes the database's write lock: the next commit fails after the store's
+    # busy timeout, and with it the audit record of the cancel
+    db = sqlite3.connect(os.path.join(d.state, "arkitect.db"), timeout=0, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    status, problem = d.request("POST", f"/api/v1/runs/{run['id']}/cancel")
+    db.execute("ROLLBACK")
+    db.close()
+    ok(status == 503 and problem.get("type", "").endswith("/storage"),
+       "a cancel whose audit record can not be stored is answered 503 storage",
+       (status, problem))
+    try:
+        rc = d.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        d.proc.kill()
+        rc = None
+    d.stderr.close()
+    ok(rc == 1, "the daemon stops with status 1 after the failed commit", (rc, d.log()))
+    cancels = store_rows(d.state, "SELECT count(*) FROM audit WHERE action='run.cancel'")
+    state = store_rows(d.state, "SELECT state FROM runs WHERE id=?", (run["id"],))
+    ok(cancels[0][0] == 0 and state[0][0] != 4,
+       "neither the cancel nor its record is in the store", (cancels, state))
+    submits = store_rows(d.state, "SELECT actor, target, result FROM audit "
+                                  "WHERE action='run.submit'")
+    ok(submits == [("local", run["id"], "ok")], "the submission's record is", submits)
+
+
 def main():
     print("TAP version 13", flush=True)
     try:
         test_sse_resume_across_restart()
         test_drain()
         test_concurrent_submissions()
+        test_audit_failure()
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     print(f"1..{n_test}", flush=True)
