@@ -33,9 +33,15 @@ struct _ArkMetric {
 	GPtrArray *order;   /* series in creation order, for stable output */
 };
 
+typedef struct {
+	ArkMetricsCollectFunc func;
+	gpointer user_data;
+} ArkMetricsCollector;
+
 struct _ArkMetrics {
 	GMutex mutex;
 	GPtrArray *families; /* registration order */
+	GArray *collectors;  /* ArkMetricsCollector, called before rendering */
 };
 
 static void
@@ -65,6 +71,7 @@ ark_metrics_new(void)
 	ArkMetrics *self = g_new0(ArkMetrics, 1);
 	g_mutex_init(&self->mutex);
 	self->families = g_ptr_array_new_with_free_func((GDestroyNotify)ark_metrics_family_free);
+	self->collectors = g_array_new(FALSE, FALSE, sizeof(ArkMetricsCollector));
 	return self;
 }
 
@@ -74,6 +81,7 @@ ark_metrics_free(ArkMetrics *self)
 	if (self == NULL)
 		return;
 	g_ptr_array_unref(self->families);
+	g_array_unref(self->collectors);
 	g_mutex_clear(&self->mutex);
 	g_free(self);
 }
@@ -325,6 +333,27 @@ ark_metrics_append_labels(GString *out, ArkMetric *metric, ArkMetricSeries *seri
 	g_string_append_c(out, '}');
 }
 
+void
+ark_metrics_add_collector(ArkMetrics *self, ArkMetricsCollectFunc func, gpointer user_data)
+{
+	ArkMetricsCollector c = {func, user_data};
+	g_return_if_fail(self != NULL && func != NULL);
+	g_array_append_val(self->collectors, c);
+}
+
+void
+ark_metrics_remove_collector(ArkMetrics *self, ArkMetricsCollectFunc func, gpointer user_data)
+{
+	g_return_if_fail(self != NULL);
+	for (guint i = 0; i < self->collectors->len; i++) {
+		ArkMetricsCollector *c = &g_array_index(self->collectors, ArkMetricsCollector, i);
+		if (c->func == func && c->user_data == user_data) {
+			g_array_remove_index(self->collectors, i);
+			return;
+		}
+	}
+}
+
 gchar *
 ark_metrics_render_prometheus(ArkMetrics *self)
 {
@@ -333,6 +362,11 @@ ark_metrics_render_prometheus(ArkMetrics *self)
 	g_autoptr(GMutexLocker) locker = NULL;
 
 	g_return_val_if_fail(self != NULL, NULL);
+	/* collectors set gauges, which takes the family mutexes: call them before locking */
+	for (guint i = 0; i < self->collectors->len; i++) {
+		ArkMetricsCollector *c = &g_array_index(self->collectors, ArkMetricsCollector, i);
+		c->func(self, c->user_data);
+	}
 	locker = g_mutex_locker_new(&self->mutex);
 	for (guint f = 0; f < self->families->len; f++) {
 		ArkMetric *metric = g_ptr_array_index(self->families, f);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arkitect/arkitect.h>
@@ -19,7 +21,21 @@ struct _ArkRegistry {
 	GPtrArray *entries; /* registration order */
 	GHashTable *index;  /* "kind:name" -> entry */
 	GRWLock lock;	    /* function lookups come from worker threads */
+	GHashTable *config; /* group -> ArkRegistryConfig */
 };
+
+typedef struct {
+	gchar *plugin;
+	const ArkConfigKey *keys;
+	guint n_keys;
+} ArkRegistryConfig;
+
+static void
+ark_registry_config_free(ArkRegistryConfig *config)
+{
+	g_free(config->plugin);
+	g_free(config);
+}
 
 G_DEFINE_FINAL_TYPE(ArkRegistry, ark_registry, G_TYPE_OBJECT)
 
@@ -27,6 +43,12 @@ static const gchar *ark_registry_capabilities[] = {
     "executor", "store", "policy", "coordinator", "frontend", "function",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(ark_registry_capabilities) == ARK_CAPABILITY_LAST);
+
+static int
+ark_registry_strv_compare(const void *a, const void *b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
 
 const gchar *
 ark_capability_to_string(ArkCapability kind)
@@ -273,6 +295,15 @@ ark_registry_remove_plugin(ArkRegistry *self, const gchar *plugin_name)
 			g_ptr_array_remove_index(self->entries, i - 1);
 		}
 	}
+	{
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init(&iter, self->config);
+		while (g_hash_table_iter_next(&iter, NULL, &value)) {
+			if (g_strcmp0(((ArkRegistryConfig *)value)->plugin, plugin_name) == 0)
+				g_hash_table_iter_remove(&iter);
+		}
+	}
 }
 
 gpointer
@@ -299,6 +330,7 @@ ark_registry_finalize(GObject *object)
 {
 	ArkRegistry *self = ARK_REGISTRY(object);
 	g_hash_table_unref(self->index);
+	g_hash_table_unref(self->config);
 	g_ptr_array_unref(self->entries);
 	g_rw_lock_clear(&self->lock);
 	G_OBJECT_CLASS(ark_registry_parent_class)->finalize(object);
@@ -315,6 +347,8 @@ ark_registry_init(ArkRegistry *self)
 {
 	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)ark_registry_entry_free);
 	self->index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     (GDestroyNotify)ark_registry_config_free);
 	g_rw_lock_init(&self->lock);
 }
 
@@ -322,4 +356,164 @@ ArkRegistry *
 ark_registry_new(void)
 {
 	return g_object_new(ARK_TYPE_REGISTRY, NULL);
+}
+
+gboolean
+ark_registry_add_config_keys(ArkRegistry *self, const gchar *plugin_name, const gchar *group,
+			     const ArkConfigKey *keys, guint n_keys, GError **error)
+{
+	ArkRegistryConfig *config;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), FALSE);
+	g_return_val_if_fail(plugin_name != NULL && group != NULL, FALSE);
+	g_return_val_if_fail(keys != NULL || n_keys == 0, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	config = g_hash_table_lookup(self->config, group);
+	if (config != NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS,
+			    "configuration group [%s] is already declared by plugin %s", group,
+			    config->plugin);
+		return FALSE;
+	}
+	config = g_new0(ArkRegistryConfig, 1);
+	config->plugin = g_strdup(plugin_name);
+	config->keys = keys;
+	config->n_keys = n_keys;
+	g_hash_table_insert(self->config, g_strdup(group), config);
+	return TRUE;
+}
+
+const ArkConfigKey *
+ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group, const gchar *key)
+{
+	ArkRegistryConfig *config;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	config = g_hash_table_lookup(self->config, group);
+	if (config == NULL || key == NULL)
+		return NULL;
+	for (guint i = 0; i < config->n_keys; i++) {
+		const gchar *name = config->keys[i].name;
+		gsize len = strlen(name);
+		if (len >= 2 && name[len - 2] == '.' && name[len - 1] == '*') {
+			if (strncmp(key, name, len - 1) == 0 && key[len - 1] != '\0')
+				return &config->keys[i];
+		} else if (g_strcmp0(name, key) == 0) {
+			return &config->keys[i];
+		}
+	}
+	return NULL;
+}
+
+const ArkConfigKey *
+ark_registry_get_config_keys(ArkRegistry *self, const gchar *group, guint *out_n_keys)
+{
+	ArkRegistryConfig *config;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	config = g_hash_table_lookup(self->config, group);
+	if (out_n_keys != NULL)
+		*out_n_keys = config != NULL ? config->n_keys : 0;
+	return config != NULL ? config->keys : NULL;
+}
+
+GStrv
+ark_registry_list_config_groups(ArkRegistry *self)
+{
+	GStrv groups;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	groups = (GStrv)g_hash_table_get_keys_as_array(self->config, NULL);
+	for (guint i = 0; groups[i] != NULL; i++)
+		groups[i] = g_strdup(groups[i]);
+	qsort(groups, g_strv_length(groups), sizeof(gchar *), ark_registry_strv_compare);
+	return groups;
+}
+
+static gboolean
+ark_config_check_range(const ArkConfigKey *key, const gchar *value, guint64 number,
+		       GError **error)
+{
+	if (number < key->min || (key->max > 0 && number > key->max)) {
+		if (key->max > 0)
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is out of range for %s (%" G_GUINT64_FORMAT
+				    " to %" G_GUINT64_FORMAT ")",
+				    value, key->name, key->min, key->max);
+		else
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is too small for %s (at least %" G_GUINT64_FORMAT ")",
+				    value, key->name, key->min);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+ark_config_key_check_value(const ArkConfigKey *key, const gchar *value, GError **error)
+{
+	guint64 number = 0;
+	gint64 usec = 0;
+	g_autoptr(GError) local_error = NULL;
+
+	g_return_val_if_fail(key != NULL && value != NULL, FALSE);
+	switch (key->type) {
+	case ARK_CONFIG_STRING:
+	case ARK_CONFIG_STRING_LIST:
+		return TRUE;
+	case ARK_CONFIG_BOOLEAN:
+		if (g_strcmp0(value, "true") == 0 || g_strcmp0(value, "false") == 0)
+			return TRUE;
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "'%s' is not a boolean (true or false)", value);
+		return FALSE;
+	case ARK_CONFIG_UINT:
+		if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &number, NULL)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a non-negative integer", value);
+			return FALSE;
+		}
+		return ark_config_check_range(key, value, number, error);
+	case ARK_CONFIG_SIZE:
+		if (!ark_size_parse(value, &number, error))
+			return FALSE;
+		return ark_config_check_range(key, value, number, error);
+	case ARK_CONFIG_DURATION:
+		if (!ark_duration_parse(value, &usec, &local_error)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a duration: %s", value, local_error->message);
+			return FALSE;
+		}
+		return TRUE;
+	case ARK_CONFIG_NUMBER: {
+		gchar *end = NULL;
+		gdouble d = g_ascii_strtod(value, &end);
+		if (value[0] == '\0' || end == NULL || *end != '\0' || !isfinite(d)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a number", value);
+			return FALSE;
+		}
+		if (d < (gdouble)key->min || (key->max > 0 && d > (gdouble)key->max)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is out of range for %s", value, key->name);
+			return FALSE;
+		}
+		return TRUE;
+	}
+	case ARK_CONFIG_ENUM:
+		if (key->choices != NULL && g_strv_contains(key->choices, value))
+			return TRUE;
+		{
+			g_autofree gchar *list =
+			    key->choices != NULL ? g_strjoinv(", ", (GStrv)key->choices)
+						 : g_strdup("none");
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not one of: %s", value, list);
+		}
+		return FALSE;
+	}
+	g_set_error(error, ARK_ERROR, ARK_ERROR_INTERNAL, "key %s has an unknown type",
+		    key->name);
+	return FALSE;
 }

@@ -795,10 +795,263 @@ test_replay_dead_task(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(run->definition, "\"run\":[\"true\"]"));
 }
 
+/* an executor that holds its attempts until told to finish them, with a health check the test
+ * can make fail: what the health model restarts */
+#define ARK_TYPE_TEST_FLAKY (ark_test_flaky_get_type())
+G_DECLARE_FINAL_TYPE(ArkTestFlaky, ark_test_flaky, ARK, TEST_FLAKY, GObject)
+
+struct _ArkTestFlaky {
+	GObject parent_instance;
+	GPtrArray *held; /* ArkAttempt */
+};
+
+static guint flaky_unhealthy; /* how many checks fail from now on */
+static guint flaky_instances;
+
+static void ark_test_flaky_executor_init(ArkExecutorInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE(ArkTestFlaky, ark_test_flaky, G_TYPE_OBJECT,
+			      G_IMPLEMENT_INTERFACE(ARK_TYPE_EXECUTOR,
+						    ark_test_flaky_executor_init))
+
+static gboolean
+ark_test_flaky_setup(ArkExecutor *executor, const ArkExecutorSetup *setup, GError **error)
+{
+	flaky_instances++;
+	return TRUE;
+}
+
+static guint
+ark_test_flaky_get_slots(ArkExecutor *executor)
+{
+	return 4;
+}
+
+static void
+ark_test_flaky_start(ArkExecutor *executor, ArkAttempt *attempt)
+{
+	g_ptr_array_add(ARK_TEST_FLAKY(executor)->held, ark_attempt_ref(attempt));
+}
+
+static void
+ark_test_flaky_finish_all(ArkTestFlaky *self, ArkAttemptStatus status)
+{
+	ArkAttemptResult result = {.status = status, .exit_code = -1};
+	while (self->held->len > 0) {
+		g_autoptr(ArkAttempt) attempt = g_ptr_array_steal_index(self->held, 0);
+		ark_attempt_finish(attempt, &result);
+	}
+}
+
+static void
+ark_test_flaky_cancel(ArkExecutor *executor, ArkAttempt *attempt)
+{
+	ark_test_flaky_finish_all(ARK_TEST_FLAKY(executor), ARK_ATTEMPT_STATUS_CANCELLED);
+}
+
+static void
+ark_test_flaky_shutdown(ArkExecutor *executor)
+{
+	ark_test_flaky_finish_all(ARK_TEST_FLAKY(executor), ARK_ATTEMPT_STATUS_CANCELLED);
+}
+
+static gboolean
+ark_test_flaky_check_health(ArkExecutor *executor, GError **error)
+{
+	if (flaky_unhealthy == 0)
+		return TRUE;
+	flaky_unhealthy--;
+	g_set_error_literal(error, ARK_ERROR, ARK_ERROR_FAILED, "the worker went away");
+	return FALSE;
+}
+
+static void
+ark_test_flaky_executor_init(ArkExecutorInterface *iface)
+{
+	iface->setup = ark_test_flaky_setup;
+	iface->get_slots = ark_test_flaky_get_slots;
+	iface->start = ark_test_flaky_start;
+	iface->cancel = ark_test_flaky_cancel;
+	iface->shutdown = ark_test_flaky_shutdown;
+	iface->check_health = ark_test_flaky_check_health;
+}
+
+static void
+ark_test_flaky_finalize(GObject *object)
+{
+	g_ptr_array_unref(ARK_TEST_FLAKY(object)->held);
+	G_OBJECT_CLASS(ark_test_flaky_parent_class)->finalize(object);
+}
+
+static void
+ark_test_flaky_class_init(ArkTestFlakyClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = ark_test_flaky_finalize;
+}
+
+static void
+ark_test_flaky_init(ArkTestFlaky *self)
+{
+	self->held = g_ptr_array_new();
+}
+
+static const ArkHealthCheck *
+fixture_health(GPtrArray *checks, const gchar *name)
+{
+	for (guint i = 0; i < checks->len; i++) {
+		ArkHealthCheck *c = g_ptr_array_index(checks, i);
+		if (g_strcmp0(c->name, name) == 0)
+			return c;
+	}
+	g_error("no health check %s", name);
+	return NULL;
+}
+
+static gboolean
+fixture_running_at_least_one(gpointer user_data)
+{
+	return ((Fixture *)user_data)->running >= 1;
+}
+
+static gboolean
+fixture_second_attempt_started(gpointer user_data)
+{
+	Fixture *f = user_data;
+	for (guint i = 0; i < f->events->len; i++) {
+		ArkEvent *e = g_ptr_array_index(f->events, i);
+		if (e->kind == ARK_EVENT_ATTEMPT_STARTED && e->attempt == 2)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+test_health_restarts_executor(Fixture *f, gconstpointer data)
+{
+	g_autoptr(ArkWorkflow) wf = fixture_parse(
+	    "{\"name\":\"flaky\",\"tasks\":[{\"id\":\"held\",\"executor\":\"flaky\","
+	    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}}]}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GPtrArray) checks = NULL;
+	g_autoptr(GPtrArray) attempts = NULL;
+	guint instances;
+	guint slots = 0, in_use = 0;
+
+	checks = ark_engine_check_health(f->engine);
+	g_assert_cmpint(fixture_health(checks, "store")->status, ==, ARK_HEALTH_OK);
+	g_assert_cmpint(fixture_health(checks, "main-loop")->status, ==, ARK_HEALTH_OK);
+	g_assert_cmpint(fixture_health(checks, "executor:flaky")->status, ==, ARK_HEALTH_OK);
+	g_clear_pointer(&checks, g_ptr_array_unref);
+
+	run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_running_at_least_one, f, 10000);
+	g_assert_true(ark_engine_get_executor_slots(f->engine, "flaky", &slots, &in_use));
+	g_assert_cmpuint(in_use, ==, 1);
+
+	/* the check fails: the executor is replaced, what it held ends lost and is retried */
+	instances = flaky_instances;
+	flaky_unhealthy = 1;
+	g_test_expect_message("ArkCore", G_LOG_LEVEL_WARNING,
+			      "executor flaky was restarted: the worker went away");
+	checks = ark_engine_check_health(f->engine);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(flaky_instances, ==, instances + 1);
+	g_assert_cmpint(fixture_health(checks, "executor:flaky")->status, ==, ARK_HEALTH_DEGRADED);
+	g_assert_nonnull(strstr(fixture_health(checks, "executor:flaky")->message,
+				"the worker went away"));
+	/* a restarted executor does not make the daemon unready */
+	g_assert_true(ark_engine_is_ready(f->engine, NULL));
+	ark_test_loop_run_until(fixture_second_attempt_started, f, 10000);
+	attempts = fixture_attempts(f, run_id, "held");
+	g_assert_cmpuint(attempts->len, ==, 2);
+	g_assert_cmpint(((ArkAttemptRecord *)attempts->pdata[0])->status, ==,
+			ARK_ATTEMPT_STATUS_LOST);
+	g_assert_nonnull(strstr(((ArkAttemptRecord *)attempts->pdata[0])->error, "restarted"));
+	g_assert_cmpint(((ArkAttemptRecord *)attempts->pdata[1])->status, ==,
+			ARK_ATTEMPT_STATUS_RUNNING);
+	g_assert_true(ark_engine_cancel_run(f->engine, run_id, "test", NULL, &error));
+	g_assert_no_error(error);
+}
+
+static void
+test_drain_and_interrupt(Fixture *f, gconstpointer data)
+{
+	/* two slots: a and b run, c waits for a slot */
+	g_autoptr(ArkWorkflow) wf = fixture_parse(
+	    "{\"name\":\"drain\",\"tasks\":["
+	    "{\"id\":\"a\",\"run\":[\"sleep\",\"0.2\"]},"
+	    "{\"id\":\"b\",\"run\":[\"sleep\",\"30\"],\"retry\":{\"max_attempts\":1}},"
+	    "{\"id\":\"c\",\"run\":[\"true\"]},"
+	    "{\"id\":\"d\",\"needs\":[\"a\",\"b\",\"c\"],\"run\":[\"true\"]}]}");
+	g_autoptr(ArkWorkflow) other = fixture_parse(
+	    "{\"name\":\"late\",\"tasks\":[{\"id\":\"x\",\"run\":[\"true\"]}]}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autofree gchar *refused = NULL;
+	g_autofree gchar *failing = NULL;
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(GPtrArray) b = NULL;
+	const gchar *why = NULL;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+	ark_test_loop_run_until(test_cancel_started, f, 30000);
+	ark_engine_drain(f->engine, "the daemon is shutting down");
+	g_assert_false(ark_engine_is_accepting(f->engine, &why));
+	g_assert_cmpstr(why, ==, "the daemon is shutting down");
+	refused = ark_engine_submit(f->engine, other, NULL, &error);
+	g_assert_null(refused);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_BUSY);
+	g_clear_error(&error);
+	g_assert_false(ark_engine_is_ready(f->engine, &failing));
+	g_assert_true(g_str_has_prefix(failing, "accepting: "));
+
+	/* a finishes; its slot is not reused while draining */
+	while (ark_engine_get_n_running(f->engine) > 1)
+		g_main_context_iteration(NULL, TRUE);
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(ark_engine_get_n_running(f->engine), ==, 1);
+
+	g_assert_true(ark_engine_interrupt(f->engine, "interrupted: test", &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(ark_engine_get_n_running(f->engine), ==, 0);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(fixture_task(tasks, "a")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(tasks, "b")->state, ==, ARK_TASK_STATE_READY);
+	g_assert_cmpint(fixture_task(tasks, "c")->state, ==, ARK_TASK_STATE_READY);
+	b = fixture_attempts(f, run_id, "b");
+	g_assert_cmpuint(b->len, ==, 1);
+	g_assert_cmpint(((ArkAttemptRecord *)b->pdata[0])->status, ==,
+			ARK_ATTEMPT_STATUS_CANCELLED);
+
+	/* the next daemon runs what was interrupted, although b allows one attempt only */
+	fixture_crash(f);
+	g_assert_true(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_second_attempt_started, f, 30000);
+	g_assert_true(ark_engine_cancel_task(f->engine, run_id, "b", "test", NULL, &error));
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	g_clear_pointer(&b, g_ptr_array_unref);
+	b = fixture_attempts(f, run_id, "b");
+	g_assert_cmpuint(b->len, ==, 2);
+	g_clear_pointer(&tasks, g_ptr_array_unref);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_cmpint(fixture_task(tasks, "c")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	{
+		g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+		g_assert_true(ark_registry_add_type(registry, "test", ARK_CAPABILITY_EXECUTOR,
+						    "flaky", ARK_TYPE_TEST_FLAKY, NULL));
+	}
 #define ADD(path, fn) g_test_add("/ark/engine/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("diamond", test_diamond);
 	ADD("failure-skips-dependents", test_failure_skips_dependents);
@@ -818,6 +1071,8 @@ main(int argc, char **argv)
 	ADD("cancel-task", test_cancel_task);
 	ADD("resume-lost-attempts", test_resume_lost_attempts);
 	ADD("replay-dead-task", test_replay_dead_task);
+	ADD("health/restarts-executor", test_health_restarts_executor);
+	ADD("drain-and-interrupt", test_drain_and_interrupt);
 #undef ADD
 	return g_test_run();
 }

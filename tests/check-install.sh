@@ -20,6 +20,14 @@ libdir="$(pkg-config --variable=libdir arkitect-1)"
 case "$libdir" in "$root"*) ;; *) libdir="$root$libdir" ;; esac
 bindir=$(dirname "$(find "$root" -type f -name arkitect | head -n 1)")
 
+for f in etc/arkitect/arkitect.conf lib/systemd/system/arkitectd.service lib/sysusers.d/arkitect.conf; do
+	[ -n "$(find "$root" -path "*/$f" | head -n 1)" ] || { echo "not ok: $f was not installed"; exit 1; }
+done
+unit=$(find "$root" -path "*/lib/systemd/system/arkitectd.service" | head -n 1)
+exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
+[ -x "$root$exec_start" ] || { echo "not ok: the unit starts $exec_start, which was not installed"; exit 1; }
+echo "ok: the unit, its sysusers entry and the commented configuration are installed"
+
 mkdir -p "$root/hello"
 cc -shared -fPIC -fvisibility=hidden -Wl,-z,defs -o "$root/hello/ark-hello.so" \
 	"$src/examples/plugin-hello/ark-hello.c" $(pkg-config --cflags --libs arkitect-1)

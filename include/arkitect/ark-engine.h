@@ -48,6 +48,10 @@ ARK_API void ark_engine_shutdown(ArkEngine *self);
 ARK_API ArkRegistry *ark_engine_get_registry(ArkEngine *self);
 ARK_API ArkStore *ark_engine_get_store(ArkEngine *self);
 ARK_API ArkMetrics *ark_engine_get_metrics(ArkEngine *self);
+/* the state directory (logs, tokens, lock), or NULL when ephemeral */
+ARK_API const gchar *ark_engine_get_state_dir(ArkEngine *self);
+/* the configuration the engine was given, or NULL */
+ARK_API GKeyFile *ark_engine_get_config(ArkEngine *self);
 ARK_API const gchar *ark_engine_get_default_policy(ArkEngine *self);
 
 /* the checks that need the loaded plugins: executor and policy names, executor-specific task
@@ -109,6 +113,17 @@ ARK_API ArkPluginLoader *ark_engine_get_plugin_loader(ArkEngine *self);
  */
 ARK_API void ark_engine_set_accepting(ArkEngine *self, gboolean accepting, const gchar *reason);
 ARK_API gboolean ark_engine_is_accepting(ArkEngine *self, const gchar **out_reason);
+
+/*
+ * Stopping the daemon: ark_engine_drain() refuses new work (as ark_engine_set_accepting) and
+ * starts no more attempts; what runs goes on, ark_engine_get_n_running() says how much.
+ * ark_engine_interrupt() ends what still runs (the executors kill it) and records those attempts
+ * as cancelled with @reason and their tasks as ready again, without using up their retry budget,
+ * so that ark_engine_resume_run() runs them again after a restart.
+ */
+ARK_API void ark_engine_drain(ArkEngine *self, const gchar *reason);
+ARK_API guint ark_engine_get_n_running(ArkEngine *self);
+ARK_API gboolean ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error);
 
 /* sorted executor names (transfer full) and, for one, its slots and how many are in use */
 ARK_API GStrv ark_engine_list_executors(ArkEngine *self);

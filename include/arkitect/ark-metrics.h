@@ -51,6 +51,15 @@ ARK_API void ark_metric_series_observe(ArkMetricSeries *series, gdouble value); 
 ARK_API gdouble ark_metric_series_get(ArkMetricSeries *series); /* value, or sum for histograms */
 ARK_API guint64 ark_metric_series_get_count(ArkMetricSeries *series); /* histogram samples */
 
+/* called at the start of every rendering, on the rendering thread, to bring gauges that are
+ * cheaper to compute on demand than to keep current up to date; register and remove collectors
+ * on the thread that renders (ABI 1.1) */
+typedef void (*ArkMetricsCollectFunc)(ArkMetrics *metrics, gpointer user_data);
+ARK_API void ark_metrics_add_collector(ArkMetrics *self, ArkMetricsCollectFunc func,
+				       gpointer user_data);
+ARK_API void ark_metrics_remove_collector(ArkMetrics *self, ArkMetricsCollectFunc func,
+					  gpointer user_data);
+
 ARK_API gchar *ark_metrics_render_prometheus(ArkMetrics *self);
 
 G_END_DECLS

@@ -66,4 +66,52 @@ ARK_API void ark_registry_remove_plugin(ArkRegistry *self, const gchar *plugin_n
 ARK_API gpointer ark_registry_create(ArkRegistry *self, ArkCapability kind, const gchar *name,
 				     GError **error);
 
+/**
+ * ArkConfigKey:
+ *
+ * One key a plugin reads from its configuration group. The daemon checks every configuration
+ * file against the keys registered: an unknown key or a value of the wrong type is reported with
+ * its file and line before anything starts. A @name ending in ".*" matches every key with that
+ * prefix (e.g. "token.*").
+ */
+typedef enum {
+	ARK_CONFIG_STRING,
+	ARK_CONFIG_BOOLEAN,  /* true or false */
+	ARK_CONFIG_UINT,     /* decimal, within [min, max] when max > 0 */
+	ARK_CONFIG_DURATION, /* ark_duration_parse(): "30s", "5m", "1h30m" */
+	ARK_CONFIG_SIZE,     /* ark_size_parse(): "512k", "16M", "1G" */
+	ARK_CONFIG_ENUM,     /* one of @choices */
+	ARK_CONFIG_STRING_LIST, /* ';'-separated, as GKeyFile writes lists */
+	ARK_CONFIG_NUMBER,	/* a decimal number, within [min, max] when max > 0 */
+} ArkConfigType;
+
+typedef struct {
+	const gchar *name;
+	ArkConfigType type;
+	const gchar *default_value; /* as it would be written in the file, or NULL */
+	const gchar *description;   /* one sentence, for docs and error messages */
+	const gchar *const *choices; /* ARK_CONFIG_ENUM: NULL-terminated */
+	guint64 min;		     /* ARK_CONFIG_UINT, ARK_CONFIG_SIZE */
+	guint64 max;		     /* 0 for no maximum */
+	/*< private >*/
+	gpointer reserved[4];
+} ArkConfigKey;
+
+/* declares the keys of @group; @keys must stay valid (static) while the plugin is loaded.
+ * ARK_ERROR_EXISTS when another plugin declared @group. (ABI 1.1) */
+ARK_API gboolean ark_registry_add_config_keys(ArkRegistry *self, const gchar *plugin_name,
+					      const gchar *group, const ArkConfigKey *keys,
+					      guint n_keys, GError **error);
+/* the key declared for @group and @key, or NULL */
+ARK_API const ArkConfigKey *ark_registry_lookup_config_key(ArkRegistry *self, const gchar *group,
+							   const gchar *key);
+/* the keys declared for @group (transfer none), or NULL */
+ARK_API const ArkConfigKey *ark_registry_get_config_keys(ArkRegistry *self, const gchar *group,
+							 guint *out_n_keys);
+/* sorted names of the groups declared (transfer full) */
+ARK_API GStrv ark_registry_list_config_groups(ArkRegistry *self);
+/* checks @value against @key's type; ARK_ERROR_INVALID_ARGUMENT saying what is expected */
+ARK_API gboolean ark_config_key_check_value(const ArkConfigKey *key, const gchar *value,
+					    GError **error);
+
 G_END_DECLS

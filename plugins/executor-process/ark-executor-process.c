@@ -766,11 +766,13 @@ ark_executor_process_setup(ArkExecutor *executor, const ArkExecutorSetup *setup,
 	g_auto(GStrv) inherit = NULL;
 	guint64 max_log_size = ARK_EXECUTOR_PROCESS_DEFAULT_MAX_LOG_SIZE;
 	gint64 kill_grace = ARK_EXECUTOR_PROCESS_DEFAULT_KILL_GRACE;
+	guint64 slots = 0;
 	const gchar *path_value = NULL;
 	gint devnull_fd;
 
 	g_return_val_if_fail(setup != NULL, FALSE);
 
+	slots = setup->slots;
 	if (!ark_executor_process_config_string(setup, "max-log-size", &value, error))
 		return FALSE;
 	if (value != NULL) {
@@ -780,6 +782,15 @@ ark_executor_process_setup(ArkExecutor *executor, const ArkExecutorSetup *setup,
 				    "[%s] max-log-size: %s", setup->group, local_error->message);
 			return FALSE;
 		}
+	}
+	g_clear_pointer(&value, g_free);
+	if (slots == 0 && !ark_executor_process_config_string(setup, "slots", &value, error))
+		return FALSE;
+	if (value != NULL && (!g_ascii_string_to_unsigned(value, 10, 1, 100000, &slots, NULL))) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "[%s] slots: '%s' is not a whole number from 1 to 100000", setup->group,
+			    value);
+		return FALSE;
 	}
 	g_clear_pointer(&value, g_free);
 	if (!ark_executor_process_config_string(setup, "kill-grace", &value, error))
@@ -858,7 +869,7 @@ ark_executor_process_setup(ArkExecutor *executor, const ArkExecutorSetup *setup,
 	if (self->devnull_fd >= 0)
 		g_close(self->devnull_fd, NULL);
 	self->devnull_fd = devnull_fd;
-	self->slots = setup->slots > 0 ? setup->slots : g_get_num_processors();
+	self->slots = slots > 0 ? (guint)slots : g_get_num_processors();
 	self->max_log_size = max_log_size;
 	self->kill_grace = kill_grace;
 	g_strfreev(self->path_dirs);
@@ -918,9 +929,25 @@ struct _ArkExecutorProcessPlugin {
 
 G_DEFINE_FINAL_TYPE(ArkExecutorProcessPlugin, ark_executor_process_plugin, ARK_TYPE_PLUGIN)
 
+static const ArkConfigKey ark_executor_process_config_keys[] = {
+    {"slots", ARK_CONFIG_UINT, NULL,
+     "processes run at once; the default is the number of CPUs", .min = 1, .max = 100000},
+    {"max-log-size", ARK_CONFIG_SIZE, "10M",
+     "an attempt's combined output is cut at this size; what follows is counted, not kept"},
+    {"kill-grace", ARK_CONFIG_DURATION, "10s",
+     "how long a cancelled or timed-out task has between SIGTERM and SIGKILL"},
+    {"inherit-env", ARK_CONFIG_STRING_LIST, NULL,
+     "variables passed from the daemon's environment to every task, besides PATH, HOME and "
+     "LANG"},
+};
+
 static gboolean
 ark_executor_process_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GError **error)
 {
+	if (!ark_registry_add_config_keys(registry, "executor-process", "executor-process",
+					  ark_executor_process_config_keys,
+					  G_N_ELEMENTS(ark_executor_process_config_keys), error))
+		return FALSE;
 	return ark_registry_add_type(registry, "executor-process", ARK_CAPABILITY_EXECUTOR,
 				     "process", ARK_TYPE_EXECUTOR_PROCESS, error);
 }

@@ -702,9 +702,22 @@ struct _ArkExecutorThreadPlugin {
 
 G_DEFINE_FINAL_TYPE(ArkExecutorThreadPlugin, ark_executor_thread_plugin, ARK_TYPE_PLUGIN)
 
+static const ArkConfigKey ark_executor_thread_config_keys[] = {
+    {"threads", ARK_CONFIG_UINT, NULL,
+     "worker threads; the default is the number of CPUs", .min = 1,
+     .max = ARK_EXECUTOR_THREAD_MAX_THREADS},
+    {"slots", ARK_CONFIG_UINT, NULL,
+     "functions dispatched at once (running or queued for a thread); default threads x 32",
+     .min = 1, .max = ARK_EXECUTOR_THREAD_MAX_SLOTS},
+};
+
 static gboolean
 ark_executor_thread_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GError **error)
 {
+	if (!ark_registry_add_config_keys(registry, "executor-thread", "executor-thread",
+					  ark_executor_thread_config_keys,
+					  G_N_ELEMENTS(ark_executor_thread_config_keys), error))
+		return FALSE;
 	if (!ark_registry_add_type(registry, "executor-thread", ARK_CAPABILITY_EXECUTOR, "thread",
 				   ARK_TYPE_EXECUTOR_THREAD, error))
 		return FALSE;

@@ -145,9 +145,19 @@ struct _ArkPolicyPriorityPlugin {
 
 G_DEFINE_FINAL_TYPE(ArkPolicyPriorityPlugin, ark_policy_priority_plugin, ARK_TYPE_PLUGIN)
 
+static const ArkConfigKey ark_policy_priority_config_keys[] = {
+    {"aging-rate", ARK_CONFIG_NUMBER, "0",
+     "priority points a waiting task gains per second, so low priorities are not starved",
+     .min = 0, .max = 1000000},
+};
+
 static gboolean
 ark_policy_priority_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GError **error)
 {
+	if (!ark_registry_add_config_keys(registry, ark_plugin_get_name(plugin), "policy-priority",
+					  ark_policy_priority_config_keys,
+					  G_N_ELEMENTS(ark_policy_priority_config_keys), error))
+		return FALSE;
 	return ark_registry_add_type(registry, ark_plugin_get_name(plugin), ARK_CAPABILITY_POLICY,
 				     "priority", ARK_TYPE_POLICY_PRIORITY, error);
 }
