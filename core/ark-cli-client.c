@@ -1904,25 +1904,25 @@ ark_cli_client_cmd_submit(ArkCliClient *self, const gchar *file)
 		}
 		return ark_cli_client_fail(self, error);
 	}
+	/* the id is printed, put in paths and typed again by the user: run ids are URL-safe */
 	run_id = ark_cli_client_str(run, "id");
-	if (run_id == NULL || run_id[0] == '\0' || strchr(run_id, '/') != NULL) {
+	if (run_id == NULL || run_id[0] == '\0' || strlen(run_id) > 128 ||
+	    strspn(run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+		strlen(run_id)) {
 		ark_cli_client_print_error(_("the daemon accepted the run but sent no usable id"));
 		return ARK_CLI_EXIT_ENVIRONMENT;
 	}
 	if (!self->opts->quiet && !self->opts->json && self->status == SOUP_STATUS_OK) {
-		g_autofree gchar *safe = ark_cli_client_safe(run_id);
 		/* TRANSLATORS: an idempotency key that was used before: run id */
-		g_printerr(_("run %s: already submitted with this idempotency key\n"), safe);
+		g_printerr(_("run %s: already submitted with this idempotency key\n"), run_id);
 	}
 	if (self->opts->wait)
 		return ark_cli_client_watch(self, run_id);
-	if (self->opts->json) {
+	if (self->opts->json)
 		ark_cli_client_print_json_object(run);
-	} else {
-		g_autofree gchar *safe = ark_cli_client_safe(run_id);
+	else
 		/* the id alone on stdout, for RUN=$(arkitect submit ci.json) */
-		g_print("%s\n", safe);
-	}
+		g_print("%s\n", run_id);
 	return ARK_CLI_EXIT_OK;
 }
 
