@@ -22,6 +22,12 @@ command through the exit status and the output a user sees:
   * a stale http.url after the daemon was killed: status and dlq fall back to the state
     directory with a note, the daemon-only commands exit 3.
 
+Before the daemon, a hostile one (an HTTP server in this script) answers with JSON nested too
+deep, bytes that are not JSON, objects without their members or with the wrong types, escape
+sequences in strings, a cursor that never moves on, a body over the client's cap and an event
+stream with a line over its cap: the client exits 3 (never by a signal), says why in one line
+and lets no escape sequence through to its output. This part runs without the daemon too.
+
 Usage: cli-client-test.py ARKITECT ARKITECTD   (exit 0 passed, 1 failed, 77 skipped)
 ARK_CLIENT_TEST_KEEP=1 keeps the work directory (it is always kept after a failure).
 """
@@ -31,6 +37,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import signal
 import socket
 import subprocess
@@ -39,6 +46,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARK = None
 ARKD = None
@@ -480,34 +488,162 @@ def test_stale_url(some_rid):
     check(p.returncode == 3 and "no daemon" in p.stderr, "without a daemon, watch exits 3", p)
 
 
+# a hostile daemon ------------------------------------------------------------------------------
+
+EVIL = "\x1b[31m\x1b]0;owned\x07"  # colour and a window title: must not reach the terminal
+HOSTILE_RUN = {"id": "01HOSTILE", "workflow": EVIL, "state": "running", "n_tasks": 2,
+               "created_at": "2026-01-01T00:00:00.000000Z"}
+
+
+class HostileHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    mode = None
+    run_asked = 0
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what it should do
+
+    def do_GET(self):
+        mode = HostileHandler.mode
+        path = self.path.split("?")[0]
+        if path == "/healthz":
+            return self.send(200, b'{"status":"ok"}')
+        if path == "/api/v1/events":
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            if mode == "long-line":
+                self.wfile.write(b"data: " + b"x" * (2 << 20) + b"\n\n")
+            else:  # garbage events the client must skip, then the end of the run
+                self.wfile.write(b"data: {not json\n\ndata: [1,2]\n\n"
+                                 b"data: {\"kind\": 7, \"run_id\": []}\n\n"
+                                 b"data: {\"kind\": \"task.state\", \"run_id\": \"01HOSTILE\", "
+                                 b"\"task_id\": \"a\", \"state\": \"exploded\"}\n\n"
+                                 b": comment\n\nid: 5\ndata: {\"seq\": 5, \"kind\": "
+                                 b"\"run.finished\", \"run_id\": \"01HOSTILE\", "
+                                 b"\"state\": \"failed\"}\n\n")
+            self.wfile.flush()
+            return
+        if mode == "deep":
+            return self.send(200, b"[" * 200000 + b"]" * 200000)
+        if mode == "garbage":
+            return self.send(200, b"\x00\xff{\"runs\": [")
+        if mode == "missing":
+            return self.send(200, b"{}")
+        if mode == "huge":
+            return self.send(200, b'{"runs": ["' + b"x" * (70 << 20) + b'"]}')
+        if mode == "cursor-loop":
+            return self.send(200, json.dumps({"runs": [HOSTILE_RUN], "tasks": [],
+                                              "next_cursor": "again"}).encode())
+        if mode == "problem":
+            return self.send(404, json.dumps({"type": EVIL, "detail": EVIL, "status": 404,
+                                              "request_id": EVIL}).encode(),
+                             "application/problem+json")
+        # wrong types everywhere, escape sequences in every string
+        if path == "/api/v1/runs/01HOSTILE":
+            # running when the watch starts, failed once its event stream says so
+            HostileHandler.run_asked += 1
+            run = dict(HOSTILE_RUN)
+            if mode == "finishing" and HostileHandler.run_asked > 1:
+                run["state"] = "failed"
+            return self.send(200, json.dumps(run).encode())
+        body = {"runs": [1, "x", None, {"id": EVIL, "state": ["x"], "n_tasks": "lots",
+                                       "task_counts": {"succeeded": -5}}, HOSTILE_RUN],
+                "tasks": [{"id": EVIL, "state": "failed", "attempts": "many", "exit_code": 1e99},
+                          {"id": "b", "state": 3, "reason": EVIL}, 42],
+                "next_cursor": None, "version": EVIL, "health": [{"name": EVIL}, "x"],
+                "executors": {"not": "a list"}, "uptime_seconds": -1}
+        return self.send(200, json.dumps(body).encode())
+
+
+def test_hostile_daemon():
+    state = os.path.join(WORK, "hostile")
+    os.mkdir(state, 0o700)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with open(os.path.join(state, "http.url"), "w") as f:
+        f.write("http://127.0.0.1:%d\n" % server.server_address[1])
+    with open(os.path.join(state, "api-token"), "w") as f:
+        f.write("hostile\n")
+
+    def hostile(mode, *args):
+        HostileHandler.mode = mode
+        p = subprocess.run([ARK, "--state-dir", state] + list(args), capture_output=True,
+                           text=True, env=cli_env(), timeout=TIMEOUT, errors="replace")
+        check(p.returncode >= 0, "the client survives a hostile daemon (%s)" % mode, p)
+        check("\x1b" not in p.stdout + p.stderr, "no escape sequence reaches the output", p)
+        return p
+
+    try:
+        for mode, why in (("deep", "deeper than"), ("garbage", "not JSON"),
+                          ("missing", "no 'runs' list"), ("huge", "larger than"),
+                          ("cursor-loop", "does not move on")):
+            p = hostile(mode, "runs")
+            check(p.returncode == 3 and why in p.stderr and len(p.stderr.splitlines()) == 1,
+                  "runs against a daemon answering %s exits 3 saying why" % mode, p)
+        p = hostile("wrong-types", "runs")
+        check(p.returncode == 0 and "01HOSTILE" in p.stdout,
+              "runs skips what is not a run and shows what is", p)
+        p = hostile("wrong-types", "status")
+        check(p.returncode == 0, "status shows what it can of a mistyped status", p)
+        p = hostile("wrong-types", "tasks", "01HOSTILE")
+        check(p.returncode == 0 and "many" not in p.stdout, "tasks with mistyped members", p)
+        p = hostile("problem", "status", "01HOSTILE")
+        check(p.returncode == 2 and "not-found" not in p.stderr,
+              "a problem document full of escape sequences is printed safely", p)
+        HostileHandler.run_asked = 0
+        p = hostile("finishing", "watch", "01HOSTILE")
+        check(p.returncode == 1 and re.search(r"run 01HOSTILE failed", p.stdout),
+              "watch skips events it can not read and ends with the run", p)
+        p = hostile("long-line", "watch", "01HOSTILE")
+        check(p.returncode == 3 and "longer than" in p.stderr,
+              "an event stream line over the cap ends the watch with exit 3", p)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main():
     global ARK, ARKD, WORK, STATE, CONFIG
     if len(sys.argv) != 3:
         print(__doc__)
         return 2
     ARK, ARKD = sys.argv[1], sys.argv[2]
-    if not os.access(ARKD, os.X_OK):
-        print("SKIP: no daemon at %s" % ARKD)
-        return 77
-    keys = subprocess.run([ARKD, "--print-config"], capture_output=True, text=True, timeout=60)
-    if "[frontend-http]" not in keys.stdout:
-        print("SKIP: the daemon has no HTTP frontend (plugins/frontend-http is not built)")
-        return 77
     WORK = tempfile.mkdtemp(prefix="ark-client-test-")
     STATE = os.path.join(WORK, "state")
     os.mkdir(STATE, 0o700)
     CONFIG = write("arkitectd.conf", DAEMON_CONFIG)
     failed = False
-    try:
-        DAEMON.start()
-        steps = []
+    skipped = False
 
-        def step(name, fn, *args):
-            t0 = time.monotonic()
-            result = fn(*args)
-            print("ok - %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
-            steps.append(name)
-            return result
+    def step(name, fn, *args):
+        t0 = time.monotonic()
+        result = fn(*args)
+        print("ok - %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
+        return result
+
+    try:
+        step("a hostile daemon", test_hostile_daemon)
+        keys = subprocess.run([ARKD, "--print-config"], capture_output=True, text=True,
+                              timeout=60) if os.access(ARKD, os.X_OK) else None
+        if keys is None or "[frontend-http]" not in keys.stdout:
+            print("SKIP: the daemon (%s) has no HTTP frontend (plugins/frontend-http is not "
+                  "built)" % ARKD)
+            skipped = True
+            return 77
+        DAEMON.start()
 
         step("submit --wait exit codes", test_submit_wait)
         ok_rid = step("submit, idempotency key, watch", test_submit_plain)
@@ -531,7 +667,7 @@ def main():
             DAEMON.stop(signal.SIGKILL)
         except Failure:
             pass
-        if failed or os.environ.get("ARK_CLIENT_TEST_KEEP"):
+        if (failed or os.environ.get("ARK_CLIENT_TEST_KEEP")) and not skipped:
             print("work directory kept: %s" % WORK)
         else:
             shutil.rmtree(WORK, ignore_errors=True)
