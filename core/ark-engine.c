@@ -114,6 +114,8 @@ struct _ArkEngine {
 	ArkMetric *m_queue_depth;
 
 	ArkPluginLoader *plugin_loader;
+	GArray *submit_waiters;	    /* ArkEngineSubmitWaiter, answered after the next commit */
+	GHashTable *inflight_keys; /* idempotency key -> run id, recorded but not committed */
 	guint64 n_dead; /* tasks in the DLQ, across every run of the store */
 	ArkMetric *m_open_runs;
 	ArkMetric *m_open_tasks;
@@ -230,6 +232,39 @@ ark_engine_add_event(ArkEngine *self, ArkEventKind kind, ArkEngineRun *run, ArkE
 
 /* commits -------------------------------------------------------------------------------------- */
 
+typedef struct {
+	ArkSubmitCallback callback;
+	gpointer user_data;
+	gchar *run_id;
+	gboolean existed;
+} ArkEngineSubmitWaiter;
+
+static void
+ark_engine_submit_waiter_clear(ArkEngineSubmitWaiter *waiter)
+{
+	g_free(waiter->run_id);
+}
+
+/* tells whoever waits for a submission how the commit that carried it went */
+static void
+ark_engine_answer_submitters(ArkEngine *self, const GError *error)
+{
+	g_autoptr(GArray) waiters = NULL;
+
+	g_hash_table_remove_all(self->inflight_keys);
+	if (self->submit_waiters->len == 0)
+		return;
+	waiters = g_steal_pointer(&self->submit_waiters);
+	self->submit_waiters = g_array_new(FALSE, FALSE, sizeof(ArkEngineSubmitWaiter));
+	g_array_set_clear_func(self->submit_waiters,
+			       (GDestroyNotify)ark_engine_submit_waiter_clear);
+	for (guint i = 0; i < waiters->len; i++) {
+		ArkEngineSubmitWaiter *w = &g_array_index(waiters, ArkEngineSubmitWaiter, i);
+		w->callback(self, error == NULL || w->existed ? w->run_id : NULL,
+			    w->existed, w->existed ? NULL : error, w->user_data);
+	}
+}
+
 static void
 ark_engine_fail_storage(ArkEngine *self, const GError *error)
 {
@@ -271,6 +306,7 @@ ark_engine_fail_storage(ArkEngine *self, const GError *error)
 	g_ptr_array_set_size(self->to_start, 0);
 	g_ptr_array_set_size(self->finished_runs, 0);
 	ark_store_batch_clear(self->batch);
+	ark_engine_answer_submitters(self, self->storage_error);
 }
 
 static gboolean
@@ -284,7 +320,8 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	if (self->flushing)
 		return TRUE;
 	n_ops = ark_store_batch_get_length(self->batch);
-	if (n_ops == 0 && self->to_start->len == 0 && self->finished_runs->len == 0)
+	if (n_ops == 0 && self->to_start->len == 0 && self->finished_runs->len == 0 &&
+	    self->submit_waiters->len == 0)
 		return TRUE;
 	if (self->storage_error != NULL) {
 		g_propagate_error(error, g_error_copy(self->storage_error));
@@ -326,6 +363,7 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	}
 	ark_store_batch_clear(committed);
 	self->spare_batch = committed;
+	ark_engine_answer_submitters(self, NULL);
 
 	for (guint i = 0; i < to_start->len; i++) {
 		ArkEngineTask *task = g_ptr_array_index(to_start, i);
@@ -1418,31 +1456,38 @@ ark_engine_run_arm_timeout(ArkEngineRun *run)
 					     ark_engine_run_timeout_cb, run, NULL);
 }
 
-gchar *
-ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
-		  GError **error)
+/* validates @workflow and records it as a new run in the current batch; returns its id, or the
+ * id of the run submitted earlier with the same idempotency key (*out_existed then) */
+static gchar *
+ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+			 gboolean *out_existed, GError **error)
 {
 	g_autoptr(GPtrArray) problems = NULL;
 	ArkSubmitOptions defaults = {0};
 	ArkEngineRun *run;
 	ArkTimestamp now;
 
-	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
-	g_return_val_if_fail(workflow != NULL, NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-	g_return_val_if_fail(self->started, NULL);
-	g_return_val_if_fail(self->store != NULL, NULL);
-
+	*out_existed = FALSE;
 	if (options == NULL)
 		options = &defaults;
 	if (!ark_engine_check_accepting(self, error))
 		return NULL;
 	if (options->idempotency_key != NULL) {
 		g_autoptr(GError) lookup_error = NULL;
-		g_autoptr(ArkRunRecord) existing = ark_store_find_run_by_idempotency_key(
+		g_autoptr(ArkRunRecord) existing = NULL;
+		const gchar *inflight =
+		    g_hash_table_lookup(self->inflight_keys, options->idempotency_key);
+
+		if (inflight != NULL) {
+			*out_existed = TRUE;
+			return g_strdup(inflight);
+		}
+		existing = ark_store_find_run_by_idempotency_key(
 		    self->store, options->idempotency_key, &lookup_error);
-		if (existing != NULL)
+		if (existing != NULL) {
+			*out_existed = TRUE;
 			return g_strdup(existing->id);
+		}
 		if (!g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_FOUND) &&
 		    !g_error_matches(lookup_error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED)) {
 			g_propagate_error(error, g_steal_pointer(&lookup_error));
@@ -1482,18 +1527,63 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
 	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
 			     NULL);
 	g_hash_table_insert(self->runs, run->rec.id, run);
+	if (options->idempotency_key != NULL)
+		g_hash_table_insert(self->inflight_keys, g_strdup(options->idempotency_key),
+				    g_strdup(run->rec.id));
 	ark_engine_run_arm_timeout(run);
 	for (guint i = 0; i < run->n_tasks; i++) {
 		if (run->tasks[i].unmet == 0)
 			ark_engine_task_make_ready(self, &run->tasks[i]);
 	}
-	{
-		g_autofree gchar *id = g_strdup(run->rec.id);
-		if (!ark_engine_flush(self, error))
-			return NULL; /* the run was dropped with the failed commit */
-		ark_engine_schedule_tick(self);
+	return g_strdup(run->rec.id);
+}
+
+gchar *
+ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+		  GError **error)
+{
+	g_autofree gchar *id = NULL;
+	gboolean existed = FALSE;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	g_return_val_if_fail(workflow != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(self->started, NULL);
+	g_return_val_if_fail(self->store != NULL, NULL);
+
+	id = ark_engine_submit_record(self, workflow, options, &existed, error);
+	if (id == NULL || existed)
 		return g_steal_pointer(&id);
-	}
+	if (!ark_engine_flush(self, error))
+		return NULL; /* the run was dropped with the failed commit */
+	ark_engine_schedule_tick(self);
+	return g_steal_pointer(&id);
+}
+
+/* more submissions than this waiting for one commit are committed at once: under a steady
+ * flood of requests the idle tick might not get to run */
+#define ARK_ENGINE_MAX_WAITING_SUBMISSIONS 256
+
+gboolean
+ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
+			ArkSubmitCallback callback, gpointer user_data, GError **error)
+{
+	ArkEngineSubmitWaiter waiter = {callback, user_data, NULL, FALSE};
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(workflow != NULL && callback != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+
+	if (self->submit_waiters->len >= ARK_ENGINE_MAX_WAITING_SUBMISSIONS &&
+	    !ark_engine_flush(self, error))
+		return FALSE;
+	waiter.run_id = ark_engine_submit_record(self, workflow, options, &waiter.existed, error);
+	if (waiter.run_id == NULL)
+		return FALSE;
+	g_array_append_val(self->submit_waiters, waiter);
+	ark_engine_schedule_tick(self);
+	return TRUE;
 }
 
 gboolean
@@ -2418,6 +2508,8 @@ ark_engine_finalize(GObject *object)
 	g_ptr_array_unref(self->finished_runs);
 	ark_store_batch_free(self->batch);
 	ark_store_batch_free(self->spare_batch);
+	g_array_unref(self->submit_waiters);
+	g_hash_table_unref(self->inflight_keys);
 	g_clear_error(&self->storage_error);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
@@ -2469,6 +2561,10 @@ ark_engine_init(ArkEngine *self)
 	g_source_attach(self->timer_source, NULL);
 	self->batch = ark_store_batch_new();
 	self->spare_batch = ark_store_batch_new();
+	self->submit_waiters = g_array_new(FALSE, FALSE, sizeof(ArkEngineSubmitWaiter));
+	g_array_set_clear_func(self->submit_waiters,
+			       (GDestroyNotify)ark_engine_submit_waiter_clear);
+	self->inflight_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->to_start = g_ptr_array_new();
 	self->finished_runs = g_ptr_array_new();
 	self->metrics = ark_metrics_new();

@@ -1043,6 +1043,82 @@ test_drain_and_interrupt(Fixture *f, gconstpointer data)
 	g_assert_cmpint(fixture_task(tasks, "c")->state, ==, ARK_TASK_STATE_SUCCEEDED);
 }
 
+typedef struct {
+	guint answered;
+	gchar *ids[8];
+	gboolean existed[8];
+} AsyncData;
+
+static void
+async_submitted_cb(ArkEngine *engine, const gchar *run_id, gboolean existed, const GError *error,
+		   gpointer user_data)
+{
+	AsyncData *d = user_data;
+	g_assert_no_error((GError *)error);
+	d->ids[d->answered] = g_strdup(run_id);
+	d->existed[d->answered] = existed;
+	d->answered++;
+}
+
+static gboolean
+async_all_answered(gpointer user_data)
+{
+	return ((AsyncData *)user_data)->answered == 5;
+}
+
+static void
+test_submit_async_group_commit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(ArkWorkflow) wf =
+	    fixture_parse("{\"name\":\"group\",\"tasks\":[{\"id\":\"a\",\"run\":[\"true\"]}]}");
+	g_autoptr(ArkWorkflow) bad = fixture_parse(
+	    "{\"name\":\"bad\",\"tasks\":[{\"id\":\"a\",\"executor\":\"nope\",\"run\":[\"true\"]}]}");
+	ArkSubmitOptions keyed = {.idempotency_key = "same-key"};
+	ArkMetricSeries *commits = ark_metric_default(ark_metrics_histogram(
+	    ark_engine_get_metrics(f->engine), "ark_store_commit_seconds", NULL, NULL, NULL, 0));
+	g_autoptr(GError) error = NULL;
+	AsyncData d = {0};
+	guint64 before;
+
+	/* settle what the engine recorded at start */
+	for (guint i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+	before = ark_metric_series_get_count(commits);
+	for (guint i = 0; i < 3; i++)
+		g_assert_true(ark_engine_submit_async(f->engine, wf, NULL, async_submitted_cb, &d,
+						      &error));
+	/* the same key twice before either is committed: one run */
+	g_assert_true(
+	    ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error));
+	g_assert_true(
+	    ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error));
+	g_assert_no_error(error);
+	/* validation fails at once, and nothing waits for it */
+	g_assert_false(
+	    ark_engine_submit_async(f->engine, bad, NULL, async_submitted_cb, &d, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_cmpuint(d.answered, ==, 0);
+
+	ark_test_loop_run_until(async_all_answered, &d, 10000);
+	/* five submissions, one transaction */
+	g_assert_cmpuint(ark_metric_series_get_count(commits), ==, before + 1);
+	g_assert_false(d.existed[3]);
+	g_assert_true(d.existed[4]);
+	g_assert_cmpstr(d.ids[3], ==, d.ids[4]);
+	for (guint i = 0; i < 5; i++) {
+		g_autoptr(ArkRunRecord) run = ark_store_get_run(f->store, d.ids[i], &error);
+		g_assert_no_error(error);
+		g_assert_nonnull(run);
+		g_free(d.ids[i]);
+	}
+
+	ark_engine_drain(f->engine, "draining");
+	g_assert_false(
+	    ark_engine_submit_async(f->engine, wf, NULL, async_submitted_cb, &d, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_BUSY);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1073,6 +1149,7 @@ main(int argc, char **argv)
 	ADD("replay-dead-task", test_replay_dead_task);
 	ADD("health/restarts-executor", test_health_restarts_executor);
 	ADD("drain-and-interrupt", test_drain_and_interrupt);
+	ADD("submit-async-group-commit", test_submit_async_group_commit);
 #undef ADD
 	return g_test_run();
 }

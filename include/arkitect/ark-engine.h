@@ -64,6 +64,29 @@ ARK_API gboolean ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflo
 ARK_API gchar *ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow,
 				 const ArkSubmitOptions *options, GError **error);
 
+/**
+ * ArkSubmitCallback:
+ * @run_id: the run's id, or NULL when the commit failed
+ * @existed: the idempotency key was seen before and @run_id is that run's
+ * @error: why the commit failed, or NULL
+ *
+ * Called once on the main thread when the submission is durable (or could not be made so).
+ */
+typedef void (*ArkSubmitCallback)(ArkEngine *engine, const gchar *run_id, gboolean existed,
+				  const GError *error, gpointer user_data);
+
+/*
+ * Like ark_engine_submit(), but the commit is shared with whatever else the main loop records
+ * before its next tick (group commit): frontends serving many clients accept many runs per
+ * transaction. Validation and draining errors are returned at once (FALSE with @error); otherwise
+ * @callback tells the outcome after the commit. An ark_engine_audit() call made right after a
+ * successful return lands in the same transaction as the run. (ABI 1.1)
+ */
+ARK_API gboolean ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow,
+					 const ArkSubmitOptions *options,
+					 ArkSubmitCallback callback, gpointer user_data,
+					 GError **error);
+
 /* state of an open run (one this engine is executing); FALSE if it is not open */
 ARK_API gboolean ark_engine_get_run_state(ArkEngine *self, const gchar *run_id,
 					  ArkRunState *out_state);
