@@ -190,15 +190,18 @@ ark_cli_progress_add_event(ArkCliProgress *self, const ArkEvent *event)
 	if (event->kind == ARK_EVENT_TASK_STATE && event->task_id != NULL &&
 	    (guint)event->state < ARK_TASK_STATE_LAST &&
 	    g_strcmp0(event->run_id, self->run_id) == 0) {
-		if (g_hash_table_lookup_extended(self->task_states, event->task_id, NULL, &prev))
+		gboolean known = g_hash_table_lookup_extended(self->task_states, event->task_id,
+							      NULL, &prev);
+		if (known)
 			from = GPOINTER_TO_UINT(prev);
-		else if (g_hash_table_size(self->task_states) >= self->n_tasks)
-			return; /* more tasks than the run has: not trusted with the counts */
-		if (self->counts[from] > 0)
-			self->counts[from]--;
-		self->counts[event->state]++;
-		g_hash_table_replace(self->task_states, g_strdup(event->task_id),
-				     GUINT_TO_POINTER((guint)event->state));
+		/* more tasks than the run has are not trusted with the counts */
+		if (known || g_hash_table_size(self->task_states) < self->n_tasks) {
+			if (self->counts[from] > 0)
+				self->counts[from]--;
+			self->counts[event->state]++;
+			g_hash_table_replace(self->task_states, g_strdup(event->task_id),
+					     GUINT_TO_POINTER((guint)event->state));
+		}
 	}
 	ark_cli_progress_handle_event(self, event);
 }
