@@ -2231,6 +2231,34 @@ ark_cli_client_header_int(SoupMessage *msg, const gchar *name, gint64 fallback)
 }
 
 /*
+ * Whether attempt @number of the task at @task_path is still running: FALSE with @error unset
+ * when it ended, TRUE with @error set when the daemon does not say (it may be stopping).
+ */
+static gboolean
+ark_cli_client_attempt_running(ArkCliClient *self, const gchar *task_path, guint number,
+			       GError **error)
+{
+	g_autoptr(JsonObject) task = ark_cli_client_call(self, "GET", task_path, error);
+	JsonArray *attempts = ark_cli_client_array(task, "attempts");
+
+	if (task == NULL)
+		return TRUE;
+	for (guint i = 0; attempts != NULL && i < json_array_get_length(attempts); i++) {
+		JsonNode *node = json_array_get_element(attempts, i);
+		JsonObject *a = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+		if (ark_cli_client_uint(a, "number", 0) == number) {
+			if (g_strcmp0(ark_cli_client_str(a, "status"), "running") != 0)
+				return FALSE;
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+				    _("the log ended while attempt %u still runs"), number);
+			return TRUE;
+		}
+	}
+	/* a task without that attempt: nothing more will come */
+	return FALSE;
+}
+
+/*
  * Prints an attempt's log: from @offset (negative: that many bytes before the end) to the end,
  * page by page; with --follow, keeps the answer open for new output until the attempt ends,
  * and when the connection goes, continues where it was for up to the reconnect timeout.
@@ -2343,10 +2371,12 @@ ark_cli_client_cmd_logs(ArkCliClient *self, const gchar *run_id, const gchar *ta
 				offset = next;
 				continue;
 			}
-			if (done)
-				return ARK_CLI_EXIT_OK; /* the attempt ended */
 			if (start >= 0)
 				offset = start + (gint64)copied;
+			/* the answer ends with the attempt, or with a daemon that stops */
+			if (done && !ark_cli_client_attempt_running(self, base, attempt, &local_error))
+				return local_error == NULL ? ARK_CLI_EXIT_OK
+							   : ark_cli_client_fail(self, local_error);
 			if (!self->opts->follow)
 				return ark_cli_client_fail(self, local_error);
 		}
