@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ark-cli-client.h"
+#include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 
 /*
@@ -136,24 +137,11 @@ ark_cli_client_state_dir_path(const gchar *state_dir)
 
 /* output --------------------------------------------------------------------------------------- */
 
-static void
-ark_cli_client_print_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-ark_cli_client_print_error(const gchar *format, ...)
-{
-	va_list args;
-	g_autofree gchar *msg = NULL;
-	va_start(args, format);
-	msg = g_strdup_vprintf(format, args);
-	va_end(args);
-	/* TRANSLATORS: prefix of every error the command line prints */
-	g_printerr(_("arkitect: %s\n"), msg);
-}
-
 /*
  * A string from the daemon (or a task's output) made fit for a terminal: valid UTF-8 without
- * control characters, so that it can not move the cursor or change colours. NULL stays "-".
+ * control characters, so that it can not move the cursor or change colours. Stricter than
+ * ark_cli_terminal_safe(), since all of it comes from another process: DEL and the C1 controls
+ * (U+0080 to U+009F, among them the one-character CSI) go too. NULL shows as "-".
  */
 static gchar *
 ark_cli_client_safe(const gchar *str)
@@ -788,7 +776,7 @@ ark_cli_client_exit_for(ArkCliClient *self)
 static gint
 ark_cli_client_fail(ArkCliClient *self, const GError *error)
 {
-	ark_cli_client_print_error("%s", error->message);
+	ark_cli_print_error("%s", error->message);
 	return ark_cli_client_exit_for(self);
 }
 
@@ -927,7 +915,7 @@ ark_cli_client_connect(ArkCliClientOptions *opts, gboolean probe, ArkCliClient *
 			g_propagate_error(error, g_steal_pointer(&local_error));
 			return ARK_CLI_CLIENT_CONNECT_NO_DAEMON;
 		}
-		ark_cli_client_print_error("%s", local_error->message);
+		ark_cli_print_error("%s", local_error->message);
 		if (g_error_matches(local_error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT) &&
 		    !self->url_from_state_dir)
 			*out_exit = ARK_CLI_EXIT_INVALID;
@@ -936,7 +924,7 @@ ark_cli_client_connect(ArkCliClientOptions *opts, gboolean probe, ArkCliClient *
 	if (probe && self->url_from_state_dir && !ark_cli_client_probe(self, error))
 		return ARK_CLI_CLIENT_CONNECT_NO_DAEMON;
 	if (!ark_cli_client_load_token(self, &local_error)) {
-		ark_cli_client_print_error("%s", local_error->message);
+		ark_cli_print_error("%s", local_error->message);
 		return ARK_CLI_CLIENT_CONNECT_FAILED;
 	}
 	self->session = ark_cli_client_session_new(ARK_CLI_CLIENT_TIMEOUT);
@@ -1672,7 +1660,7 @@ ark_cli_client_reconnect_timeout(ArkCliClientOptions *opts, gint64 *out_usec)
 		return TRUE;
 	}
 	if (!ark_duration_parse(opts->reconnect_timeout, out_usec, &error)) {
-		ark_cli_client_print_error("--reconnect-timeout: %s", error->message);
+		ark_cli_print_error("--reconnect-timeout: %s", error->message);
 		return FALSE;
 	}
 	return TRUE;
@@ -1747,14 +1735,14 @@ ark_cli_client_watch(ArkCliClient *self, const gchar *run_id)
 	if (w.interrupted && !w.finished) {
 		g_printerr("\n");
 		/* TRANSLATORS: Ctrl-C while watching a run in the daemon: run id twice */
-		ark_cli_client_print_error(_("stopped watching; run %s goes on in the daemon "
+		ark_cli_print_error(_("stopped watching; run %s goes on in the daemon "
 					     "('arkitect watch %s')"),
 					   run_id, run_id);
 		g_clear_error(&w.error);
 		return ARK_CLI_EXIT_INTERRUPTED;
 	}
 	if (w.error != NULL) {
-		ark_cli_client_print_error("%s", w.error->message);
+		ark_cli_print_error("%s", w.error->message);
 		g_clear_error(&w.error);
 		return w.error_exit;
 	}
@@ -1879,13 +1867,13 @@ ark_cli_client_cmd_submit(ArkCliClient *self, const gchar *file)
 	const gchar *key = self->opts->idempotency_key;
 
 	if (key != NULL && !ark_cli_client_header_safe(key)) {
-		ark_cli_client_print_error(_("--idempotency-key must be 1 to 1024 visible ASCII "
+		ark_cli_print_error(_("--idempotency-key must be 1 to 1024 visible ASCII "
 					     "characters"));
 		return ARK_CLI_EXIT_INVALID;
 	}
 	body = ark_cli_client_read_workflow(file, &error);
 	if (body == NULL) {
-		ark_cli_client_print_error("%s", error->message);
+		ark_cli_print_error("%s", error->message);
 		return ARK_CLI_EXIT_INVALID;
 	}
 	if (self->opts->policy != NULL) {
@@ -1909,7 +1897,7 @@ ark_cli_client_cmd_submit(ArkCliClient *self, const gchar *file)
 	if (run_id == NULL || run_id[0] == '\0' || strlen(run_id) > 128 ||
 	    strspn(run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
 		strlen(run_id)) {
-		ark_cli_client_print_error(_("the daemon accepted the run but sent no usable id"));
+		ark_cli_print_error(_("the daemon accepted the run but sent no usable id"));
 		return ARK_CLI_EXIT_ENVIRONMENT;
 	}
 	if (!self->opts->quiet && !self->opts->json && self->status == SOUP_STATUS_OK) {
@@ -1939,7 +1927,7 @@ ark_cli_client_check_states(const gchar *states, gboolean tasks)
 		if (tasks ? ark_task_state_from_string(parts[i], &ts)
 			  : ark_run_state_from_string(parts[i], &rs))
 			continue;
-		ark_cli_client_print_error(tasks ? _("--state: '%s' is not a task state (pending, "
+		ark_cli_print_error(tasks ? _("--state: '%s' is not a task state (pending, "
 						     "ready, running, retry_wait, succeeded, "
 						     "failed, cancelled, skipped, dead)")
 						 : _("--state: '%s' is not a run state (pending, "
@@ -2281,7 +2269,7 @@ ark_cli_client_cmd_logs(ArkCliClient *self, const gchar *run_id, const gchar *ta
 	if (self->opts->tail != NULL) {
 		guint64 bytes = 0;
 		if (!ark_size_parse(self->opts->tail, &bytes, &error) || bytes > G_MAXINT64) {
-			ark_cli_client_print_error("--tail: %s",
+			ark_cli_print_error("--tail: %s",
 						   error != NULL ? error->message : _("too large"));
 			return ARK_CLI_EXIT_INVALID;
 		}
@@ -2290,7 +2278,7 @@ ark_cli_client_cmd_logs(ArkCliClient *self, const gchar *run_id, const gchar *ta
 			return ARK_CLI_EXIT_OK;
 	}
 	if (self->opts->attempt < 0) {
-		ark_cli_client_print_error(_("--attempt must be 1 or more"));
+		ark_cli_print_error(_("--attempt must be 1 or more"));
 		return ARK_CLI_EXIT_INVALID;
 	}
 	attempt = (guint)self->opts->attempt;
@@ -2307,7 +2295,7 @@ ark_cli_client_cmd_logs(ArkCliClient *self, const gchar *run_id, const gchar *ta
 		state = ark_cli_client_task_state(task);
 		if (!self->opts->follow || state >= ARK_TASK_STATE_LAST ||
 		    ark_task_state_is_terminal(state)) {
-			ark_cli_client_print_error(_("task %s of run %s has not started: no log "
+			ark_cli_print_error(_("task %s of run %s has not started: no log "
 						     "yet"),
 						   safe, run_id);
 			return ARK_CLI_EXIT_INVALID;
@@ -2415,7 +2403,7 @@ ark_cli_client_replay_body(ArkCliClientOptions *opts)
 		g_autoptr(JsonParser) parser = json_parser_new();
 		g_autoptr(GError) error = NULL;
 		if (eq == NULL || eq == opts->set[i]) {
-			ark_cli_client_print_error(_("--set takes MEMBER=JSON, e.g. --set "
+			ark_cli_print_error(_("--set takes MEMBER=JSON, e.g. --set "
 						     "'run=[\"make\",\"-j1\"]', not '%s'"),
 						   opts->set[i]);
 			return NULL;
@@ -2423,7 +2411,7 @@ ark_cli_client_replay_body(ArkCliClientOptions *opts)
 		name = g_strndup(opts->set[i], (gsize)(eq - opts->set[i]));
 		if (!json_parser_load_from_data(parser, eq + 1, -1, &error) ||
 		    json_parser_get_root(parser) == NULL) {
-			ark_cli_client_print_error(_("--set %s: the value is not JSON: %s"), name,
+			ark_cli_print_error(_("--set %s: the value is not JSON: %s"), name,
 						   error != NULL ? error->message : _("empty"));
 			return NULL;
 		}
@@ -2711,13 +2699,13 @@ ark_cli_client_cmd_token_create(ArkCliClientOptions *opts, const gchar *name)
 	if (name[0] == '\0' || strlen(name) > 64 ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
 		strlen(name)) {
-		ark_cli_client_print_error(_("a token name is 1 to 64 letters, digits, '-' and "
+		ark_cli_print_error(_("a token name is 1 to 64 letters, digits, '-' and "
 					     "'_', not '%s'"),
 					   name);
 		return ARK_CLI_EXIT_INVALID;
 	}
 	if (g_strcmp0(scope, "read") != 0 && g_strcmp0(scope, "admin") != 0) {
-		ark_cli_client_print_error(_("--scope is read or admin, not '%s'"), scope);
+		ark_cli_print_error(_("--scope is read or admin, not '%s'"), scope);
 		return ARK_CLI_EXIT_INVALID;
 	}
 	while (got < sizeof(secret)) {
@@ -2725,7 +2713,7 @@ ark_cli_client_cmd_token_create(ArkCliClientOptions *opts, const gchar *name)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			ark_cli_client_print_error(_("no random bytes: %s"), g_strerror(errno));
+			ark_cli_print_error(_("no random bytes: %s"), g_strerror(errno));
 			return ARK_CLI_EXIT_ENVIRONMENT;
 		}
 		got += (gsize)n;
@@ -2824,7 +2812,7 @@ ark_cli_client_check_usage(const gchar *cmd, gint argc, gchar **argv)
 	if (usage == NULL)
 		return TRUE;
 	/* TRANSLATORS: %s is the command's synopsis */
-	ark_cli_client_print_error(_("usage: %s"), usage);
+	ark_cli_print_error(_("usage: %s"), usage);
 	return FALSE;
 }
 
@@ -2845,11 +2833,11 @@ ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean
 	stray = ark_cli_client_stray_option(opts, cmd);
 	if (stray != NULL) {
 		if (g_strcmp0(cmd, "run") == 0 && g_strcmp0(stray, "--url") == 0)
-			ark_cli_client_print_error(_("run executes the workflow in this process; "
+			ark_cli_print_error(_("run executes the workflow in this process; "
 						     "'submit --wait' runs it in the daemon"));
 		else
 			/* TRANSLATORS: an option given to a command that does not take it */
-			ark_cli_client_print_error(_("%s is not an option of %s (see --help-daemon)"),
+			ark_cli_print_error(_("%s is not an option of %s (see --help-daemon)"),
 						   stray, cmd);
 		return ARK_CLI_EXIT_INVALID;
 	}
@@ -2869,7 +2857,7 @@ ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean
 	case ARK_CLI_CLIENT_CONNECT_NO_DAEMON:
 		if (only_daemon) {
 			const gchar *hint = ark_cli_client_no_daemon_hint(cmd);
-			ark_cli_client_print_error("%s", error->message);
+			ark_cli_print_error("%s", error->message);
 			if (hint != NULL)
 				g_printerr("%s\n", hint);
 			return ARK_CLI_EXIT_ENVIRONMENT;

@@ -5,13 +5,6 @@
 
 G_BEGIN_DECLS
 
-/* exit codes of every command, documented in docs/cli.md */
-#define ARK_CLI_EXIT_OK 0
-#define ARK_CLI_EXIT_RUN_FAILED 1
-#define ARK_CLI_EXIT_INVALID 2
-#define ARK_CLI_EXIT_ENVIRONMENT 3
-#define ARK_CLI_EXIT_INTERRUPTED 130
-
 /*
  * The command line as a client of a running arkitectd (docs/cli.md, "Talking to the daemon"),
  * over its HTTP API (version 1).

@@ -11,7 +11,9 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-cli-audit.h"
 #include "ark-cli-client.h"
+#include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 
 /* lines of a failed task's log shown in the summary */
@@ -55,10 +57,7 @@ ark_cli_options_clear(ArkCliOptions *opts)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ArkCliOptions, ark_cli_options_clear)
 
-static void
-ark_cli_print_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
+void
 ark_cli_print_error(const gchar *format, ...)
 {
 	va_list args;
@@ -222,7 +221,7 @@ ark_cli_load_workflow(const gchar *path, ArkEngine *engine, const gchar *policy,
 
 /* reports -------------------------------------------------------------------------------------- */
 
-static void
+void
 ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts)
 {
 	g_autofree gchar *str = ark_timestamp_format(ts);
@@ -233,7 +232,7 @@ ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts)
 		json_builder_add_null_value(b);
 }
 
-static void
+void
 ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
 {
 	json_builder_set_member_name(b, member);
@@ -383,6 +382,17 @@ ark_cli_print_json_report(ArkRunRecord *run, GPtrArray *tasks, GPtrArray *attemp
 	fflush(stdout);
 }
 
+gchar *
+ark_cli_terminal_safe(const gchar *text)
+{
+	gchar *safe = g_utf8_make_valid(text, -1);
+	for (gchar *p = safe; *p != '\0'; p++) {
+		if ((guchar)*p < 0x20 && *p != '\t')
+			*p = '?';
+	}
+	return safe;
+}
+
 static void
 ark_cli_print_log_tail(const gchar *path)
 {
@@ -400,11 +410,7 @@ ark_cli_print_log_tail(const gchar *path)
 	first = n > ARK_CLI_LOG_TAIL_LINES ? n - ARK_CLI_LOG_TAIL_LINES : 0;
 	for (guint i = first; i < n; i++) {
 		/* the log is the task's output: never let it drive the terminal */
-		g_autofree gchar *safe = g_utf8_make_valid(lines[i], -1);
-		for (gchar *p = safe; *p != '\0'; p++) {
-			if ((guchar)*p < 0x20 && *p != '\t')
-				*p = '?';
-		}
+		g_autofree gchar *safe = ark_cli_terminal_safe(lines[i]);
 		g_print("    | %s\n", safe);
 	}
 }
@@ -1122,8 +1128,10 @@ ark_cli_task_definition(ArkRunRecord *run, guint index)
 
 	if (run->definition == NULL || !json_parser_load_from_data(parser, run->definition, -1, NULL))
 		return NULL;
-	/* a damaged store may hold anything: check each type before asking for it */
-	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+	/* a damaged store may hold anything, even an empty string (no root at all): check each
+	 * type before asking for it */
+	if (json_parser_get_root(parser) == NULL ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
 		return NULL;
 	root = json_node_get_object(json_parser_get_root(parser));
 	member = json_object_get_member(root, "tasks");
@@ -1135,7 +1143,7 @@ ark_cli_task_definition(ArkRunRecord *run, guint index)
 	return json_node_copy(json_array_get_element(tasks, index));
 }
 
-static void
+void
 ark_cli_print_builder(JsonBuilder *b)
 {
 	g_autoptr(JsonNode) root = json_builder_get_root(b);
@@ -1354,6 +1362,23 @@ ark_cli_cmd_dlq_replay(ArkCliOptions *opts, const gchar *run_id, const gchar *ta
 	return ark_cli_wait_run(&s, opts, run_id, rec->n_tasks);
 }
 
+/* arkitect audit ------------------------------------------------------------------------------- */
+
+/* the commands are in ark-cli-audit.c; they read the store as status does */
+static gint
+ark_cli_cmd_audit(ArkCliOptions *opts, gint argc, gchar **argv)
+{
+	g_auto(ArkCliSession) s = {0};
+	gint rc;
+
+	if (!ark_cli_audit_check_args(argc, argv) || !ark_cli_needs_state_dir(opts, "audit"))
+		return ARK_CLI_EXIT_INVALID;
+	rc = ark_cli_session_open(&s, opts, FALSE);
+	if (rc != ARK_CLI_EXIT_OK)
+		return rc;
+	return ark_cli_audit_run(s.store, s.state_dir, opts->json, (guint)opts->limit, argc, argv);
+}
+
 /* main ----------------------------------------------------------------------------------------- */
 
 static const gchar *ark_cli_usage_summary =
@@ -1367,6 +1392,8 @@ static const gchar *ark_cli_usage_summary =
        "  dlq show RUN_ID TASK_ID    a dead task's attempts and definition\n"
        "  dlq replay RUN_ID TASK_ID  run it again in the same run (--set, --timeout)\n"
        "  plugins           list loaded and refused plugins\n"
+       "  audit verify      check the audit log's hash chain and its file (--file, --no-file)\n"
+       "  audit list        the newest audit records (--limit)\n"
        "\n"
        "Talking to the daemon (options: --help-daemon; status, cancel and dlq too when one\n"
        "is running):\n"
@@ -1403,8 +1430,8 @@ main(int argc, char **argv)
 	     N_("scheduling policy (default: the workflow's, else fifo)"), N_("NAME")},
 	    {"slots", 0, 0, G_OPTION_ARG_INT, &opts.slots,
 	     N_("how many process tasks run at once (default: number of CPUs)"), N_("N")},
-	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit, N_("runs listed by status (20)"),
-	     N_("N")},
+	    {"limit", 0, 0, G_OPTION_ARG_INT, &opts.limit,
+	     N_("runs listed by status, records by audit list (20)"), N_("N")},
 	    {"resume", 0, 0, G_OPTION_ARG_STRING, &opts.resume,
 	     N_("run: continue this unfinished run instead of submitting a file"), N_("RUN_ID")},
 	    {"idempotency-key", 0, 0, G_OPTION_ARG_STRING, &opts.idempotency_key,
@@ -1438,6 +1465,7 @@ main(int argc, char **argv)
 	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	g_option_context_add_group(context, ark_cli_client_option_group(&client));
+	g_option_context_add_group(context, ark_cli_audit_get_option_group());
 	g_option_context_set_description(context, _(ark_cli_usage_summary));
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		ark_cli_print_error("%s", error->message);
@@ -1512,6 +1540,8 @@ main(int argc, char **argv)
 		return ARK_CLI_EXIT_INVALID;
 	}
 
+	if (g_strcmp0(cmd, "audit") == 0)
+		return ark_cli_cmd_audit(&opts, argc - 2, argv + 2);
 	if (g_strcmp0(cmd, "validate") == 0 && argc == 3)
 		return ark_cli_cmd_validate(&opts, argv[2]);
 	if (g_strcmp0(cmd, "plugins") == 0 && argc == 2)

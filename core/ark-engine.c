@@ -8,6 +8,8 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-audit-private.h"
+
 /*
  * One thread owns all of this: the main context. Every transition goes into the current store
  * batch; ark_engine_flush() commits the batch in one transaction and only then announces the
@@ -101,6 +103,7 @@ struct _ArkEngine {
 	guint tick_id;
 	gboolean flushing;
 	GError *storage_error; /* set once a commit failed: the engine accepts nothing more */
+	ArkAudit *audit;       /* the audit log's head, its records in the batch, its file */
 
 	guint64 next_seq;
 	guint64 next_token;
@@ -334,6 +337,7 @@ ark_engine_flush(ArkEngine *self, GError **error)
 		gint64 t0 = g_get_monotonic_time();
 		if (!ark_store_apply(self->store, self->batch, &local_error)) {
 			self->flushing = FALSE;
+			ark_audit_rollback(self->audit);
 			ark_engine_fail_storage(self, local_error);
 			g_propagate_error(error, g_steal_pointer(&local_error));
 			return FALSE;
@@ -352,6 +356,8 @@ ark_engine_flush(ArkEngine *self, GError **error)
 	finished = g_steal_pointer(&self->finished_runs);
 	self->finished_runs = g_ptr_array_new();
 	self->flushing = FALSE;
+	/* before any handler can audit (and flush) again: the file keeps the chain's order */
+	ark_audit_committed(self->audit, committed);
 
 	if (g_signal_has_handler_pending(self, ark_engine_signals[SIGNAL_EVENT], 0, FALSE)) {
 		for (guint i = 0; i < n_ops; i++) {
@@ -1154,6 +1160,9 @@ ark_engine_start(ArkEngine *self, GError **error)
 			    list[0] != '\0' ? list : "none: is the plugin directory right?");
 		return FALSE;
 	}
+	/* before the executors: nothing is set up yet when the audit file can not be opened */
+	if (self->store != NULL && !ark_audit_open(self->audit, self->store, error))
+		return FALSE;
 
 	names = ark_registry_list_names(self->registry, ARK_CAPABILITY_EXECUTOR);
 	for (guint i = 0; names[i] != NULL; i++) {
@@ -1221,6 +1230,9 @@ ark_engine_shutdown(ArkEngine *self)
 		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
 	if (self->store != NULL && self->storage_error == NULL)
 		(void)ark_engine_flush(self, NULL);
+	/* a tick still due would start what shutdown stopped; it also holds the engine */
+	g_clear_handle_id(&self->tick_id, g_source_remove);
+	ark_audit_close_file(self->audit);
 }
 
 ArkRegistry *
@@ -2511,6 +2523,7 @@ ark_engine_finalize(GObject *object)
 	g_array_unref(self->submit_waiters);
 	g_hash_table_unref(self->inflight_keys);
 	g_clear_error(&self->storage_error);
+	ark_audit_free(self->audit);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
 	g_clear_object(&self->plugin_loader);
@@ -2561,6 +2574,7 @@ ark_engine_init(ArkEngine *self)
 	g_source_attach(self->timer_source, NULL);
 	self->batch = ark_store_batch_new();
 	self->spare_batch = ark_store_batch_new();
+	self->audit = ark_audit_new();
 	self->submit_waiters = g_array_new(FALSE, FALSE, sizeof(ArkEngineSubmitWaiter));
 	g_array_set_clear_func(self->submit_waiters,
 			       (GDestroyNotify)ark_engine_submit_waiter_clear);
@@ -2599,15 +2613,37 @@ ark_engine_init(ArkEngine *self)
 	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
 }
 
-/* TODO(audit helper): replaced by the hash-chained implementation in this session */
 gboolean
 ark_engine_audit(ArkEngine *self, const ArkAuditEntry *entry, gboolean flush, GError **error)
 {
-	g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED, "audit log not built yet");
-	return FALSE;
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(self->started, FALSE);
+	g_return_val_if_fail(entry != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (self->store == NULL) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+				    "the engine has no store to keep an audit log in");
+		return FALSE;
+	}
+	/* the batch it would go into is never committed */
+	if (self->storage_error != NULL) {
+		g_propagate_error(error, g_error_copy(self->storage_error));
+		return FALSE;
+	}
+	if (!ark_audit_append(self->audit, self->batch, entry, error))
+		return FALSE;
+	if (flush)
+		return ark_engine_flush(self, error);
+	/* the next commit takes it, and there is one at the end of this iteration at the latest */
+	ark_engine_schedule_tick(self);
+	return TRUE;
 }
 
 void
 ark_engine_set_audit_file(ArkEngine *self, const gchar *path)
 {
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	/* also on a started engine: the daemon's configuration reload moves the file */
+	ark_audit_set_file(self->audit, path);
 }

@@ -121,4 +121,41 @@ ark_event_free(ArkEvent *event)
 	g_free(event);
 }
 
+ArkAuditRecord *
+ark_audit_record_copy(const ArkAuditRecord *record)
+{
+	ArkAuditRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkAuditRecord, 1);
+	*copy = *record;
+	copy->actor = g_strdup(record->actor);
+	copy->origin = g_strdup(record->origin);
+	copy->action = g_strdup(record->action);
+	copy->target = g_strdup(record->target);
+	copy->result = g_strdup(record->result);
+	copy->request_id = g_strdup(record->request_id);
+	copy->detail = g_strdup(record->detail);
+	copy->prev_hash = g_strdup(record->prev_hash);
+	copy->hash = g_strdup(record->hash);
+	return copy;
+}
+
+void
+ark_audit_record_free(ArkAuditRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->actor);
+	g_free(record->origin);
+	g_free(record->action);
+	g_free(record->target);
+	g_free(record->result);
+	g_free(record->request_id);
+	g_free(record->detail);
+	g_free(record->prev_hash);
+	g_free(record->hash);
+	g_free(record);
+}
+
 G_DEFINE_BOXED_TYPE(ArkEvent, ark_event, ark_event_copy, ark_event_free)

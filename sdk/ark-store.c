@@ -226,6 +226,16 @@ ark_store_batch_add_event(ArkStoreBatch *batch, const ArkEvent *event)
 	ark_store_batch_append(batch, ARK_STORE_OP_EVENT)->event = *event;
 }
 
+/* the union member must not make every op larger: ArkRunRecord is the largest */
+G_STATIC_ASSERT(sizeof(ArkAuditRecord) <= sizeof(ArkRunRecord));
+
+void
+ark_store_batch_add_audit(ArkStoreBatch *batch, const ArkAuditRecord *audit)
+{
+	g_return_if_fail(batch != NULL && audit != NULL);
+	ark_store_batch_append(batch, ARK_STORE_OP_AUDIT)->audit = *audit;
+}
+
 const gchar *
 ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str)
 {
@@ -285,6 +295,13 @@ ark_store_op_check(const ArkStoreOp *op, GError **error)
 		break;
 	case ARK_STORE_OP_EVENT:
 		has_ids = op->event.run_id != NULL;
+		break;
+	case ARK_STORE_OP_AUDIT:
+		/* what every record says and the chain; origin, target, request id and detail are
+		 * optional */
+		has_ids = op->audit.seq > 0 && op->audit.actor != NULL &&
+			  op->audit.action != NULL && op->audit.result != NULL &&
+			  op->audit.prev_hash != NULL && op->audit.hash != NULL;
 		break;
 	default:
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
@@ -431,4 +448,16 @@ ark_store_find_tasks(ArkStore *self, const ArkTaskFilter *filter, GError **error
 	{
 		ARK_STORE_CALL(find_tasks, filter, error);
 	}
+}
+
+GPtrArray *
+ark_store_read_audit(ArkStore *self, guint64 after_seq, guint limit, GError **error)
+{
+	ARK_STORE_CALL(read_audit, after_seq, limit, error);
+}
+
+ArkAuditRecord *
+ark_store_get_last_audit(ArkStore *self, GError **error)
+{
+	ARK_STORE_CALL(get_last_audit, error);
 }

@@ -1688,6 +1688,174 @@ ark_store_test_memory_footprint(Fixture *fx, gconstpointer data)
 
 /* store-sqlite only */
 
+/* audit records ----------------------------------------------------------------------------- */
+
+/* a record with every field set but the optional ones @seq leaves out; the hashes are just
+ * labels here: stores keep the chain as given, the engine computes it */
+static ArkAuditRecord
+ark_store_test_audit(guint64 seq)
+{
+	static const gchar *const hashes[] = {"h0", "h1", "h2", "h3", "h4", "h5", "h6",
+					      "h7", "h8", "h9", "h10", "h11", "h12"};
+	ArkAuditRecord audit = {
+	    .seq = seq,
+	    .time = T0 + (ArkTimestamp)seq,
+	    .actor = "token:ci",
+	    .origin = seq % 2 == 0 ? "http 127.0.0.1:41234" : NULL,
+	    .action = "run.submit",
+	    .target = seq % 3 == 0 ? NULL : "01JRUN/é",
+	    .result = seq % 4 == 0 ? "not-found" : "ok",
+	    .request_id = seq % 2 == 1 ? "req-1" : NULL,
+	    .detail = seq % 2 == 0 ? "{\"workflow\":\"build\"}" : NULL,
+	    .prev_hash = (gchar *)hashes[MIN(seq - 1, G_N_ELEMENTS(hashes) - 1)],
+	    .hash = (gchar *)hashes[MIN(seq, G_N_ELEMENTS(hashes) - 1)],
+	};
+	return audit;
+}
+
+static void
+ark_store_test_assert_audit(const ArkAuditRecord *a, const ArkAuditRecord *b)
+{
+	g_assert_cmpuint(a->seq, ==, b->seq);
+	g_assert_cmpint(a->time, ==, b->time);
+	g_assert_cmpstr(a->actor, ==, b->actor);
+	g_assert_cmpstr(a->origin, ==, b->origin);
+	g_assert_cmpstr(a->action, ==, b->action);
+	g_assert_cmpstr(a->target, ==, b->target);
+	g_assert_cmpstr(a->result, ==, b->result);
+	g_assert_cmpstr(a->request_id, ==, b->request_id);
+	g_assert_cmpstr(a->detail, ==, b->detail);
+	g_assert_cmpstr(a->prev_hash, ==, b->prev_hash);
+	g_assert_cmpstr(a->hash, ==, b->hash);
+}
+
+/* appends records @first..@last in one batch, each string a copy that dies after apply() */
+static void
+ark_store_test_add_audit(ArkStore *store, guint64 first, guint64 last)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+
+	for (guint64 seq = first; seq <= last; seq++) {
+		ArkAuditRecord audit = ark_store_test_audit(seq);
+		audit.actor = (gchar *)ark_store_batch_intern(batch, audit.actor);
+		audit.target = (gchar *)ark_store_batch_intern(batch, audit.target);
+		audit.detail = (gchar *)ark_store_batch_intern(batch, audit.detail);
+		ark_store_batch_add_audit(batch, &audit);
+	}
+	ark_store_test_apply(store, batch);
+}
+
+/* the records @first.. of @store are exactly ark_store_test_audit(first..last) */
+static void
+ark_store_test_check_audit(ArkStore *store, guint64 after, guint limit, guint64 first, guint64 n)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) records = ark_store_read_audit(store, after, limit, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(records);
+	g_assert_cmpuint(records->len, ==, n);
+	for (guint i = 0; i < records->len; i++) {
+		ArkAuditRecord expected = ark_store_test_audit(first + i);
+		ark_store_test_assert_audit(g_ptr_array_index(records, i), &expected);
+	}
+}
+
+static void
+ark_store_test_assert_last_audit(ArkStore *store, guint64 seq)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ArkAuditRecord) last = ark_store_get_last_audit(store, &error);
+
+	if (seq == 0) {
+		g_assert_null(last);
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		return;
+	}
+	g_assert_no_error(error);
+	g_assert_cmpuint(last->seq, ==, seq);
+	g_assert_cmpstr(last->hash, ==, ark_store_test_audit(seq).hash);
+}
+
+static void
+ark_store_test_audit_records(Fixture *fx, gconstpointer data)
+{
+	ark_store_test_assert_last_audit(fx->store, 0);
+	ark_store_test_check_audit(fx->store, 0, 0, 1, 0);
+
+	/* several batches, the strings scribbled over after each */
+	ark_store_test_add_audit(fx->store, 1, 1);
+	ark_store_test_add_audit(fx->store, 2, 6);
+	ark_store_test_add_audit(fx->store, 7, 10);
+	ark_store_test_assert_last_audit(fx->store, 10);
+
+	ark_store_test_check_audit(fx->store, 0, 0, 1, 10);
+	ark_store_test_check_audit(fx->store, 0, 3, 1, 3);
+	ark_store_test_check_audit(fx->store, 3, 4, 4, 4);
+	ark_store_test_check_audit(fx->store, 9, 0, 10, 1);
+	ark_store_test_check_audit(fx->store, 10, 0, 0, 0);
+	ark_store_test_check_audit(fx->store, G_MAXUINT64, 1, 0, 0);
+}
+
+/* the log is gap-free and append-only; a refused record takes its whole batch with it */
+static void
+ark_store_test_audit_refused(Fixture *fx, gconstpointer data)
+{
+	struct {
+		guint64 seq;
+		gboolean drop_actor;
+		gboolean drop_hash;
+	} bad[] = {
+	    {5, FALSE, FALSE}, /* a gap */
+	    {3, FALSE, FALSE}, /* again */
+	    {1, FALSE, FALSE},
+	    {0, FALSE, FALSE}, /* seqs start at 1 */
+	    {4, TRUE, FALSE},  /* who is not optional */
+	    {4, FALSE, TRUE},  /* nor the chain */
+	};
+
+	ark_store_test_add_audit(fx->store, 1, 3);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GError) error = NULL;
+		ArkRunRecord run = ark_store_test_run("run-doomed", "w", ARK_RUN_STATE_PENDING);
+		ArkAuditRecord audit = ark_store_test_audit(bad[i].seq);
+
+		if (bad[i].drop_actor)
+			audit.actor = NULL;
+		if (bad[i].drop_hash)
+			audit.hash = NULL;
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+		ark_store_batch_add_audit(batch, &audit);
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, "(operation 2 of 2)"));
+		g_clear_error(&error);
+
+		g_assert_null(ark_store_get_run(fx->store, "run-doomed", &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		ark_store_test_assert_last_audit(fx->store, 3);
+		ark_store_test_check_audit(fx->store, 0, 0, 1, 3);
+	}
+
+	/* two records of one batch, the second one wrong: neither is kept */
+	{
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GError) error = NULL;
+		ArkAuditRecord good = ark_store_test_audit(4);
+		ArkAuditRecord again = ark_store_test_audit(4);
+
+		ark_store_batch_add_audit(batch, &good);
+		ark_store_batch_add_audit(batch, &again);
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		ark_store_test_assert_last_audit(fx->store, 3);
+	}
+	/* and the log goes on where it was */
+	ark_store_test_add_audit(fx->store, 4, 4);
+	ark_store_test_check_audit(fx->store, 0, 0, 1, 4);
+}
+
 static gchar *
 ark_store_test_db_path(const gchar *dir)
 {
@@ -1715,6 +1883,32 @@ ark_store_test_sqlite_reopen(void)
 	/* and once more, having changed nothing: the schema is not migrated twice */
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+/* the audit log survives a reopen, and the next record must follow the last one stored */
+static void
+ark_store_test_sqlite_audit_reopen(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GError) error = NULL;
+	ArkAuditRecord gap = ark_store_test_audit(7);
+
+	ark_store_test_add_audit(store, 1, 5);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_assert_last_audit(store, 5);
+	ark_store_batch_add_audit(batch, &gap);
+	g_assert_false(ark_store_apply(store, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	ark_store_test_add_audit(store, 6, 8);
+	ark_store_test_check_audit(store, 0, 0, 1, 8);
 	ark_store_close(store);
 	ark_test_rmdir(dir);
 }
@@ -1884,8 +2078,8 @@ ark_store_test_sqlite_newer_schema(void)
 	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 99);
 	ark_store_test_sqlite_refused_untouched(registry, dir, "newer");
 
-	/* refusing did not touch the data: back at version 2 it opens with everything */
-	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 2);
+	/* refusing did not touch the data: back at version 3 it opens with everything */
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 3);
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_data_init(&d);
 	ark_store_test_check_filled(store, &d);
@@ -2047,12 +2241,51 @@ ark_store_test_sqlite_migrate_v1(void)
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);
 	g_clear_object(&store);
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 2);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
 	run = ark_store_test_get_run(store, "run-a");
 	g_assert_cmpstr(run->cancelled_by, ==, "operator:bob");
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+/*
+ * tests/ark-store-v2.db was written by the version 2 store (commit 19e8ed2) with
+ * ark_store_test_fill(): it must open with every record, migrated to version 3 in place, and
+ * take audit records. A reader refuses it until a writer has migrated it.
+ */
+static void
+ark_store_test_sqlite_migrate_v2(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_copy_fixture("ark-store-v2.db");
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkStoreTestData d;
+
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 2);
+	store = ark_store_test_create(registry, "sqlite");
+	g_object_set(store, "read-only", TRUE, NULL);
+	g_assert_false(ark_store_open(store, dir, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED);
+	g_assert_nonnull(strstr(error->message, "schema version 2"));
+	g_clear_object(&store);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_data_init(&d);
+	ark_store_test_check_filled(store, &d);
+	ark_store_test_assert_last_audit(store, 0);
+	ark_store_test_add_audit(store, 1, 2);
+	ark_store_close(store);
+	g_clear_object(&store);
+	/* the header is written back at the checkpoint of the close */
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	ark_store_test_check_audit(store, 0, 0, 1, 2);
 	ark_store_close(store);
 	ark_test_rmdir(dir);
 }
@@ -2205,6 +2438,11 @@ ark_store_test_sqlite_read_only(void)
 	g_clear_pointer(&run, ark_run_record_free);
 	run = ark_store_test_get_run(reader, "run-c");
 	g_assert_cmpstr(run->workflow_name, ==, "later");
+	/* the audit log too, as the owner appends to it */
+	ark_store_test_assert_last_audit(reader, 0);
+	ark_store_test_add_audit(owner, 1, 3);
+	ark_store_test_assert_last_audit(reader, 3);
+	ark_store_test_check_audit(reader, 1, 0, 2, 2);
 	/* and it writes nothing */
 	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &rec);
 	g_assert_false(ark_store_apply(reader, batch, &error));
@@ -2419,11 +2657,14 @@ main(int argc, char **argv)
 					  ark_store_test_atomic_constraints);
 		ark_store_test_add_shared(name, "big-batch", ark_store_test_big_batch);
 		ark_store_test_add_shared(name, "perf", ark_store_test_perf);
+		ark_store_test_add_shared(name, "audit", ark_store_test_audit_records);
+		ark_store_test_add_shared(name, "audit-refused", ark_store_test_audit_refused);
 	}
 	ark_store_test_add_shared("memory", "max-events", ark_store_test_memory_max_events);
 	ark_store_test_add_shared("memory", "footprint", ark_store_test_memory_footprint);
 
 	g_test_add_func("/ark/store/sqlite/reopen", ark_store_test_sqlite_reopen);
+	g_test_add_func("/ark/store/sqlite/audit-reopen", ark_store_test_sqlite_audit_reopen);
 	g_test_add_func("/ark/store/sqlite/crash", ark_store_test_sqlite_crash);
 	g_test_add_func("/ark/store/sqlite/newer-schema", ark_store_test_sqlite_newer_schema);
 	g_test_add_func("/ark/store/sqlite/foreign-database",
@@ -2432,6 +2673,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/truncated-file", ark_store_test_sqlite_truncated);
 	g_test_add_func("/ark/store/sqlite/damaged-file", ark_store_test_sqlite_damaged);
 	g_test_add_func("/ark/store/sqlite/migrate-v1", ark_store_test_sqlite_migrate_v1);
+	g_test_add_func("/ark/store/sqlite/migrate-v2", ark_store_test_sqlite_migrate_v2);
 	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
 	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
 	g_test_add_func("/ark/store/sqlite/read-only", ark_store_test_sqlite_read_only);

@@ -171,7 +171,8 @@ ARK_API gboolean ark_engine_is_ready(ArkEngine *self, gchar **out_failing);
  * Audit: appends @entry to the tamper-evident audit log (the store's audit table and, when
  * configured with ark_engine_set_audit_file(), a JSON-lines file), each record carrying the hash
  * of the one before. With @flush the record is durable when this returns TRUE; without, it is
- * committed with the engine's next batch.
+ * committed with the engine's next batch. The audit file may be set (or unset with NULL) before
+ * or after ark_engine_start(); a new file is brought up to the store's log when it is opened.
  */
 ARK_API gboolean ark_engine_audit(ArkEngine *self, const ArkAuditEntry *entry, gboolean flush,
 				  GError **error);

@@ -93,6 +93,31 @@ typedef struct {
 	gpointer reserved[2];
 } ArkEvent;
 
+/**
+ * ArkAuditRecord:
+ *
+ * One entry of the tamper-evident audit log: a mutating call, who made it and how it ended.
+ * @seq is store-wide, starts at 1 and has no gaps; @hash is the hex SHA-256 of @prev_hash, a
+ * newline and the record's canonical JSON (docs/audit.md), @prev_hash the @hash of record
+ * @seq - 1 (64 '0' for record 1). Stores keep records as they are given; the engine computes
+ * the chain. (ABI 1.1)
+ */
+typedef struct {
+	guint64 seq;
+	ArkTimestamp time;
+	gchar *actor;	   /* who: a token name, a local user, an agent id */
+	gchar *origin;	   /* how: "http 127.0.0.1:41234", "cli", or NULL */
+	gchar *action;	   /* what: "run.submit", "task.cancel", ... */
+	gchar *target;	   /* on what: a run id, "RUN/TASK", or NULL */
+	gchar *result;	   /* "ok" or the ArkError nick of the failure */
+	gchar *request_id; /* or NULL */
+	gchar *detail;	   /* a JSON object, or NULL */
+	gchar *prev_hash;
+	gchar *hash;
+	/*< private >*/
+	gpointer reserved[4];
+} ArkAuditRecord;
+
 ARK_API ArkRunRecord *ark_run_record_copy(const ArkRunRecord *record);
 ARK_API void ark_run_record_free(ArkRunRecord *record);
 ARK_API ArkTaskRecord *ark_task_record_copy(const ArkTaskRecord *record);
@@ -101,11 +126,15 @@ ARK_API ArkAttemptRecord *ark_attempt_record_copy(const ArkAttemptRecord *record
 ARK_API void ark_attempt_record_free(ArkAttemptRecord *record);
 ARK_API ArkEvent *ark_event_copy(const ArkEvent *event);
 ARK_API void ark_event_free(ArkEvent *event);
+/* (ABI 1.1) */
+ARK_API ArkAuditRecord *ark_audit_record_copy(const ArkAuditRecord *record);
+ARK_API void ark_audit_record_free(ArkAuditRecord *record);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkRunRecord, ark_run_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkTaskRecord, ark_task_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAttemptRecord, ark_attempt_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEvent, ark_event_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAuditRecord, ark_audit_record_free)
 
 /* boxed GTypes so records can travel through signals */
 ARK_API GType ark_event_get_type(void);

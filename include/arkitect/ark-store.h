@@ -28,6 +28,7 @@ typedef enum {
 	ARK_STORE_OP_ATTEMPT_INSERT, /* every field */
 	ARK_STORE_OP_ATTEMPT_UPDATE, /* status, finished_at, exit_code, signal, error, log_path */
 	ARK_STORE_OP_EVENT,
+	ARK_STORE_OP_AUDIT, /* every field; seq must follow the last one stored (ABI 1.1) */
 } ArkStoreOpKind;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
 		ArkTaskRecord task;
 		ArkAttemptRecord attempt;
 		ArkEvent event;
+		ArkAuditRecord audit; /* no larger than ArkRunRecord: the op did not grow */
 	};
 } ArkStoreOp;
 
@@ -53,6 +55,8 @@ ARK_API void ark_store_batch_add_task(ArkStoreBatch *batch, ArkStoreOpKind kind,
 ARK_API void ark_store_batch_add_attempt(ArkStoreBatch *batch, ArkStoreOpKind kind,
 					 const ArkAttemptRecord *attempt);
 ARK_API void ark_store_batch_add_event(ArkStoreBatch *batch, const ArkEvent *event);
+/* (ABI 1.1) */
+ARK_API void ark_store_batch_add_audit(ArkStoreBatch *batch, const ArkAuditRecord *audit);
 /* a copy of @str owned by the batch, for strings that do not outlive the iteration */
 ARK_API const gchar *ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str);
 ARK_API guint ark_store_batch_get_length(ArkStoreBatch *batch);
@@ -101,6 +105,17 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  * @read_events: up to @limit events with seq > @after_seq in seq order; element type #ArkEvent.
  * @find_tasks: tasks of any run matching @filter (the DLQ is the tasks in state DEAD), by run id
  *   then index; element type #ArkTaskRecord.
+ * @read_audit: up to @limit (0 for no limit) audit records with seq > @after_seq in seq order,
+ *   as stored (the store neither checks nor repairs the hash chain: verification must see what
+ *   is there); element type #ArkAuditRecord. A store that is read-only for its process can
+ *   still answer it. (ABI 1.1)
+ * @get_last_audit: the audit record with the highest seq, or NULL with ARK_ERROR_NOT_FOUND when
+ *   there is none. (ABI 1.1)
+ *
+ * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
+ * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
+ * that changes or removes them. A store built for ABI 1.0 has neither method; the SDK wrappers
+ * then fail with ARK_ERROR_NOT_SUPPORTED and the engine does not give it audit operations.
  *
  * Called on the main thread only. Every method that can fail sets an ARK_ERROR (ARK_ERROR_STORAGE
  * for I/O and database errors).
@@ -122,9 +137,11 @@ struct _ArkStoreInterface {
 				    GError **error);
 	GPtrArray *(*read_events)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
 	GPtrArray *(*find_tasks)(ArkStore *self, const ArkTaskFilter *filter, GError **error);
+	GPtrArray *(*read_audit)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
+	ArkAuditRecord *(*get_last_audit)(ArkStore *self, GError **error);
 
 	/*< private >*/
-	gpointer padding[15];
+	gpointer padding[13];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -144,5 +161,9 @@ ARK_API GPtrArray *ark_store_read_events(ArkStore *self, guint64 after_seq, guin
 /* ArkTaskRecord* (transfer full) */
 ARK_API GPtrArray *ark_store_find_tasks(ArkStore *self, const ArkTaskFilter *filter,
 					GError **error);
+/* ArkAuditRecord* (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without them (ABI 1.1) */
+ARK_API GPtrArray *ark_store_read_audit(ArkStore *self, guint64 after_seq, guint limit,
+					GError **error);
+ARK_API ArkAuditRecord *ark_store_get_last_audit(ArkStore *self, GError **error);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
  * It is sized for runs of many tasks: a task is one allocation with its id inline, pointing to
  * its run instead of copying the run id; attempts share the run and task too and intern their
  * executor and holder; events are kept inline in a bounded ring and point to their task or run.
+ * Audit records are all kept, in seq order (seqs are gap-free from 1: record n is at n - 1).
  * docs/storage.md has the measured bytes per task.
  *
  * apply() is atomic through an undo log: operations are applied one by one, each recording how
@@ -119,6 +120,7 @@ struct _ArkStoreMemory {
 	guint events_size;
 	guint64 last_event_seq;
 	guint64 last_attempt_token;
+	GPtrArray *audit; /* of ArkAuditRecord, owned, seq n at index n - 1 */
 	GArray *undo; /* of ArkStoreMemoryUndo, during apply() only */
 };
 
@@ -292,6 +294,7 @@ ark_store_memory_reset(ArkStoreMemory *self)
 	g_clear_pointer(&self->runs_by_key, g_hash_table_unref);
 	g_clear_pointer(&self->runs, g_tree_unref);
 	g_clear_pointer(&self->names, g_hash_table_unref);
+	g_clear_pointer(&self->audit, g_ptr_array_unref);
 	self->last_event_seq = 0;
 	self->last_attempt_token = 0;
 }
@@ -307,6 +310,7 @@ ark_store_memory_open(ArkStore *store, const gchar *location, GError **error)
 				     (GDestroyNotify)ark_store_memory_run_free);
 	self->runs_by_key = g_hash_table_new(g_str_hash, g_str_equal);
 	self->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->audit = g_ptr_array_new_with_free_func((GDestroyNotify)ark_audit_record_free);
 	self->is_open = TRUE;
 	return TRUE;
 }
@@ -650,6 +654,21 @@ ark_store_memory_append_event(ArkStoreMemory *self, const ArkEvent *event,
 	return TRUE;
 }
 
+/* append-only and gap-free: the chain of hashes is verified by position */
+static gboolean
+ark_store_memory_append_audit(ArkStoreMemory *self, const ArkAuditRecord *record, GError **error)
+{
+	if (record->seq != (guint64)self->audit->len + 1) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "audit record %" G_GUINT64_FORMAT " does not follow %u", record->seq,
+			    self->audit->len);
+		return FALSE;
+	}
+	g_ptr_array_add(self->audit, ark_audit_record_copy(record));
+	ark_store_memory_push_undo(self, ARK_STORE_OP_AUDIT, NULL, NULL);
+	return TRUE;
+}
+
 static void
 ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 {
@@ -713,6 +732,9 @@ ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 	}
 	case ARK_STORE_OP_EVENT:
 		ark_store_memory_events_drop(self, FALSE);
+		break;
+	case ARK_STORE_OP_AUDIT:
+		g_ptr_array_set_size(self->audit, self->audit->len - 1);
 		break;
 	default:
 		g_assert_not_reached();
@@ -779,6 +801,8 @@ ark_store_memory_describe_op(const ArkStoreOp *op)
 				       op->attempt.run_id);
 	case ARK_STORE_OP_EVENT:
 		return g_strdup_printf("append event %" G_GUINT64_FORMAT, op->event.seq);
+	case ARK_STORE_OP_AUDIT:
+		return g_strdup_printf("append audit record %" G_GUINT64_FORMAT, op->audit.seq);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -808,6 +832,8 @@ ark_store_memory_apply_op(ArkStoreMemory *self, const ArkStoreOp *op, guint64 *l
 		return TRUE;
 	case ARK_STORE_OP_ATTEMPT_UPDATE:
 		return ark_store_memory_update_attempt(self, &op->attempt, error);
+	case ARK_STORE_OP_AUDIT:
+		return ark_store_memory_append_audit(self, &op->audit, error);
 	default:
 		return ark_store_memory_append_event(self, &op->event, last_event_seq, error);
 	}
@@ -1115,6 +1141,35 @@ ark_store_memory_read_events(ArkStore *store, guint64 after_seq, guint limit, GE
 	return events;
 }
 
+static GPtrArray *
+ark_store_memory_read_audit(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+{
+	ArkStoreMemory *self = ARK_STORE_MEMORY(store);
+	GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)ark_audit_record_free);
+
+	g_return_val_if_fail(self->is_open, NULL);
+
+	for (guint64 i = MIN(after_seq, (guint64)self->audit->len);
+	     i < self->audit->len && (limit == 0 || records->len < limit); i++)
+		g_ptr_array_add(records, ark_audit_record_copy(g_ptr_array_index(self->audit, i)));
+	return records;
+}
+
+static ArkAuditRecord *
+ark_store_memory_get_last_audit(ArkStore *store, GError **error)
+{
+	ArkStoreMemory *self = ARK_STORE_MEMORY(store);
+
+	g_return_val_if_fail(self->is_open, NULL);
+
+	if (self->audit->len == 0) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+				    "there are no audit records");
+		return NULL;
+	}
+	return ark_audit_record_copy(g_ptr_array_index(self->audit, self->audit->len - 1));
+}
+
 static gboolean
 ark_store_memory_find_tasks_in_run(ArkStoreMemoryRun *run, const ArkTaskFilter *filter,
 				   GPtrArray *into)
@@ -1249,6 +1304,8 @@ ark_store_memory_store_iface_init(ArkStoreInterface *iface)
 	iface->list_attempts = ark_store_memory_list_attempts;
 	iface->read_events = ark_store_memory_read_events;
 	iface->find_tasks = ark_store_memory_find_tasks;
+	iface->read_audit = ark_store_memory_read_audit;
+	iface->get_last_audit = ark_store_memory_get_last_audit;
 }
 
 /* the plugin: registers the store type under the name "memory" */

@@ -97,6 +97,26 @@ static const gchar *const ark_store_sqlite_migrations[] = {
     "ALTER TABLE tasks ADD COLUMN cancelled_by TEXT;"
     "ALTER TABLE tasks ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX tasks_by_state ON tasks (state, run_id, idx);",
+    /* 2 -> 3: the tamper-evident audit log. Append-only: the triggers stop an update or a
+     * delete by mistake (a deliberate one drops them first, and `arkitect audit verify` finds
+     * what it did from the hash chain) */
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  origin TEXT,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT,"
+    "  result TEXT NOT NULL,"
+    "  request_id TEXT,"
+    "  detail TEXT,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ");"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit records can not be changed'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit records can not be removed'); END;",
 };
 
 #define ARK_STORE_SQLITE_SCHEMA_VERSION ((gint64)G_N_ELEMENTS(ark_store_sqlite_migrations))
@@ -111,6 +131,8 @@ static const gchar *const ark_store_sqlite_migrations[] = {
 	"run_id, task_id, number, token, status, executor, holder, started_at, finished_at, "      \
 	"exit_code, signal, error, log_path"
 #define EVENT_COLUMNS "seq, time, kind, run_id, task_id, attempt, state, data"
+#define AUDIT_COLUMNS                                                                              \
+	"seq, time, actor, origin, action, target, result, request_id, detail, prev_hash, hash"
 
 /* the fixed statements, prepared on first use and kept for the life of the connection */
 typedef enum {
@@ -130,6 +152,9 @@ typedef enum {
 	STMT_ATTEMPTS_OF_RUN,
 	STMT_ATTEMPTS_OF_TASK,
 	STMT_EVENTS_AFTER,
+	STMT_AUDIT_INSERT,
+	STMT_AUDIT_AFTER,
+	STMT_AUDIT_LAST_RECORD,
 	STMT_LAST
 } ArkStoreSqliteStmtId;
 
@@ -173,6 +198,11 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
 			      "WHERE run_id = ?1 AND task_id = ?2 ORDER BY number",
     [STMT_EVENTS_AFTER] = "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 "
 			  "ORDER BY seq LIMIT ?2",
+    [STMT_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLUMNS ") "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [STMT_AUDIT_AFTER] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
+			 "ORDER BY seq LIMIT ?2",
+    [STMT_AUDIT_LAST_RECORD] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq DESC LIMIT 1",
 };
 
 typedef enum {
@@ -196,6 +226,7 @@ struct _ArkStoreSqlite {
 	GHashTable *queries; /* SQL text -> sqlite3_stmt, for list_runs() */
 	guint64 last_event_seq;
 	guint64 last_attempt_token;
+	guint64 last_audit_seq;
 	int last_rc;  /* of the last failure, to tell a damaged file from other errors */
 	int lock_fd;  /* holds the flock() on <dir>/arkitect.db.lock while open, or -1 */
 	gboolean read_only; /* a reader beside the owner: no lock, no writes, no migration */
@@ -465,6 +496,22 @@ ark_store_sqlite_bind_event(sqlite3_stmt *stmt, const ArkEvent *event)
 	ark_store_sqlite_bind_text(stmt, 8, event->data);
 }
 
+static void
+ark_store_sqlite_bind_audit(sqlite3_stmt *stmt, const ArkAuditRecord *audit)
+{
+	ark_store_sqlite_bind_int(stmt, 1, (gint64)audit->seq);
+	ark_store_sqlite_bind_int(stmt, 2, audit->time);
+	ark_store_sqlite_bind_text(stmt, 3, audit->actor);
+	ark_store_sqlite_bind_text(stmt, 4, audit->origin);
+	ark_store_sqlite_bind_text(stmt, 5, audit->action);
+	ark_store_sqlite_bind_text(stmt, 6, audit->target);
+	ark_store_sqlite_bind_text(stmt, 7, audit->result);
+	ark_store_sqlite_bind_text(stmt, 8, audit->request_id);
+	ark_store_sqlite_bind_text(stmt, 9, audit->detail);
+	ark_store_sqlite_bind_text(stmt, 10, audit->prev_hash);
+	ark_store_sqlite_bind_text(stmt, 11, audit->hash);
+}
+
 static inline gchar *
 ark_store_sqlite_column_dup(sqlite3_stmt *stmt, int column)
 {
@@ -545,6 +592,25 @@ ark_store_sqlite_event_from_row(sqlite3_stmt *stmt)
 	event->state = sqlite3_column_int(stmt, 6);
 	event->data = ark_store_sqlite_column_dup(stmt, 7);
 	return event;
+}
+
+/* as stored, whatever that is: verification must see a tampered row as it is */
+static ArkAuditRecord *
+ark_store_sqlite_audit_from_row(sqlite3_stmt *stmt)
+{
+	ArkAuditRecord *audit = g_new0(ArkAuditRecord, 1);
+	audit->seq = (guint64)sqlite3_column_int64(stmt, 0);
+	audit->time = sqlite3_column_int64(stmt, 1);
+	audit->actor = ark_store_sqlite_column_dup(stmt, 2);
+	audit->origin = ark_store_sqlite_column_dup(stmt, 3);
+	audit->action = ark_store_sqlite_column_dup(stmt, 4);
+	audit->target = ark_store_sqlite_column_dup(stmt, 5);
+	audit->result = ark_store_sqlite_column_dup(stmt, 6);
+	audit->request_id = ark_store_sqlite_column_dup(stmt, 7);
+	audit->detail = ark_store_sqlite_column_dup(stmt, 8);
+	audit->prev_hash = ark_store_sqlite_column_dup(stmt, 9);
+	audit->hash = ark_store_sqlite_column_dup(stmt, 10);
+	return audit;
 }
 
 typedef gpointer (*ArkStoreSqliteRowFunc)(sqlite3_stmt *stmt);
@@ -907,6 +973,9 @@ counters:
 	if (!ark_store_sqlite_query_int(self, "SELECT max(token) FROM attempts", &last, error))
 		return FALSE;
 	self->last_attempt_token = (guint64)last;
+	if (!ark_store_sqlite_query_int(self, "SELECT max(seq) FROM audit", &last, error))
+		return FALSE;
+	self->last_audit_seq = (guint64)last;
 	return TRUE;
 }
 
@@ -997,6 +1066,8 @@ ark_store_sqlite_describe_op(const ArkStoreOp *op)
 				       op->attempt.run_id);
 	case ARK_STORE_OP_EVENT:
 		return g_strdup_printf("append event %" G_GUINT64_FORMAT, op->event.seq);
+	case ARK_STORE_OP_AUDIT:
+		return g_strdup_printf("append audit record %" G_GUINT64_FORMAT, op->audit.seq);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -1038,6 +1109,11 @@ ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **er
 		if (stmt != NULL)
 			ark_store_sqlite_bind_attempt(stmt, &op->attempt);
 		break;
+	case ARK_STORE_OP_AUDIT:
+		stmt = ark_store_sqlite_stmt(self, STMT_AUDIT_INSERT, error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_audit(stmt, &op->audit);
+		break;
 	default:
 		stmt = ark_store_sqlite_stmt(self, STMT_EVENT_INSERT, error);
 		if (stmt != NULL)
@@ -1047,18 +1123,32 @@ ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **er
 	return stmt;
 }
 
+/* the counters an apply() moves, committed only with its transaction */
+typedef struct {
+	guint64 event_seq;
+	guint64 attempt_token;
+	guint64 audit_seq;
+} ArkStoreSqliteLast;
+
 static gboolean
-ark_store_sqlite_apply_op(ArkStoreSqlite *self, const ArkStoreOp *op, guint64 *last_event_seq,
-			  guint64 *last_attempt_token, GError **error)
+ark_store_sqlite_apply_op(ArkStoreSqlite *self, const ArkStoreOp *op, ArkStoreSqliteLast *last,
+			  GError **error)
 {
 	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
 
 	/* readers page with read_events(after_seq): a seq that went backwards would be skipped by
 	 * every reader already past it */
-	if (op->kind == ARK_STORE_OP_EVENT && op->event.seq <= *last_event_seq) {
+	if (op->kind == ARK_STORE_OP_EVENT && op->event.seq <= last->event_seq) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 			    "sequence %" G_GUINT64_FORMAT " is not after %" G_GUINT64_FORMAT,
-			    op->event.seq, *last_event_seq);
+			    op->event.seq, last->event_seq);
+		return FALSE;
+	}
+	/* the audit chain is verified by position: no gaps, no going back */
+	if (op->kind == ARK_STORE_OP_AUDIT && op->audit.seq != last->audit_seq + 1) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "audit record %" G_GUINT64_FORMAT " does not follow %" G_GUINT64_FORMAT,
+			    op->audit.seq, last->audit_seq);
 		return FALSE;
 	}
 	stmt = ark_store_sqlite_bind_op(self, op, error);
@@ -1075,10 +1165,13 @@ ark_store_sqlite_apply_op(ArkStoreSqlite *self, const ArkStoreOp *op, guint64 *l
 		}
 		break;
 	case ARK_STORE_OP_ATTEMPT_INSERT:
-		*last_attempt_token = MAX(*last_attempt_token, op->attempt.token);
+		last->attempt_token = MAX(last->attempt_token, op->attempt.token);
 		break;
 	case ARK_STORE_OP_EVENT:
-		*last_event_seq = op->event.seq;
+		last->event_seq = op->event.seq;
+		break;
+	case ARK_STORE_OP_AUDIT:
+		last->audit_seq = op->audit.seq;
 		break;
 	default:
 		break;
@@ -1091,8 +1184,8 @@ ark_store_sqlite_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
 {
 	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
 	guint n_ops = ark_store_batch_get_length(batch);
-	guint64 last_event_seq = self->last_event_seq;
-	guint64 last_attempt_token = self->last_attempt_token;
+	ArkStoreSqliteLast last = {self->last_event_seq, self->last_attempt_token,
+				   self->last_audit_seq};
 
 	g_return_val_if_fail(self->db != NULL, FALSE);
 
@@ -1109,8 +1202,7 @@ ark_store_sqlite_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
 	}
 	for (guint i = 0; i < n_ops; i++) {
 		const ArkStoreOp *op = ark_store_batch_get_op(batch, i);
-		if (!ark_store_sqlite_apply_op(self, op, &last_event_seq, &last_attempt_token,
-					       error)) {
+		if (!ark_store_sqlite_apply_op(self, op, &last, error)) {
 			g_autofree gchar *what = ark_store_sqlite_describe_op(op);
 			g_prefix_error(error, "failed to %s (operation %u of %u): ", what, i + 1,
 				       n_ops);
@@ -1126,8 +1218,9 @@ ark_store_sqlite_apply(ArkStore *store, ArkStoreBatch *batch, GError **error)
 		g_prefix_error(error, "failed to commit: ");
 		return FALSE;
 	}
-	self->last_event_seq = last_event_seq;
-	self->last_attempt_token = last_attempt_token;
+	self->last_event_seq = last.event_seq;
+	self->last_attempt_token = last.attempt_token;
+	self->last_audit_seq = last.audit_seq;
 	return TRUE;
 }
 
@@ -1363,27 +1456,72 @@ ark_store_sqlite_list_attempts(ArkStore *store, const gchar *run_id, const gchar
 	return attempts;
 }
 
+/* the rows of statement @id, "seq > ?1 ORDER BY seq LIMIT ?2", after @after_seq */
 static GPtrArray *
-ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+ark_store_sqlite_read_after(ArkStoreSqlite *self, ArkStoreSqliteStmtId id, guint64 after_seq,
+			    guint limit, ArkStoreSqliteRowFunc from_row, GDestroyNotify free_func,
+			    const gchar *what, GError **error)
 {
-	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
 	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
-	GPtrArray *events;
+	GPtrArray *rows;
 
 	g_return_val_if_fail(self->db != NULL, NULL);
 
-	stmt = ark_store_sqlite_stmt(self, STMT_EVENTS_AFTER, error);
+	stmt = ark_store_sqlite_stmt(self, id, error);
 	if (stmt == NULL)
 		return NULL;
 	ark_store_sqlite_bind_int(stmt, 1, (gint64)MIN(after_seq, (guint64)G_MAXINT64));
 	/* a negative LIMIT is no limit in SQLite */
 	ark_store_sqlite_bind_int(stmt, 2, limit > 0 ? (gint64)limit : -1);
-	events = ark_store_sqlite_collect(self, stmt,
-					  (ArkStoreSqliteRowFunc)ark_store_sqlite_event_from_row,
-					  (GDestroyNotify)ark_event_free, error);
-	if (events == NULL)
-		g_prefix_error(error, "failed to read events: ");
-	return events;
+	rows = ark_store_sqlite_collect(self, stmt, from_row, free_func, error);
+	if (rows == NULL)
+		g_prefix_error(error, "failed to read %s: ", what);
+	return rows;
+}
+
+static GPtrArray *
+ark_store_sqlite_read_events(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+{
+	return ark_store_sqlite_read_after(ARK_STORE_SQLITE(store), STMT_EVENTS_AFTER, after_seq,
+					   limit,
+					   (ArkStoreSqliteRowFunc)ark_store_sqlite_event_from_row,
+					   (GDestroyNotify)ark_event_free, "events", error);
+}
+
+static GPtrArray *
+ark_store_sqlite_read_audit(ArkStore *store, guint64 after_seq, guint limit, GError **error)
+{
+	return ark_store_sqlite_read_after(ARK_STORE_SQLITE(store), STMT_AUDIT_AFTER, after_seq,
+					   limit,
+					   (ArkStoreSqliteRowFunc)ark_store_sqlite_audit_from_row,
+					   (GDestroyNotify)ark_audit_record_free, "the audit log", error);
+}
+
+/* from the table, not a counter: a reader beside the owner sees the owner's commits */
+static ArkAuditRecord *
+ark_store_sqlite_get_last_audit(ArkStore *store, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	int rc;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, STMT_AUDIT_LAST_RECORD, error);
+	if (stmt == NULL)
+		return NULL;
+	errno = 0;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		return ark_store_sqlite_audit_from_row(stmt);
+	if (rc == SQLITE_DONE) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+				    "there are no audit records");
+		return NULL;
+	}
+	ark_store_sqlite_set_error(self, rc, error);
+	g_prefix_error(error, "failed to read the audit log: ");
+	return NULL;
 }
 
 /* tasks_by_state (state, run_id, idx) serves a single state in the order asked for; several
@@ -1562,6 +1700,8 @@ ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 	iface->list_attempts = ark_store_sqlite_list_attempts;
 	iface->read_events = ark_store_sqlite_read_events;
 	iface->find_tasks = ark_store_sqlite_find_tasks;
+	iface->read_audit = ark_store_sqlite_read_audit;
+	iface->get_last_audit = ark_store_sqlite_get_last_audit;
 }
 
 /* the plugin: registers the store type under the name "sqlite" */
@@ -1604,5 +1744,5 @@ ark_store_sqlite_plugin_init(ArkStoreSqlitePlugin *self)
 }
 
 ARK_PLUGIN_DEFINE("store-sqlite", ark_store_sqlite_plugin_get_type, PACKAGE_VERSION,
-		  "LGPL-2.1-or-later", "SQLite store: runs, tasks, attempts and events in one "
-		  "WAL database (the default store)")
+		  "LGPL-2.1-or-later", "SQLite store: runs, tasks, attempts, events and the audit "
+		  "log in one WAL database (the default store)")
