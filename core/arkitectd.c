@@ -229,18 +229,27 @@ ark_daemon_update_status(ArkDaemon *self)
 			       ark_engine_get_n_running(self->engine));
 }
 
+/* a store that failed a commit stops the engine: nothing accepted may be lost, so stop and let
+ * the service manager restart the daemon on a store that works */
+static void
+ark_daemon_check_store(ArkDaemon *self)
+{
+	const GError *storage_error = ark_engine_get_storage_error(self->engine);
+
+	if (storage_error == NULL || self->draining)
+		return;
+	g_warning("the store failed: %s; stopping", storage_error->message);
+	self->exit_code = ARK_DAEMON_EXIT_FAILED;
+	ark_daemon_terminate_cb(self);
+}
+
 static gboolean
 ark_daemon_health_cb(gpointer user_data)
 {
 	ArkDaemon *self = user_data;
 	g_autoptr(GPtrArray) checks = ark_engine_check_health(self->engine);
-	const GError *storage_error = ark_engine_get_storage_error(self->engine);
 
-	if (storage_error != NULL && !self->draining) {
-		g_critical("the store failed: %s; stopping", storage_error->message);
-		self->exit_code = ARK_DAEMON_EXIT_FAILED;
-		ark_daemon_terminate_cb(self);
-	}
+	ark_daemon_check_store(self);
 	for (guint i = 0; i < checks->len; i++) {
 		ArkHealthCheck *check = g_ptr_array_index(checks, i);
 		if (check->status == ARK_HEALTH_FAILING && g_strcmp0(check->name, "accepting") != 0)
@@ -380,7 +389,7 @@ ark_daemon_reload_cb(gpointer user_data)
 	ark_daemon_apply_timers(self);
 	ark_daemon_stop_frontends(self);
 	if (!ark_daemon_start_frontends(self, &error)) {
-		g_critical("reload: %s; stopping", error->message);
+		g_warning("reload: %s; stopping", error->message);
 		self->exit_code = ARK_DAEMON_EXIT_STARTUP;
 		ark_daemon_terminate_cb(self);
 		return G_SOURCE_CONTINUE;
@@ -395,16 +404,7 @@ static void
 ark_daemon_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state,
 			   gpointer user_data)
 {
-	ArkDaemon *self = user_data;
-	const GError *storage_error = ark_engine_get_storage_error(engine);
-
-	/* a store that failed a commit stops the engine: nothing accepted may be lost, so stop
-	 * and let the service manager restart us on a store that works */
-	if (storage_error != NULL && !self->draining) {
-		g_critical("the store failed: %s; stopping", storage_error->message);
-		self->exit_code = ARK_DAEMON_EXIT_FAILED;
-		ark_daemon_terminate_cb(self);
-	}
+	ark_daemon_check_store(user_data);
 }
 
 typedef enum {

@@ -5,11 +5,16 @@
 set -eu
 arkitectd="$1"
 src="$2"
+shift 2
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+expected=$(mktemp)
+trap 'rm -f "$out" "$expected"' EXIT
 
 "$arkitectd" --print-config >"$out"
-if ! diff -u "$src/data/arkitect.conf" "$out"; then
+# the sections of optional plugins this build left out (named by meson) are not expected
+awk -v skip=" $* " '/^\[/ { drop = index(skip, " " substr($0, 2, length($0) - 2) " ") > 0 }
+	!drop' "$src/data/arkitect.conf" >"$expected"
+if ! diff -u "$expected" "$out"; then
 	echo "not ok: data/arkitect.conf is stale; regenerate it with arkitectd --print-config"
 	exit 1
 fi

@@ -131,6 +131,9 @@ def test_config_errors():
 
 
 def start_daemon(state, conf, notify_path=None, extra_env=None):
+    # the HTTP frontend's default port is shared by the whole machine: tests take a free one
+    write(os.path.join(os.path.dirname(conf), "conf.d", "99-http.conf"),
+          "[frontend-http]\nlisten = 127.0.0.1:0\n")
     env = dict(extra_env or {})
     if notify_path:
         env["NOTIFY_SOCKET"] = notify_path

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <arkitect/arkitect-core.h>
+#include <libsoup/soup.h>
+
+#include "ark-frontend-http-json.h"
+#include "ark-frontend-http-routes.h"
+
+G_BEGIN_DECLS
+
+#define ARK_FRONTEND_HTTP_PLUGIN_NAME "frontend-http"
+/* not in libsoup 3.2's SoupStatus */
+#define ARK_FRONTEND_HTTP_STATUS_TOO_MANY_REQUESTS 429
+
+typedef struct _ArkFrontendHttpAuth ArkFrontendHttpAuth;
+typedef struct _ArkFrontendHttpEvents ArkFrontendHttpEvents;
+typedef struct _ArkFrontendHttpMetrics ArkFrontendHttpMetrics;
+
+/* the [frontend-http] settings, see ark_frontend_http_config_keys */
+typedef struct {
+	gchar *listen;
+	guint64 max_body_size;
+	guint max_json_depth;
+	guint max_tasks_per_run;
+	guint max_event_streams;
+	gint64 request_timeout;	  /* µs */
+	gint64 keepalive_timeout; /* µs */
+	guint64 max_stream_buffer;
+	gboolean open_health;
+	gboolean open_metrics;
+} ArkFrontendHttpConfig;
+
+#define ARK_TYPE_FRONTEND_HTTP (ark_frontend_http_get_type())
+G_DECLARE_FINAL_TYPE(ArkFrontendHttp, ark_frontend_http, ARK, FRONTEND_HTTP, GObject)
+
+struct _ArkFrontendHttp {
+	GObject parent_instance;
+	ArkEngine *engine;
+	SoupServer *server;
+	ArkFrontendHttpConfig config;
+	ArkFrontendHttpAuth *auth;
+	ArkFrontendHttpEvents *events;
+	ArkFrontendHttpMetrics *metrics;
+	GHashTable *connections; /* GSocket* (borrowed) -> ArkFrontendHttpConnection* */
+	guint sweep_id;
+	gulong event_handler_id;
+	gchar *url;	 /* what was written to http.url */
+	gchar *url_path; /* <state_dir>/http.url, or NULL without a state dir */
+	/* task counts of finished runs by run id (guint[ARK_TASK_STATE_LAST]); an event of the
+	 * run drops its entry (a replay reopens it) */
+	GHashTable *counts_cache;
+	GBytes *openapi;
+	/* submissions the engine committed, answered (and audited) together from an idle */
+	GPtrArray *submitted;
+	guint submitted_id;
+	gint64 process_started_at; /* realtime µs */
+	gboolean started;
+};
+
+/* one HTTP request, kept on its SoupServerMessage from "request-started" on */
+typedef struct {
+	ArkFrontendHttp *self;
+	gchar request_id[129];
+	const ArkFrontendHttpRoute *route; /* NULL until matched */
+	gchar *params[ARK_FRONTEND_HTTP_MAX_PARAMS];
+	gchar *actor; /* the token's name once authenticated */
+	gboolean admin;
+	gint64 started; /* monotonic µs */
+	guint64 body_bytes;
+	gboolean streaming; /* a long-lived response (events, log follow) */
+	const gchar *problem; /* the problem nick of the response, NULL while it is fine */
+	gchar *audit_target;  /* what a mutating request acted on, once known */
+	gchar *audit_detail;  /* a JSON object for the audit record, or NULL */
+	gboolean audited;
+	gboolean deferred; /* paused until the engine has committed what it did */
+} ArkFrontendHttpRequest;
+
+ArkFrontendHttpRequest *ark_frontend_http_request_get(SoupServerMessage *msg);
+/* "http 127.0.0.1:41234" (transfer full) */
+gchar *ark_frontend_http_request_origin(SoupServerMessage *msg);
+/* closes the connection of @msg from under libsoup: it sees the end of the stream and drops it */
+void ark_frontend_http_shutdown_socket(GSocket *socket);
+
+/* responses (ark-frontend-http-problem.c) */
+void ark_frontend_http_respond_json(SoupServerMessage *msg, guint status, GString *body);
+void ark_frontend_http_respond_bytes(SoupServerMessage *msg, guint status,
+				     const gchar *content_type, GBytes *bytes);
+void ark_frontend_http_problem(SoupServerMessage *msg, guint status, const gchar *nick,
+			       const gchar *format, ...) G_GNUC_PRINTF(4, 5);
+/* 422 or 400 with an "errors" array built from ArkProblem elements */
+void ark_frontend_http_problem_with_errors(SoupServerMessage *msg, guint status,
+					   const gchar *nick, const gchar *detail,
+					   GPtrArray *problems);
+/* the status and nick of an ARK_ERROR (others are internal errors) */
+guint ark_frontend_http_error_status(const GError *error, const gchar **out_nick);
+void ark_frontend_http_problem_from_error(SoupServerMessage *msg, const GError *error);
+/* the raw HTTP/1.1 bytes of a problem response, for a connection libsoup is still reading */
+gchar *ark_frontend_http_problem_raw(guint status, const gchar *nick, const gchar *detail,
+				     const gchar *request_id);
+
+/* auth (ark-frontend-http-auth.c) */
+typedef enum {
+	ARK_FRONTEND_HTTP_AUTH_OK,
+	ARK_FRONTEND_HTTP_AUTH_MISSING,
+	ARK_FRONTEND_HTTP_AUTH_INVALID,
+} ArkFrontendHttpAuthResult;
+
+ArkFrontendHttpAuth *ark_frontend_http_auth_new(const gchar *state_dir, GKeyFile *config,
+						const gchar *group, GError **error);
+void ark_frontend_http_auth_free(ArkFrontendHttpAuth *auth);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkFrontendHttpAuth, ark_frontend_http_auth_free)
+/* checks an Authorization header value; on OK, the token's name (borrowed) and scope */
+ArkFrontendHttpAuthResult ark_frontend_http_auth_check(ArkFrontendHttpAuth *auth,
+						       const gchar *authorization,
+						       const gchar **out_name,
+						       gboolean *out_admin);
+
+/* events and streams (ark-frontend-http-events.c) */
+ArkFrontendHttpEvents *ark_frontend_http_events_new(ArkFrontendHttp *self);
+void ark_frontend_http_events_free(ArkFrontendHttpEvents *events);
+/* the engine's "event" signal: every committed event, in seq order */
+void ark_frontend_http_events_push(ArkFrontendHttpEvents *events, const ArkEvent *event);
+/* GET /api/v1/events */
+void ark_frontend_http_events_serve(ArkFrontendHttp *self, SoupServerMessage *msg,
+				    ArkFrontendHttpRequest *req, GHashTable *query);
+/* GET .../log?follow=true of a running attempt: @fd is open on the log (or -1 until it
+ * exists), @path where it is */
+void ark_frontend_http_events_follow_log(ArkFrontendHttp *self, SoupServerMessage *msg,
+					 ArkFrontendHttpRequest *req, const gchar *path,
+					 gint64 offset, const gchar *run_id, const gchar *task_id,
+					 guint attempt);
+guint ark_frontend_http_events_get_n_streams(ArkFrontendHttpEvents *events);
+/* once a second: ends streams whose client has not read anything for request-timeout */
+void ark_frontend_http_events_sweep(ArkFrontendHttpEvents *events, gint64 now);
+void ark_frontend_http_events_close_all(ArkFrontendHttpEvents *events);
+/* the SSE data of one event: {"seq",...} (transfer full) */
+GString *ark_frontend_http_events_to_json(const ArkEvent *event);
+
+/* metrics (ark-frontend-http-metrics.c) */
+ArkFrontendHttpMetrics *ark_frontend_http_metrics_new(void);
+void ark_frontend_http_metrics_free(ArkFrontendHttpMetrics *metrics);
+void ark_frontend_http_metrics_observe(ArkFrontendHttpMetrics *metrics, const gchar *route,
+				       const gchar *method, guint status, gdouble seconds,
+				       gboolean streaming);
+void ark_frontend_http_metrics_set_streams(ArkFrontendHttpMetrics *metrics, guint n);
+/* the engine's metrics, the HTTP ones and process_* (transfer full) */
+gchar *ark_frontend_http_metrics_render(ArkFrontendHttp *self);
+/* when this process started, µs since the epoch, from /proc/self/stat */
+gint64 ark_frontend_http_metrics_process_start_time(void);
+
+/* handlers (ark-frontend-http-handlers.c) */
+void ark_frontend_http_handlers_dispatch(ArkFrontendHttp *self, SoupServerMessage *msg,
+					 ArkFrontendHttpRequest *req, GHashTable *query);
+/* writes the audit record of a mutating request, durable before it returns unless @flush is
+ * FALSE; FALSE when it could not be stored */
+gboolean ark_frontend_http_handlers_audit(ArkFrontendHttp *self, SoupServerMessage *msg,
+					  ArkFrontendHttpRequest *req, const gchar *target,
+					  const gchar *detail, gboolean flush);
+/* drops submissions waiting for their commit (the frontend stops) */
+void ark_frontend_http_handlers_clear(ArkFrontendHttp *self);
+/* whether @id may be a run id / task id (what the engine creates and the workflow format
+ * allows) */
+gboolean ark_frontend_http_valid_run_id(const gchar *id);
+gboolean ark_frontend_http_valid_task_id(const gchar *id);
+
+G_END_DECLS

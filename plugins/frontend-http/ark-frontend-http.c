@@ -1,0 +1,880 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "ark-frontend-http-private.h"
+#include "ark-frontend-http-resources.h"
+
+/*
+ * The HTTP frontend: a SoupServer on the main context serving the API of
+ * docs/http-api.md. This file owns the server and the life of a request; routing is in
+ * ark-frontend-http-routes.c, the route handlers in ark-frontend-http-handlers.c, streams in
+ * ark-frontend-http-events.c.
+ *
+ * A request goes through:
+ *   "request-started"  its record (request id) is attached; its connection starts the
+ *                      request-timeout clock
+ *   early handler      after the headers: route, token, scope and body size are checked, so that
+ *                      nothing unauthorised or too large is read into memory
+ *   "got-chunk"        counts body bytes (a chunked body has no Content-Length to check)
+ *   "request-read"     the whole request is in: its clock stops
+ *   handler            the route's handler, then the audit record of a mutating call
+ *   "request-finished" metrics; the connection's keep-alive clock starts
+ *
+ * libsoup 3.2 reads asynchronously but has no deadlines of its own, so a client sending its
+ * request one byte at a time would hold a connection forever. A one-second sweep over the
+ * connections answers 408 to a request not fully read within request-timeout and closes the
+ * connection, and closes kept-alive connections idle for keepalive-timeout. It caps the
+ * header block at 64 KiB itself (a bigger one gets 400 and a closed connection).
+ */
+
+#define ARK_FRONTEND_HTTP_SWEEP_SECONDS 1
+#define ARK_FRONTEND_HTTP_URL_FILE "http.url"
+#define ARK_FRONTEND_HTTP_OPENAPI_PATH "/org/arkitect/frontend-http/openapi.json"
+
+static const ArkConfigKey ark_frontend_http_config_keys[] = {
+    {"listen", ARK_CONFIG_STRING, "127.0.0.1:8470",
+     "address and port to listen on: a.b.c.d:PORT or [v6 address]:PORT; port 0 picks a free "
+     "one"},
+    {"max-body-size", ARK_CONFIG_SIZE, "16M",
+     "largest request body accepted; larger ones get 413 (workflow documents are limited to "
+     "16M by the parser too)",
+     NULL, 1024, (guint64)64 * 1024 * 1024},
+    {"max-json-depth", ARK_CONFIG_UINT, "64",
+     "deepest nesting of arrays and objects accepted in a JSON body; deeper ones get 400", NULL,
+     1, 64},
+    {"max-tasks-per-run", ARK_CONFIG_UINT, "100000",
+     "most tasks a submitted workflow may have; more get 413", NULL, 1, ARK_WORKFLOW_MAX_TASKS},
+    {"max-event-streams", ARK_CONFIG_UINT, "256",
+     "most event streams and followed logs open at once; more get 429", NULL, 1, 65536},
+    {"request-timeout", ARK_CONFIG_DURATION, "30s",
+     "time a client has to send a request's headers and body (then 408 and the connection is "
+     "closed); also how long a streaming client may read nothing"},
+    {"keepalive-timeout", ARK_CONFIG_DURATION, "60s",
+     "a kept-alive connection idle this long is closed"},
+    {"max-stream-buffer", ARK_CONFIG_SIZE, "1M",
+     "bytes queued for one streaming client at most; a slower client catches up from the "
+     "store",
+     NULL, 4096, 0},
+    {"open-health", ARK_CONFIG_BOOLEAN, "false", "/healthz and /readyz answer without a token"},
+    {"open-metrics", ARK_CONFIG_BOOLEAN, "false", "/metrics answers without a token"},
+    {"token.*", ARK_CONFIG_STRING, NULL,
+     "a further API token as SCOPE:SHA256HEX: SCOPE read or admin, then the lowercase hex "
+     "SHA-256 of the token"},
+};
+
+typedef enum {
+	ARK_FRONTEND_HTTP_CONNECTION_READING, /* a request is being received */
+	ARK_FRONTEND_HTTP_CONNECTION_BUSY,    /* a request is being answered */
+	ARK_FRONTEND_HTTP_CONNECTION_IDLE,    /* kept alive between requests */
+} ArkFrontendHttpConnectionState;
+
+typedef struct {
+	ArkFrontendHttp *self;
+	GSocket *socket; /* borrowed: this record lives on it as qdata */
+	ArkFrontendHttpConnectionState state;
+	gint64 since; /* monotonic */
+	gchar request_id[129];
+} ArkFrontendHttpConnection;
+
+static void ark_frontend_http_iface_init(ArkFrontendInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE(ArkFrontendHttp, ark_frontend_http, G_TYPE_OBJECT,
+			      G_IMPLEMENT_INTERFACE(ARK_TYPE_FRONTEND, ark_frontend_http_iface_init))
+
+static GQuark
+ark_frontend_http_request_quark(void)
+{
+	static GQuark quark = 0;
+	if (G_UNLIKELY(quark == 0))
+		quark = g_quark_from_static_string("ark-frontend-http-request");
+	return quark;
+}
+
+static GQuark
+ark_frontend_http_connection_quark(void)
+{
+	static GQuark quark = 0;
+	if (G_UNLIKELY(quark == 0))
+		quark = g_quark_from_static_string("ark-frontend-http-connection");
+	return quark;
+}
+
+/* requests ----------------------------------------------------------------------------------- */
+
+static void
+ark_frontend_http_request_free(gpointer data)
+{
+	ArkFrontendHttpRequest *req = data;
+
+	for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
+		g_free(req->params[i]);
+	g_free(req->actor);
+	g_free(req->audit_target);
+	g_free(req->audit_detail);
+	g_free(req);
+}
+
+ArkFrontendHttpRequest *
+ark_frontend_http_request_get(SoupServerMessage *msg)
+{
+	return g_object_get_qdata(G_OBJECT(msg), ark_frontend_http_request_quark());
+}
+
+gchar *
+ark_frontend_http_request_origin(SoupServerMessage *msg)
+{
+	GSocketAddress *address = soup_server_message_get_remote_address(msg);
+	g_autofree gchar *ip = NULL;
+
+	if (address == NULL || !G_IS_INET_SOCKET_ADDRESS(address))
+		return g_strdup("http");
+	ip = g_inet_address_to_string(
+	    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address)));
+	if (g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address)) != NULL &&
+	    g_inet_address_get_family(g_inet_socket_address_get_address(
+		G_INET_SOCKET_ADDRESS(address))) == G_SOCKET_FAMILY_IPV6)
+		return g_strdup_printf("http [%s]:%u", ip,
+				       g_inet_socket_address_get_port(
+					   G_INET_SOCKET_ADDRESS(address)));
+	return g_strdup_printf("http %s:%u", ip,
+			       g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(address)));
+}
+
+/* a client's own X-Request-Id is echoed when it is a plain token */
+static gboolean
+ark_frontend_http_valid_request_id(const gchar *id)
+{
+	gsize len = id != NULL ? strlen(id) : 0;
+
+	if (len == 0 || len > 128)
+		return FALSE;
+	for (const gchar *p = id; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* connections -------------------------------------------------------------------------------- */
+
+void
+ark_frontend_http_shutdown_socket(GSocket *socket)
+{
+	/* libsoup polls this socket: after the shutdown its read ends, and it closes the
+	 * connection and aborts the message as for any client that went away */
+	(void)g_socket_shutdown(socket, TRUE, TRUE, NULL);
+}
+
+static void
+ark_frontend_http_connection_free(gpointer data)
+{
+	ArkFrontendHttpConnection *conn = data;
+
+	if (conn->self != NULL)
+		g_hash_table_remove(conn->self->connections, conn->socket);
+	g_free(conn);
+}
+
+static ArkFrontendHttpConnection *
+ark_frontend_http_connection_get(ArkFrontendHttp *self, SoupServerMessage *msg)
+{
+	GSocket *socket = soup_server_message_get_socket(msg);
+	ArkFrontendHttpConnection *conn;
+
+	if (socket == NULL)
+		return NULL;
+	conn = g_object_get_qdata(G_OBJECT(socket), ark_frontend_http_connection_quark());
+	if (conn == NULL) {
+		conn = g_new0(ArkFrontendHttpConnection, 1);
+		conn->self = self;
+		conn->socket = socket;
+		g_hash_table_insert(self->connections, socket, conn);
+		g_object_set_qdata_full(G_OBJECT(socket), ark_frontend_http_connection_quark(),
+					conn, ark_frontend_http_connection_free);
+	}
+	return conn;
+}
+
+static void
+ark_frontend_http_connection_set(ArkFrontendHttp *self, SoupServerMessage *msg,
+				 ArkFrontendHttpConnectionState state)
+{
+	ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(self, msg);
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+
+	if (conn == NULL)
+		return;
+	conn->state = state;
+	conn->since = g_get_monotonic_time();
+	if (req != NULL)
+		memcpy(conn->request_id, req->request_id, sizeof(conn->request_id));
+}
+
+static gboolean
+ark_frontend_http_sweep_cb(gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	gint64 now = g_get_monotonic_time();
+	g_autoptr(GPtrArray) late = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func(g_object_unref);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->connections);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkFrontendHttpConnection *conn = value;
+		if (conn->state == ARK_FRONTEND_HTTP_CONNECTION_READING &&
+		    now - conn->since >= self->config.request_timeout)
+			g_ptr_array_add(late, g_object_ref(conn->socket));
+		else if (conn->state == ARK_FRONTEND_HTTP_CONNECTION_IDLE &&
+			 now - conn->since >= self->config.keepalive_timeout)
+			g_ptr_array_add(idle, g_object_ref(conn->socket));
+	}
+	/* shut down after the walk: a socket finalised meanwhile leaves the table */
+	for (guint i = 0; i < late->len; i++) {
+		GSocket *socket = g_ptr_array_index(late, i);
+		ArkFrontendHttpConnection *conn =
+		    g_object_get_qdata(G_OBJECT(socket), ark_frontend_http_connection_quark());
+		g_autofree gchar *detail = g_strdup_printf(
+		    "the request was not received within %" G_GINT64_FORMAT " s (request-timeout)",
+		    self->config.request_timeout / G_USEC_PER_SEC);
+		g_autofree gchar *raw = ark_frontend_http_problem_raw(
+		    SOUP_STATUS_REQUEST_TIMEOUT, "request-timeout", detail,
+		    conn != NULL ? conn->request_id : NULL);
+
+		if (conn != NULL)
+			conn->state = ARK_FRONTEND_HTTP_CONNECTION_BUSY;
+		/* libsoup has written nothing for this request yet, and the answer fits in an
+		 * empty socket buffer; never block on a client that does not read */
+		(void)g_socket_send_with_blocking(socket, raw, strlen(raw), FALSE, NULL, NULL);
+		ark_frontend_http_metrics_observe(self->metrics, "other", "other",
+						  SOUP_STATUS_REQUEST_TIMEOUT, 0, TRUE);
+		ark_frontend_http_shutdown_socket(socket);
+	}
+	for (guint i = 0; i < idle->len; i++) {
+		GSocket *socket = g_ptr_array_index(idle, i);
+		ArkFrontendHttpConnection *conn =
+		    g_object_get_qdata(G_OBJECT(socket), ark_frontend_http_connection_quark());
+		if (conn != NULL)
+			conn->state = ARK_FRONTEND_HTTP_CONNECTION_BUSY;
+		ark_frontend_http_shutdown_socket(socket);
+	}
+	ark_frontend_http_events_sweep(self->events, now);
+	return G_SOURCE_CONTINUE;
+}
+
+/* the request lifecycle ---------------------------------------------------------------------- */
+
+static void
+ark_frontend_http_request_started_cb(SoupServer *server, SoupServerMessage *msg,
+				     gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpRequest *req = g_new0(ArkFrontendHttpRequest, 1);
+	g_autofree gchar *id = ark_id_new();
+
+	req->self = self;
+	req->started = g_get_monotonic_time();
+	g_strlcpy(req->request_id, id, sizeof(req->request_id));
+	g_object_set_qdata_full(G_OBJECT(msg), ark_frontend_http_request_quark(), req,
+				ark_frontend_http_request_free);
+	/* also on answers libsoup gives itself (a malformed request line) */
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "X-Request-Id",
+				     req->request_id);
+	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_READING);
+}
+
+static void
+ark_frontend_http_request_read_cb(SoupServer *server, SoupServerMessage *msg,
+				  gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+
+	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_BUSY);
+	/* a mutating call refused before its handler (scope, body size) is audited here; one
+	 * refused before its token was known has no actor to record */
+	if (req != NULL && req->route != NULL && req->route->action != NULL && req->actor != NULL &&
+	    !req->audited && soup_server_message_get_status(msg) != 0) {
+		/* what it was aimed at, as the path said: RUN or RUN/TASK */
+		g_autofree gchar *target =
+		    req->params[1] != NULL ? g_strdup_printf("%s/%s", req->params[0], req->params[1])
+					   : g_strdup(req->params[0]);
+		(void)ark_frontend_http_handlers_audit(self, msg, req, target, NULL, TRUE);
+	}
+}
+
+static const gchar *
+ark_frontend_http_method_label(const gchar *method)
+{
+	static const gchar *const known[] = {"GET",    "POST", "PUT",	  "DELETE",
+					     "PATCH", "HEAD", "OPTIONS", NULL};
+	for (guint i = 0; known[i] != NULL; i++) {
+		if (g_strcmp0(method, known[i]) == 0)
+			return known[i];
+	}
+	return "other";
+}
+
+static void
+ark_frontend_http_request_done(ArkFrontendHttp *self, SoupServerMessage *msg)
+{
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+	guint status = soup_server_message_get_status(msg);
+
+	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_IDLE);
+	if (req == NULL || status == 0)
+		return;
+	ark_frontend_http_metrics_observe(
+	    self->metrics, req->route != NULL ? req->route->pattern : "other",
+	    req->route != NULL ? req->route->method
+			       : ark_frontend_http_method_label(soup_server_message_get_method(msg)),
+	    status, (gdouble)(g_get_monotonic_time() - req->started) / G_USEC_PER_SEC,
+	    req->streaming);
+	if (status >= 500)
+		g_info("%s %s -> %u (request %s)", soup_server_message_get_method(msg),
+		       g_uri_get_path(soup_server_message_get_uri(msg)), status, req->request_id);
+}
+
+static void
+ark_frontend_http_request_finished_cb(SoupServer *server, SoupServerMessage *msg,
+				      gpointer user_data)
+{
+	ark_frontend_http_request_done(user_data, msg);
+}
+
+static void
+ark_frontend_http_request_aborted_cb(SoupServer *server, SoupServerMessage *msg,
+				     gpointer user_data)
+{
+	ark_frontend_http_request_done(user_data, msg);
+}
+
+static guint64
+ark_frontend_http_body_limit(ArkFrontendHttp *self, const ArkFrontendHttpRoute *route)
+{
+	if (route->id == ARK_FRONTEND_HTTP_ROUTE_RUN_SUBMIT)
+		return MIN(self->config.max_body_size, (guint64)ARK_WORKFLOW_MAX_BYTES);
+	return self->config.max_body_size;
+}
+
+/* refuses a body that is too large; what is still coming is read and dropped, and the
+ * connection closed after the answer */
+static void
+ark_frontend_http_refuse_body(SoupServerMessage *msg, guint64 limit)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+
+	soup_message_body_set_accumulate(body, FALSE);
+	soup_message_body_truncate(body);
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection",
+				     "close");
+	ark_frontend_http_problem(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload-too-large",
+				  "the request body is larger than %" G_GUINT64_FORMAT
+				  " bytes (max-body-size)",
+				  limit);
+}
+
+static void
+ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+	guint64 limit;
+
+	if (req == NULL || req->route == NULL)
+		return;
+	req->body_bytes += g_bytes_get_size(chunk);
+	limit = ark_frontend_http_body_limit(self, req->route);
+	if (req->body_bytes > limit && soup_server_message_get_status(msg) == 0)
+		ark_frontend_http_refuse_body(msg, limit);
+}
+
+static void
+ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, const char *path,
+				   GHashTable *query, gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
+	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	const gchar *client_id = soup_message_headers_get_one(request_headers, "X-Request-Id");
+	const ArkFrontendHttpRoute *route = NULL;
+	g_autofree gchar *detail = NULL;
+	ArkFrontendHttpMatch match;
+	gboolean open;
+
+	if (req == NULL)
+		return;
+	if (ark_frontend_http_valid_request_id(client_id)) {
+		ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(self, msg);
+		g_strlcpy(req->request_id, client_id, sizeof(req->request_id));
+		soup_message_headers_replace(response_headers, "X-Request-Id", req->request_id);
+		/* a 408 for a body that never comes names the client's id too */
+		if (conn != NULL)
+			g_strlcpy(conn->request_id, client_id, sizeof(conn->request_id));
+	}
+
+	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
+					       req->params, &detail);
+	if (match != ARK_FRONTEND_HTTP_MATCH_OK) {
+		/* whatever body comes is not kept */
+		soup_message_body_set_accumulate(body, FALSE);
+		switch (match) {
+		case ARK_FRONTEND_HTTP_MATCH_BAD_PATH:
+			ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+						  "%s", detail);
+			break;
+		case ARK_FRONTEND_HTTP_MATCH_METHOD_NOT_ALLOWED:
+			soup_message_headers_replace(response_headers, "Allow", detail);
+			ark_frontend_http_problem(msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+						  "method-not-allowed",
+						  "%s is not allowed here; allowed: %s",
+						  soup_server_message_get_method(msg), detail);
+			break;
+		default:
+			ark_frontend_http_problem(msg, SOUP_STATUS_NOT_FOUND, "not-found",
+						  "there is no such route; see "
+						  "/api/v1/openapi.json");
+			break;
+		}
+		return;
+	}
+	req->route = route;
+
+	open = (route->scope == ARK_FRONTEND_HTTP_SCOPE_HEALTH && self->config.open_health) ||
+	       (route->scope == ARK_FRONTEND_HTTP_SCOPE_METRICS && self->config.open_metrics);
+	if (!open) {
+		const gchar *name = NULL;
+		gboolean admin = FALSE;
+		ArkFrontendHttpAuthResult result = ark_frontend_http_auth_check(
+		    self->auth, soup_message_headers_get_one(request_headers, "Authorization"),
+		    &name, &admin);
+
+		if (result != ARK_FRONTEND_HTTP_AUTH_OK) {
+			soup_message_body_set_accumulate(body, FALSE);
+			soup_message_headers_replace(
+			    response_headers, "WWW-Authenticate",
+			    result == ARK_FRONTEND_HTTP_AUTH_MISSING
+				? "Bearer realm=\"arkitect\""
+				: "Bearer realm=\"arkitect\", error=\"invalid_token\"");
+			ark_frontend_http_problem(
+			    msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "%s",
+			    result == ARK_FRONTEND_HTTP_AUTH_MISSING
+				? "this route needs a token: Authorization: Bearer TOKEN"
+				: "the token is not valid");
+			return;
+		}
+		req->actor = g_strdup(name);
+		req->admin = admin;
+		if (route->scope == ARK_FRONTEND_HTTP_SCOPE_ADMIN && !admin) {
+			soup_message_body_set_accumulate(body, FALSE);
+			ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
+						  "token '%s' has the read scope; %s %s needs admin",
+						  name, route->method, route->pattern);
+			return;
+		}
+	}
+
+	if (!route->has_body) {
+		soup_message_body_set_accumulate(body, FALSE);
+		return;
+	}
+	if (soup_message_headers_get_encoding(request_headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+	    (guint64)soup_message_headers_get_content_length(request_headers) >
+		ark_frontend_http_body_limit(self, route)) {
+		ark_frontend_http_refuse_body(msg, ark_frontend_http_body_limit(self, route));
+		return;
+	}
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(ark_frontend_http_got_chunk_cb), self);
+}
+
+static void
+ark_frontend_http_handler_cb(SoupServer *server, SoupServerMessage *msg, const char *path,
+			     GHashTable *query, gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+
+	if (req == NULL || req->route == NULL) {
+		ark_frontend_http_problem(msg, SOUP_STATUS_NOT_FOUND, "not-found",
+					  "there is no such route");
+		return;
+	}
+	ark_frontend_http_handlers_dispatch(self, msg, req, query);
+}
+
+static void
+ark_frontend_http_event_cb(ArkEngine *engine, const ArkEvent *event, gpointer user_data)
+{
+	ArkFrontendHttp *self = user_data;
+
+	if (event->run_id != NULL)
+		g_hash_table_remove(self->counts_cache, event->run_id);
+	ark_frontend_http_events_push(self->events, event);
+}
+
+/* configuration ------------------------------------------------------------------------------ */
+
+static gchar *
+ark_frontend_http_config_value(GKeyFile *config, const gchar *group, const ArkConfigKey *key,
+			       GError **error)
+{
+	g_autofree gchar *value = NULL;
+
+	if (config != NULL)
+		value = g_key_file_get_string(config, group, key->name, NULL);
+	if (value == NULL)
+		return g_strdup(key->default_value);
+	g_strstrip(value);
+	if (!ark_config_key_check_value(key, value, error)) {
+		g_prefix_error(error, "[%s] %s: ", group, key->name);
+		return NULL;
+	}
+	return g_steal_pointer(&value);
+}
+
+static gboolean
+ark_frontend_http_load_config(ArkFrontendHttpConfig *config, GKeyFile *file, const gchar *group,
+			      GError **error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(ark_frontend_http_config_keys); i++) {
+		const ArkConfigKey *key = &ark_frontend_http_config_keys[i];
+		g_autofree gchar *value = NULL;
+		guint64 number = 0;
+		gint64 usec = 0;
+
+		if (g_str_has_suffix(key->name, ".*"))
+			continue;
+		value = ark_frontend_http_config_value(file, group, key, error);
+		if (value == NULL)
+			return FALSE;
+		if (key->type == ARK_CONFIG_SIZE)
+			(void)ark_size_parse(value, &number, NULL);
+		else if (key->type == ARK_CONFIG_UINT)
+			(void)g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT, &number, NULL);
+		else if (key->type == ARK_CONFIG_DURATION) {
+			(void)ark_duration_parse(value, &usec, NULL);
+			if (usec <= 0) {
+				g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "[%s] %s must be longer than 0", group, key->name);
+				return FALSE;
+			}
+		}
+
+		if (g_strcmp0(key->name, "listen") == 0) {
+			g_free(config->listen);
+			config->listen = g_steal_pointer(&value);
+		}
+		else if (g_strcmp0(key->name, "max-body-size") == 0)
+			config->max_body_size = number;
+		else if (g_strcmp0(key->name, "max-json-depth") == 0)
+			config->max_json_depth = (guint)number;
+		else if (g_strcmp0(key->name, "max-tasks-per-run") == 0)
+			config->max_tasks_per_run = (guint)number;
+		else if (g_strcmp0(key->name, "max-event-streams") == 0)
+			config->max_event_streams = (guint)number;
+		else if (g_strcmp0(key->name, "request-timeout") == 0)
+			config->request_timeout = usec;
+		else if (g_strcmp0(key->name, "keepalive-timeout") == 0)
+			config->keepalive_timeout = usec;
+		else if (g_strcmp0(key->name, "max-stream-buffer") == 0)
+			config->max_stream_buffer = number;
+		else if (g_strcmp0(key->name, "open-health") == 0)
+			config->open_health = g_strcmp0(value, "true") == 0;
+		else if (g_strcmp0(key->name, "open-metrics") == 0)
+			config->open_metrics = g_strcmp0(value, "true") == 0;
+	}
+	return TRUE;
+}
+
+/* "127.0.0.1:8470", "[::1]:0", "localhost:8470" */
+static GSocketAddress *
+ark_frontend_http_parse_listen(const gchar *listen, GError **error)
+{
+	g_autofree gchar *host = NULL;
+	g_autoptr(GInetAddress) address = NULL;
+	const gchar *port_str;
+	guint64 port = 0;
+
+	if (listen[0] == '[') {
+		const gchar *close = strchr(listen, ']');
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		host = g_strndup(listen + 1, (gsize)(close - listen - 1));
+		port_str = close + 2;
+	} else {
+		const gchar *colon = strrchr(listen, ':');
+		if (colon == NULL || strchr(listen, ':') != colon)
+			goto bad;
+		host = g_strndup(listen, (gsize)(colon - listen));
+		port_str = colon + 1;
+	}
+	if (!g_ascii_string_to_unsigned(port_str, 10, 0, 65535, &port, NULL))
+		goto bad;
+	if (g_strcmp0(host, "localhost") == 0)
+		address = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	else
+		address = g_inet_address_new_from_string(host);
+	if (address == NULL)
+		goto bad;
+	return g_inet_socket_address_new(address, (guint16)port);
+bad:
+	g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+		    "[" ARK_FRONTEND_HTTP_PLUGIN_NAME "] listen: '%s' is not ADDRESS:PORT (e.g. "
+		    "127.0.0.1:8470 or [::1]:8470)",
+		    listen);
+	return NULL;
+}
+
+/* the URL a local client uses: the bound port, and loopback for a wildcard address */
+static gchar *
+ark_frontend_http_bound_url(ArkFrontendHttp *self)
+{
+	GSList *listeners = soup_server_get_listeners(self->server);
+	g_autoptr(GSocketAddress) local = NULL;
+	g_autoptr(GInetAddress) loopback = NULL;
+	g_autofree gchar *ip = NULL;
+	GInetAddress *address;
+	guint16 port;
+
+	if (listeners != NULL)
+		local = g_socket_get_local_address(listeners->data, NULL);
+	g_slist_free(listeners);
+	if (local == NULL || !G_IS_INET_SOCKET_ADDRESS(local))
+		return NULL;
+	address = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local));
+	port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+	if (g_inet_address_get_is_any(address)) {
+		loopback = g_inet_address_new_loopback(g_inet_address_get_family(address));
+		address = loopback;
+	}
+	ip = g_inet_address_to_string(address);
+	if (g_inet_address_get_family(address) == G_SOCKET_FAMILY_IPV6)
+		return g_strdup_printf("http://[%s]:%u", ip, port);
+	return g_strdup_printf("http://%s:%u", ip, port);
+}
+
+/* the frontend ------------------------------------------------------------------------------- */
+
+static gboolean
+ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config,
+			const gchar *group, GError **error)
+{
+	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(frontend);
+	g_autoptr(GSocketAddress) address = NULL;
+	const gchar *state_dir;
+
+	if (!ARK_IS_ENGINE(engine)) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "the HTTP frontend needs an ArkEngine");
+		return FALSE;
+	}
+	if (self->started) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_EXISTS,
+				    "the HTTP frontend is already started");
+		return FALSE;
+	}
+	if (group == NULL)
+		group = ARK_FRONTEND_HTTP_PLUGIN_NAME;
+	if (!ark_frontend_http_load_config(&self->config, config, group, error))
+		return FALSE;
+	address = ark_frontend_http_parse_listen(self->config.listen, error);
+	if (address == NULL)
+		return FALSE;
+	g_set_object(&self->engine, engine);
+	state_dir = ark_engine_get_state_dir(self->engine);
+	self->auth = ark_frontend_http_auth_new(state_dir, config, group, error);
+	if (self->auth == NULL)
+		return FALSE;
+
+	self->server = soup_server_new("server-header", "arkitect/" PACKAGE_VERSION,
+				       /* routing decodes each segment itself: "%2F" stays inside */
+				       "raw-paths", TRUE, NULL);
+	g_signal_connect(self->server, "request-started",
+			 G_CALLBACK(ark_frontend_http_request_started_cb), self);
+	g_signal_connect(self->server, "request-read", G_CALLBACK(ark_frontend_http_request_read_cb),
+			 self);
+	g_signal_connect(self->server, "request-finished",
+			 G_CALLBACK(ark_frontend_http_request_finished_cb), self);
+	g_signal_connect(self->server, "request-aborted",
+			 G_CALLBACK(ark_frontend_http_request_aborted_cb), self);
+	soup_server_add_early_handler(self->server, NULL, ark_frontend_http_early_handler_cb, self,
+				      NULL);
+	soup_server_add_handler(self->server, NULL, ark_frontend_http_handler_cb, self, NULL);
+	if (!soup_server_listen(self->server, address, 0, error)) {
+		g_prefix_error(error, "failed to listen on %s: ", self->config.listen);
+		g_clear_object(&self->server);
+		g_clear_pointer(&self->auth, ark_frontend_http_auth_free);
+		return FALSE;
+	}
+	self->url = ark_frontend_http_bound_url(self);
+
+	/* the request counters outlive a restart of the frontend, as a process's would */
+	if (self->metrics == NULL)
+		self->metrics = ark_frontend_http_metrics_new();
+	self->events = ark_frontend_http_events_new(self);
+	self->event_handler_id = g_signal_connect(self->engine, "event",
+						  G_CALLBACK(ark_frontend_http_event_cb), self);
+	self->sweep_id = g_timeout_add_seconds(ARK_FRONTEND_HTTP_SWEEP_SECONDS,
+					       ark_frontend_http_sweep_cb, self);
+	self->openapi = g_resource_lookup_data(ark_frontend_http_get_resource(),
+					       ARK_FRONTEND_HTTP_OPENAPI_PATH, 0, NULL);
+	self->process_started_at = ark_frontend_http_metrics_process_start_time();
+	self->started = TRUE;
+
+	if (state_dir != NULL && self->url != NULL) {
+		g_autoptr(GError) local_error = NULL;
+		g_autofree gchar *contents = g_strdup_printf("%s\n", self->url);
+		self->url_path = g_build_filename(state_dir, ARK_FRONTEND_HTTP_URL_FILE, NULL);
+		if (!g_file_set_contents_full(self->url_path, contents, -1,
+					      G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
+			g_warning("could not write %s: %s", self->url_path, local_error->message);
+	}
+	g_message("HTTP API listening on %s", self->url != NULL ? self->url : self->config.listen);
+	return TRUE;
+}
+
+static void
+ark_frontend_http_stop(ArkFrontend *frontend)
+{
+	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(frontend);
+	GHashTableIter iter;
+	gpointer key;
+
+	if (!self->started)
+		return;
+	self->started = FALSE;
+	g_clear_handle_id(&self->sweep_id, g_source_remove);
+	if (self->event_handler_id != 0)
+		g_signal_handler_disconnect(self->engine, self->event_handler_id);
+	self->event_handler_id = 0;
+	ark_frontend_http_events_close_all(self->events);
+	soup_server_disconnect(self->server);
+	/* sockets libsoup still holds must not call back into us once we are gone */
+	g_hash_table_iter_init(&iter, self->connections);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		ArkFrontendHttpConnection *conn =
+		    g_object_steal_qdata(G_OBJECT(key), ark_frontend_http_connection_quark());
+		g_free(conn);
+		g_hash_table_iter_remove(&iter);
+	}
+	if (self->url_path != NULL) {
+		g_autofree gchar *contents = NULL;
+		g_autofree gchar *expected = g_strdup_printf("%s\n", self->url);
+		/* only our own: a daemon started meanwhile on the same state dir keeps its */
+		if (g_file_get_contents(self->url_path, &contents, NULL, NULL) &&
+		    g_strcmp0(contents, expected) == 0)
+			(void)g_unlink(self->url_path);
+	}
+	/* what start() made goes, so that start() can run again (a reload restarts frontends);
+	 * messages libsoup still finishes must not reach us */
+	g_signal_handlers_disconnect_by_data(self->server, self);
+	g_clear_object(&self->server);
+	g_clear_pointer(&self->events, ark_frontend_http_events_free);
+	g_clear_pointer(&self->auth, ark_frontend_http_auth_free);
+	g_clear_pointer(&self->url, g_free);
+	g_clear_pointer(&self->url_path, g_free);
+	g_clear_pointer(&self->config.listen, g_free);
+	g_clear_pointer(&self->openapi, g_bytes_unref);
+	g_hash_table_remove_all(self->counts_cache);
+	g_message("HTTP API stopped");
+}
+
+static void
+ark_frontend_http_iface_init(ArkFrontendInterface *iface)
+{
+	iface->start = ark_frontend_http_start;
+	iface->stop = ark_frontend_http_stop;
+}
+
+static void
+ark_frontend_http_dispose(GObject *object)
+{
+	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(object);
+
+	ark_frontend_http_stop(ARK_FRONTEND(self));
+	g_clear_object(&self->server);
+	g_clear_object(&self->engine);
+	G_OBJECT_CLASS(ark_frontend_http_parent_class)->dispose(object);
+}
+
+static void
+ark_frontend_http_finalize(GObject *object)
+{
+	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(object);
+
+	ark_frontend_http_handlers_clear(self);
+	g_ptr_array_unref(self->submitted);
+	ark_frontend_http_events_free(self->events);
+	ark_frontend_http_metrics_free(self->metrics);
+	ark_frontend_http_auth_free(self->auth);
+	g_hash_table_unref(self->connections);
+	g_hash_table_unref(self->counts_cache);
+	g_clear_pointer(&self->openapi, g_bytes_unref);
+	g_free(self->config.listen);
+	g_free(self->url);
+	g_free(self->url_path);
+	G_OBJECT_CLASS(ark_frontend_http_parent_class)->finalize(object);
+}
+
+static void
+ark_frontend_http_class_init(ArkFrontendHttpClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	object_class->dispose = ark_frontend_http_dispose;
+	object_class->finalize = ark_frontend_http_finalize;
+}
+
+static void
+ark_frontend_http_init(ArkFrontendHttp *self)
+{
+	self->connections = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->submitted = g_ptr_array_new();
+	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/* the plugin --------------------------------------------------------------------------------- */
+
+#define ARK_TYPE_FRONTEND_HTTP_PLUGIN (ark_frontend_http_plugin_get_type())
+G_DECLARE_FINAL_TYPE(ArkFrontendHttpPlugin, ark_frontend_http_plugin, ARK, FRONTEND_HTTP_PLUGIN,
+		     ArkPlugin)
+
+struct _ArkFrontendHttpPlugin {
+	ArkPlugin parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE(ArkFrontendHttpPlugin, ark_frontend_http_plugin, ARK_TYPE_PLUGIN)
+
+static gboolean
+ark_frontend_http_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GError **error)
+{
+	if (!ark_registry_add_config_keys(registry, ARK_FRONTEND_HTTP_PLUGIN_NAME,
+					  ARK_FRONTEND_HTTP_PLUGIN_NAME,
+					  ark_frontend_http_config_keys,
+					  G_N_ELEMENTS(ark_frontend_http_config_keys), error))
+		return FALSE;
+	return ark_registry_add_type(registry, ARK_FRONTEND_HTTP_PLUGIN_NAME,
+				     ARK_CAPABILITY_FRONTEND, "http", ARK_TYPE_FRONTEND_HTTP, error);
+}
+
+static void
+ark_frontend_http_plugin_init(ArkFrontendHttpPlugin *self)
+{
+}
+
+static void
+ark_frontend_http_plugin_class_init(ArkFrontendHttpPluginClass *klass)
+{
+	ARK_PLUGIN_CLASS(klass)->startup = ark_frontend_http_plugin_startup;
+}
+
+ARK_PLUGIN_DEFINE(ARK_FRONTEND_HTTP_PLUGIN_NAME, ark_frontend_http_plugin_get_type, PACKAGE_VERSION,
+		  "LGPL-2.1-or-later",
+		  "HTTP API: runs, tasks, logs, the dead-letter queue, events (SSE), health and "
+		  "metrics")
