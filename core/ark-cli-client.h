@@ -7,7 +7,7 @@ G_BEGIN_DECLS
 
 /*
  * The command line as a client of a running arkitectd (docs/cli.md, "Talking to the daemon"),
- * over its HTTP API (version 1).
+ * over its HTTP API (docs/http-api.md).
  */
 typedef struct {
 	/* filled by the option group of ark_cli_client_option_group() */
