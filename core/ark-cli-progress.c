@@ -11,7 +11,7 @@
 #define ARK_CLI_PROGRESS_MAX_TASK_LINES 100
 
 struct _ArkCliProgress {
-	ArkEngine *engine;
+	ArkEngine *engine; /* or NULL: the events come from ark_cli_progress_add_event() */
 	gchar *run_id;
 	guint n_tasks;
 	FILE *stream;
@@ -23,6 +23,7 @@ struct _ArkCliProgress {
 	gint64 started; /* monotonic */
 	GHashTable *task_started; /* task id -> start time (µs, event time) */
 	guint counts[ARK_TASK_STATE_LAST];
+	GHashTable *task_states; /* without an engine: task id -> ArkTaskState, for the counts */
 	gulong event_handler;
 	guint timer_id;
 };
@@ -81,7 +82,8 @@ ark_cli_progress_draw(ArkCliProgress *self)
 
 	if (!self->tty || self->quiet)
 		return;
-	(void)ark_engine_get_task_counts(self->engine, self->run_id, self->counts);
+	if (self->engine != NULL)
+		(void)ark_engine_get_task_counts(self->engine, self->run_id, self->counts);
 	done = self->counts[ARK_TASK_STATE_SUCCEEDED] + self->counts[ARK_TASK_STATE_FAILED] +
 	       self->counts[ARK_TASK_STATE_CANCELLED] + self->counts[ARK_TASK_STATE_SKIPPED] +
 	       self->counts[ARK_TASK_STATE_DEAD];
@@ -156,11 +158,9 @@ ark_cli_progress_print_task(ArkCliProgress *self, const ArkEvent *event)
 }
 
 static void
-ark_cli_progress_event_cb(ArkEngine *engine, const ArkEvent *event, gpointer user_data)
+ark_cli_progress_handle_event(ArkCliProgress *self, const ArkEvent *event)
 {
-	ArkCliProgress *self = user_data;
-
-	if (g_strcmp0(event->run_id, self->run_id) != 0)
+	if (g_strcmp0(event->run_id, self->run_id) != 0 || event->task_id == NULL)
 		return;
 	if (event->kind == ARK_EVENT_ATTEMPT_STARTED) {
 		gint64 *t = g_new(gint64, 1);
@@ -172,12 +172,46 @@ ark_cli_progress_event_cb(ArkEngine *engine, const ArkEvent *event, gpointer use
 	}
 }
 
+static void
+ark_cli_progress_event_cb(ArkEngine *engine, const ArkEvent *event, gpointer user_data)
+{
+	ark_cli_progress_handle_event(user_data, event);
+}
+
+void
+ark_cli_progress_add_event(ArkCliProgress *self, const ArkEvent *event)
+{
+	gpointer prev;
+	guint from = ARK_TASK_STATE_PENDING;
+
+	g_return_if_fail(self->engine == NULL);
+
+	/* a task starts pending without an event: its state changes from there are all events */
+	if (event->kind == ARK_EVENT_TASK_STATE && event->task_id != NULL &&
+	    (guint)event->state < ARK_TASK_STATE_LAST &&
+	    g_strcmp0(event->run_id, self->run_id) == 0) {
+		gboolean known = g_hash_table_lookup_extended(self->task_states, event->task_id,
+							      NULL, &prev);
+		if (known)
+			from = GPOINTER_TO_UINT(prev);
+		/* more tasks than the run has are not trusted with the counts */
+		if (known || g_hash_table_size(self->task_states) < self->n_tasks) {
+			if (self->counts[from] > 0)
+				self->counts[from]--;
+			self->counts[event->state]++;
+			g_hash_table_replace(self->task_states, g_strdup(event->task_id),
+					     GUINT_TO_POINTER((guint)event->state));
+		}
+	}
+	ark_cli_progress_handle_event(self, event);
+}
+
 ArkCliProgress *
 ark_cli_progress_new(ArkEngine *engine, const gchar *run_id, guint n_tasks, FILE *stream,
 		     gboolean quiet)
 {
 	ArkCliProgress *self = g_new0(ArkCliProgress, 1);
-	self->engine = g_object_ref(engine);
+	self->engine = engine != NULL ? g_object_ref(engine) : NULL;
 	self->run_id = g_strdup(run_id);
 	self->n_tasks = n_tasks;
 	self->stream = stream;
@@ -187,11 +221,37 @@ ark_cli_progress_new(ArkEngine *engine, const gchar *run_id, guint n_tasks, FILE
 	self->utf8 = ark_cli_progress_use_utf8();
 	self->started = g_get_monotonic_time();
 	self->task_started = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	self->event_handler =
-	    g_signal_connect(engine, "event", G_CALLBACK(ark_cli_progress_event_cb), self);
+	if (engine != NULL)
+		self->event_handler = g_signal_connect(engine, "event",
+						       G_CALLBACK(ark_cli_progress_event_cb), self);
+	else
+		self->task_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->counts[ARK_TASK_STATE_PENDING] = n_tasks;
 	if (self->tty && !quiet)
 		self->timer_id = g_timeout_add(100, ark_cli_progress_timer_cb, self);
 	return self;
+}
+
+ArkCliProgress *
+ark_cli_progress_new_detached(const gchar *run_id, guint n_tasks, FILE *stream, gboolean quiet)
+{
+	return ark_cli_progress_new(NULL, run_id, n_tasks, stream, quiet);
+}
+
+void
+ark_cli_progress_set_started(ArkCliProgress *self, ArkTimestamp started)
+{
+	gint64 ago = g_get_real_time() - started;
+	if (started > 0 && ago > 0)
+		self->started = g_get_monotonic_time() - ago;
+}
+
+void
+ark_cli_progress_print_note(ArkCliProgress *self, const gchar *line)
+{
+	ark_cli_progress_clear_line(self);
+	fprintf(self->stream, "%s\n", line);
+	ark_cli_progress_draw(self);
 }
 
 void
@@ -208,8 +268,11 @@ ark_cli_progress_free(ArkCliProgress *self)
 	if (self == NULL)
 		return;
 	ark_cli_progress_finish(self);
-	g_signal_handler_disconnect(self->engine, self->event_handler);
-	g_object_unref(self->engine);
+	if (self->engine != NULL) {
+		g_signal_handler_disconnect(self->engine, self->event_handler);
+		g_object_unref(self->engine);
+	}
+	g_clear_pointer(&self->task_states, g_hash_table_unref);
 	g_hash_table_unref(self->task_started);
 	g_free(self->run_id);
 	g_free(self);

@@ -11,6 +11,15 @@ typedef struct _ArkCliProgress ArkCliProgress;
 
 ArkCliProgress *ark_cli_progress_new(ArkEngine *engine, const gchar *run_id, guint n_tasks,
 				     FILE *stream, gboolean quiet);
+/* without an engine, e.g. for a run in the daemon: the caller feeds the run's events in seq
+ * order, from its first, with ark_cli_progress_add_event() */
+ArkCliProgress *ark_cli_progress_new_detached(const gchar *run_id, guint n_tasks, FILE *stream,
+					      gboolean quiet);
+void ark_cli_progress_add_event(ArkCliProgress *self, const ArkEvent *event);
+/* the elapsed time shown counts from @started (when the run was created) instead of now */
+void ark_cli_progress_set_started(ArkCliProgress *self, ArkTimestamp started);
+/* a line of its own on the stream, above the status line */
+void ark_cli_progress_print_note(ArkCliProgress *self, const gchar *line);
 void ark_cli_progress_finish(ArkCliProgress *self);
 void ark_cli_progress_free(ArkCliProgress *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkCliProgress, ark_cli_progress_free)

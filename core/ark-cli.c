@@ -12,9 +12,9 @@
 #include <arkitect/arkitect-core.h>
 
 #include "ark-cli-audit.h"
+#include "ark-cli-client.h"
 #include "ark-cli-private.h"
 #include "ark-cli-progress.h"
-#include <arkitect/arkitect-core.h>
 
 /* lines of a failed task's log shown in the summary */
 #define ARK_CLI_LOG_TAIL_LINES 10
@@ -73,19 +73,8 @@ ark_cli_print_error(const gchar *format, ...)
 static gchar *
 ark_cli_state_dir(ArkCliOptions *opts, GError **error)
 {
-	g_autofree gchar *dir = NULL;
-	const gchar *xdg;
+	g_autofree gchar *dir = ark_cli_client_state_dir_path(opts->state_dir);
 
-	if (opts->state_dir != NULL) {
-		dir = g_strdup(opts->state_dir);
-	} else {
-		xdg = g_getenv("XDG_STATE_HOME");
-		if (xdg != NULL && g_path_is_absolute(xdg))
-			dir = g_build_filename(xdg, "arkitect", NULL);
-		else
-			dir = g_build_filename(g_get_home_dir(), ".local", "state", "arkitect",
-					       NULL);
-	}
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 			    _("cannot create state directory %s: %s"), dir, g_strerror(errno));
@@ -1406,17 +1395,31 @@ static const gchar *ark_cli_usage_summary =
        "  audit verify      check the audit log's hash chain and its file (--file, --no-file)\n"
        "  audit list        the newest audit records (--limit)\n"
        "\n"
+       "Talking to the daemon (options: --help-daemon; status, cancel and dlq too when one\n"
+       "is running):\n"
+       "  submit FILE       submit a workflow (--wait: wait for it like run)\n"
+       "  runs              list runs (--state, --workflow, --limit)\n"
+       "  tasks RUN_ID      list a run's tasks (--state)\n"
+       "  logs RUN_ID TASK_ID  print a task's log (--attempt, --follow, --tail)\n"
+       "  retry RUN_ID TASK_ID  run a failed, dead or cancelled task again (--set, --timeout)\n"
+       "  watch RUN_ID      live progress of a run, then its summary\n"
+       "  token create NAME create an API token (--scope read|admin)\n"
+       "\n"
        "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"
-       "(state directory, plugins), 130 interrupted.");
+       "(state directory, plugins, daemon unreachable or refusing the token), 130\n"
+       "interrupted.");
 
 int
 main(int argc, char **argv)
 {
 	g_auto(ArkCliOptions) opts = {0};
+	g_auto(ArkCliClientOptions) client = {0};
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	gboolean version = FALSE;
 	const gchar *cmd;
+	gboolean handled = FALSE;
+	gint rc;
 	const GOptionEntry entries[] = {
 	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.state_dir,
 	     N_("where runs and logs are kept (default $XDG_STATE_HOME/arkitect)"), N_("DIR")},
@@ -1461,6 +1464,7 @@ main(int argc, char **argv)
 	context = g_option_context_new(_("COMMAND [ARGS] - run and inspect task workflows"));
 	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	g_option_context_add_group(context, ark_cli_client_option_group(&client));
 	g_option_context_add_group(context, ark_cli_audit_get_option_group());
 	g_option_context_set_description(context, _(ark_cli_usage_summary));
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
@@ -1488,10 +1492,26 @@ main(int argc, char **argv)
 		return ARK_CLI_EXIT_INVALID;
 	}
 	cmd = argv[1];
-	if ((opts.set != NULL || opts.timeout != NULL) && g_strcmp0(cmd, "dlq") != 0) {
-		ark_cli_print_error(_("--set and --timeout are options of dlq replay"));
+	if ((opts.set != NULL || opts.timeout != NULL) && g_strcmp0(cmd, "dlq") != 0 &&
+	    g_strcmp0(cmd, "retry") != 0) {
+		ark_cli_print_error(_("--set and --timeout are options of dlq replay and retry"));
 		return ARK_CLI_EXIT_INVALID;
 	}
+
+	/* a client of the daemon, when the command is one or a daemon is running */
+	client.state_dir = opts.state_dir;
+	client.ephemeral = opts.ephemeral;
+	client.policy = opts.policy;
+	client.idempotency_key = opts.idempotency_key;
+	client.set = opts.set;
+	client.timeout = opts.timeout;
+	client.reason = opts.reason;
+	client.limit = opts.limit;
+	client.json = opts.json;
+	client.quiet = opts.quiet;
+	rc = ark_cli_client_main(&client, argc - 1, argv + 1, &handled);
+	if (handled)
+		return rc;
 	if (g_strcmp0(cmd, "run") == 0 && opts.resume != NULL) {
 		if (argc != 2) {
 			ark_cli_print_error(_("run --resume takes a run id, not a file"));
