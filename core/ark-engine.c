@@ -1576,26 +1576,26 @@ ark_engine_submit(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions
  * flood of requests the idle tick might not get to run */
 #define ARK_ENGINE_MAX_WAITING_SUBMISSIONS 256
 
-gboolean
+gchar *
 ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmitOptions *options,
 			ArkSubmitCallback callback, gpointer user_data, GError **error)
 {
 	ArkEngineSubmitWaiter waiter = {callback, user_data, NULL, FALSE};
 
-	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
-	g_return_val_if_fail(workflow != NULL && callback != NULL, FALSE);
-	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	g_return_val_if_fail(workflow != NULL && callback != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(self->started && self->store != NULL, NULL);
 
 	if (self->submit_waiters->len >= ARK_ENGINE_MAX_WAITING_SUBMISSIONS &&
 	    !ark_engine_flush(self, error))
-		return FALSE;
+		return NULL;
 	waiter.run_id = ark_engine_submit_record(self, workflow, options, &waiter.existed, error);
 	if (waiter.run_id == NULL)
-		return FALSE;
+		return NULL;
 	g_array_append_val(self->submit_waiters, waiter);
 	ark_engine_schedule_tick(self);
-	return TRUE;
+	return g_strdup(waiter.run_id);
 }
 
 gboolean

@@ -1078,23 +1078,26 @@ test_submit_async_group_commit(Fixture *f, gconstpointer data)
 	    ark_engine_get_metrics(f->engine), "ark_store_commit_seconds", NULL, NULL, NULL, 0));
 	g_autoptr(GError) error = NULL;
 	AsyncData d = {0};
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *second = NULL;
 	guint64 before;
 
 	/* settle what the engine recorded at start */
 	for (guint i = 0; i < 10; i++)
 		g_main_context_iteration(NULL, FALSE);
 	before = ark_metric_series_get_count(commits);
-	for (guint i = 0; i < 3; i++)
-		g_assert_true(ark_engine_submit_async(f->engine, wf, NULL, async_submitted_cb, &d,
-						      &error));
-	/* the same key twice before either is committed: one run */
-	g_assert_true(
-	    ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error));
-	g_assert_true(
-	    ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error));
+	for (guint i = 0; i < 3; i++) {
+		g_autofree gchar *id =
+		    ark_engine_submit_async(f->engine, wf, NULL, async_submitted_cb, &d, &error);
+		g_assert_nonnull(id);
+	}
+	/* the same key twice before either is committed: one run, whose id both get at once */
+	first = ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error);
+	second = ark_engine_submit_async(f->engine, wf, &keyed, async_submitted_cb, &d, &error);
 	g_assert_no_error(error);
+	g_assert_cmpstr(first, ==, second);
 	/* validation fails at once, and nothing waits for it */
-	g_assert_false(
+	g_assert_null(
 	    ark_engine_submit_async(f->engine, bad, NULL, async_submitted_cb, &d, &error));
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
@@ -1106,6 +1109,7 @@ test_submit_async_group_commit(Fixture *f, gconstpointer data)
 	g_assert_false(d.existed[3]);
 	g_assert_true(d.existed[4]);
 	g_assert_cmpstr(d.ids[3], ==, d.ids[4]);
+	g_assert_cmpstr(d.ids[3], ==, first);
 	for (guint i = 0; i < 5; i++) {
 		g_autoptr(ArkRunRecord) run = ark_store_get_run(f->store, d.ids[i], &error);
 		g_assert_no_error(error);
@@ -1114,7 +1118,7 @@ test_submit_async_group_commit(Fixture *f, gconstpointer data)
 	}
 
 	ark_engine_drain(f->engine, "draining");
-	g_assert_false(
+	g_assert_null(
 	    ark_engine_submit_async(f->engine, wf, NULL, async_submitted_cb, &d, &error));
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_BUSY);
 }

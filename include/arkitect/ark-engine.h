@@ -78,14 +78,14 @@ typedef void (*ArkSubmitCallback)(ArkEngine *engine, const gchar *run_id, gboole
 /*
  * Like ark_engine_submit(), but the commit is shared with whatever else the main loop records
  * before its next tick (group commit): frontends serving many clients accept many runs per
- * transaction. Validation and draining errors are returned at once (FALSE with @error); otherwise
- * @callback tells the outcome after the commit. An ark_engine_audit() call made right after a
- * successful return lands in the same transaction as the run. (ABI 1.1)
+ * transaction. Validation and draining errors are returned at once (NULL with @error); otherwise
+ * the run's id is returned (transfer full; not yet durable) and @callback tells the outcome after
+ * the commit. An ark_engine_audit() call without flush made right after a successful return
+ * lands in the same transaction as the run: both are durable, or neither. (ABI 1.1)
  */
-ARK_API gboolean ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow,
-					 const ArkSubmitOptions *options,
-					 ArkSubmitCallback callback, gpointer user_data,
-					 GError **error);
+ARK_API gchar *ark_engine_submit_async(ArkEngine *self, ArkWorkflow *workflow,
+				       const ArkSubmitOptions *options, ArkSubmitCallback callback,
+				       gpointer user_data, GError **error);
 
 /* state of an open run (one this engine is executing); FALSE if it is not open */
 ARK_API gboolean ark_engine_get_run_state(ArkEngine *self, const gchar *run_id,

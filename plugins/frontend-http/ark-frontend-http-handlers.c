@@ -624,6 +624,7 @@ typedef struct {
 	gboolean gone; /* the client went away: only the audit record is left to write */
 	gchar *run_id;
 	gboolean existed;
+	gboolean audit_failed; /* the engine refused its audit record: answered 503 */
 	GError *error;
 } ArkFrontendHttpSubmission;
 
@@ -647,32 +648,35 @@ ark_frontend_http_submission_gone_cb(SoupServerMessage *msg, gpointer user_data)
 }
 
 /*
- * Answers the submissions of the commits since the last call. Their audit records are appended
- * first and the last one is flushed, so they share one transaction, and none is answered as
- * done before its record is durable. (It runs from an idle, not from the engine's callback: the
- * engine is still inside its commit then, and a flush there would be a no-op.)
+ * Answers the submissions of the commits since the last call. Each submission's audit record was
+ * recorded with its run, so the commit that made the run durable made the record durable too (or
+ * dropped both). (It runs from an idle, not from the engine's callback: the engine is still
+ * inside its commit then.)
  */
 static gboolean
 ark_frontend_http_submitted_idle_cb(gpointer user_data)
 {
 	ArkFrontendHttp *self = user_data;
 	g_autoptr(GPtrArray) batch = self->submitted;
-	gboolean audit_ok = TRUE;
 
 	self->submitted_id = 0;
 	self->submitted = g_ptr_array_new();
 	for (guint i = 0; i < batch->len; i++) {
 		ArkFrontendHttpSubmission *submission = g_ptr_array_index(batch, i);
 		SoupServerMessage *msg = submission->msg;
-		ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 		g_autoptr(ArkRunRecord) run = NULL;
 		g_autoptr(GError) error = NULL;
 
 		if (submission->run_id == NULL) {
 			ark_frontend_http_problem_from_error(msg, submission->error);
+		} else if (submission->audit_failed) {
+			ark_frontend_http_problem(
+			    msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "storage",
+			    "run %s was submitted but could not be recorded in the audit log, so "
+			    "the submission is reported as failed; retry with the same "
+			    "Idempotency-Key to get the run",
+			    submission->run_id);
 		} else {
-			g_free(req->audit_target);
-			req->audit_target = g_strdup(submission->run_id);
 			run = ark_store_get_run(ark_frontend_http_store(self), submission->run_id,
 						&error);
 			if (run == NULL) {
@@ -690,22 +694,6 @@ ark_frontend_http_submitted_idle_cb(gpointer user_data)
 							      run);
 			}
 		}
-		if (!ark_frontend_http_handlers_audit(self, msg, req, req->audit_target,
-						      req->audit_detail, i == batch->len - 1))
-			audit_ok = FALSE;
-	}
-	for (guint i = 0; i < batch->len; i++) {
-		ArkFrontendHttpSubmission *submission = g_ptr_array_index(batch, i);
-		ArkFrontendHttpRequest *req = ark_frontend_http_request_get(submission->msg);
-
-		/* one transaction: when the last record failed, none of them is stored */
-		if (!audit_ok && req->problem == NULL)
-			ark_frontend_http_problem(
-			    submission->msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "storage",
-			    "run %s was submitted but could not be recorded in the audit log, so "
-			    "the submission is reported as failed; retry with the same "
-			    "Idempotency-Key to get the run",
-			    submission->run_id);
 		if (!submission->gone)
 			soup_server_message_unpause(submission->msg);
 		ark_frontend_http_submission_free(submission);
@@ -753,6 +741,7 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ArkRunRecord) run = NULL;
 	ArkFrontendHttpSubmission *submission;
+	g_autofree gchar *run_id = NULL;
 	const gchar *key = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
 							"Idempotency-Key");
 	const gchar *policy = ark_frontend_http_query(query, "policy");
@@ -836,12 +825,19 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	submission->msg = g_object_ref(msg);
 	/* the run is recorded now and committed with whatever else this main-loop iteration
 	 * records: many clients submitting at once share one transaction */
-	if (!ark_engine_submit_async(self->engine, workflow, &options,
-				     ark_frontend_http_submitted_cb, submission, &error)) {
+	run_id = ark_engine_submit_async(self->engine, workflow, &options,
+					 ark_frontend_http_submitted_cb, submission, &error);
+	if (run_id == NULL) {
 		ark_frontend_http_submission_free(submission);
 		ark_frontend_http_problem_from_error(msg, error);
 		return;
 	}
+	/* the audit record joins the run's transaction: the answer, given after that commit,
+	 * never reports a submission whose record is not durable */
+	g_free(req->audit_target);
+	req->audit_target = g_strdup(run_id);
+	submission->audit_failed = !ark_frontend_http_handlers_audit(
+	    self, msg, req, req->audit_target, req->audit_detail, FALSE);
 	req->deferred = TRUE;
 	submission->finished_id = g_signal_connect(
 	    msg, "finished", G_CALLBACK(ark_frontend_http_submission_gone_cb), submission);
