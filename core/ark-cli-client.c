@@ -2393,30 +2393,12 @@ static GBytes *
 ark_cli_client_replay_body(ArkCliClientOptions *opts)
 {
 	g_autoptr(JsonObject) root = json_object_new();
-	g_autoptr(JsonObject) set = json_object_new();
+	g_autoptr(JsonObject) set = ark_cli_parse_set((const gchar *const *)opts->set);
 	g_autoptr(JsonNode) node = NULL;
 	gchar *text;
 
-	for (guint i = 0; opts->set != NULL && opts->set[i] != NULL; i++) {
-		const gchar *eq = strchr(opts->set[i], '=');
-		g_autofree gchar *name = NULL;
-		g_autoptr(JsonParser) parser = json_parser_new();
-		g_autoptr(GError) error = NULL;
-		if (eq == NULL || eq == opts->set[i]) {
-			ark_cli_print_error(_("--set takes MEMBER=JSON, e.g. --set "
-						     "'run=[\"make\",\"-j1\"]', not '%s'"),
-						   opts->set[i]);
-			return NULL;
-		}
-		name = g_strndup(opts->set[i], (gsize)(eq - opts->set[i]));
-		if (!json_parser_load_from_data(parser, eq + 1, -1, &error) ||
-		    json_parser_get_root(parser) == NULL) {
-			ark_cli_print_error(_("--set %s: the value is not JSON: %s"), name,
-						   error != NULL ? error->message : _("empty"));
-			return NULL;
-		}
-		json_object_set_member(set, name, json_node_copy(json_parser_get_root(parser)));
-	}
+	if (set == NULL)
+		return NULL;
 	if (json_object_get_size(set) > 0)
 		json_object_set_object_member(root, "set", json_object_ref(set));
 	if (opts->timeout != NULL)

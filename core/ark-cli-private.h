@@ -22,6 +22,8 @@ void ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *v
 void ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts);
 /* prints what @b built, indented, and a newline */
 void ark_cli_print_builder(JsonBuilder *b);
+/* the MEMBER=JSON pairs of --set as an object; NULL after printing what is wrong */
+JsonObject *ark_cli_parse_set(const gchar *const *set);
 /* @text as it may go to a terminal: valid UTF-8, control characters but tab shown as '?' */
 gchar *ark_cli_terminal_safe(const gchar *text);
 

@@ -1290,34 +1290,42 @@ ark_cli_cmd_dlq_show(ArkCliOptions *opts, const gchar *run_id, const gchar *task
 }
 
 /* --set NAME=JSON and --timeout as one overrides object; NULL with an error printed */
-static JsonObject *
-ark_cli_replay_overrides(ArkCliOptions *opts)
+JsonObject *
+ark_cli_parse_set(const gchar *const *set)
 {
-	g_autoptr(JsonObject) overrides = json_object_new();
+	g_autoptr(JsonObject) members = json_object_new();
 
-	for (guint i = 0; opts->set != NULL && opts->set[i] != NULL; i++) {
-		const gchar *eq = strchr(opts->set[i], '=');
+	for (guint i = 0; set != NULL && set[i] != NULL; i++) {
+		const gchar *eq = strchr(set[i], '=');
 		g_autofree gchar *name = NULL;
 		g_autoptr(JsonParser) parser = json_parser_new();
 		g_autoptr(GError) error = NULL;
-		if (eq == NULL || eq == opts->set[i]) {
+		if (eq == NULL || eq == set[i]) {
 			ark_cli_print_error(_("--set takes MEMBER=JSON, e.g. --set "
 					      "'run=[\"make\",\"-j1\"]', not '%s'"),
-					    opts->set[i]);
+					    set[i]);
 			return NULL;
 		}
-		name = g_strndup(opts->set[i], (gsize)(eq - opts->set[i]));
+		name = g_strndup(set[i], (gsize)(eq - set[i]));
 		if (!json_parser_load_from_data(parser, eq + 1, -1, &error) ||
 		    json_parser_get_root(parser) == NULL) {
 			ark_cli_print_error(_("--set %s: the value is not JSON: %s"), name,
 					    error != NULL ? error->message : _("empty"));
 			return NULL;
 		}
-		json_object_set_member(overrides, name, json_node_copy(json_parser_get_root(parser)));
+		json_object_set_member(members, name, json_node_copy(json_parser_get_root(parser)));
 	}
-	if (opts->timeout != NULL)
+	return g_steal_pointer(&members);
+}
+
+static JsonObject *
+ark_cli_replay_overrides(ArkCliOptions *opts)
+{
+	JsonObject *overrides = ark_cli_parse_set((const gchar *const *)opts->set);
+
+	if (overrides != NULL && opts->timeout != NULL)
 		json_object_set_string_member(overrides, "timeout", opts->timeout);
-	return g_steal_pointer(&overrides);
+	return overrides;
 }
 
 static gint
