@@ -190,3 +190,55 @@ ark_timestamp_format(ArkTimestamp ts)
 	return g_strdup_printf("%s.%06" G_GINT64_FORMAT "Z", base,
 			       ((ts % G_USEC_PER_SEC) + G_USEC_PER_SEC) % G_USEC_PER_SEC);
 }
+
+void
+ark_json_append_string(GString *out, const gchar *str)
+{
+	static const gchar hex[] = "0123456789ABCDEF";
+	g_autofree gchar *valid = NULL;
+	const guchar *p;
+	const guchar *run;
+
+	g_return_if_fail(out != NULL && str != NULL);
+	/* text from processes (an exec error naming a file) may not be UTF-8; JSON is */
+	if (!g_utf8_validate(str, -1, NULL))
+		str = valid = g_utf8_make_valid(str, -1);
+	g_string_append_c(out, '"');
+	run = p = (const guchar *)str;
+	for (; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		g_string_append_len(out, (const gchar *)run, (gssize)(p - run));
+		switch (*p) {
+		case '"':
+			g_string_append(out, "\\\"");
+			break;
+		case '\\':
+			g_string_append(out, "\\\\");
+			break;
+		case '\b':
+			g_string_append(out, "\\b");
+			break;
+		case '\f':
+			g_string_append(out, "\\f");
+			break;
+		case '\n':
+			g_string_append(out, "\\n");
+			break;
+		case '\r':
+			g_string_append(out, "\\r");
+			break;
+		case '\t':
+			g_string_append(out, "\\t");
+			break;
+		default:
+			g_string_append(out, "\\u00");
+			g_string_append_c(out, hex[*p >> 4]);
+			g_string_append_c(out, hex[*p & 15]);
+			break;
+		}
+		run = p + 1;
+	}
+	g_string_append_len(out, (const gchar *)run, (gssize)(p - run));
+	g_string_append_c(out, '"');
+}

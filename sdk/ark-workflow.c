@@ -1919,45 +1919,6 @@ ark_workflow_is_rfc3339(const gchar *s)
 
 /* ---- writing JSON ---- */
 
-static void
-ark_workflow_json_string(GString *out, const gchar *str)
-{
-	g_string_append_c(out, '"');
-	for (const gchar *p = str; *p != '\0'; p++) {
-		guchar c = (guchar)*p;
-
-		switch (c) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\b':
-			g_string_append(out, "\\b");
-			break;
-		case '\f':
-			g_string_append(out, "\\f");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
-		default:
-			if (c < 0x20)
-				g_string_append_printf(out, "\\u%04X", c);
-			else
-				g_string_append_c(out, (gchar)c);
-		}
-	}
-	g_string_append_c(out, '"');
-}
-
 /* the name of a member, after a comma unless it is the first of its object */
 static void
 ark_workflow_json_member(GString *out, const gchar *name)
@@ -1971,7 +1932,7 @@ static void
 ark_workflow_json_duration(GString *out, gint64 usec)
 {
 	g_autofree gchar *str = ark_duration_format(usec);
-	ark_workflow_json_string(out, str);
+	ark_json_append_string(out, str);
 }
 
 /* the shortest text that reads back as exactly @value */
@@ -2003,7 +1964,7 @@ ark_workflow_json_value(GString *out, JsonNode *node)
 		for (GList *l = names; l != NULL; l = l->next) {
 			if (l != names)
 				g_string_append_c(out, ',');
-			ark_workflow_json_string(out, l->data);
+			ark_json_append_string(out, l->data);
 			g_string_append_c(out, ':');
 			ark_workflow_json_value(out, json_object_get_member(object, l->data));
 		}
@@ -2051,7 +2012,7 @@ ark_workflow_json_value(GString *out, JsonNode *node)
 		g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
 		break;
 	case G_TYPE_STRING:
-		ark_workflow_json_string(out, json_node_get_string(node));
+		ark_json_append_string(out, json_node_get_string(node));
 		break;
 	default:
 		g_string_append(out, "null");
@@ -2076,7 +2037,7 @@ ark_workflow_node_write(GString *out, const ArkWorkflowNode *node)
 		for (guint k = 0; k < node->n_children; k++) {
 			if (k > 0)
 				g_string_append_c(out, ',');
-			ark_workflow_json_string(out, node->v.children[k].name);
+			ark_json_append_string(out, node->v.children[k].name);
 			g_string_append_c(out, ':');
 			ark_workflow_node_write(out, &node->v.children[k]);
 		}
@@ -2108,7 +2069,7 @@ ark_workflow_node_write(GString *out, const ArkWorkflowNode *node)
 		g_string_append(out, node->v.boolean ? "true" : "false");
 		return;
 	case ARK_WORKFLOW_NODE_STRING:
-		ark_workflow_json_string(out, node->v.string);
+		ark_json_append_string(out, node->v.string);
 		return;
 	}
 }
@@ -4241,7 +4202,7 @@ ark_workflow_json_strv(GString *out, gchar **strv)
 	for (guint i = 0; strv[i] != NULL; i++) {
 		if (i > 0)
 			g_string_append_c(out, ',');
-		ark_workflow_json_string(out, strv[i]);
+		ark_json_append_string(out, strv[i]);
 	}
 	g_string_append_c(out, ']');
 }
@@ -4257,9 +4218,9 @@ ark_workflow_json_env(GString *out, gchar **env)
 
 		if (i > 0)
 			g_string_append_c(out, ',');
-		ark_workflow_json_string(out, name);
+		ark_json_append_string(out, name);
 		g_string_append_c(out, ':');
-		ark_workflow_json_string(out, eq + 1);
+		ark_json_append_string(out, eq + 1);
 	}
 	g_string_append_c(out, '}');
 }
@@ -4326,7 +4287,7 @@ ark_workflow_json_deadline(GString *out, const ArkTaskSpec *spec)
 		g_autofree gchar *str = ark_duration_format(spec->deadline_relative);
 		g_autofree gchar *plus = g_strconcat("+", str, NULL);
 		ark_workflow_json_member(out, "deadline");
-		ark_workflow_json_string(out, plus);
+		ark_json_append_string(out, plus);
 	} else if (spec->deadline_absolute != 0) {
 		gint64 usec = spec->deadline_absolute % G_USEC_PER_SEC;
 		g_autoptr(GDateTime) dt =
@@ -4362,19 +4323,19 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 
 	g_string_append_c(out, '{');
 	ark_workflow_json_member(out, "id");
-	ark_workflow_json_string(out, spec->id);
+	ark_json_append_string(out, spec->id);
 	if (spec->needs[0] != NULL) {
 		ark_workflow_json_member(out, "needs");
 		ark_workflow_json_strv(out, spec->needs);
 	}
 	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
 		ark_workflow_json_member(out, "executor");
-		ark_workflow_json_string(out, spec->executor);
+		ark_json_append_string(out, spec->executor);
 	}
 	if (spec->run != NULL) {
 		ark_workflow_json_member(out, "run");
 		if (set & ARK_WORKFLOW_FIELD_RUN_IS_STRING)
-			ark_workflow_json_string(out, spec->run[0]);
+			ark_json_append_string(out, spec->run[0]);
 		else
 			ark_workflow_json_strv(out, spec->run);
 	}
@@ -4384,7 +4345,7 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 	}
 	if (set & ARK_WORKFLOW_FIELD_CWD) {
 		ark_workflow_json_member(out, "cwd");
-		ark_workflow_json_string(out, spec->cwd);
+		ark_json_append_string(out, spec->cwd);
 	}
 	if (set & ARK_WORKFLOW_FIELD_ENV) {
 		ark_workflow_json_member(out, "env");
@@ -4392,7 +4353,7 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 	}
 	if (spec->function != NULL) {
 		ark_workflow_json_member(out, "function");
-		ark_workflow_json_string(out, spec->function);
+		ark_json_append_string(out, spec->function);
 	}
 	if (spec->args != NULL) {
 		ark_workflow_json_member(out, "args");
@@ -4425,7 +4386,7 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 	}
 	if (extra != NULL && extra->description != NULL) {
 		ark_workflow_json_member(out, "description");
-		ark_workflow_json_string(out, extra->description);
+		ark_json_append_string(out, extra->description);
 	}
 	if (extra != NULL && extra->labels != NULL) {
 		ark_workflow_json_member(out, "labels");
@@ -4442,7 +4403,7 @@ ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
 	g_string_append_c(out, '{');
 	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
 		ark_workflow_json_member(out, "executor");
-		ark_workflow_json_string(out, defaults->executor);
+		ark_json_append_string(out, defaults->executor);
 	}
 	if (set & ARK_WORKFLOW_FIELD_SHELL) {
 		ark_workflow_json_member(out, "shell");
@@ -4450,7 +4411,7 @@ ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
 	}
 	if (set & ARK_WORKFLOW_FIELD_CWD) {
 		ark_workflow_json_member(out, "cwd");
-		ark_workflow_json_string(out, defaults->cwd);
+		ark_json_append_string(out, defaults->cwd);
 	}
 	if (set & ARK_WORKFLOW_FIELD_ENV) {
 		ark_workflow_json_member(out, "env");
@@ -4493,14 +4454,14 @@ ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gcha
 
 	g_string_append_c(out, '{');
 	ark_workflow_json_member(out, "name");
-	ark_workflow_json_string(out, self->name);
+	ark_json_append_string(out, self->name);
 	if (self->description != NULL) {
 		ark_workflow_json_member(out, "description");
-		ark_workflow_json_string(out, self->description);
+		ark_json_append_string(out, self->description);
 	}
 	if (self->policy != NULL) {
 		ark_workflow_json_member(out, "policy");
-		ark_workflow_json_string(out, self->policy);
+		ark_json_append_string(out, self->policy);
 	}
 	if (self->failure_mode == ARK_FAILURE_MODE_FAIL_FAST) {
 		ark_workflow_json_member(out, "on_failure");

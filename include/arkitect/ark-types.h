@@ -86,4 +86,8 @@ ARK_API gchar *ark_id_new(void);
 /* RFC 3339 with microseconds in UTC, e.g. 2026-11-24T01:02:03.000004Z; NULL for 0 */
 ARK_API gchar *ark_timestamp_format(ArkTimestamp ts);
 
+/* appends @str as a JSON string literal: quotes, backslash escapes, \u00XX for other control
+ * characters; invalid UTF-8 is replaced (ABI 1.1) */
+ARK_API void ark_json_append_string(GString *out, const gchar *str);
+
 G_END_DECLS

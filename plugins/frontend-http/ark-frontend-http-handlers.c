@@ -815,7 +815,7 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	options.idempotency_key = key;
 	{
 		g_autoptr(GString) detail = g_string_new("{\"workflow\":");
-		ark_frontend_http_json_append_quoted(detail, ark_workflow_get_name(workflow));
+		ark_json_append_string(detail, ark_workflow_get_name(workflow));
 		g_string_append_printf(detail, ",\"n_tasks\":%u}",
 				       ark_workflow_get_n_tasks(workflow));
 		req->audit_detail = g_string_free(g_steal_pointer(&detail), FALSE);

@@ -94,54 +94,9 @@ void
 ark_frontend_http_json_key(ArkFrontendHttpJson *w, const gchar *key)
 {
 	ark_frontend_http_json_separate(w);
-	ark_frontend_http_json_append_quoted(w->out, key);
+	ark_json_append_string(w->out, key);
 	g_string_append_c(w->out, ':');
 	w->after_key = TRUE;
-}
-
-void
-ark_frontend_http_json_append_quoted(GString *out, const gchar *value)
-{
-	static const gchar hex[] = "0123456789abcdef";
-	g_autofree gchar *valid = NULL;
-	const guchar *p;
-	const guchar *run;
-
-	/* records can carry text from processes (an exec error naming a file); JSON is UTF-8 */
-	if (!g_utf8_validate(value, -1, NULL))
-		value = valid = g_utf8_make_valid(value, -1);
-	g_string_append_c(out, '"');
-	run = p = (const guchar *)value;
-	for (; *p != '\0'; p++) {
-		if (*p >= 0x20 && *p != '"' && *p != '\\')
-			continue;
-		g_string_append_len(out, (const gchar *)run, (gssize)(p - run));
-		switch (*p) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
-		default:
-			g_string_append(out, "\\u00");
-			g_string_append_c(out, hex[*p >> 4]);
-			g_string_append_c(out, hex[*p & 15]);
-			break;
-		}
-		run = p + 1;
-	}
-	g_string_append_len(out, (const gchar *)run, (gssize)(p - run));
-	g_string_append_c(out, '"');
 }
 
 void
@@ -151,7 +106,7 @@ ark_frontend_http_json_string(ArkFrontendHttpJson *w, const gchar *value)
 	if (value == NULL)
 		g_string_append(w->out, "null");
 	else
-		ark_frontend_http_json_append_quoted(w->out, value);
+		ark_json_append_string(w->out, value);
 }
 
 void

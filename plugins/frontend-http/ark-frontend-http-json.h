@@ -39,9 +39,6 @@ void ark_frontend_http_json_raw(ArkFrontendHttpJson *w, const gchar *json, gssiz
 /* RFC 3339 with microseconds, or null for 0 */
 void ark_frontend_http_json_time(ArkFrontendHttpJson *w, gint64 timestamp);
 
-/* appends @value as a quoted, escaped JSON string */
-void ark_frontend_http_json_append_quoted(GString *out, const gchar *value);
-
 typedef enum {
 	ARK_FRONTEND_HTTP_JSON_SCAN_OK,
 	ARK_FRONTEND_HTTP_JSON_SCAN_SYNTAX, /* not RFC 8259 JSON */
