@@ -1755,43 +1755,12 @@ ark_cli_client_watch(ArkCliClient *self, const gchar *run_id)
 static GBytes *
 ark_cli_client_read_workflow(const gchar *path, GError **error)
 {
-	g_autofree gchar *contents = NULL;
 	gsize len = 0;
-	GStatBuf st;
+	gchar *contents = ark_cli_read_file(path, &len, error);
 
-	if (g_strcmp0(path, "-") == 0) {
-		g_autoptr(GByteArray) buf = g_byte_array_new();
-		guint8 chunk[65536];
-		gsize n;
-		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-			g_byte_array_append(buf, chunk, (guint)n);
-			if (buf->len > ARK_WORKFLOW_MAX_BYTES) {
-				g_set_error(error, ARK_ERROR, ARK_ERROR_LIMIT_EXCEEDED,
-					    _("standard input is larger than %u bytes"),
-					    ARK_WORKFLOW_MAX_BYTES);
-				return NULL;
-			}
-		}
-		return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
-	}
-	if (g_stat(path, &st) != 0) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, _("cannot read %s: %s"), path,
-			    g_strerror(errno));
+	if (contents == NULL)
 		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-			    _("%s is not a regular file"), path);
-		return NULL;
-	}
-	if (st.st_size > ARK_WORKFLOW_MAX_BYTES) {
-		g_set_error(error, ARK_ERROR, ARK_ERROR_LIMIT_EXCEEDED,
-			    _("%s is larger than %u bytes"), path, ARK_WORKFLOW_MAX_BYTES);
-		return NULL;
-	}
-	if (!g_file_get_contents(path, &contents, &len, error))
-		return NULL;
-	return g_bytes_new_take(g_steal_pointer(&contents), len);
+	return g_bytes_new_take(contents, len);
 }
 
 /* the "errors" of a 422 the way `validate` prints problems */

@@ -22,6 +22,9 @@ void ark_cli_json_add_string(JsonBuilder *b, const gchar *member, const gchar *v
 void ark_cli_json_add_time(JsonBuilder *b, const gchar *member, ArkTimestamp ts);
 /* prints what @b built, indented, and a newline */
 void ark_cli_print_builder(JsonBuilder *b);
+/* a workflow file, or standard input for "-", refusing anything but a regular file and more
+ * than ARK_WORKFLOW_MAX_BYTES */
+gchar *ark_cli_read_file(const gchar *path, gsize *out_len, GError **error);
 /* the MEMBER=JSON pairs of --set as an object; NULL after printing what is wrong */
 JsonObject *ark_cli_parse_set(const gchar *const *set);
 /* @text as it may go to a terminal: valid UTF-8, control characters but tab shown as '?' */

@@ -102,7 +102,7 @@ ark_cli_load_plugins(ArkCliOptions *opts, GError **error)
 	return g_steal_pointer(&loader);
 }
 
-static gchar *
+gchar *
 ark_cli_read_file(const gchar *path, gsize *out_len, GError **error)
 {
 	g_autoptr(GMappedFile) unused = NULL;
