@@ -844,6 +844,21 @@ ark_frontend_http_run_submit(ArkFrontendHttp *self, SoupServerMessage *msg,
 	soup_server_message_pause(msg);
 }
 
+/* ends a page of a listing: closes its array, adds "next_cursor" (@next, or null on the last
+ * page) and answers 200 */
+static void
+ark_frontend_http_respond_page(SoupServerMessage *msg, ArkFrontendHttpJson *w, const gchar *next)
+{
+	ark_frontend_http_json_end_array(w);
+	ark_frontend_http_json_key(w, "next_cursor");
+	if (next != NULL)
+		ark_frontend_http_json_string(w, next);
+	else
+		ark_frontend_http_json_null(w);
+	ark_frontend_http_json_end_object(w);
+	ark_frontend_http_respond_json(msg, SOUP_STATUS_OK, ark_frontend_http_json_steal(w));
+}
+
 static void
 ark_frontend_http_run_list(ArkFrontendHttp *self, SoupServerMessage *msg,
 			   ArkFrontendHttpRequest *req, GHashTable *query)
@@ -890,15 +905,8 @@ ark_frontend_http_run_list(ArkFrontendHttp *self, SoupServerMessage *msg,
 	ark_frontend_http_json_begin_array(&w);
 	for (guint i = 0; i < n; i++)
 		ark_frontend_http_write_run(self, &w, g_ptr_array_index(runs, i));
-	ark_frontend_http_json_end_array(&w);
-	ark_frontend_http_json_key(&w, "next_cursor");
-	if (runs->len > limit)
-		ark_frontend_http_json_string(
-		    &w, ((ArkRunRecord *)g_ptr_array_index(runs, n - 1))->id);
-	else
-		ark_frontend_http_json_null(&w);
-	ark_frontend_http_json_end_object(&w);
-	ark_frontend_http_respond_json(msg, SOUP_STATUS_OK, ark_frontend_http_json_steal(&w));
+	ark_frontend_http_respond_page(
+	    msg, &w, runs->len > limit ? ((ArkRunRecord *)g_ptr_array_index(runs, n - 1))->id : NULL);
 }
 
 static void
@@ -1000,16 +1008,10 @@ ark_frontend_http_task_list(ArkFrontendHttp *self, SoupServerMessage *msg,
 		last = (gint)task->index;
 		n++;
 	}
-	ark_frontend_http_json_end_array(&w);
-	ark_frontend_http_json_key(&w, "next_cursor");
-	if (more) {
-		g_autofree gchar *next = g_strdup_printf("%d", last);
-		ark_frontend_http_json_string(&w, next);
-	} else {
-		ark_frontend_http_json_null(&w);
+	{
+		g_autofree gchar *next = more ? g_strdup_printf("%d", last) : NULL;
+		ark_frontend_http_respond_page(msg, &w, next);
 	}
-	ark_frontend_http_json_end_object(&w);
-	ark_frontend_http_respond_json(msg, SOUP_STATUS_OK, ark_frontend_http_json_steal(&w));
 }
 
 static void
@@ -1361,16 +1363,12 @@ ark_frontend_http_dlq_list(ArkFrontendHttp *self, SoupServerMessage *msg,
 		last = task;
 		n++;
 	}
-	ark_frontend_http_json_end_array(&w);
-	ark_frontend_http_json_key(&w, "next_cursor");
-	if (more && last != NULL) {
-		g_autofree gchar *next = g_strdup_printf("%s/%u", last->run_id, last->index);
-		ark_frontend_http_json_string(&w, next);
-	} else {
-		ark_frontend_http_json_null(&w);
+	{
+		g_autofree gchar *next = more && last != NULL
+					     ? g_strdup_printf("%s/%u", last->run_id, last->index)
+					     : NULL;
+		ark_frontend_http_respond_page(msg, &w, next);
 	}
-	ark_frontend_http_json_end_object(&w);
-	ark_frontend_http_respond_json(msg, SOUP_STATUS_OK, ark_frontend_http_json_steal(&w));
 }
 
 static void
