@@ -472,6 +472,7 @@ ark_frontend_http_task_definition(const ArkRunRecord *run, const ArkTaskRecord *
 	JsonNode *tasks;
 	JsonArray *array;
 	JsonNode *node;
+	JsonNode *id;
 
 	/* the store's copy is canonical, but a damaged one must not trip json-glib */
 	if (run->definition == NULL ||
@@ -486,10 +487,13 @@ ark_frontend_http_task_definition(const ArkRunRecord *run, const ArkTaskRecord *
 	if (task->index >= json_array_get_length(array))
 		return NULL;
 	node = json_array_get_element(array, task->index);
-	if (!JSON_NODE_HOLDS_OBJECT(node) ||
-	    g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(node), "id",
-								  ""),
-		      task->task_id) != 0)
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	id = json_object_get_member(json_node_get_object(node), "id");
+	/* a getter on an id that is not a string would be a critical */
+	if (id == NULL || !JSON_NODE_HOLDS_VALUE(id) ||
+	    json_node_get_value_type(id) != G_TYPE_STRING ||
+	    g_strcmp0(json_node_get_string(id), task->task_id) != 0)
 		return NULL;
 	return json_to_string(node, FALSE);
 }
