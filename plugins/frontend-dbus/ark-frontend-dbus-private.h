@@ -37,6 +37,9 @@ struct _ArkFrontendDbus {
 	guint owner_id;
 	gulong closed_id;
 	guint reconnect_id;
+	GCancellable *connecting; /* while a connection is being made */
+	gboolean automatic;	  /* the bus was chosen by [daemon] bus = auto */
+	gboolean was_connected;	  /* the bus went away: try again every few seconds */
 	gboolean owns_name;
 	gint64 process_started_at; /* realtime µs */
 	gboolean started;

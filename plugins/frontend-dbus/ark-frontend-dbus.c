@@ -1538,22 +1538,16 @@ ark_frontend_dbus_name_lost_cb(GDBusConnection *connection, const gchar *name, g
 	self->owns_name = FALSE;
 }
 
-static gboolean ark_frontend_dbus_connect(ArkFrontendDbus *self, GError **error);
+static void ark_frontend_dbus_connect(ArkFrontendDbus *self);
 
 static gboolean
 ark_frontend_dbus_reconnect_cb(gpointer user_data)
 {
 	ArkFrontendDbus *self = user_data;
-	g_autoptr(GError) error = NULL;
 
-	if (!ark_frontend_dbus_connect(self, &error)) {
-		g_debug("D-Bus: still no %s bus: %s", ark_frontend_dbus_bus_name(self->bus_type),
-			error->message);
-		return G_SOURCE_CONTINUE;
-	}
-	self->reconnect_id = 0;
-	g_message("D-Bus: connected to the %s bus again", ark_frontend_dbus_bus_name(self->bus_type));
-	return G_SOURCE_REMOVE;
+	if (self->connection == NULL && self->connecting == NULL)
+		ark_frontend_dbus_connect(self);
+	return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -1561,15 +1555,26 @@ ark_frontend_dbus_disconnect(ArkFrontendDbus *self)
 {
 	g_clear_handle_id(&self->owner_id, g_bus_unown_name);
 	self->owns_name = FALSE;
-	if (self->skeleton != NULL)
+	if (self->skeleton != NULL &&
+	    g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->skeleton)) !=
+		NULL)
 		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skeleton));
 	if (self->connection != NULL) {
 		g_clear_signal_handler(&self->closed_id, self->connection);
-		if (!g_dbus_connection_is_closed(self->connection))
+		if (!g_dbus_connection_is_closed(self->connection)) {
 			(void)g_dbus_connection_flush_sync(self->connection, NULL, NULL);
-		(void)g_dbus_connection_close_sync(self->connection, NULL, NULL);
+			(void)g_dbus_connection_close_sync(self->connection, NULL, NULL);
+		}
 	}
 	g_clear_object(&self->connection);
+}
+
+static void
+ark_frontend_dbus_retry_later(ArkFrontendDbus *self)
+{
+	if (self->reconnect_id == 0)
+		self->reconnect_id = g_timeout_add_seconds(ARK_FRONTEND_DBUS_RECONNECT_SECONDS,
+							   ark_frontend_dbus_reconnect_cb, self);
 }
 
 static void
@@ -1583,30 +1588,50 @@ ark_frontend_dbus_closed_cb(GDBusConnection *connection, gboolean remote_peer_va
 		  ark_frontend_dbus_bus_name(self->bus_type), error != NULL ? ": " : "",
 		  error != NULL ? error->message : "", ARK_FRONTEND_DBUS_RECONNECT_SECONDS);
 	ark_frontend_dbus_disconnect(self);
-	if (self->reconnect_id == 0)
-		self->reconnect_id = g_timeout_add_seconds(ARK_FRONTEND_DBUS_RECONNECT_SECONDS,
-							   ark_frontend_dbus_reconnect_cb, self);
+	self->was_connected = TRUE;
+	ark_frontend_dbus_retry_later(self);
 }
 
-/* a private connection, the object exported, then the name asked for */
-static gboolean
-ark_frontend_dbus_connect(ArkFrontendDbus *self, GError **error)
+/* the connection is up: the object is exported, then the name asked for */
+static void
+ark_frontend_dbus_connected_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	g_autofree gchar *address = g_dbus_address_get_for_bus_sync(self->bus_type, NULL, error);
-	g_autoptr(GDBusConnection) connection = NULL;
+	g_autoptr(ArkFrontendDbus) self = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) connection = g_dbus_connection_new_for_address_finish(result,
+										       &error);
 
-	if (address == NULL)
-		return FALSE;
-	connection = g_dbus_connection_new_for_address_sync(
-	    address,
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, error);
-	if (connection == NULL)
-		return FALSE;
-	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), connection,
-					      ARK_FRONTEND_DBUS_OBJECT_PATH, error))
-		return FALSE;
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	g_clear_object(&self->connecting);
+	if (!self->started) {
+		if (connection != NULL)
+			(void)g_dbus_connection_close_sync(connection, NULL, NULL);
+		return;
+	}
+	if (connection != NULL &&
+	    !g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), connection,
+					      ARK_FRONTEND_DBUS_OBJECT_PATH, &error))
+		g_clear_object(&connection);
+	if (connection == NULL) {
+		/* the daemon is useful without D-Bus: say so once, and try again after losing a
+		 * bus it had */
+		if (self->was_connected)
+			g_debug("D-Bus: still no %s bus: %s",
+				ark_frontend_dbus_bus_name(self->bus_type), error->message);
+		else if (self->automatic)
+			g_message("D-Bus: cannot connect to the %s bus (%s); the D-Bus interface "
+				  "is off",
+				  ark_frontend_dbus_bus_name(self->bus_type), error->message);
+		else
+			g_warning("D-Bus: cannot connect to the %s bus: %s; the daemon goes on "
+				  "without its D-Bus interface",
+				  ark_frontend_dbus_bus_name(self->bus_type), error->message);
+		if (self->was_connected)
+			ark_frontend_dbus_retry_later(self);
+		return;
+	}
+	g_clear_handle_id(&self->reconnect_id, g_source_remove);
 	self->connection = g_steal_pointer(&connection);
 	self->closed_id = g_signal_connect(self->connection, "closed",
 					   G_CALLBACK(ark_frontend_dbus_closed_cb), self);
@@ -1614,7 +1639,29 @@ ark_frontend_dbus_connect(ArkFrontendDbus *self, GError **error)
 	self->owner_id = g_bus_own_name_on_connection(
 	    self->connection, ARK_FRONTEND_DBUS_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
 	    ark_frontend_dbus_name_acquired_cb, ark_frontend_dbus_name_lost_cb, self, NULL);
-	return TRUE;
+	g_message("D-Bus: connected to the %s bus%s%s", ark_frontend_dbus_bus_name(self->bus_type),
+		  self->was_connected ? " again" : "",
+		  self->automatic ? " (chosen automatically: [daemon] bus = auto)" : "");
+}
+
+/* a private connection, made without blocking the main loop on a bus that does not answer */
+static void
+ark_frontend_dbus_connect(ArkFrontendDbus *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *address = g_dbus_address_get_for_bus_sync(self->bus_type, NULL, &error);
+
+	if (address == NULL) {
+		g_message("D-Bus: no %s bus (%s); the D-Bus interface is off",
+			  ark_frontend_dbus_bus_name(self->bus_type), error->message);
+		return;
+	}
+	self->connecting = g_cancellable_new();
+	g_dbus_connection_new_for_address(address,
+					  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+					      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+					  NULL, self->connecting, ark_frontend_dbus_connected_cb,
+					  g_object_ref(self));
 }
 
 /* [daemon] bus: auto uses the session bus when its address is set, else the system bus when
@@ -1730,7 +1777,6 @@ ark_frontend_dbus_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 			const gchar *group, GError **error)
 {
 	ArkFrontendDbus *self = ARK_FRONTEND_DBUS(frontend);
-	g_autoptr(GError) local_error = NULL;
 	g_auto(GStrv) plugins = NULL;
 	gboolean automatic = FALSE;
 
@@ -1810,20 +1856,9 @@ ark_frontend_dbus_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 	g_signal_connect(self->engine, "event", G_CALLBACK(ark_frontend_dbus_event_cb), self);
 	self->started = TRUE;
 
-	if (!ark_frontend_dbus_connect(self, &local_error)) {
-		/* the daemon is useful without D-Bus; an explicit choice deserves a warning */
-		if (automatic)
-			g_message("D-Bus: cannot connect to the %s bus (%s); the D-Bus interface "
-				  "is off",
-				  ark_frontend_dbus_bus_name(self->bus_type), local_error->message);
-		else
-			g_warning("D-Bus: cannot connect to the %s bus: %s; the daemon goes on "
-				  "without its D-Bus interface",
-				  ark_frontend_dbus_bus_name(self->bus_type), local_error->message);
-		return TRUE;
-	}
-	g_message("D-Bus: connected to the %s bus%s", ark_frontend_dbus_bus_name(self->bus_type),
-		  automatic ? " (chosen automatically: [daemon] bus = auto)" : "");
+	self->automatic = automatic;
+	self->was_connected = FALSE;
+	ark_frontend_dbus_connect(self);
 	return TRUE;
 }
 
@@ -1843,6 +1878,9 @@ ark_frontend_dbus_stop(ArkFrontend *frontend)
 		ark_frontend_dbus_signals_flush(self->signals);
 	ark_frontend_dbus_signals_get_stats(self->signals, &n_signals, &n_transitions);
 	g_clear_handle_id(&self->reconnect_id, g_source_remove);
+	if (self->connecting != NULL)
+		g_cancellable_cancel(self->connecting);
+	g_clear_object(&self->connecting);
 	ark_frontend_dbus_disconnect(self);
 	g_clear_pointer(&self->signals, ark_frontend_dbus_signals_free);
 	if (self->skeleton != NULL)
