@@ -1253,8 +1253,7 @@ ark_frontend_dbus_explain(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
 	g_variant_get(call->params, "(&s&s)", &run_id, &task_id);
 	if (!ark_frontend_dbus_check_ids(call, run_id, task_id))
 		return;
-	explanation = NULL; /* XXX-EXPLAIN until main has ark_engine_explain_task() */
-	g_set_error_literal(&error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED, "not yet");
+	explanation = ark_engine_explain_task(self->engine, run_id, task_id, &error);
 	if (explanation == NULL) {
 		ark_frontend_dbus_call_fail(call, error);
 		return;
