@@ -1440,7 +1440,8 @@ ark_frontend_dbus_dispatch(ArkFrontendDbus *self, GDBusMethodInvocation *invocat
 	ArkFrontendDbusCall *call = g_new0(ArkFrontendDbusCall, 1);
 
 	call->self = g_object_ref(self);
-	call->invocation = g_object_ref(invocation);
+	/* the handler owns the invocation's reference; the answer (return_*) consumes it */
+	call->invocation = invocation;
 	call->params = g_dbus_method_invocation_get_parameters(invocation);
 	call->origin = g_strdup_printf("dbus %s", sender != NULL ? sender : "?");
 	for (guint i = 0; i < G_N_ELEMENTS(ark_frontend_dbus_methods); i++) {
