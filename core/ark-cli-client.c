@@ -2702,14 +2702,12 @@ ark_cli_client_cmd_explain(ArkCliClient *self, const gchar *run_id, const gchar 
 	g_autofree gchar *summary = NULL;
 	g_autofree gchar *safe_task = ark_cli_client_safe(task_id);
 	g_autofree gchar *safe_run = ark_cli_client_safe(run_id);
+	g_autofree gchar *base = ark_cli_client_run_path(run_id, task_id);
+	g_autofree gchar *path = g_strdup_printf("%s/explain", base);
 	const gchar *reason;
 
-	if (self->dbus == NULL) {
-		ark_cli_print_error(_("explain asks the daemon over D-Bus, and no daemon owns "
-				      "org.arkitect.Arkitect1 on the bus (see docs/dbus.md)"));
-		return ARK_CLI_EXIT_ENVIRONMENT;
-	}
-	explanation = ark_cli_dbus_explain(self->dbus, run_id, task_id, &self->status, &error);
+	/* GET .../explain: the D-Bus method Explain, or the HTTP route of docs/explain.md */
+	explanation = ark_cli_client_call(self, "GET", path, &error);
 	if (explanation == NULL)
 		return ark_cli_client_fail(self, error);
 	if (self->opts->json) {

@@ -483,6 +483,13 @@ ark_cli_dbus_request(ArkCliDbus *self, const gchar *method, const gchar *path, G
 	}
 	if (!post && n == 4 && g_strcmp0(seg[0], "runs") == 0 && g_strcmp0(seg[2], "tasks") == 0)
 		return ark_cli_dbus_get_task(self, seg[1], seg[3], FALSE, out_status, error);
+	if (!post && n == 5 && g_strcmp0(seg[0], "runs") == 0 && g_strcmp0(seg[2], "tasks") == 0 &&
+	    g_strcmp0(seg[4], "explain") == 0) {
+		reply = ark_cli_dbus_call(self, "Explain", g_variant_new("(ss)", seg[1], seg[3]),
+					  "(a{sv})", out_status, error);
+		*out_status = reply != NULL ? 200 : *out_status;
+		return reply != NULL ? ark_cli_dbus_first(reply) : NULL;
+	}
 	if (post && n == 5 && g_strcmp0(seg[0], "runs") == 0 && g_strcmp0(seg[2], "tasks") == 0 &&
 	    g_strcmp0(seg[4], "cancel") == 0) {
 		g_autofree gchar *owned = NULL;
@@ -524,18 +531,4 @@ ark_cli_dbus_request(ArkCliDbus *self, const gchar *method, const gchar *path, G
 	g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
 		    _("%s %s is not available over D-Bus"), method, path);
 	return NULL;
-}
-
-JsonObject *
-ark_cli_dbus_explain(ArkCliDbus *self, const gchar *run_id, const gchar *task_id,
-		     guint *out_status, GError **error)
-{
-	g_autoptr(GVariant) reply =
-	    ark_cli_dbus_call(self, "Explain", g_variant_new("(ss)", run_id, task_id), "(a{sv})",
-			      out_status, error);
-
-	if (reply == NULL)
-		return NULL;
-	*out_status = 200;
-	return ark_cli_dbus_first(reply);
 }

@@ -35,8 +35,4 @@ JsonObject *ark_cli_dbus_request(ArkCliDbus *self, const gchar *method, const gc
 				 GBytes *body, const gchar *idempotency_key, guint *out_status,
 				 GError **error);
 
-/* Explain(run, task) as a JSON object (timestamps as RFC 3339 strings), or NULL with @error */
-JsonObject *ark_cli_dbus_explain(ArkCliDbus *self, const gchar *run_id, const gchar *task_id,
-				 guint *out_status, GError **error);
-
 G_END_DECLS

@@ -179,6 +179,7 @@ ark_frontend_dbus_call_return(ArkFrontendDbusCall *call, GVariant *value)
 	g_autoptr(GVariant) owned = g_variant_ref_sink(value);
 
 	if (call->method->action != NULL && !ark_frontend_dbus_audit(call, "ok", TRUE)) {
+		call->audit_failed = TRUE; /* a second record would fail the same way */
 		ark_frontend_dbus_call_failf(call, ARK_ERROR_STORAGE,
 					     "%s was carried out but could not be recorded in the "
 					     "audit log, so it is reported as failed",
