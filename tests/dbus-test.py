@@ -749,6 +749,31 @@ def test_second_daemon(d):
     ok(p.returncode == 2 and "--bus" in p.stderr, "a bad --bus is a usage error", p.stderr)
 
 
+def test_drain():
+    """SIGTERM: State turns draining (PropertiesChanged), new work is Busy, reads still work"""
+    d = Daemon("drain", "[daemon]\nstore = memory\n", ["--bus", "session"])
+    mon = Monitor()
+    try:
+        ok(wait_name() and d.wait_log("on the session bus"), "a daemon to drain", d.text())
+        wf = workflow("drain", [{"id": "s", "executor": "thread", "function": "sleep",
+                                 "args": "60s"}])
+        run_id = gvalue(gcall("Submit", wf, "{}"))
+        wait_task(run_id, "s", ("running",))
+        d.proc.send_signal(signal.SIGTERM)
+        ok(mon.wait_for(r"PropertiesChanged \('org.arkitect.Arkitect1.Manager', "
+                        r"\{[^\n]*'State': <'draining'>", timeout=20),
+           "State turns draining, announced by PropertiesChanged", mon.text()[-2000:])
+        p = gcall("Submit", wf, "{}")
+        ok(f"{ERR}Busy" in p.stderr and "shutting down" in p.stderr,
+           "Submit while draining: Busy", p.stdout + p.stderr)
+        ok(gcall("GetRun", run_id).returncode == 0, "reads still work while draining")
+        d.proc.send_signal(signal.SIGTERM)  # a second one: stop waiting for the sleeper
+    finally:
+        rc = d.stop()
+        mon.stop()
+    ok(rc == 0, "the drained daemon stops cleanly", d.text()[-2000:])
+
+
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -937,6 +962,7 @@ def main():
         mon.stop()
         test_second_daemon(d)
         test_small_limit()
+        test_drain()
         test_access_rule()
         test_system_policy()
     finally:
