@@ -2077,7 +2077,13 @@ ark_cli_client_print_daemon_status(JsonObject *status)
 	gint64 secs = 0;
 	gboolean utf8 = ark_cli_progress_use_utf8();
 
-	(void)ark_cli_client_int(status, "uptime_seconds", &secs);
+	/* a number with a fraction: json-glib holds it as a double, not an int */
+	if (!ark_cli_client_int(status, "uptime_seconds", &secs)) {
+		JsonNode *node = json_object_get_member(status, "uptime_seconds");
+		if (node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
+		    json_node_get_value_type(node) == G_TYPE_DOUBLE)
+			secs = (gint64)CLAMP(json_node_get_double(node), 0, (gdouble)G_MAXINT32);
+	}
 	uptime = ark_cli_format_duration(CLAMP(secs, 0, G_MAXINT64 / G_USEC_PER_SEC) *
 					 G_USEC_PER_SEC);
 	/* TRANSLATORS: first line of the daemon's status: version, state, uptime, start time */
