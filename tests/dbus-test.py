@@ -227,8 +227,8 @@ def test_introspection_and_properties(d):
        "the object is introspectable with the interface of org.arkitect.Arkitect1.xml",
        p.stdout + p.stderr)
     for method in ("Submit", "SubmitFd", "ListRuns", "GetRun", "ListTasks", "GetTask",
-                   "CancelRun", "CancelTask", "RetryTask", "DlqList", "DlqReplay", "Explain",
-                   "GetStatus"):
+                   "CancelRun", "CancelTask", "RetryTask", "AddTask", "DlqList", "DlqReplay",
+                   "Explain", "GetStatus"):
         ok(re.search(rf"\b{method}\(", p.stdout) is not None, f"introspection has {method}")
     p = gcall("GetAll", IFACE, iface="org.freedesktop.DBus.Properties")
     ok(p.returncode == 0 and "'Version': <'" in p.stdout and "'State': <'running'>" in p.stdout,
@@ -502,6 +502,34 @@ def test_dlq_retry_cancel(d):
        "the reason and who cancelled are recorded", p.stdout)
 
 
+def test_add_task(d, finished_run):
+    wf = workflow("grow", [{"id": "base", "executor": "thread", "function": "sleep",
+                            "args": "60s"}])
+    run_id = gvalue(gcall("Submit", wf, "{}"))
+    wait_task(run_id, "base", ("running",))
+    p = gcall("AddTask", run_id, json.dumps(noop("extra")))
+    ok(p.returncode == 0 and "'id': <'extra'>" in p.stdout and f"'run_id': <'{run_id}'>"
+       in p.stdout, "AddTask adds a task to an open run and returns it", p.stdout + p.stderr)
+    ok(wait_task(run_id, "extra", ("succeeded",)) == "succeeded", "the added task runs")
+    p = gcall("AddTask", run_id, json.dumps(noop("after-base", needs=["base"])))
+    ok(p.returncode == 0 and task_state(run_id, "after-base") == "pending",
+       "an added task may need a task of the run", p.stdout + p.stderr)
+    for name, run, task, error in (
+            ("a duplicate id", run_id, json.dumps(noop("extra")), "InvalidArgument"),
+            ("an unknown need", run_id, json.dumps(noop("x", needs=["nope"])), "InvalidArgument"),
+            ("a task that is not an object", run_id, "[1]", "InvalidArgument"),
+            ("a task that is not JSON", run_id, "{", "InvalidArgument"),
+            ("a finished run", finished_run, json.dumps(noop("late")), "InvalidArgument"),
+            ("an unknown run", "01NOSUCHRUN", json.dumps(noop("late")), "NotFound")):
+        p = gcall("AddTask", run, task)
+        ok(f"{ERR}{error}" in p.stderr, f"AddTask with {name}: {error}", p.stdout + p.stderr)
+    gcall("CancelRun", run_id, "")
+    ok(wait_run(run_id) == "cancelled", "the grown run is cancelled")
+    ok(any(r.get("action") == "task.add" and r.get("target") == f"{run_id}/extra" and
+           r.get("result") == "ok" for r in audit_records(d)),
+       "AddTask is audited as task.add with RUN/TASK")
+
+
 def test_explain(d, run_id):
     p = gcall("Explain", run_id, "a")
     ok(p.returncode == 0 and "'state': <'succeeded'>" in p.stdout and
@@ -708,7 +736,8 @@ def test_audit(d):
     uid = os.getuid()
     dbus_records = [r for r in records if str(r.get("origin", "")).startswith("dbus :")]
     actions = {r.get("action") for r in dbus_records}
-    ok({"run.submit", "run.cancel", "task.cancel", "task.retry", "dlq.replay"} <= actions,
+    ok({"run.submit", "run.cancel", "task.cancel", "task.retry", "task.add", "dlq.replay"} <=
+       actions,
        "every mutating method is in the audit log", sorted(actions))
     ok(all(str(r.get("actor", "")).startswith(f"uid {uid}") for r in dbus_records),
        "the actor is the caller's uid as the bus reports it",
@@ -716,7 +745,8 @@ def test_audit(d):
     ok(any(r.get("action") == "run.cancel" and r.get("result") == "exists"
            for r in dbus_records), "a refused call is audited with its error", "")
     reads = [r for r in dbus_records if r.get("action") not in
-             ("run.submit", "run.cancel", "task.cancel", "task.retry", "dlq.replay")]
+             ("run.submit", "run.cancel", "task.cancel", "task.retry", "task.add",
+              "dlq.replay")]
     ok(not reads, "reads are not audited", reads[:3])
 
 
@@ -860,6 +890,9 @@ def test_access_rule():
         p = gcall("CancelRun", "01NOSUCHRUN", "", address=bus.address, prefix=NOBODY)
         ok(f"{ERR}PermissionDenied" in p.stderr,
            "the rule comes before the arguments are looked at", p.stdout + p.stderr)
+        p = gcall("AddTask", "01NOSUCHRUN", "{}", address=bus.address, prefix=NOBODY)
+        ok(f"{ERR}PermissionDenied" in p.stderr, "nobody may not add tasks",
+           p.stdout + p.stderr)
         p = gcall("Submit", workflow("from-root", [noop("a")]), "{}", address=bus.address)
         ok(p.returncode == 0, "root may submit", p.stdout + p.stderr)
         denied = [r for r in audit_records(d) if r.get("result") == "permission-denied"]
@@ -914,7 +947,8 @@ def test_system_policy():
         ok(p.returncode == 0 and IFACE in p.stdout, "and introspect", p.stdout + p.stderr)
         for method, args in (("Submit", (workflow("x", [noop("a")]), "{}")),
                              ("CancelRun", ("01NOSUCHRUN", "")),
-                             ("RetryTask", ("01NOSUCHRUN", "a", "{}"))):
+                             ("RetryTask", ("01NOSUCHRUN", "a", "{}")),
+                             ("AddTask", ("01NOSUCHRUN", "{}"))):
             p = gcall(method, *args, address=bus.address, prefix=NOBODY)
             ok("org.freedesktop.DBus.Error.AccessDenied" in p.stderr,
                f"the bus refuses {method} from nobody", p.stdout + p.stderr)
@@ -948,6 +982,7 @@ def main():
         test_errors(d, run_id)
         test_dlq_retry_cancel(d)
         test_explain(d, run_id)
+        test_add_task(d, run_id)
         test_vanishing_client(d)
         test_coalescing(d)
         test_cli(d, run_id)

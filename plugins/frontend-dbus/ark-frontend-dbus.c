@@ -40,6 +40,7 @@
 #define ARK_FRONTEND_DBUS_MAX_REASON 1024
 #define ARK_FRONTEND_DBUS_MAX_KEY 128
 #define ARK_FRONTEND_DBUS_MAX_OVERRIDES (64 * 1024)
+#define ARK_FRONTEND_DBUS_MAX_TASK (1024 * 1024)
 #define ARK_FRONTEND_DBUS_MAX_JSON_DEPTH 64
 #define ARK_FRONTEND_DBUS_RUNS_DEFAULT_LIMIT 100
 #define ARK_FRONTEND_DBUS_RUNS_MAX_LIMIT 1000
@@ -1179,6 +1180,54 @@ ark_frontend_dbus_dlq_replay(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
 }
 
 static void
+ark_frontend_dbus_add_task(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *run_id = NULL;
+	const gchar *text = NULL;
+	const gchar *task_id = NULL;
+	JsonObject *task;
+	JsonNode *root;
+	JsonNode *id;
+
+	g_variant_get(call->params, "(&s&s)", &run_id, &text);
+	if (!ark_frontend_dbus_check_ids(call, run_id, NULL))
+		return;
+	call->target = g_strdup(run_id);
+	if (strlen(text) > ARK_FRONTEND_DBUS_MAX_TASK) {
+		ark_frontend_dbus_call_failf(call, ARK_ERROR_LIMIT_EXCEEDED,
+					     "the task is larger than %d bytes",
+					     ARK_FRONTEND_DBUS_MAX_TASK);
+		return;
+	}
+	if (!ark_frontend_dbus_json_depth_ok(text, strlen(text), ARK_FRONTEND_DBUS_MAX_JSON_DEPTH) ||
+	    !json_parser_load_from_data(parser, text, -1, &error) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		ark_frontend_dbus_call_failf(call, ARK_ERROR_INVALID_ARGUMENT,
+					     "the task must be a JSON object of the workflow "
+					     "format%s%s",
+					     error != NULL ? ": " : "",
+					     error != NULL ? error->message : "");
+		return;
+	}
+	task = json_node_get_object(root);
+	id = json_object_get_member(task, "id");
+	if (id != NULL && JSON_NODE_HOLDS_VALUE(id) && json_node_get_value_type(id) == G_TYPE_STRING &&
+	    ark_frontend_dbus_valid_task_id(json_node_get_string(id))) {
+		task_id = json_node_get_string(id);
+		g_free(call->target);
+		call->target = g_strdup_printf("%s/%s", run_id, task_id);
+	}
+	if (!ark_engine_add_task(self->engine, run_id, task, call->user, &error)) {
+		ark_frontend_dbus_call_fail(call, error);
+		return;
+	}
+	/* the engine accepted it, so it had a valid id */
+	ark_frontend_dbus_return_task_now(call, run_id, task_id != NULL ? task_id : "");
+}
+
+static void
 ark_frontend_dbus_dlq_list(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
 {
 	g_autoptr(GPtrArray) tasks = NULL;
@@ -1339,6 +1388,7 @@ static const ArkFrontendDbusMethod ark_frontend_dbus_methods[] = {
     {"CancelRun", "run.cancel", ark_frontend_dbus_cancel_run},
     {"CancelTask", "task.cancel", ark_frontend_dbus_cancel_task},
     {"RetryTask", "task.retry", ark_frontend_dbus_retry_task},
+    {"AddTask", "task.add", ark_frontend_dbus_add_task},
     {"DlqList", NULL, ark_frontend_dbus_dlq_list},
     {"DlqReplay", "dlq.replay", ark_frontend_dbus_dlq_replay},
     {"Explain", NULL, ark_frontend_dbus_explain},
@@ -1488,6 +1538,7 @@ ARK_FRONTEND_DBUS_HANDLER(ark_frontend_dbus_handle_cancel_task_cb, const gchar *
 			  const gchar *c)
 ARK_FRONTEND_DBUS_HANDLER(ark_frontend_dbus_handle_retry_task_cb, const gchar *a, const gchar *b,
 			  GVariant *c)
+ARK_FRONTEND_DBUS_HANDLER(ark_frontend_dbus_handle_add_task_cb, const gchar *a, const gchar *b)
 ARK_FRONTEND_DBUS_HANDLER(ark_frontend_dbus_handle_dlq_list_cb, const gchar *a, const gchar *b,
 			  guint c)
 ARK_FRONTEND_DBUS_HANDLER(ark_frontend_dbus_handle_dlq_replay_cb, const gchar *a, const gchar *b,
@@ -1845,6 +1896,8 @@ ark_frontend_dbus_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 			 G_CALLBACK(ark_frontend_dbus_handle_cancel_task_cb), self);
 	g_signal_connect(self->skeleton, "handle-retry-task",
 			 G_CALLBACK(ark_frontend_dbus_handle_retry_task_cb), self);
+	g_signal_connect(self->skeleton, "handle-add-task",
+			 G_CALLBACK(ark_frontend_dbus_handle_add_task_cb), self);
 	g_signal_connect(self->skeleton, "handle-dlq-list",
 			 G_CALLBACK(ark_frontend_dbus_handle_dlq_list_cb), self);
 	g_signal_connect(self->skeleton, "handle-dlq-replay",
