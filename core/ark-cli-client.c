@@ -2819,9 +2819,9 @@ ark_cli_client_stray_option(ArkCliClientOptions *opts, const gchar *cmd)
 		const gchar *commands; /* space-separated, with spaces around */
 	} table[] = {
 	    {"--url", opts->url != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch "},
+	     " submit runs status tasks logs cancel retry dlq watch explain "},
 	    {"--token-file", opts->token_file != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch "},
+	     " submit runs status tasks logs cancel retry dlq watch explain "},
 	    {"--wait", opts->wait, " submit cancel retry dlq "},
 	    {"--state", opts->states != NULL, " runs tasks "},
 	    {"--workflow", opts->workflow != NULL, " runs "},

@@ -553,6 +553,14 @@ def test_explain(d, run_id):
         doc = {}
     ok(doc.get("state") == "pending" and doc.get("task_id") == "waiting",
        "arkitect explain --json", c.stdout + c.stderr)
+    c = run([ARKITECT, "explain", waiting, "waiting", "--json", "--state-dir", d.state])
+    try:
+        http_doc = json.loads(c.stdout)
+    except ValueError:
+        http_doc = {}
+    ok(http_doc.get("state") == "pending" and
+       http_doc.get("waiting_for") == doc.get("waiting_for"),
+       "arkitect explain over HTTP (--state-dir) says the same", c.stdout + c.stderr)
     p = gcall("Explain", waiting, "nope")
     ok(f"{ERR}NotFound" in p.stderr, "Explain of an unknown task: NotFound", p.stderr)
     gcall("CancelRun", waiting, "")
