@@ -794,6 +794,7 @@ def main():
 
             run_id = None
             round_kills = 0
+            uncommitted_streak = 0
             final_report = None
             final_rc = None
             while True:
@@ -825,6 +826,10 @@ def main():
                         delay = rng.uniform(0.0, 0.03)
                     else:
                         delay = rng.uniform(0.03, 0.4)
+                    if run_id is None and uncommitted_streak >= 5:
+                        # a slow build on a loaded machine may never get as far as the
+                        # commit within the delays above: let this one start a task first
+                        wait_for_marks(p, marks, 120.0)
                     if not second_runner_checked and run_id is not None:
                         # the first resume of the harness is stopped (SIGSTOP) once it surely
                         # holds the state directory, that is once one of its tasks started
@@ -859,6 +864,7 @@ def main():
                             run_id = ids[0]
                         else:
                             stats["uncommitted"] += 1
+                            uncommitted_streak += 1
                     elif ids != [run_id]:
                         raise Violation("%s: after resuming %s the store lists runs %s"
                                         % (label, run_id, ids))
