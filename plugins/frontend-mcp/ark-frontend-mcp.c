@@ -306,7 +306,7 @@ ark_frontend_mcp_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config,
 		self->lines = g_data_input_stream_new(self->input);
 		g_data_input_stream_set_newline_type(self->lines, G_DATA_STREAM_NEWLINE_TYPE_LF);
 		self->stdio = ark_mcp_session_new(self->server, &ark_frontend_mcp_stdio_funcs, self,
-						  actor, "mcp stdio");
+						  actor, "mcp stdio", TRUE);
 		ark_frontend_mcp_stdio_read(self);
 	} else {
 		ArkHttpMount mount = {0};

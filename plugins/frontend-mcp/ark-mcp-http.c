@@ -337,8 +337,9 @@ ark_mcp_http_session_new(ArkMcpHttp *http, const ArkHttpRequestInfo *info)
 	session->get = ark_mcp_http_stream_new(session, 0);
 	session->actor = g_strdup(info->actor);
 	session->last_active = g_get_monotonic_time();
+	/* without a token (require-token=false) the operator let every local client in */
 	session->core = ark_mcp_session_new(http->server, &ark_mcp_http_funcs, session, info->actor,
-					    info->origin);
+					    info->origin, info->actor == NULL || info->admin);
 	return session;
 }
 

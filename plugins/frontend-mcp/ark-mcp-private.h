@@ -81,8 +81,10 @@ gchar *ark_mcp_peek_method(const gchar *data, gsize len);
 
 /* sessions ------------------------------------------------------------------------------------ */
 
+/* @admin: may call tools that change things (a read-scope token may not) */
 ArkMcpSession *ark_mcp_session_new(ArkMcpServer *server, const ArkMcpTransportFuncs *funcs,
-				   gpointer user_data, const gchar *actor, const gchar *origin);
+				   gpointer user_data, const gchar *actor, const gchar *origin,
+				   gboolean admin);
 /* the transport is gone: pending calls are dropped without an answer */
 void ark_mcp_session_close(ArkMcpSession *self);
 ArkMcpSession *ark_mcp_session_ref(ArkMcpSession *self);

@@ -51,6 +51,7 @@ struct _ArkMcpSession {
 	gpointer user_data;
 	gchar *actor;
 	gchar *origin;
+	gboolean admin;
 	gboolean initialized;
 	gboolean closed;
 	gchar *version;
@@ -755,10 +756,11 @@ ark_mcp_server_sweep(ArkMcpServer *server, gint64 now_ms)
 
 ArkMcpSession *
 ark_mcp_session_new(ArkMcpServer *server, const ArkMcpTransportFuncs *funcs, gpointer user_data,
-		    const gchar *actor, const gchar *origin)
+		    const gchar *actor, const gchar *origin, gboolean admin)
 {
 	ArkMcpSession *self = g_new0(ArkMcpSession, 1);
 
+	self->admin = admin;
 	self->ref = 1;
 	self->server = server;
 	self->funcs = *funcs;
@@ -1099,6 +1101,14 @@ ark_mcp_tools_call(ArkMcpCall *call, JsonObject *params)
 	args = arguments != NULL && JSON_NODE_HOLDS_OBJECT(arguments)
 		   ? json_object_ref(json_node_get_object(arguments))
 		   : json_object_new();
+	/* the scopes of the HTTP API's tokens hold here too */
+	if (!self->admin && (tool->flags & ARK_MCP_READ_ONLY) == 0) {
+		ark_mcp_call_tool_error(call,
+					"token '%s' has the read scope: %s changes things and needs "
+					"an admin token",
+					self->actor != NULL ? self->actor : "(none)", name);
+		return;
+	}
 	if (task_node == NULL || JSON_NODE_HOLDS_NULL(task_node)) {
 		tool->call(call, args);
 		return;
