@@ -48,6 +48,8 @@ ARK_API G_DECLARE_INTERFACE(ArkPolicy, ark_policy, ARK, POLICY, GObject)
  * @remove: remove a queued entry (cancellation); FALSE if it was not queued here
  * @get_length: number of queued entries
  * @task_finished: (optional) learn from a finished task (e.g. its duration)
+ * @get_position: (optional) where a queued entry stands: 1 is the one dequeue() returns next, 0
+ *   means not queued here or unknown (ABI 1.2; explains why a task waits, so it may be O(n))
  *
  * A queue discipline: synchronous, main thread only, never blocks, never allocates per entry in
  * the steady state if it can avoid it.
@@ -63,9 +65,10 @@ struct _ArkPolicyInterface {
 	guint (*get_length)(ArkPolicy *self);
 	void (*task_finished)(ArkPolicy *self, const ArkQueueEntry *entry, ArkTaskState state,
 			      gint64 duration);
+	guint (*get_position)(ArkPolicy *self, const ArkQueueEntry *entry);
 
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[15];
 };
 
 ARK_API gboolean ark_policy_setup(ArkPolicy *self, GKeyFile *config, const gchar *group,
@@ -75,6 +78,7 @@ ARK_API ArkQueueEntry *ark_policy_peek(ArkPolicy *self);
 ARK_API ArkQueueEntry *ark_policy_dequeue(ArkPolicy *self);
 ARK_API gboolean ark_policy_remove(ArkPolicy *self, ArkQueueEntry *entry);
 ARK_API guint ark_policy_get_length(ArkPolicy *self);
+ARK_API guint ark_policy_get_position(ArkPolicy *self, const ArkQueueEntry *entry);
 ARK_API void ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry,
 				      ArkTaskState state, gint64 duration);
 
