@@ -252,7 +252,6 @@ ark_mcp_read_run(ArkEngine *engine, const gchar *uri, gchar **parts, gint *out_c
 		json_object_set_array_member(result, "attempts", array);
 		return ark_mcp_contents_json(uri, result);
 	}
-#ifdef ARK_MCP_HAVE_EXPLAIN
 	if (n == 4 && g_strcmp0(parts[3], "explain") == 0) {
 		JsonObject *explain = ark_engine_explain_task(engine, run->id, task->task_id, &error);
 		if (explain == NULL) {
@@ -262,7 +261,6 @@ ark_mcp_read_run(ArkEngine *engine, const gchar *uri, gchar **parts, gint *out_c
 		}
 		return ark_mcp_contents_json(uri, explain);
 	}
-#endif
 	if (n == 6 && g_strcmp0(parts[3], "attempts") == 0 && g_strcmp0(parts[5], "log") == 0) {
 		g_autoptr(GPtrArray) attempts = ark_store_list_attempts(
 		    ark_engine_get_store(engine), run->id, task->task_id, NULL);

@@ -1083,6 +1083,59 @@ ark_mcp_tool_list_plugins(ArkMcpCall *call, JsonObject *args)
 		ark_mcp_call_tool_ok(call, ark_mcp_plugins_json(engine));
 }
 
+static void
+ark_mcp_tool_explain_task(ArkMcpCall *call, JsonObject *args)
+{
+	ArkEngine *engine = ark_mcp_tool_engine(call);
+	g_autoptr(GError) error = NULL;
+	const gchar *run_id = NULL;
+	const gchar *task_id = NULL;
+	JsonObject *explain;
+
+	if (engine == NULL || !ark_mcp_arg_string(call, args, "run_id", TRUE, 128, &run_id) ||
+	    !ark_mcp_arg_string(call, args, "task_id", TRUE, 256, &task_id))
+		return;
+	explain = ark_engine_explain_task(engine, run_id, task_id, &error);
+	if (explain == NULL) {
+		ark_mcp_call_tool_error(call, "%s%s", error->message,
+					g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND)
+					    ? " (list_runs and get_run show what exists)"
+					    : "");
+		return;
+	}
+	ark_mcp_call_tool_ok(call, explain);
+}
+
+static void
+ark_mcp_tool_add_task(ArkMcpCall *call, JsonObject *args)
+{
+	g_autoptr(ArkRunRecord) run = ark_mcp_arg_run(call, args);
+	JsonNode *task = json_object_get_member(args, "task");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *target = NULL;
+	const gchar *task_id;
+
+	if (run == NULL)
+		return;
+	if (task == NULL || !JSON_NODE_HOLDS_OBJECT(task)) {
+		ark_mcp_call_tool_error(call, "argument 'task' is required: a task object as in the "
+					      "workflow format, e.g. {\"id\": \"report\", \"needs\": "
+					      "[\"build\"], \"run\": [\"make\", \"report\"]}");
+		return;
+	}
+	task_id = ark_mcp_get_string(json_node_get_object(task), "id");
+	target = g_strdup_printf("%s/%s", run->id, task_id != NULL ? task_id : "");
+	if (!ark_engine_add_task(ark_mcp_call_get_engine(call), run->id, json_node_get_object(task),
+				 ark_mcp_call_get_actor(call), &error)) {
+		ark_mcp_audit(call, "task.add", target, error, NULL);
+		ark_mcp_call_tool_error(call, "the task was not added to run %s:\n%s", run->id,
+					error->message);
+		return;
+	}
+	ark_mcp_audit(call, "task.add", target, NULL, NULL);
+	ark_mcp_respond_task_now(call, run->id, task_id, "added to the run");
+}
+
 /* the table -------------------------------------------------------------------------------------- */
 
 #define ARK_MCP_RUN_ID_PROP "\"run_id\":{\"type\":\"string\",\"description\":\"the run's id\"}"
@@ -1205,6 +1258,24 @@ static const ArkMcpTool ark_mcp_tools[] = {
      "," ARK_MCP_SET_PROP "},\"required\":[\"run_id\",\"task_id\"],"
      "\"additionalProperties\":false}",
      ARK_MCP_TASK_RESULT_SCHEMA, ARK_MCP_OPEN_WORLD, ark_mcp_tool_replay_dlq},
+    {"add_task", "Add a task to a run",
+     "Adds one task to a run that is still open. task is a task object of the workflow format "
+     "({\"id\", \"run\": [argv...], \"needs\": [...]}); its needs may name tasks of the run, "
+     "and nothing already there can depend on it. Problems come back as a tool error.",
+     "{\"type\":\"object\",\"properties\":{" ARK_MCP_RUN_ID_PROP ",\"task\":{\"type\":"
+     "\"object\",\"description\":\"the task, as in the workflow format\"}},\"required\":["
+     "\"run_id\",\"task\"],\"additionalProperties\":false}",
+     ARK_MCP_TASK_RESULT_SCHEMA, ARK_MCP_OPEN_WORLD, ark_mcp_tool_add_task},
+    {"explain_task", "Explain a task",
+     "Why a task is, or is not, running: the needs it waits for, its place in the policy "
+     "queue and the executor's slots, the concurrency keys or resources that block it and who "
+     "holds them, when its next retry is due, or why it ended.",
+     "{\"type\":\"object\",\"properties\":{" ARK_MCP_RUN_ID_PROP "," ARK_MCP_TASK_ID_PROP
+     "},\"required\":[\"run_id\",\"task_id\"],\"additionalProperties\":false}",
+     "{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"string\"},\"task_id\":{"
+     "\"type\":\"string\"},\"state\":{\"type\":\"string\"},\"summary\":{\"type\":"
+     "\"string\"}},\"required\":[\"run_id\",\"task_id\",\"state\",\"summary\"]}",
+     ARK_MCP_READ_ONLY | ARK_MCP_IDEMPOTENT, ark_mcp_tool_explain_task},
     {"list_plugins", "List plugins",
      "The plugins loaded (name, version, what each provides) and those refused, with why.",
      "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
