@@ -194,19 +194,11 @@ ark_frontend_mcp_stdio_line_cb(GObject *source, GAsyncResult *result, gpointer u
 	g_autofree gchar *reply = NULL;
 	gsize len = 0;
 
-	line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(source), result, &len,
-							 &error);
+	/* not the _utf8 variant: the protocol core answers a line that is not UTF-8 with
+	 * -32700 and the session goes on */
+	line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, &len,
+						    &error);
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-		g_object_unref(self);
-		return;
-	}
-	if (line == NULL && error != NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA)) {
-		/* not UTF-8: the line is answered as a parse error, the session goes on */
-		g_autofree gchar *parse = g_strdup(
-		    "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":"
-		    "\"Parse error: the message is not UTF-8 text\"}}");
-		ark_frontend_mcp_stdio_write(self, parse, strlen(parse));
-		ark_frontend_mcp_stdio_read(self);
 		g_object_unref(self);
 		return;
 	}
