@@ -1405,10 +1405,10 @@ ark_mcp_prompts_get_method(ArkMcpCall *call, JsonObject *params)
 		members = json_object_get_members(args);
 		for (GList *l = members; l != NULL; l = l->next) {
 			if (ark_mcp_get_string(args, l->data) == NULL) {
-				g_list_free(members);
 				ark_mcp_call_error(call, ARK_MCP_INVALID_PARAMS, NULL,
 						   "argument '%s' must be a string",
 						   (const gchar *)l->data);
+				g_list_free(members);
 				return;
 			}
 		}
