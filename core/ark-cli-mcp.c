@@ -317,17 +317,10 @@ ark_cli_mcp_sse_read(ArkCliMcpExchange *ex)
 }
 
 static void
-ark_cli_mcp_body_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+ark_cli_mcp_body_done(ArkCliMcpExchange *ex, const gchar *text)
 {
-	ArkCliMcpExchange *ex = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) bytes = NULL;
-	g_autofree gchar *text = NULL;
 	guint status = soup_message_get_status(ex->msg);
 
-	bytes = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), result, &error);
-	text = bytes != NULL ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-			     : g_strdup("");
 	if (SOUP_STATUS_IS_SUCCESSFUL(status)) {
 		if (text[0] != '\0')
 			ark_cli_mcp_learn(ex->self, text, !ex->drop);
@@ -364,6 +357,38 @@ ark_cli_mcp_rediscover(ArkCliMcp *self)
 	g_clear_pointer(&self->last_event_id, g_free);
 	g_message("the daemon is back at %s", self->endpoint);
 	return TRUE;
+}
+
+static void ark_cli_mcp_body_done(ArkCliMcpExchange *ex, const gchar *text);
+
+static void
+ark_cli_mcp_body_line_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	ArkCliMcpExchange *ex = user_data;
+	g_autofree gchar *line = NULL;
+	gsize len = 0;
+
+	line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, &len,
+						    NULL);
+	if (line == NULL) {
+		ark_cli_mcp_body_done(ex, ex->data->str);
+		return;
+	}
+	if (ex->data->len + len < ARK_CLI_MCP_MAX_LINE)
+		g_string_append_len(ex->data, line, (gssize)len);
+	g_data_input_stream_read_line_async(ex->sse, G_PRIORITY_DEFAULT, NULL,
+					    ark_cli_mcp_body_line_cb, ex);
+}
+
+/* the whole body of a JSON answer: one line (the daemon writes no newline in it) up to EOF;
+ * reads stay on the main context, where libsoup wants them */
+static void
+ark_cli_mcp_read_body(ArkCliMcpExchange *ex, GInputStream *in)
+{
+	ex->sse = g_data_input_stream_new(in);
+	ex->data = g_string_new(NULL);
+	g_data_input_stream_read_line_async(ex->sse, G_PRIORITY_DEFAULT, NULL,
+					    ark_cli_mcp_body_line_cb, ex);
 }
 
 static void
@@ -444,8 +469,7 @@ ark_cli_mcp_sent_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 		ark_cli_mcp_open_get(self);
 		ex->drop = TRUE;
 	}
-	g_input_stream_read_bytes_async(in, ARK_CLI_MCP_MAX_LINE, G_PRIORITY_DEFAULT, NULL,
-					ark_cli_mcp_body_cb, ex);
+	ark_cli_mcp_read_body(ex, in);
 }
 
 static SoupMessage *

@@ -367,6 +367,12 @@ ark_mcp_waiter_answer(ArkMcpWaiter *waiter, gboolean timed_out)
 					error->message);
 		return;
 	}
+	/* the last word on progress: the run's last task events may come after it closed */
+	if (ark_run_state_is_terminal(run->state) && ark_mcp_call_has_progress(call)) {
+		g_autofree gchar *message =
+		    g_strdup_printf("the run %s", ark_run_state_to_string(run->state));
+		ark_mcp_call_progress(call, run->n_tasks, run->n_tasks, message);
+	}
 	result = json_object_new();
 	json_object_set_string_member(result, "run_id", run->id);
 	json_object_set_string_member(result, "state", ark_run_state_to_string(run->state));
@@ -443,14 +449,17 @@ ark_mcp_wait_run(ArkMcpCall *call, const gchar *run_id, gint64 timeout_s)
 	ArkMcpServer *server = ark_mcp_call_get_server(call);
 	ArkEngine *engine = ark_mcp_call_get_engine(call);
 	ArkMcpWaiter *waiter = g_new0(ArkMcpWaiter, 1);
-	ArkRunState state;
+	g_autoptr(ArkRunRecord) run = NULL;
 	GPtrArray *list;
 
 	waiter->server = server;
 	waiter->call = call;
 	waiter->run_id = g_strdup(run_id);
 	ark_mcp_call_set_cancel(call, ark_mcp_waiter_cancel_cb, waiter, ark_mcp_waiter_free);
-	if (!ark_engine_get_run_state(engine, run_id, &state) || ark_run_state_is_terminal(state)) {
+	/* the store decides: a run the engine has just closed may not have its final state
+	 * committed yet, and its run.finished event is still to come */
+	run = ark_store_get_run(ark_engine_get_store(engine), run_id, NULL);
+	if (run == NULL || ark_run_state_is_terminal(run->state)) {
 		ark_mcp_waiter_answer(waiter, FALSE);
 		return;
 	}

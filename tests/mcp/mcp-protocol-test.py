@@ -404,6 +404,18 @@ def test_subscription_and_tasks(sid):
     ok(got and b"notifications/resources/updated" in got[0] and b"arkitect://events" in got[0],
        "notifications/resources/updated arrives on the GET stream", got)
 
+    status, msg, before = tool(sid, "submit_workflow", {"workflow": {"name": "two", "tasks": [
+        {"id": "a", "run": ["true"]}, {"id": "b", "needs": ["a"], "run": ["true"]}]},
+        "wait": True}, id=61, meta={"progressToken": "t"})
+    progress = [m["params"] for m in before if m.get("method") == "notifications/progress"]
+    ok(msg["result"]["structuredContent"]["state"] == "succeeded" and progress and
+       all(p["progressToken"] == "t" for p in progress) and
+       progress[-1]["progress"] == 2 and progress[-1]["total"] == 2 and
+       all(progress[i]["progress"] <= progress[i + 1]["progress"]
+           for i in range(len(progress) - 1)),
+       "submit_workflow wait=true: progress up to 2 of 2 before the answer, on its stream",
+       before)
+
     # MCP tasks
     status, msg, _ = tool(sid, "submit_workflow", {"workflow": {"name": "task", "tasks": [
         {"id": "a", "run": ["sh", "-c", "sleep 1; echo done"]}]}, "wait": True}, id=62,
