@@ -33,6 +33,9 @@
 #define ARK_MCP_HTTP_SESSION_ID_BYTES 32
 #define ARK_MCP_HTTP_MAX_DETACHED 16
 #define ARK_MCP_HTTP_RETRY_MS 3000
+/* an SSE stream with nothing to say gets a comment this often, so that proxies keep it and a
+ * client that went away is noticed */
+#define ARK_MCP_HTTP_KEEPALIVE_USEC (15 * G_USEC_PER_SEC)
 
 typedef struct _ArkMcpHttpSession ArkMcpHttpSession;
 
@@ -55,6 +58,7 @@ typedef struct {
 	guint64 delivered; /* the GET stream: events written to a connection, up to this n */
 	gulong finished_id;
 	GSource *hangup;
+	gint64 last_write; /* monotonic */
 } ArkMcpHttpStream;
 
 struct _ArkMcpHttpSession {
@@ -166,6 +170,7 @@ ark_mcp_http_stream_finished_cb(SoupServerMessage *msg, gpointer user_data)
 static void
 ark_mcp_http_write(ArkMcpHttpStream *stream, const gchar *data, gsize len)
 {
+	stream->last_write = g_get_monotonic_time();
 	soup_message_body_append(soup_server_message_get_response_body(stream->msg),
 				 SOUP_MEMORY_COPY, data, len);
 	soup_server_message_unpause(stream->msg);
@@ -393,8 +398,21 @@ ark_mcp_http_sweep(ArkMcpHttp *http, gint64 now)
 	g_hash_table_iter_init(&iter, http->sessions);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkMcpHttpSession *session = value;
-		if (!ark_mcp_http_session_busy(session) && now - session->last_active >= idle)
+		GHashTableIter streams;
+		gpointer stream_value;
+
+		if (!ark_mcp_http_session_busy(session) && now - session->last_active >= idle) {
 			g_hash_table_iter_remove(&iter);
+			continue;
+		}
+		g_hash_table_iter_init(&streams, session->streams);
+		while (g_hash_table_iter_next(&streams, NULL, &stream_value)) {
+			static const gchar comment[] = ": keepalive\n\n";
+			ArkMcpHttpStream *stream = stream_value;
+			if (stream->msg != NULL && stream->sse && !stream->completing &&
+			    now - stream->last_write >= ARK_MCP_HTTP_KEEPALIVE_USEC)
+				ark_mcp_http_write(stream, comment, sizeof(comment) - 1);
+		}
 	}
 }
 

@@ -49,15 +49,15 @@ def ok(cond, name, detail=""):
 
 
 class Daemon:
-    def __init__(self):
-        self.state = os.path.join(WORK, "state")
-        conf = os.path.join(WORK, "arkitect.conf")
+    def __init__(self, name="state", mcp_conf="max-message-size=64K\n"
+                 "allowed-origins=https://ok.example\n"):
+        self.state = os.path.join(WORK, name)
+        conf = os.path.join(WORK, name + ".conf")
         digest = hashlib.sha256(READ_TOKEN.encode()).hexdigest()
         with open(conf, "w") as f:
             f.write("[daemon]\nstore=memory\n[frontend-http]\nlisten=127.0.0.1:0\n"
-                    f"token.reader=read:{digest}\n"
-                    "[frontend-mcp]\nmax-message-size=64K\nallowed-origins=https://ok.example\n")
-        self.log = open(os.path.join(WORK, "daemon.log"), "w")
+                    f"token.reader=read:{digest}\n[frontend-mcp]\n{mcp_conf}")
+        self.log = open(os.path.join(WORK, name + ".log"), "w")
         self.proc = subprocess.Popen([ARKITECTD, "-c", conf, "-s", self.state],
                                      stdout=subprocess.DEVNULL, stderr=self.log)
         url_file = os.path.join(self.state, "http.url")
@@ -463,6 +463,29 @@ def test_delete(sid):
     ok(status == 404, "a deleted session: 404", f"{status} {text}")
 
 
+def test_limits():
+    """max-sessions and session-idle-timeout, on a daemon of their own"""
+    global D
+    main_daemon = D
+    D = Daemon("limits", "max-sessions=2\nsession-idle-timeout=1s\n")
+    try:
+        status1, sid1, _ = open_session()
+        status2, sid2, _ = open_session()
+        status3, _, text = request("POST", INIT)
+        ok(status1 == 200 and status2 == 200 and status3 == 503,
+           "max-sessions: the session beyond gets 503", f"{status1} {status2} {status3} {text}")
+        # the sweep runs every 5 s; idle sessions without a stream go
+        time.sleep(7)
+        status, _, text = request("POST", {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                  session=sid1)
+        ok(status == 404, "an idle session expires: 404", f"{status} {text}")
+        status, sid, _ = open_session()
+        ok(status == 200, "expired sessions make room for new ones", status)
+    finally:
+        D.stop()
+        D = main_daemon
+
+
 def main():
     global D
     D = Daemon()
@@ -473,10 +496,11 @@ def main():
         test_delete(sid)
         test_before_initialize()
         ok(D.alive(), "the daemon is still running")
+        test_limits()
     finally:
         D.stop()
     ok(D.proc.returncode == 0, "the daemon stops cleanly", open(
-        os.path.join(WORK, "daemon.log")).read()[-2000:])
+        os.path.join(WORK, "state.log")).read()[-2000:])
     print(f"1..{n_test}")
     if failed == 0:
         shutil.rmtree(WORK, ignore_errors=True)
