@@ -400,6 +400,17 @@ ark_mcp_waiter_progress(ArkMcpWaiter *waiter, ArkEngine *engine, const ArkEvent 
 	guint total = 0;
 	g_autofree gchar *message = NULL;
 
+	/* a task that failed is worth a log message (at the level the client set) */
+	if (event->kind == ARK_EVENT_TASK_STATE && event->task_id != NULL &&
+	    (event->state == ARK_TASK_STATE_FAILED || event->state == ARK_TASK_STATE_DEAD ||
+	     event->state == ARK_TASK_STATE_RETRY_WAIT)) {
+		g_autofree gchar *text = g_strdup_printf(
+		    "run %s: task %s is %s", waiter->run_id, event->task_id,
+		    ark_task_state_to_string((ArkTaskState)event->state));
+		ark_mcp_call_log(waiter->call,
+				 event->state == ARK_TASK_STATE_RETRY_WAIT ? "notice" : "warning",
+				 "arkitect.run", json_node_init_string(json_node_alloc(), text));
+	}
 	if (!ark_mcp_call_has_progress(waiter->call) ||
 	    !ark_engine_get_task_counts(engine, waiter->run_id, counts))
 		return;

@@ -371,6 +371,54 @@ def test_disconnect_and_resume(sid):
        f"{status} {text[:600]}")
 
 
+def test_cancelled(sid):
+    """notifications/cancelled ends a waiting call without an answer; logging on failures"""
+    status, msg, _ = call(sid, "logging/setLevel", {"level": "info"}, id=78)
+    ok(msg.get("result") == {}, "logging/setLevel info", msg)
+    status, msg, before = tool(sid, "submit_workflow", {"workflow": {"name": "fails", "tasks": [
+        {"id": "bad", "run": ["false"]}]}, "wait": True}, id=79)
+    logs = [m["params"] for m in before if m.get("method") == "notifications/message"]
+    ok(msg["result"]["structuredContent"]["state"] == "failed" and logs and
+       logs[0]["level"] == "warning" and "bad" in logs[0]["data"],
+       "a failing task is logged as notifications/message to a waiting call", before)
+    status, msg, _ = tool(sid, "submit_workflow", {"workflow": {"name": "slow2", "tasks": [
+        {"id": "sleep", "run": ["sleep", "30"]}]}}, id=80)
+    run_id = msg["result"]["structuredContent"]["run_id"]
+    sock = socket.create_connection((D.host, D.port), timeout=10)
+    body = json.dumps({"jsonrpc": "2.0", "id": 81, "method": "tools/call",
+                       "params": {"name": "wait_for_run", "arguments": {"run_id": run_id}}})
+    sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: {D.host}:{D.port}\r\n"
+                  f"Authorization: Bearer {D.token}\r\nMcp-Session-Id: {sid}\r\n"
+                  "Content-Type: application/json\r\n"
+                  "Accept: application/json, text/event-stream\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+    got = b""
+    while b"retry:" not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    status, _, text = request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                       "params": {"requestId": 81, "reason": "test"}},
+                              session=sid)
+    ok(status == 202, "notifications/cancelled: 202", f"{status} {text}")
+    sock.settimeout(10)
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+            if got.endswith(b"0\r\n\r\n"):
+                break
+    except socket.timeout:
+        pass
+    sock.close()
+    ok(b'"id":81' not in got and got.endswith(b"0\r\n\r\n"),
+       "the cancelled call's stream ends without an answer", got[-300:])
+    tool(sid, "cancel_run", {"run_id": run_id}, id=82)
+
+
 def test_subscription_and_tasks(sid):
     status, msg, _ = call(sid, "resources/subscribe", {"uri": "arkitect://events"}, id=60)
     ok(msg.get("result") == {}, "resources/subscribe", msg)
@@ -492,6 +540,7 @@ def main():
     try:
         sid = test_http_abuse()
         test_disconnect_and_resume(sid)
+        test_cancelled(sid)
         test_subscription_and_tasks(sid)
         test_delete(sid)
         test_before_initialize()
