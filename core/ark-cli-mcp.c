@@ -371,6 +371,8 @@ ark_cli_mcp_body_line_cb(GObject *source, GAsyncResult *result, gpointer user_da
 	line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, &len,
 						    NULL);
 	if (line == NULL) {
+		/* closed, the connection goes back to the pool for the next request */
+		(void)g_input_stream_close(G_INPUT_STREAM(ex->sse), NULL, NULL);
 		ark_cli_mcp_body_done(ex, ex->data->str);
 		return;
 	}
