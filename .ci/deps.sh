@@ -10,6 +10,7 @@ python3 python3-jsonschema binutils make
 libsoup-3.0-dev prometheus
 curl wrk
 nodejs npm
+dbus-daemon dbus-bin dbus-session-bus-common
 "
 
 missing=""
