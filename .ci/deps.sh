@@ -9,6 +9,7 @@ libglib2.0-dev libglib2.0-bin libjson-glib-dev libsqlite3-dev sqlite3
 python3 python3-jsonschema binutils make
 libsoup-3.0-dev prometheus
 curl wrk
+nodejs npm
 dbus-daemon dbus-bin dbus-session-bus-common
 "
 
@@ -27,4 +28,13 @@ if [ -n "$missing" ]; then
 	fi
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# the MCP tests' Node packages (the conformance suite, the TypeScript SDK client and the Node 22
+# they need), pinned by tests/mcp/package-lock.json, into tests/mcp/node_modules (not tracked)
+mcp="$(dirname "$0")/../tests/mcp"
+if ! cmp -s "$mcp/package-lock.json" "$mcp/node_modules/.arkitect-lock.json" 2>/dev/null; then
+	echo "arkitect: installing the MCP test packages (npm ci in tests/mcp)"
+	(cd "$mcp" && npm ci --no-audit --no-fund --loglevel=error &&
+		cp package-lock.json node_modules/.arkitect-lock.json)
 fi

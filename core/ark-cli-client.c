@@ -968,6 +968,28 @@ ark_cli_client_connect(ArkCliClientOptions *opts, gboolean probe, gboolean dbus_
 	return ARK_CLI_CLIENT_CONNECT_OK;
 }
 
+gboolean
+ark_cli_client_find_daemon(ArkCliClientOptions *opts, gchar **out_url, gchar **out_token,
+			   gint *out_exit, GError **error)
+{
+	g_autoptr(ArkCliClient) client = NULL;
+
+	/* the bridge speaks HTTP: a daemon found on D-Bus only does not do */
+	switch (ark_cli_client_connect(opts, TRUE, FALSE, &client, out_exit, error)) {
+	case ARK_CLI_CLIENT_CONNECT_OK:
+		*out_url = g_strdup(client->base_url);
+		*out_token = g_strdup(client->token);
+		return TRUE;
+	case ARK_CLI_CLIENT_CONNECT_NO_DAEMON:
+		*out_exit = ARK_CLI_EXIT_OK;
+		return FALSE;
+	case ARK_CLI_CLIENT_CONNECT_FAILED:
+	default:
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_FAILED, "printed");
+		return FALSE;
+	}
+}
+
 /* what to do instead when a daemon-only command finds no daemon */
 static const gchar *
 ark_cli_client_no_daemon_hint(const gchar *cmd)

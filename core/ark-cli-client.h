@@ -57,4 +57,12 @@ gchar *ark_cli_client_state_dir_path(const gchar *state_dir);
 gint ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv,
 			 gboolean *out_handled);
 
+/*
+ * For arkitect mcp: the URL and token of the daemon that answers for @opts (TRUE), or FALSE:
+ * with *out_exit ARK_CLI_EXIT_OK when there is no daemon (no URL, or a stale http.url), else
+ * after printing why, with the exit status in *out_exit.
+ */
+gboolean ark_cli_client_find_daemon(ArkCliClientOptions *opts, gchar **out_url,
+				    gchar **out_token, gint *out_exit, GError **error);
+
 G_END_DECLS

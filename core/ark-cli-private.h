@@ -30,4 +30,8 @@ JsonObject *ark_cli_parse_set(const gchar *const *set);
 /* @text as it may go to a terminal: valid UTF-8, control characters but tab shown as '?' */
 gchar *ark_cli_terminal_safe(const gchar *text);
 
+/* the engine of an embedded arkitect mcp (ark-cli.c) */
+gint ark_cli_open_engine(const gchar *state_dir, gboolean ephemeral, ArkPluginLoader **out_loader,
+			 ArkStore **out_store, ArkEngine **out_engine, gchar **out_state_dir);
+
 G_END_DECLS

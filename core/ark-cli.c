@@ -13,6 +13,7 @@
 
 #include "ark-cli-audit.h"
 #include "ark-cli-client.h"
+#include "ark-cli-mcp.h"
 #include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 
@@ -696,6 +697,30 @@ ark_cli_session_open(ArkCliSession *s, ArkCliOptions *opts, gboolean with_engine
 		ark_cli_print_error("%s", error->message);
 		return ARK_CLI_EXIT_ENVIRONMENT;
 	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* arkitect mcp without a daemon (ark-cli-mcp.c): plugins, the store and a started engine on
+ * the state directory, which it then holds */
+gint
+ark_cli_open_engine(const gchar *state_dir, gboolean ephemeral, ArkPluginLoader **out_loader,
+		    ArkStore **out_store, ArkEngine **out_engine, gchar **out_state_dir)
+{
+	g_auto(ArkCliOptions) opts = {0};
+	ArkCliSession s = {0};
+	gint rc;
+
+	opts.state_dir = g_strdup(state_dir);
+	opts.ephemeral = ephemeral;
+	rc = ark_cli_session_open(&s, &opts, TRUE);
+	if (rc != ARK_CLI_EXIT_OK) {
+		ark_cli_session_clear(&s);
+		return rc;
+	}
+	*out_loader = s.loader;
+	*out_store = s.store;
+	*out_engine = s.engine;
+	*out_state_dir = s.state_dir;
 	return ARK_CLI_EXIT_OK;
 }
 
@@ -1413,6 +1438,7 @@ static const gchar *ark_cli_usage_summary =
        "  watch RUN_ID      live progress of a run, then its summary\n"
        "  explain RUN_ID TASK_ID  why a task is (or is not) running\n"
        "  token create NAME create an API token (--scope read|admin)\n"
+       "  mcp               an MCP server on stdin/stdout for AI assistants (docs/mcp.md)\n"
        "\n"
        "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"
        "(state directory, plugins, daemon unreachable or refusing the token), 130\n"
@@ -1518,6 +1544,8 @@ main(int argc, char **argv)
 	client.limit = opts.limit;
 	client.json = opts.json;
 	client.quiet = opts.quiet;
+	if (g_strcmp0(cmd, "mcp") == 0)
+		return ark_cli_mcp_main(&client, argc - 1, argv + 1);
 	rc = ark_cli_client_main(&client, argc - 1, argv + 1, &handled);
 	if (handled)
 		return rc;

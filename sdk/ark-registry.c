@@ -22,7 +22,26 @@ struct _ArkRegistry {
 	GHashTable *index;  /* "kind:name" -> entry */
 	GRWLock lock;	    /* function lookups come from worker threads */
 	GHashTable *config; /* group -> ArkRegistryConfig */
+	GPtrArray *mounts;  /* ArkRegistryMount, main thread only */
 };
+
+typedef struct {
+	ArkHttpMount mount; /* its path points at @path */
+	gchar *path;
+	gchar *plugin;
+	gpointer user_data;
+	GDestroyNotify destroy;
+} ArkRegistryMount;
+
+static void
+ark_registry_mount_free(ArkRegistryMount *mount)
+{
+	if (mount->destroy != NULL)
+		mount->destroy(mount->user_data);
+	g_free(mount->path);
+	g_free(mount->plugin);
+	g_free(mount);
+}
 
 typedef struct {
 	gchar *plugin;
@@ -304,6 +323,11 @@ ark_registry_remove_plugin(ArkRegistry *self, const gchar *plugin_name)
 				g_hash_table_iter_remove(&iter);
 		}
 	}
+	for (guint i = self->mounts->len; i > 0; i--) {
+		ArkRegistryMount *mount = g_ptr_array_index(self->mounts, i - 1);
+		if (g_strcmp0(mount->plugin, plugin_name) == 0)
+			g_ptr_array_remove_index(self->mounts, i - 1);
+	}
 }
 
 gpointer
@@ -331,6 +355,7 @@ ark_registry_finalize(GObject *object)
 	ArkRegistry *self = ARK_REGISTRY(object);
 	g_hash_table_unref(self->index);
 	g_hash_table_unref(self->config);
+	g_ptr_array_unref(self->mounts);
 	g_ptr_array_unref(self->entries);
 	g_rw_lock_clear(&self->lock);
 	G_OBJECT_CLASS(ark_registry_parent_class)->finalize(object);
@@ -349,6 +374,7 @@ ark_registry_init(ArkRegistry *self)
 	self->index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     (GDestroyNotify)ark_registry_config_free);
+	self->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)ark_registry_mount_free);
 	g_rw_lock_init(&self->lock);
 }
 
@@ -516,4 +542,75 @@ ark_config_key_check_value(const ArkConfigKey *key, const gchar *value, GError *
 	g_set_error(error, ARK_ERROR, ARK_ERROR_INTERNAL, "key %s has an unknown type",
 		    key->name);
 	return FALSE;
+}
+
+/* HTTP mounts --------------------------------------------------------------------------------- */
+
+gboolean
+ark_registry_add_http_mount(ArkRegistry *self, const gchar *plugin_name,
+			    const ArkHttpMount *mount, gpointer user_data, GDestroyNotify destroy,
+			    GError **error)
+{
+	ArkRegistryMount *entry;
+	gsize len;
+
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), FALSE);
+	g_return_val_if_fail(mount != NULL && mount->handler != NULL, FALSE);
+	len = mount->path != NULL ? strlen(mount->path) : 0;
+	if (len < 2 || mount->path[0] != '/' || mount->path[len - 1] == '/' ||
+	    strchr(mount->path, '?') != NULL) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "HTTP mount path '%s' must be absolute, without a trailing slash",
+			    mount->path != NULL ? mount->path : "(null)");
+		return FALSE;
+	}
+	for (guint i = 0; i < self->mounts->len; i++) {
+		ArkRegistryMount *other = g_ptr_array_index(self->mounts, i);
+		if (g_strcmp0(other->path, mount->path) == 0) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_EXISTS,
+				    "HTTP path %s is already served by plugin %s", mount->path,
+				    other->plugin);
+			return FALSE;
+		}
+	}
+	entry = g_new0(ArkRegistryMount, 1);
+	entry->mount = *mount;
+	entry->path = g_strdup(mount->path);
+	entry->mount.path = entry->path;
+	entry->plugin = g_strdup(plugin_name);
+	entry->user_data = user_data;
+	entry->destroy = destroy;
+	g_ptr_array_add(self->mounts, entry);
+	return TRUE;
+}
+
+void
+ark_registry_remove_http_mount(ArkRegistry *self, const gchar *path)
+{
+	g_return_if_fail(ARK_IS_REGISTRY(self));
+	for (guint i = 0; i < self->mounts->len; i++) {
+		ArkRegistryMount *entry = g_ptr_array_index(self->mounts, i);
+		if (g_strcmp0(entry->path, path) == 0) {
+			g_ptr_array_remove_index(self->mounts, i);
+			return;
+		}
+	}
+}
+
+const ArkHttpMount *
+ark_registry_lookup_http_mount(ArkRegistry *self, const gchar *path, gpointer *out_user_data)
+{
+	g_return_val_if_fail(ARK_IS_REGISTRY(self), NULL);
+	if (path == NULL)
+		return NULL;
+	for (guint i = 0; i < self->mounts->len; i++) {
+		ArkRegistryMount *entry = g_ptr_array_index(self->mounts, i);
+		gsize len = strlen(entry->path);
+		if (strncmp(path, entry->path, len) == 0 && (path[len] == '\0' || path[len] == '/')) {
+			if (out_user_data != NULL)
+				*out_user_data = entry->user_data;
+			return &entry->mount;
+		}
+	}
+	return NULL;
 }

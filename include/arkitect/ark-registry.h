@@ -114,4 +114,68 @@ ARK_API GStrv ark_registry_list_config_groups(ArkRegistry *self);
 ARK_API gboolean ark_config_key_check_value(const ArkConfigKey *key, const gchar *value,
 					    GError **error);
 
+/**
+ * ArkHttpRequestInfo:
+ * @actor: the name of the bearer token the request came with, or NULL when the mount is open
+ * @admin: the token has the admin scope
+ * @origin: the peer, as audit records name it ("http 127.0.0.1:41234")
+ * @request_id: the HTTP frontend's request id (also in the X-Request-Id response header)
+ *
+ * What the HTTP frontend learnt about a request before it handed it to a mount. (ABI 1.2)
+ */
+typedef struct {
+	const gchar *actor;
+	gboolean admin;
+	const gchar *origin;
+	const gchar *request_id;
+	/*< private >*/
+	gpointer reserved[4];
+} ArkHttpRequestInfo;
+
+/**
+ * ArkHttpMountFunc:
+ * @message: the libsoup 3 `SoupServerMessage` (the SDK does not depend on libsoup)
+ * @path: the request path, under the mount's prefix
+ * @info: what the HTTP frontend checked
+ * @user_data: as registered
+ *
+ * Answers one request to a mount, on the main thread, once its whole body is read. It may pause
+ * @message and answer later, or stream, as any libsoup handler. (ABI 1.2)
+ */
+typedef void (*ArkHttpMountFunc)(gpointer message, const gchar *path,
+				 const ArkHttpRequestInfo *info, gpointer user_data);
+
+/**
+ * ArkHttpMount:
+ * @path: the path served: requests to it or below it ("/mcp", "/mcp/...") go to @handler
+ * @handler: answers the requests
+ * @max_body_size: the largest request body accepted (413 above), 0 for the HTTP frontend's own
+ * @open: requests need no bearer token (the plugin then authenticates itself, or the operator
+ *   chose so in its configuration)
+ *
+ * A path on the daemon's HTTP server that another plugin serves: the plugin owning the server
+ * (frontend-http) routes it, checks the bearer token, the scope-independent limits and the body
+ * size exactly as for its own API, then calls @handler. (ABI 1.2)
+ */
+typedef struct {
+	const gchar *path;
+	ArkHttpMountFunc handler;
+	guint64 max_body_size;
+	gboolean open;
+	/*< private >*/
+	gpointer reserved[4];
+} ArkHttpMount;
+
+/* adds @mount (copied) for @plugin_name; @user_data is released with @destroy when the mount is
+ * removed. ARK_ERROR_EXISTS when the path is taken, ARK_ERROR_INVALID_ARGUMENT when it is not an
+ * absolute path without a trailing slash. Main thread only. (ABI 1.2) */
+ARK_API gboolean ark_registry_add_http_mount(ArkRegistry *self, const gchar *plugin_name,
+					     const ArkHttpMount *mount, gpointer user_data,
+					     GDestroyNotify destroy, GError **error);
+ARK_API void ark_registry_remove_http_mount(ArkRegistry *self, const gchar *path);
+/* the mount serving @path (its own path or one below it), or NULL; @out_user_data its data.
+ * Main thread only. (ABI 1.2) */
+ARK_API const ArkHttpMount *ark_registry_lookup_http_mount(ArkRegistry *self, const gchar *path,
+							   gpointer *out_user_data);
+
 G_END_DECLS

@@ -74,6 +74,8 @@ typedef struct {
 	gchar *audit_detail;  /* a JSON object for the audit record, or NULL */
 	gboolean audited;
 	gboolean deferred; /* paused until the engine has committed what it did */
+	gchar *mount_path; /* served by another plugin's ArkHttpMount, or NULL */
+	gchar *origin;	   /* "http 127.0.0.1:41234", for a mount */
 } ArkFrontendHttpRequest;
 
 ArkFrontendHttpRequest *ark_frontend_http_request_get(SoupServerMessage *msg);

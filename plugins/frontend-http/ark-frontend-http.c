@@ -115,6 +115,8 @@ ark_frontend_http_request_free(gpointer data)
 	g_free(req->actor);
 	g_free(req->audit_target);
 	g_free(req->audit_detail);
+	g_free(req->mount_path);
+	g_free(req->origin);
 	g_free(req);
 }
 
@@ -330,7 +332,9 @@ ark_frontend_http_request_done(ArkFrontendHttp *self, SoupServerMessage *msg)
 	if (req == NULL || status == 0)
 		return;
 	ark_frontend_http_metrics_observe(
-	    self->metrics, req->route != NULL ? req->route->pattern : "other",
+	    self->metrics,
+	    req->route != NULL ? req->route->pattern
+			       : (req->mount_path != NULL ? req->mount_path : "other"),
 	    req->route != NULL ? req->route->method
 			       : ark_frontend_http_method_label(soup_server_message_get_method(msg)),
 	    status, (gdouble)(g_get_monotonic_time() - req->started) / G_USEC_PER_SEC,
@@ -362,6 +366,17 @@ ark_frontend_http_body_limit(ArkFrontendHttp *self, const ArkFrontendHttpRoute *
 	return self->config.max_body_size;
 }
 
+static guint64
+ark_frontend_http_mount_body_limit(ArkFrontendHttp *self, const gchar *path)
+{
+	const ArkHttpMount *mount =
+	    ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), path, NULL);
+
+	if (mount == NULL || mount->max_body_size == 0)
+		return self->config.max_body_size;
+	return MIN(mount->max_body_size, self->config.max_body_size);
+}
+
 /* refuses a body that is too large; what is still coming is read and dropped, and the
  * connection closed after the answer */
 static void
@@ -386,12 +401,65 @@ ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer u
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 	guint64 limit;
 
-	if (req == NULL || req->route == NULL)
+	if (req == NULL || (req->route == NULL && req->mount_path == NULL))
 		return;
 	req->body_bytes += g_bytes_get_size(chunk);
-	limit = ark_frontend_http_body_limit(self, req->route);
+	limit = req->route != NULL ? ark_frontend_http_body_limit(self, req->route)
+				   : ark_frontend_http_mount_body_limit(self, req->mount_path);
 	if (req->body_bytes > limit && soup_server_message_get_status(msg) == 0)
 		ark_frontend_http_refuse_body(msg, limit);
+}
+
+/* checks the bearer token: FALSE after a 401 */
+static gboolean
+ark_frontend_http_authenticate(ArkFrontendHttp *self, SoupServerMessage *msg,
+			       ArkFrontendHttpRequest *req)
+{
+	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
+	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
+	const gchar *name = NULL;
+	gboolean admin = FALSE;
+	ArkFrontendHttpAuthResult result = ark_frontend_http_auth_check(
+	    self->auth, soup_message_headers_get_one(request_headers, "Authorization"), &name,
+	    &admin);
+
+	if (result != ARK_FRONTEND_HTTP_AUTH_OK) {
+		soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+		soup_message_headers_replace(response_headers, "WWW-Authenticate",
+					     result == ARK_FRONTEND_HTTP_AUTH_MISSING
+						 ? "Bearer realm=\"arkitect\""
+						 : "Bearer realm=\"arkitect\", error=\"invalid_token\"");
+		ark_frontend_http_problem(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "%s",
+					  result == ARK_FRONTEND_HTTP_AUTH_MISSING
+					      ? "this route needs a token: Authorization: Bearer TOKEN"
+					      : "the token is not valid");
+		return FALSE;
+	}
+	req->actor = g_strdup(name);
+	req->admin = admin;
+	return TRUE;
+}
+
+/* a path another plugin serves (ArkHttpMount): the token and the body size are checked here as
+ * for the API's own routes; the rest is the mount's */
+static void
+ark_frontend_http_early_mount(ArkFrontendHttp *self, SoupServerMessage *msg,
+			      ArkFrontendHttpRequest *req, const ArkHttpMount *mount)
+{
+	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
+	guint64 limit;
+
+	req->mount_path = g_strdup(mount->path);
+	req->origin = ark_frontend_http_request_origin(msg);
+	if (!mount->open && !ark_frontend_http_authenticate(self, msg, req))
+		return;
+	limit = ark_frontend_http_mount_body_limit(self, mount->path);
+	if (soup_message_headers_get_encoding(request_headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+	    (guint64)soup_message_headers_get_content_length(request_headers) > limit) {
+		ark_frontend_http_refuse_body(msg, limit);
+		return;
+	}
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(ark_frontend_http_got_chunk_cb), self);
 }
 
 static void
@@ -405,6 +473,7 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	const gchar *client_id = soup_message_headers_get_one(request_headers, "X-Request-Id");
 	const ArkFrontendHttpRoute *route = NULL;
+	const ArkHttpMount *mount;
 	g_autofree gchar *detail = NULL;
 	ArkFrontendHttpMatch match;
 	gboolean open;
@@ -418,6 +487,12 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 		/* a 408 for a body that never comes names the client's id too */
 		if (conn != NULL)
 			g_strlcpy(conn->request_id, client_id, sizeof(conn->request_id));
+	}
+
+	mount = ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), path, NULL);
+	if (mount != NULL) {
+		ark_frontend_http_early_mount(self, msg, req, mount);
+		return;
 	}
 
 	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
@@ -450,33 +525,13 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	open = (route->scope == ARK_FRONTEND_HTTP_SCOPE_HEALTH && self->config.open_health) ||
 	       (route->scope == ARK_FRONTEND_HTTP_SCOPE_METRICS && self->config.open_metrics);
 	if (!open) {
-		const gchar *name = NULL;
-		gboolean admin = FALSE;
-		ArkFrontendHttpAuthResult result = ark_frontend_http_auth_check(
-		    self->auth, soup_message_headers_get_one(request_headers, "Authorization"),
-		    &name, &admin);
-
-		if (result != ARK_FRONTEND_HTTP_AUTH_OK) {
-			soup_message_body_set_accumulate(body, FALSE);
-			soup_message_headers_replace(
-			    response_headers, "WWW-Authenticate",
-			    result == ARK_FRONTEND_HTTP_AUTH_MISSING
-				? "Bearer realm=\"arkitect\""
-				: "Bearer realm=\"arkitect\", error=\"invalid_token\"");
-			ark_frontend_http_problem(
-			    msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "%s",
-			    result == ARK_FRONTEND_HTTP_AUTH_MISSING
-				? "this route needs a token: Authorization: Bearer TOKEN"
-				: "the token is not valid");
+		if (!ark_frontend_http_authenticate(self, msg, req))
 			return;
-		}
-		req->actor = g_strdup(name);
-		req->admin = admin;
-		if (route->scope == ARK_FRONTEND_HTTP_SCOPE_ADMIN && !admin) {
+		if (route->scope == ARK_FRONTEND_HTTP_SCOPE_ADMIN && !req->admin) {
 			soup_message_body_set_accumulate(body, FALSE);
 			ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
 						  "token '%s' has the read scope; %s %s needs admin",
-						  name, route->method, route->pattern);
+						  req->actor, route->method, route->pattern);
 			return;
 		}
 	}
@@ -501,6 +556,28 @@ ark_frontend_http_handler_cb(SoupServer *server, SoupServerMessage *msg, const c
 	ArkFrontendHttp *self = user_data;
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 
+	if (req != NULL && req->mount_path != NULL) {
+		gpointer mount_data = NULL;
+		const ArkHttpMount *mount = ark_registry_lookup_http_mount(
+		    ark_engine_get_registry(self->engine), req->mount_path, &mount_data);
+		ArkHttpRequestInfo info = {0};
+
+		/* the early handler may have answered already (401, 413) */
+		if (soup_server_message_get_status(msg) != 0)
+			return;
+		if (mount == NULL) {
+			ark_frontend_http_problem(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+						  "unavailable", "%s is no longer served",
+						  req->mount_path);
+			return;
+		}
+		info.actor = req->actor;
+		info.admin = req->admin;
+		info.origin = req->origin;
+		info.request_id = req->request_id;
+		mount->handler(msg, path, &info, mount_data);
+		return;
+	}
 	if (req == NULL || req->route == NULL) {
 		ark_frontend_http_problem(msg, SOUP_STATUS_NOT_FOUND, "not-found",
 					  "there is no such route");
