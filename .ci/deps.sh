@@ -9,9 +9,15 @@ libglib2.0-dev libglib2.0-bin libjson-glib-dev libsqlite3-dev sqlite3
 python3 python3-jsonschema binutils make
 libsoup-3.0-dev prometheus
 curl wrk
-nodejs npm
 dbus-daemon dbus-bin dbus-session-bus-common
 "
+
+# Node.js and npm run the MCP tests' clients. A machine may already have them from elsewhere
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only a machine
+# without an npm command gets Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+	packages="$packages nodejs npm"
+fi
 
 missing=""
 for p in $packages; do
