@@ -70,3 +70,40 @@ ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry, ArkTaskSta
 	if (iface->task_finished != NULL)
 		iface->task_finished(self, entry, state, duration);
 }
+
+static GQuark
+ark_policy_clock_quark(void)
+{
+	return g_quark_from_static_string("ark-policy-clock");
+}
+
+/**
+ * ark_policy_set_clock:
+ * @self: a policy
+ * @clock: (nullable): the clock ark_policy_get_time() reads, NULL for the wall clock
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+void
+ark_policy_set_clock(ArkPolicy *self, ArkClock *clock)
+{
+	g_return_if_fail(ARK_IS_POLICY(self));
+	g_return_if_fail(clock == NULL || ARK_IS_CLOCK(clock));
+	g_object_set_qdata_full(G_OBJECT(self), ark_policy_clock_quark(),
+				clock != NULL ? g_object_ref(clock) : NULL, g_object_unref);
+}
+
+/**
+ * ark_policy_get_time:
+ * @self: a policy
+ *
+ * Returns: the time on the clock the engine gave @self, the wall clock if none
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+ArkTimestamp
+ark_policy_get_time(ArkPolicy *self)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), 0);
+	return ark_clock_get_time(g_object_get_qdata(G_OBJECT(self), ark_policy_clock_quark()));
+}

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "ark-api.h"
+#include "ark-clock.h"
 #include "ark-types.h"
 #include "ark-workflow.h"
 
@@ -77,5 +78,13 @@ ARK_API gboolean ark_policy_remove(ArkPolicy *self, ArkQueueEntry *entry);
 ARK_API guint ark_policy_get_length(ArkPolicy *self);
 ARK_API void ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry,
 				      ArkTaskState state, gint64 duration);
+
+/*
+ * The time for a policy that needs it (aging, deadlines): a policy reads it here, never from
+ * g_get_real_time(), so that it follows the engine's clock, which is virtual in a simulation.
+ * The engine sets the clock before setup(); without one this is the wall clock. (ABI 1.2)
+ */
+ARK_API ArkTimestamp ark_policy_get_time(ArkPolicy *self);
+ARK_API void ark_policy_set_clock(ArkPolicy *self, ArkClock *clock);
 
 G_END_DECLS
