@@ -54,7 +54,8 @@ struct _ArkEngineRun {
 	gchar *stop_reason;
 	GHashTable *cancel_requests; /* task index -> who asked, for running tasks; or NULL */
 	GPtrArray *old_workflows;    /* replaced by replays, still used by running attempts */
-	guint timeout_id;	     /* the run-level timeout */
+	guint timeout_id;	     /* the run-level timeout, on the wall clock */
+	ArkTimestamp timeout_at;     /* when it is due, 0 for none */
 	gboolean finishing; /* terminal state recorded, waiting for the commit */
 	ArkTimestamp submitted_at;
 };
@@ -93,6 +94,7 @@ struct _ArkEngine {
 	GHashTable *runs;  /* id -> ArkEngineRun, open runs only */
 
 	gchar *holder; /* who runs attempts: "arkitect[pid]@host", kept with each attempt */
+	ArkClock *clock; /* NULL: the wall clock; else virtual, and nothing waits on real time */
 	ArkHeap *timers; /* ArkEngineTask by timer_at */
 	GSource *timer_source;
 
@@ -149,6 +151,8 @@ enum {
 static guint ark_engine_signals[SIGNAL_LAST];
 
 static void ark_engine_schedule_tick(ArkEngine *self);
+static void ark_engine_run_clear_timeout(ArkEngineRun *run);
+static gboolean ark_engine_run_timeout_cb(gpointer user_data);
 static gboolean ark_engine_check_accepting(ArkEngine *self, GError **error);
 static void ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
 				      const gchar *reason);
@@ -186,7 +190,7 @@ ark_engine_run_free(ArkEngineRun *run)
 		ark_attempt_abandon(task->attempt);
 		g_clear_pointer(&task->attempt, ark_attempt_unref);
 	}
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	g_clear_pointer(&run->cancel_requests, g_hash_table_unref);
 	g_clear_pointer(&run->old_workflows, g_ptr_array_unref);
 	g_free(run->stop_by);
@@ -214,6 +218,13 @@ ark_engine_task_from_entry(ArkQueueEntry *entry)
 	return (ArkEngineTask *)((guint8 *)entry - G_STRUCT_OFFSET(ArkEngineTask, entry));
 }
 
+/* every time the engine records or compares is read here: the wall clock, or a virtual one */
+static inline ArkTimestamp
+ark_engine_now(ArkEngine *self)
+{
+	return ark_clock_get_time(self->clock);
+}
+
 /* events -------------------------------------------------------------------------------------- */
 
 static void
@@ -222,7 +233,7 @@ ark_engine_add_event(ArkEngine *self, ArkEventKind kind, ArkEngineRun *run, ArkE
 {
 	ArkEvent ev = {
 	    .seq = ++self->next_seq,
-	    .time = g_get_real_time(),
+	    .time = ark_engine_now(self),
 	    .kind = kind,
 	    .run_id = run->rec.id,
 	    .task_id = task != NULL ? task->spec->id : NULL,
@@ -449,10 +460,10 @@ ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
 	run->rec.state = state;
 	g_free(run->rec.reason);
 	run->rec.reason = reason;
-	run->rec.finished_at = g_get_real_time();
+	run->rec.finished_at = ark_engine_now(self);
 	if (run->rec.started_at == 0)
 		run->rec.started_at = run->rec.finished_at;
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	ark_engine_run_update(self, run);
 	ark_engine_add_event(self, ARK_EVENT_RUN_FINISHED, run, NULL, 0, state, NULL);
 	ark_metric_series_add(
@@ -467,7 +478,7 @@ ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskStat
 			       const gchar *reason, const gchar *cancelled_by, const gchar *data)
 {
 	ArkEngineRun *run = task->run;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	gboolean was_terminal = ark_task_state_is_terminal(task->rec.state);
 
 	if (state == ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_DEAD)
@@ -538,12 +549,13 @@ ark_engine_timers_rearm(ArkEngine *self)
 	ArkEngineTask *first = ark_heap_peek(self->timers);
 	gint64 delay;
 
-	if (first == NULL) {
+	/* on a virtual clock whoever moves the clock fires the timers (ark_engine_fire_timers) */
+	if (first == NULL || self->clock != NULL) {
 		g_source_set_ready_time(self->timer_source, -1);
 		return;
 	}
 	/* timer_at is wall-clock time (it is stored); the source runs on the monotonic clock */
-	delay = first->timer_at - g_get_real_time();
+	delay = first->timer_at - ark_engine_now(self);
 	g_source_set_ready_time(self->timer_source, g_get_monotonic_time() + MAX(delay, 0));
 }
 
@@ -586,6 +598,8 @@ ark_engine_get_queue(ArkEngine *self, ArkEngineExec *exec, const gchar *policy_n
 	if (policy == NULL)
 		return NULL;
 	group = g_strdup_printf("policy-%s", policy_name);
+	if (self->clock != NULL)
+		ark_policy_set_clock(policy, self->clock);
 	if (!ark_policy_setup(policy, self->config, group, error))
 		return NULL;
 	queue = g_new0(ArkEngineQueue, 1);
@@ -781,7 +795,7 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 {
 	ArkEngineRun *run = task->run;
 	const ArkRetryPolicy *retry = &task->spec->retry;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	ArkTaskState state;
 	ArkRetryDecision decision = ARK_RETRY_DECISION_FAIL;
 	guint used = task->rec.attempts - MIN(task->rec.retry_base, task->rec.attempts);
@@ -875,7 +889,7 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 
 	task->exec->running--;
 	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
-	duration = g_get_real_time() - task->arec->started_at;
+	duration = ark_engine_now(self) - task->arec->started_at;
 	ark_metric_series_observe(self->m_task_duration, (gdouble)duration / G_USEC_PER_SEC);
 	if (task->queue != NULL)
 		ark_policy_task_finished(task->queue, &task->entry,
@@ -891,7 +905,7 @@ static void
 ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 {
 	ArkEngineRun *run = task->run;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	g_autofree gchar *log_dir = NULL;
 
 	ark_engine_task_clear_timer(self, task);
@@ -958,11 +972,11 @@ ark_engine_task_timer_fired(ArkEngine *self, ArkEngineTask *task)
 	}
 }
 
-static gboolean
-ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer user_data)
+/* fires every task timer due by now */
+static void
+ark_engine_fire_task_timers(ArkEngine *self)
 {
-	ArkEngine *self = user_data;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	ArkEngineTask *task;
 
 	while ((task = ark_heap_peek(self->timers)) != NULL && task->timer_at <= now) {
@@ -970,6 +984,12 @@ ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer use
 		ark_engine_task_timer_fired(self, task);
 	}
 	ark_engine_timers_rearm(self);
+}
+
+static gboolean
+ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	ark_engine_fire_task_timers(user_data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1087,6 +1107,113 @@ ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slot
 	g_return_if_fail(ARK_IS_ENGINE(self));
 	g_return_if_fail(executor != NULL);
 	g_hash_table_insert(self->slot_overrides, g_strdup(executor), GUINT_TO_POINTER(slots));
+}
+
+/**
+ * ark_engine_set_clock:
+ * @self: an engine, not started yet
+ * @clock: (nullable): a virtual clock, or NULL for the wall clock
+ *
+ * Every time the engine records (events, task and attempt records) and every timer it keeps
+ * (retry waits, queue timeouts, run timeouts) follow @clock from now on, and so do the policies
+ * it sets up (ark_policy_get_time()). With a virtual clock nothing waits on real time: whoever
+ * moves the clock calls ark_engine_fire_timers(), at ark_engine_get_next_timer() at the latest.
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+void
+ark_engine_set_clock(ArkEngine *self, ArkClock *clock)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(clock == NULL || ARK_IS_CLOCK(clock));
+	g_return_if_fail(!self->started);
+	g_set_object(&self->clock, clock);
+}
+
+/**
+ * ark_engine_get_clock:
+ * @self: an engine
+ *
+ * Returns: (transfer none) (nullable): the engine's clock, NULL for the wall clock
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+ArkClock *
+ark_engine_get_clock(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->clock;
+}
+
+/**
+ * ark_engine_get_next_timer:
+ * @self: an engine
+ * @out_at: (out): when the earliest timer is due
+ *
+ * The earliest of the engine's timers: a retry wait, a queue timeout or a run timeout.
+ *
+ * Returns: FALSE when no timer is armed
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+gboolean
+ark_engine_get_next_timer(ArkEngine *self, ArkTimestamp *out_at)
+{
+	ArkEngineTask *first;
+	ArkTimestamp at = G_MAXINT64;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(out_at != NULL, FALSE);
+	first = ark_heap_peek(self->timers);
+	if (first != NULL)
+		at = first->timer_at;
+	/* few runs are open at a time, and the wall clock's runs have their own sources */
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		if (run->timeout_at != 0 && !run->finishing && !run->stopping)
+			at = MIN(at, run->timeout_at);
+	}
+	if (at == G_MAXINT64)
+		return FALSE;
+	*out_at = at;
+	return TRUE;
+}
+
+/**
+ * ark_engine_fire_timers:
+ * @self: an engine
+ *
+ * Fires every timer that is due by the engine's clock, as the main loop does on the wall clock.
+ * What they change is committed by the next tick, like any transition.
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+void
+ark_engine_fire_timers(ArkEngine *self)
+{
+	ArkTimestamp now;
+	g_autoptr(GPtrArray) due = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	ark_engine_fire_task_timers(self);
+	now = ark_engine_now(self);
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		if (run->timeout_at != 0 && run->timeout_at <= now)
+			g_ptr_array_add(due, run);
+	}
+	/* stopping a run changes no hash table: the runs stay open until their commit */
+	for (guint i = 0; i < due->len; i++) {
+		ArkEngineRun *run = g_ptr_array_index(due, i);
+		g_clear_handle_id(&run->timeout_id, g_source_remove);
+		(void)ark_engine_run_timeout_cb(run);
+	}
 }
 
 /* a set-up instance of the executor registered as @name */
@@ -1435,6 +1562,13 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 	run->counts[ARK_TASK_STATE_PENDING] = run->n_tasks;
 }
 
+static void
+ark_engine_run_clear_timeout(ArkEngineRun *run)
+{
+	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	run->timeout_at = 0;
+}
+
 static gboolean
 ark_engine_run_timeout_cb(gpointer user_data)
 {
@@ -1445,6 +1579,7 @@ ark_engine_run_timeout_cb(gpointer user_data)
 						   limit);
 
 	run->timeout_id = 0;
+	run->timeout_at = 0;
 	if (run->finishing || run->stopping)
 		return G_SOURCE_REMOVE;
 	run->timed_out = TRUE;
@@ -1459,10 +1594,14 @@ ark_engine_run_arm_timeout(ArkEngineRun *run)
 	gint64 timeout = ark_workflow_get_timeout(run->workflow);
 	gint64 left;
 
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	if (timeout <= 0)
 		return;
-	left = run->rec.created_at + timeout - g_get_real_time();
+	run->timeout_at = run->rec.created_at + timeout;
+	/* a virtual clock's owner fires it with ark_engine_fire_timers() */
+	if (run->engine->clock != NULL)
+		return;
+	left = run->timeout_at - ark_engine_now(run->engine);
 	run->timeout_id = g_timeout_add_full(G_PRIORITY_DEFAULT,
 					     (guint)CLAMP((left + 999) / 1000, 0, G_MAXUINT),
 					     ark_engine_run_timeout_cb, run, NULL);
@@ -1517,7 +1656,7 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 		return NULL;
 	}
 
-	now = g_get_real_time();
+	now = ark_engine_now(self);
 	run = g_new0(ArkEngineRun, 1);
 	run->rec.id = ark_id_new();
 	run->rec.workflow_name = g_strdup(ark_workflow_get_name(workflow));
@@ -2096,7 +2235,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	/* a reopened run has no run-level timeout: it was counted from submission and has
 	 * usually passed by the time someone replays a task */
 	if (loaded)
-		g_clear_handle_id(&run->timeout_id, g_source_remove);
+		ark_engine_run_clear_timeout(run);
 	return ark_engine_flush(self, error);
 
 fail:
@@ -2223,7 +2362,7 @@ ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
 			task->exec->running--;
 			ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
 			task->arec->status = result.status;
-			task->arec->finished_at = g_get_real_time();
+			task->arec->finished_at = ark_engine_now(self);
 			task->arec->error = (gchar *)ark_store_batch_intern(self->batch, reason);
 			task->arec->log_path = (gchar *)ark_store_batch_intern(
 			    self->batch, ark_attempt_get_log_path(attempt));
@@ -2329,7 +2468,7 @@ ark_engine_exec_restart(ArkEngine *self, ArkEngineExec *exec, const gchar *why)
 	}
 	ark_executor_shutdown(exec->executor);
 	exec->restarts++;
-	exec->restarted_at = g_get_real_time();
+	exec->restarted_at = ark_engine_now(self);
 	g_free(exec->restart_reason);
 	exec->restart_reason = g_strdup(why);
 	fresh = ark_engine_executor_new(self, exec->name, &error);
@@ -2526,6 +2665,7 @@ ark_engine_finalize(GObject *object)
 	ark_audit_free(self->audit);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
+	g_clear_object(&self->clock);
 	g_clear_object(&self->plugin_loader);
 	g_free(self->refusing_reason);
 	g_clear_pointer(&self->config, g_key_file_unref);
