@@ -89,6 +89,8 @@ typedef struct {
 typedef struct {
 	const gchar *description;
 	const gchar *labels; /* the labels object as compact JSON */
+	const gchar *simulate; /* the simulate object as compact JSON, or NULL */
+	ArkTaskSimulation simulation; /* what @simulate says, when it is set */
 } ArkWorkflowExtra;
 
 /* ids → task index + 1 by open addressing, 0 for an empty slot: 4 to 8 bytes a task where a
@@ -2148,6 +2150,7 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_LABELS = 1 << 15,
 	ARK_WORKFLOW_FIELD_RETRY = 1 << 16,
 	ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT = 1 << 17,
+	ARK_WORKFLOW_FIELD_SIMULATE = 1 << 30,
 	/* not a member: "run" was a script string, which the definition writes back as one */
 	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
 } ArkWorkflowField;
@@ -2182,6 +2185,8 @@ typedef struct {
 	gchar *labels;	      /* compact JSON */
 	ArkRetryPolicy retry; /* exit_codes owned here */
 	gint64 queue_timeout;
+	gchar *simulate;	      /* compact JSON */
+	ArkTaskSimulation simulation; /* parsed @simulate */
 } ArkWorkflowFields;
 
 static void
@@ -2207,6 +2212,7 @@ ark_workflow_fields_reset(ArkWorkflowFields *f)
 
 	g_clear_pointer(&f->args, json_node_unref);
 	g_free(f->labels);
+	g_free(f->simulate);
 	g_free(f->retry.exit_codes);
 	memset(f, 0, sizeof(*f));
 	f->needs = needs;
@@ -2634,6 +2640,170 @@ ark_workflow_check_labels(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 	return TRUE;
 }
 
+static const gchar *const ark_workflow_simulate_members[] = {
+    "duration", "distribution", "mean", "sigma", "min", "max",
+};
+
+static const gchar *const ark_workflow_distributions[] = {
+    "lognormal",
+    "exponential",
+    "uniform",
+};
+
+/* the largest sigma of a log-normal: e^(sigma^2) overflows long before a useful shape */
+#define ARK_WORKFLOW_MAX_SIGMA 10.0
+
+/*
+ * "simulate": {"duration": D} or {"distribution": "lognormal", "mean": D, "sigma": S},
+ * {"distribution": "exponential", "mean": D}, {"distribution": "uniform", "min": D, "max": D}:
+ * the duration `arkitect simulate` gives the task; a real run ignores it
+ */
+static gboolean
+ark_workflow_check_simulate(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	ArkTaskSimulation sim = {0};
+	const gchar *distribution = NULL;
+	const ArkWorkflowNode *seen[G_N_ELEMENTS(ark_workflow_simulate_members)] = {NULL};
+	gboolean ok = TRUE;
+	GString *json;
+
+	if (ark_workflow_expect_object(ctx, path, node) == NULL)
+		return FALSE;
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *child = &node->v.children[k];
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, child->name);
+		guint m;
+
+		for (m = 0; m < G_N_ELEMENTS(ark_workflow_simulate_members); m++) {
+			if (strcmp(child->name, ark_workflow_simulate_members[m]) == 0)
+				break;
+		}
+		if (m == G_N_ELEMENTS(ark_workflow_simulate_members)) {
+			g_autofree gchar *shown = ark_workflow_shorten(child->name);
+			g_autofree gchar *hint = ark_workflow_did_you_mean(ark_workflow_suggest(
+			    child->name, ark_workflow_simulate_members,
+			    G_N_ELEMENTS(ark_workflow_simulate_members)));
+			ark_workflow_context_add(ctx, &member, "unknown member '%s'%s", shown,
+						 hint);
+			ok = FALSE;
+			continue;
+		}
+		seen[m] = child;
+		if (strcmp(child->name, "distribution") == 0) {
+			distribution = ark_workflow_expect_string(ctx, &member, child);
+			if (distribution == NULL) {
+				ok = FALSE;
+			} else if (g_strcmp0(distribution, "lognormal") == 0) {
+				sim.kind = ARK_SIMULATION_LOGNORMAL;
+			} else if (g_strcmp0(distribution, "exponential") == 0) {
+				sim.kind = ARK_SIMULATION_EXPONENTIAL;
+			} else if (g_strcmp0(distribution, "uniform") == 0) {
+				sim.kind = ARK_SIMULATION_UNIFORM;
+			} else {
+				ark_workflow_add_unknown_word(
+				    ctx, &member, "distribution", distribution,
+				    ark_workflow_distributions,
+				    G_N_ELEMENTS(ark_workflow_distributions),
+				    "lognormal, exponential or uniform");
+				distribution = NULL;
+				ok = FALSE;
+			}
+		} else if (strcmp(child->name, "sigma") == 0) {
+			gdouble value;
+			if (child->kind == ARK_WORKFLOW_NODE_INTEGER) {
+				value = (gdouble)child->v.integer;
+			} else if (child->kind == ARK_WORKFLOW_NODE_DOUBLE) {
+				value = child->v.number;
+			} else {
+				ark_workflow_context_add(ctx, &member, "expected a number, got %s",
+							 ark_workflow_node_kind(child));
+				ok = FALSE;
+				continue;
+			}
+			if (!(value >= 0 && value <= ARK_WORKFLOW_MAX_SIGMA)) {
+				ark_workflow_context_add(ctx, &member,
+							 "sigma %g is out of range (0 to %g)", value,
+							 ARK_WORKFLOW_MAX_SIGMA);
+				ok = FALSE;
+				continue;
+			}
+			sim.sigma = value;
+		} else {
+			gint64 *out = strcmp(child->name, "min") == 0	? &sim.min
+				      : strcmp(child->name, "max") == 0 ? &sim.max
+									: &sim.mean;
+			if (!ark_workflow_check_duration_node(ctx, &member, child, out))
+				ok = FALSE;
+		}
+	}
+	if (!ok)
+		return FALSE;
+
+	/* which members go with which form: a fixed duration, or one distribution's parameters */
+	{
+		const gchar *form = distribution != NULL ? distribution : "duration";
+		const gchar *needed[3] = {NULL};
+		gboolean allowed[G_N_ELEMENTS(ark_workflow_simulate_members)] = {FALSE};
+
+		if (distribution == NULL && seen[1] == NULL) {
+			needed[0] = "duration";
+			allowed[0] = TRUE;
+		} else if (sim.kind == ARK_SIMULATION_LOGNORMAL) {
+			needed[0] = "mean";
+			needed[1] = "sigma";
+			allowed[1] = allowed[2] = allowed[3] = TRUE;
+		} else if (sim.kind == ARK_SIMULATION_EXPONENTIAL) {
+			needed[0] = "mean";
+			allowed[1] = allowed[2] = TRUE;
+		} else {
+			needed[0] = "min";
+			needed[1] = "max";
+			allowed[1] = allowed[4] = allowed[5] = TRUE;
+		}
+		for (guint m = 0; m < G_N_ELEMENTS(ark_workflow_simulate_members); m++) {
+			ArkWorkflowPath member =
+			    ARK_WORKFLOW_PATH_MEMBER(path, ark_workflow_simulate_members[m]);
+			if (seen[m] == NULL || allowed[m])
+				continue;
+			ark_workflow_context_add(ctx, &member, "'%s' does not go with %s%s",
+						 ark_workflow_simulate_members[m],
+						 distribution != NULL ? "distribution " : "",
+						 form);
+			ok = FALSE;
+		}
+		for (guint n = 0; needed[n] != NULL; n++) {
+			guint m;
+			for (m = 0; strcmp(ark_workflow_simulate_members[m], needed[n]) != 0; m++)
+				;
+			if (seen[m] != NULL)
+				continue;
+			if (distribution != NULL)
+				ark_workflow_context_add(ctx, path,
+							 "distribution %s needs '%s'",
+							 distribution, needed[n]);
+			else
+				ark_workflow_context_add(
+				    ctx, path, "expected 'duration' or 'distribution'");
+			ok = FALSE;
+		}
+	}
+	if (ok && sim.kind == ARK_SIMULATION_UNIFORM && sim.max < sim.min) {
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, "max");
+		ark_workflow_context_add(ctx, &member, "max is shorter than min");
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+
+	json = g_string_new(NULL);
+	ark_workflow_node_write(json, node);
+	g_free(f->simulate);
+	f->simulate = g_string_free(json, FALSE);
+	f->simulation = sim;
+	return TRUE;
+}
+
 static gboolean
 ark_workflow_check_queue_timeout(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 				 const ArkWorkflowNode *node, ArkWorkflowFields *f)
@@ -2934,6 +3104,7 @@ static const ArkWorkflowMember ark_workflow_task_members[] = {
     {"labels", ARK_WORKFLOW_FIELD_LABELS, FALSE, ark_workflow_check_labels},
     {"retry", ARK_WORKFLOW_FIELD_RETRY, TRUE, ark_workflow_check_retry},
     {"queue_timeout", ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT, TRUE, ark_workflow_check_queue_timeout},
+    {"simulate", ARK_WORKFLOW_FIELD_SIMULATE, FALSE, ark_workflow_check_simulate},
 };
 
 static gchar *
@@ -3198,12 +3369,16 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 	spec->queue_timeout = (f->set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) ? f->queue_timeout
 									 : defaults->queue_timeout;
 	d->task_set[index] = f->set | (f->run_is_string ? ARK_WORKFLOW_FIELD_RUN_IS_STRING : 0);
-	if (f->description != NULL || f->labels != NULL) {
+	if (f->description != NULL || f->labels != NULL || f->simulate != NULL) {
 		ArkWorkflowExtra *extra = g_new0(ArkWorkflowExtra, 1);
 		if (f->description != NULL)
 			extra->description = g_string_chunk_insert(d->strings, f->description);
 		if (f->labels != NULL)
 			extra->labels = g_string_chunk_insert(d->strings, f->labels);
+		if (f->simulate != NULL) {
+			extra->simulate = g_string_chunk_insert(d->strings, f->simulate);
+			extra->simulation = f->simulation;
+		}
 		if (d->extras == NULL)
 			d->extras = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 		g_hash_table_insert(d->extras, GUINT_TO_POINTER(index), extra);
@@ -4093,6 +4268,35 @@ ark_workflow_get_policy(ArkWorkflow *self)
 }
 
 /**
+ * ark_workflow_get_task_simulation:
+ * @self: a workflow
+ * @index: a task index
+ * @out: (out): the task's "simulate" member
+ *
+ * How `arkitect simulate` draws the duration of tasks[@index], when the task says.
+ *
+ * Returns: TRUE if the task has a "simulate" member, FALSE (and @out untouched) if not
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+gboolean
+ark_workflow_get_task_simulation(ArkWorkflow *self, guint index, ArkTaskSimulation *out)
+{
+	const ArkWorkflowExtra *extra;
+
+	g_return_val_if_fail(self != NULL, FALSE);
+	g_return_val_if_fail(index < self->n_tasks, FALSE);
+	g_return_val_if_fail(out != NULL, FALSE);
+	if (self->extras == NULL)
+		return FALSE;
+	extra = g_hash_table_lookup(self->extras, GUINT_TO_POINTER(index));
+	if (extra == NULL || extra->simulate == NULL)
+		return FALSE;
+	*out = extra->simulation;
+	return TRUE;
+}
+
+/**
  * ark_workflow_get_failure_mode:
  * @self: a workflow
  *
@@ -4391,6 +4595,10 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 	if (extra != NULL && extra->labels != NULL) {
 		ark_workflow_json_member(out, "labels");
 		g_string_append(out, extra->labels);
+	}
+	if (extra != NULL && extra->simulate != NULL) {
+		ark_workflow_json_member(out, "simulate");
+		g_string_append(out, extra->simulate);
 	}
 	g_string_append_c(out, '}');
 }

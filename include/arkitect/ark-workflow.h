@@ -152,6 +152,31 @@ typedef enum {
 	ARK_FAILURE_MODE_FAIL_FAST = 1, /* the first failure cancels everything else */
 } ArkFailureMode;
 
+/**
+ * ArkTaskSimulation:
+ *
+ * A task's "simulate" member: the duration `arkitect simulate` gives each of its attempts, fixed
+ * or drawn from a distribution. A real run ignores it. (ABI 1.2)
+ */
+typedef enum {
+	ARK_SIMULATION_FIXED = 0,	/* {"duration": D}: always @mean */
+	ARK_SIMULATION_LOGNORMAL = 1,	/* log-normal with mean @mean and log-space deviation @sigma */
+	ARK_SIMULATION_EXPONENTIAL = 2, /* exponential with mean @mean */
+	ARK_SIMULATION_UNIFORM = 3,	/* uniform in [@min, @max] */
+} ArkSimulationKind;
+
+typedef struct {
+	ArkSimulationKind kind;
+	gint64 mean;   /* microseconds: the fixed duration, or the distribution's mean */
+	gdouble sigma; /* lognormal only, 0 to 10 */
+	gint64 min;    /* uniform only, microseconds */
+	gint64 max;
+} ArkTaskSimulation;
+
+/* TRUE and *@out when tasks[@index] has a "simulate" member */
+ARK_API gboolean ark_workflow_get_task_simulation(ArkWorkflow *self, guint index,
+						  ArkTaskSimulation *out);
+
 /* "on_failure": "continue" (default) or "fail-fast" */
 ARK_API ArkFailureMode ark_workflow_get_failure_mode(ArkWorkflow *self);
 /* "timeout" at the top level: microseconds the whole run may take from submission, 0 for none */
