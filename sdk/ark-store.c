@@ -269,8 +269,14 @@ ark_store_batch_clear(ArkStoreBatch *batch)
 	g_array_set_size(batch->ops, 0);
 	if (batch->strings != NULL)
 		g_string_chunk_clear(batch->strings);
-	if (batch->n_keyed > 0)
+	/* a table grown for one big batch (a 100,000-task submission) is not cleared after every
+	 * small one that follows: that was a megabyte of memset per commit */
+	if (batch->n_slots > 64 && batch->n_keyed * 8 < batch->n_slots) {
+		g_clear_pointer(&batch->slots, g_free);
+		batch->n_slots = 0;
+	} else if (batch->n_keyed > 0) {
 		memset(batch->slots, 0, batch->n_slots * sizeof(*batch->slots));
+	}
 	batch->n_keyed = 0;
 }
 
