@@ -151,28 +151,9 @@ ark_simulator_check_workflow(ArkWorkflow *workflow, GPtrArray *problems)
 ArkWorkflow *
 ark_simulator_prepare_workflow(ArkWorkflow *workflow, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 	g_autoptr(GPtrArray) problems = NULL;
-	g_autofree gchar *data = NULL;
-	JsonObject *root;
-	JsonArray *tasks;
-	ArkWorkflow *prepared;
-	gsize len = 0;
+	ArkWorkflow *prepared = ark_workflow_with_executor(workflow, ARK_SIMULATOR_EXECUTOR, &problems);
 
-	if (!json_parser_load_from_data(parser, ark_workflow_get_definition(workflow), -1, error))
-		return NULL;
-	/* the canonical definition always is an object with a tasks array */
-	root = json_node_get_object(json_parser_get_root(parser));
-	tasks = json_object_get_array_member(root, "tasks");
-	for (guint i = 0; i < json_array_get_length(tasks); i++)
-		json_object_set_string_member(json_array_get_object_element(tasks, i), "executor",
-					      ARK_SIMULATOR_EXECUTOR);
-	{
-		g_autoptr(JsonGenerator) gen = json_generator_new();
-		json_generator_set_root(gen, json_parser_get_root(parser));
-		data = json_generator_to_data(gen, &len);
-	}
-	prepared = ark_workflow_parse(data, (gssize)len, &problems);
 	if (prepared == NULL) {
 		g_autofree gchar *line = ark_problem_to_string(problems->pdata[0], NULL);
 		g_set_error(error, ARK_ERROR, ARK_ERROR_INTERNAL,

@@ -4517,7 +4517,7 @@ ark_workflow_json_deadline(GString *out, const ArkTaskSpec *spec)
 
 /* a task as its members, the ones it set itself: defaults stay in "defaults" */
 static void
-ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
+ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index, const gchar *executor)
 {
 	const ArkTaskSpec *spec = &self->tasks[index];
 	guint32 set = self->task_set[index];
@@ -4532,9 +4532,9 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 		ark_workflow_json_member(out, "needs");
 		ark_workflow_json_strv(out, spec->needs);
 	}
-	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
+	if (executor != NULL || (set & ARK_WORKFLOW_FIELD_EXECUTOR)) {
 		ark_workflow_json_member(out, "executor");
-		ark_json_append_string(out, spec->executor);
+		ark_json_append_string(out, executor != NULL ? executor : spec->executor);
 	}
 	if (spec->run != NULL) {
 		ark_workflow_json_member(out, "run");
@@ -4655,7 +4655,8 @@ ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
  * is written instead of task @replace_index.
  */
 static gchar *
-ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gchar *replacement)
+ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gchar *replacement,
+			      const gchar *executor)
 {
 	GString *out = g_string_sized_new(256 + 64 * (gsize)self->n_tasks);
 	gsize len;
@@ -4691,7 +4692,7 @@ ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gcha
 		if (replacement != NULL && i == replace_index)
 			g_string_append(out, replacement);
 		else
-			ark_workflow_json_task(out, self, i);
+			ark_workflow_json_task(out, self, i, executor);
 	}
 	g_string_append(out, "]}");
 	/* the string stays as long as the workflow: it keeps what it holds, not what it reserved */
@@ -4716,7 +4717,7 @@ ark_workflow_get_definition(ArkWorkflow *self)
 {
 	g_return_val_if_fail(self != NULL, NULL);
 	if (g_once_init_enter(&self->definition)) {
-		gchar *definition = ark_workflow_build_definition(self, G_MAXUINT, NULL);
+		gchar *definition = ark_workflow_build_definition(self, G_MAXUINT, NULL, NULL);
 		g_once_init_leave(&self->definition, definition);
 	}
 	return self->definition;
@@ -4877,7 +4878,7 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 
 	/* the task as the definition has it, with the overrides laid over its members */
 	task = g_string_new(NULL);
-	ark_workflow_json_task(task, self, index);
+	ark_workflow_json_task(task, self, index, NULL);
 	parser = json_parser_new();
 	if (!json_parser_load_from_data(parser, task->str, (gssize)task->len, NULL))
 		g_return_val_if_reached(NULL);
@@ -4892,7 +4893,7 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 			json_object_set_member(object, name, json_node_copy(value));
 	}
 	replacement = ark_workflow_json_to_string(json_parser_get_root(parser));
-	definition = ark_workflow_build_definition(self, index, replacement);
+	definition = ark_workflow_build_definition(self, index, replacement, NULL);
 
 	result = ark_workflow_parse(definition, -1, &inner);
 	/* positions in a document nobody wrote would only mislead: the problems come in the
@@ -4931,4 +4932,28 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 	if (problems != NULL)
 		*problems = g_steal_pointer(&found);
 	return result;
+}
+
+/**
+ * ark_workflow_with_executor:
+ * @self: a workflow
+ * @executor: an executor name
+ * @problems: (out) (transfer full) (optional): what is wrong with @executor
+ *
+ * The workflow with every task on @executor and nothing else changed (task indices included):
+ * how `arkitect simulate` puts a workflow on its simulated executor.
+ *
+ * Returns: (transfer full) (nullable): the new workflow, or NULL with @problems set
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+ArkWorkflow *
+ark_workflow_with_executor(ArkWorkflow *self, const gchar *executor, GPtrArray **problems)
+{
+	g_autofree gchar *definition = NULL;
+
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(executor != NULL, NULL);
+	definition = ark_workflow_build_definition(self, G_MAXUINT, NULL, executor);
+	return ark_workflow_parse(definition, -1, problems);
 }

@@ -215,4 +215,8 @@ ARK_API void ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, gu
 ARK_API ArkWorkflow *ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id,
 						JsonObject *overrides, GPtrArray **problems);
 
+/* @self with every task on @executor, nothing else changed; for simulations (ABI 1.2) */
+ARK_API ArkWorkflow *ark_workflow_with_executor(ArkWorkflow *self, const gchar *executor,
+						GPtrArray **problems);
+
 G_END_DECLS
