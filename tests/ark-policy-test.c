@@ -283,7 +283,7 @@ ark_policy_test_round_robin_weights(void)
 
 	/* by tenant, alice weighs 3: she gets three starts for each of bob's */
 	g_key_file_set_string(config, "policy-round-robin", "share-by", "tenant");
-	g_key_file_set_string(config, "policy-round-robin", "weights", "alice=3;bob=1");
+	g_key_file_set_string(config, "policy-round-robin", "weights", "alice:3;bob=1");
 	p = ark_policy_test_new("round-robin", config);
 	for (guint i = 0; i < 40; i++) {
 		e[i].run_id = i < 20 ? "R1" : "R2"; /* runs do not matter here */

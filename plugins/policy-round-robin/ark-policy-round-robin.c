@@ -253,7 +253,8 @@ ark_policy_round_robin_task_finished(ArkPolicy *policy, const ArkQueueEntry *ent
 		ark_policy_round_robin_forget_idle(self, flow);
 }
 
-/* "name=weight" entries; weights are decimals > 0, kept to a thousandth */
+/* "name:weight" entries; weights are decimals > 0, kept to a thousandth. The name is what
+ * comes before the last ':' (run ids and tenants have none; "name=weight" is taken too) */
 static gboolean
 ark_policy_round_robin_parse_weights(ArkPolicyRoundRobin *self, GKeyFile *config,
 				     const gchar *group, GError **error)
@@ -265,18 +266,20 @@ ark_policy_round_robin_parse_weights(ArkPolicyRoundRobin *self, GKeyFile *config
 	list = g_key_file_get_string_list(config, group, "weights", NULL, NULL);
 	for (guint i = 0; list != NULL && list[i] != NULL; i++) {
 		gchar *item = g_strstrip(list[i]);
-		gchar *eq = strrchr(item, '=');
+		gchar *eq = strrchr(item, ':');
 		gchar *end = NULL;
 		gdouble weight;
 
 		if (item[0] == '\0')
 			continue;
+		if (eq == NULL)
+			eq = strrchr(item, '=');
 		if (eq != NULL)
 			weight = g_ascii_strtod(eq + 1, &end);
 		if (eq == NULL || eq == item || end == eq + 1 || *end != '\0' || !(weight >= 0.001) ||
 		    weight > 1e6) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "[%s] weights: '%s' is not NAME=WEIGHT with a weight between "
+				    "[%s] weights: '%s' is not NAME:WEIGHT with a weight between "
 				    "0.001 and 1000000",
 				    group, item);
 			return FALSE;
@@ -388,7 +391,7 @@ static const ArkConfigKey ark_policy_round_robin_config_keys[] = {
      "each workflow name",
      .choices = ark_policy_round_robin_share_by},
     {"weights", ARK_CONFIG_STRING_LIST, NULL,
-     "NAME=WEIGHT entries (a run id, tenant or workflow name, as share-by says); a flow's share "
+     "NAME:WEIGHT entries (a run id, tenant or workflow name, as share-by says); a flow's share "
      "is proportional to its weight, 1 when it is not listed"},
     {"quantum", ARK_CONFIG_DURATION, "1s",
      "what a task without an estimate costs its flow; tasks with one cost their estimate"},
