@@ -71,6 +71,40 @@ ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry, ArkTaskSta
 		iface->task_finished(self, entry, state, duration);
 }
 
+void
+ark_policy_unget(ArkPolicy *self, ArkQueueEntry *entry)
+{
+	ArkPolicyInterface *iface;
+
+	g_return_if_fail(ARK_IS_POLICY(self));
+	g_return_if_fail(entry != NULL);
+	iface = ARK_POLICY_GET_IFACE(self);
+	if (iface->unget != NULL)
+		iface->unget(self, entry);
+	else
+		iface->enqueue(self, entry);
+}
+
+ArkAdmission
+ark_policy_admit(ArkPolicy *self, const ArkQueueEntry *entry, ArkTimestamp earliest_finish)
+{
+	ArkPolicyInterface *iface;
+
+	g_return_val_if_fail(ARK_IS_POLICY(self), ARK_ADMISSION_ACCEPT);
+	g_return_val_if_fail(entry != NULL, ARK_ADMISSION_ACCEPT);
+	iface = ARK_POLICY_GET_IFACE(self);
+	if (iface->admit == NULL)
+		return ARK_ADMISSION_ACCEPT;
+	return iface->admit(self, entry, earliest_finish);
+}
+
+gboolean
+ark_policy_has_admission(ArkPolicy *self)
+{
+	g_return_val_if_fail(ARK_IS_POLICY(self), FALSE);
+	return ARK_POLICY_GET_IFACE(self)->admit != NULL;
+}
+
 static GQuark
 ark_policy_clock_quark(void)
 {

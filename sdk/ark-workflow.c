@@ -2150,6 +2150,10 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_LABELS = 1 << 15,
 	ARK_WORKFLOW_FIELD_RETRY = 1 << 16,
 	ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT = 1 << 17,
+	ARK_WORKFLOW_FIELD_CPUS = 1 << 18,
+	ARK_WORKFLOW_FIELD_MEMORY = 1 << 19,
+	ARK_WORKFLOW_FIELD_GPUS = 1 << 20,
+	ARK_WORKFLOW_FIELD_CONCURRENCY = 1 << 21,
 	ARK_WORKFLOW_FIELD_SIMULATE = 1 << 30,
 	/* not a member: "run" was a script string, which the definition writes back as one */
 	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
@@ -2185,6 +2189,11 @@ typedef struct {
 	gchar *labels;	      /* compact JSON */
 	ArkRetryPolicy retry; /* exit_codes owned here */
 	gint64 queue_timeout;
+	gdouble cpus;
+	guint64 memory;
+	guint gpus;
+	const gchar *concurrency_key;
+	guint concurrency_limit;
 	gchar *simulate;	      /* compact JSON */
 	ArkTaskSimulation simulation; /* parsed @simulate */
 } ArkWorkflowFields;
@@ -3078,6 +3087,163 @@ ark_workflow_check_retry(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 	return TRUE;
 }
 
+/* ---- resources ---- */
+
+static gboolean
+ark_workflow_check_cpus(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	gdouble value;
+
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER)
+		value = (gdouble)node->v.integer;
+	else if (node->kind == ARK_WORKFLOW_NODE_DOUBLE)
+		value = node->v.number;
+	else {
+		ark_workflow_context_add(ctx, path, "expected a number of CPUs, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	/* a thousandth of a CPU is the finest the dispatcher counts */
+	if (!(value >= 0.001) || value > ARK_WORKFLOW_MAX_CPUS) {
+		g_autofree gchar *shown = g_strdup_printf("%g", value);
+		ark_workflow_context_add(ctx, path,
+					 "cpus %s is out of range (0.001 to %d); leave it out to ask "
+					 "for none",
+					 shown, ARK_WORKFLOW_MAX_CPUS);
+		return FALSE;
+	}
+	f->cpus = value;
+	return TRUE;
+}
+
+/* a size as a string ("512M", "2G") or a number of bytes */
+static gboolean
+ark_workflow_check_memory(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			  const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	if (node->kind == ARK_WORKFLOW_NODE_STRING) {
+		g_autoptr(GError) error = NULL;
+		guint64 bytes = 0;
+		if (g_utf8_strlen(node->v.string, 33) > 32) {
+			g_autofree gchar *shown = ark_workflow_shorten(node->v.string);
+			ark_workflow_context_add(ctx, path, "invalid size '%s': too long", shown);
+			return FALSE;
+		}
+		if (!ark_size_parse(node->v.string, &bytes, &error)) {
+			ark_workflow_context_add(ctx, path, "%s", error->message);
+			return FALSE;
+		}
+		if (bytes == 0) {
+			ark_workflow_context_add(ctx, path,
+						 "memory must be more than 0; leave it out to ask for "
+						 "none");
+			return FALSE;
+		}
+		f->memory = bytes;
+		return TRUE;
+	}
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER ||
+	    (node->kind == ARK_WORKFLOW_NODE_DOUBLE && node->v.number == floor(node->v.number))) {
+		gint64 bytes;
+		if (!ark_workflow_expect_integer(ctx, path, node, "memory", 1, G_MAXINT64, &bytes))
+			return FALSE;
+		f->memory = (guint64)bytes;
+		return TRUE;
+	}
+	ark_workflow_context_add(ctx, path, "expected a size such as \"512M\" or a number of bytes, "
+				 "got %s",
+				 ark_workflow_node_kind(node));
+	return FALSE;
+}
+
+static gboolean
+ark_workflow_check_gpus(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	gint64 value;
+
+	if (!ark_workflow_expect_integer(ctx, path, node, "gpus", 0, ARK_WORKFLOW_MAX_GPUS, &value))
+		return FALSE;
+	f->gpus = (guint)value;
+	return TRUE;
+}
+
+static gboolean
+ark_workflow_is_key_name(const gchar *str)
+{
+	if (str[0] == '\0' || strlen(str) > ARK_WORKFLOW_MAX_ID_LEN)
+		return FALSE;
+	for (const gchar *p = str; *p != '\0'; p++) {
+		if (!(g_ascii_isalnum(*p) || *p == '_' || *p == '.' || *p == '-' || *p == ':'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* {"key": "deploy-prod", "limit": 1} */
+static gboolean
+ark_workflow_check_concurrency(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			       const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	const gchar *key = NULL;
+	gint64 limit = 0;
+	gboolean ok = TRUE;
+
+	if (node->kind != ARK_WORKFLOW_NODE_OBJECT) {
+		ark_workflow_context_add(ctx, path,
+					 "expected an object such as {\"key\": \"deploy-prod\", "
+					 "\"limit\": 1}, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *member = &node->v.children[k];
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, member->name);
+		if (strcmp(member->name, "key") == 0) {
+			key = ark_workflow_expect_nonempty(ctx, &at, member);
+			if (key == NULL) {
+				ok = FALSE;
+			} else if (!ark_workflow_is_key_name(key)) {
+				g_autofree gchar *shown = ark_workflow_shorten(key);
+				ark_workflow_context_add(ctx, &at,
+							 "invalid concurrency key '%s': use letters, "
+							 "digits and _ . - : (at most %d)",
+							 shown, ARK_WORKFLOW_MAX_ID_LEN);
+				key = NULL;
+				ok = FALSE;
+			}
+		} else if (strcmp(member->name, "limit") == 0) {
+			if (!ark_workflow_expect_integer(ctx, &at, member, "limit", 1,
+							 ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT, &limit))
+				ok = FALSE;
+		} else {
+			g_autofree gchar *shown = ark_workflow_shorten(member->name);
+			ark_workflow_context_add(ctx, &at,
+						 "unknown member '%s' (concurrency has key and "
+						 "limit)",
+						 shown);
+			ok = FALSE;
+		}
+	}
+	if (ok && key == NULL) {
+		ark_workflow_context_add(ctx, path, "missing member 'key'");
+		ok = FALSE;
+	}
+	if (ok && limit == 0) {
+		ark_workflow_context_add(ctx, path,
+					 "missing member 'limit': how many tasks may hold '%s' at "
+					 "once",
+					 key);
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+	f->concurrency_key = key;
+	f->concurrency_limit = (guint)limit;
+	return TRUE;
+}
+
 typedef struct {
 	const gchar *name;
 	ArkWorkflowField field;
@@ -3104,6 +3270,10 @@ static const ArkWorkflowMember ark_workflow_task_members[] = {
     {"labels", ARK_WORKFLOW_FIELD_LABELS, FALSE, ark_workflow_check_labels},
     {"retry", ARK_WORKFLOW_FIELD_RETRY, TRUE, ark_workflow_check_retry},
     {"queue_timeout", ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT, TRUE, ark_workflow_check_queue_timeout},
+    {"cpus", ARK_WORKFLOW_FIELD_CPUS, FALSE, ark_workflow_check_cpus},
+    {"memory", ARK_WORKFLOW_FIELD_MEMORY, FALSE, ark_workflow_check_memory},
+    {"gpus", ARK_WORKFLOW_FIELD_GPUS, FALSE, ark_workflow_check_gpus},
+    {"concurrency", ARK_WORKFLOW_FIELD_CONCURRENCY, FALSE, ark_workflow_check_concurrency},
     {"simulate", ARK_WORKFLOW_FIELD_SIMULATE, FALSE, ark_workflow_check_simulate},
 };
 
@@ -3368,6 +3538,13 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 	}
 	spec->queue_timeout = (f->set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) ? f->queue_timeout
 									 : defaults->queue_timeout;
+	spec->cpus = f->cpus;
+	spec->memory = f->memory;
+	spec->gpus = f->gpus;
+	if (f->concurrency_key != NULL) {
+		spec->concurrency_key = ark_workflow_draft_intern(d, f->concurrency_key);
+		spec->concurrency_limit = f->concurrency_limit;
+	}
 	d->task_set[index] = f->set | (f->run_is_string ? ARK_WORKFLOW_FIELD_RUN_IS_STRING : 0);
 	if (f->description != NULL || f->labels != NULL || f->simulate != NULL) {
 		ArkWorkflowExtra *extra = g_new0(ArkWorkflowExtra, 1);
@@ -4587,6 +4764,24 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index, const gchar
 	if (set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) {
 		ark_workflow_json_member(out, "queue_timeout");
 		ark_workflow_json_duration(out, spec->queue_timeout);
+	}
+	if (spec->cpus > 0) {
+		ark_workflow_json_member(out, "cpus");
+		ark_workflow_json_double(out, spec->cpus);
+	}
+	if (spec->memory > 0) {
+		ark_workflow_json_member(out, "memory");
+		g_string_append_printf(out, "%" G_GUINT64_FORMAT, spec->memory);
+	}
+	if (set & ARK_WORKFLOW_FIELD_GPUS) {
+		ark_workflow_json_member(out, "gpus");
+		g_string_append_printf(out, "%u", spec->gpus);
+	}
+	if (spec->concurrency_key != NULL) {
+		ark_workflow_json_member(out, "concurrency");
+		g_string_append(out, "{\"key\":");
+		ark_json_append_string(out, spec->concurrency_key);
+		g_string_append_printf(out, ",\"limit\":%u}", spec->concurrency_limit);
 	}
 	if (extra != NULL && extra->description != NULL) {
 		ark_workflow_json_member(out, "description");

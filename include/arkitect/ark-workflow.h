@@ -99,9 +99,19 @@ typedef struct {
 	guint index;		  /* position in the workflow's task list */
 	ArkRetryPolicy retry;	  /* task's "retry", else defaults.retry, else never retry */
 	gint64 queue_timeout;	  /* µs a ready task may wait to start before it fails, 0 for none */
+	/* what the task holds on its executor while it runs (ABI 1.2); 0 asks for none */
+	gdouble cpus;		   /* CPUs, may be fractional */
+	guint64 memory;		   /* bytes */
+	guint gpus;
+	guint concurrency_limit;	/* with @concurrency_key: most tasks holding the key at once */
+	const gchar *concurrency_key; /* a named concurrency key ("deploy-prod"), or NULL */
 	/*< private >*/
-	gpointer reserved[8];
+	gpointer reserved[4];
 } ArkTaskSpec;
+
+#define ARK_WORKFLOW_MAX_CPUS 1000000
+#define ARK_WORKFLOW_MAX_GPUS 1000000
+#define ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT 1000000
 
 /**
  * ArkProblem:
