@@ -51,6 +51,17 @@ class Builder:
         return tid
 
 
+def gather(b, name, seconds, needs):
+    """One task needing all of @needs; past the workflow format's 1024 needs, a level of
+    partial tasks of the same kind (each a fraction of the work) in between."""
+    limit = 1000
+    while len(needs) > limit:
+        groups = [needs[i:i + limit] for i in range(0, len(needs), limit)]
+        needs = [b.add(f"{name}_part{len(b.tasks)}_{k}", seconds / len(groups), g)
+                 for k, g in enumerate(groups)]
+    return b.add(name, seconds, needs)
+
+
 def skewed(rng):
     return rng.uniform(50, 500) if rng.random() < 0.2 else rng.uniform(1, 10)
 
@@ -79,7 +90,7 @@ def gen_forkjoin(b, n):
     for s in range(stages):
         fork = b.add(f"fork{s}", 2, [last] if last else [])
         mids = [b.add(f"s{s}_{j}", skewed(rng), [fork], noise=0) for j in range(width)]
-        last = b.add(f"join{s}", 5, mids)
+        last = gather(b, f"join{s}", 5, mids)
 
 
 def gen_montage(b, n):
@@ -92,10 +103,10 @@ def gen_montage(b, n):
         for k in (1, 2, 3):
             if i + k < images and (k == 1 or rng.random() < 0.35):
                 diffs.append(b.add(f"mDiffFit_{i}_{i + k}", 0.66, [proj[i], proj[i + k]]))
-    concat = b.add("mConcatFit", 143.0, diffs)
+    concat = gather(b, "mConcatFit", 143.0, diffs)
     model = b.add("mBgModel", 384.0, [concat])
     bgs = [b.add(f"mBackground_{i}", 1.72, [model, proj[i]]) for i in range(images)]
-    tbl = b.add("mImgtbl", 2.6, bgs)
+    tbl = gather(b, "mImgtbl", 2.6, bgs)
     add = b.add("mAdd", 282.0, [tbl])
     shrink = b.add("mShrink", 66.0, [add])
     b.add("mJPEG", 0.7, [shrink])
@@ -115,7 +126,7 @@ def gen_epigenomics(b, n):
             q = b.add(f"fastq2bfq_{lane}_{c}", 1.4, [s])
             maps.append(b.add(f"map_{lane}_{c}", 201.0 * rng.uniform(0.5, 1.5), [q]))
         merges.append(b.add(f"mapMerge_{lane}", 11.0, maps))
-    top = b.add("mapMerge", 11.0, merges)
+    top = gather(b, "mapMerge", 11.0, merges)
     idx = b.add("maqIndex", 43.0, [top])
     b.add("pileup", 55.0, [idx])
 
@@ -134,8 +145,8 @@ def gen_cybershake(b, n):
             p = b.add(f"PeakValCalcOkaya_{site}_{v}", 0.6, [s])
             synth_all.append(s)
             peak_all.append(p)
-    b.add("ZipSeis", 265.0, synth_all)
-    b.add("ZipPSA", 195.0, peak_all)
+    gather(b, "ZipSeis", 265.0, synth_all)
+    gather(b, "ZipPSA", 195.0, peak_all)
 
 
 def gen_random(b, n):

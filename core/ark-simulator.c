@@ -500,9 +500,15 @@ ark_simulator_run(ArkRegistry *plugins, ArkWorkflow *prepared, const ArkSimulato
 		 : ark_workflow_get_policy(prepared) != NULL ? ark_workflow_get_policy(prepared)
 							     : ark_engine_get_default_policy(engine);
 	if (ark_engine_start(engine, error)) {
+		gint64 t0 = g_get_monotonic_time();
+		gint64 t1;
 		sim.run_id = ark_engine_submit(engine, prepared, &submit, error);
+		t1 = g_get_monotonic_time();
 		if (sim.run_id != NULL && ark_simulator_loop(&sim, engine, error))
 			report = ark_simulator_report(&sim, policy, options);
+		g_debug("%s: %u tasks, %u attempts: submitted in %.3f s, simulated in %.3f s",
+			policy, n, sim.n_attempts, (gdouble)(t1 - t0) / G_USEC_PER_SEC,
+			(gdouble)(g_get_monotonic_time() - t1) / G_USEC_PER_SEC);
 	}
 	ark_engine_shutdown(engine);
 	g_signal_handler_disconnect(engine, event_id);
