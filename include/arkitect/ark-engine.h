@@ -165,6 +165,17 @@ ARK_API gboolean ark_engine_interrupt(ArkEngine *self, const gchar *reason, GErr
 ARK_API GStrv ark_engine_list_executors(ArkEngine *self);
 ARK_API gboolean ark_engine_get_executor_slots(ArkEngine *self, const gchar *executor,
 					       guint *out_slots, guint *out_in_use);
+/*
+ * Resource-aware dispatch (ABI 1.2): what @executor has for its tasks and what the tasks running
+ * there hold now; FALSE for an unknown executor or one that counts slots only.
+ */
+ARK_API gboolean ark_engine_get_executor_resources(ArkEngine *self, const gchar *executor,
+						   ArkResources *out_capacity,
+						   ArkResources *out_in_use);
+/* how many running tasks hold concurrency key @key, and how many ready ones wait for it
+ * (ABI 1.2) */
+ARK_API guint ark_engine_get_concurrency_holders(ArkEngine *self, const gchar *key,
+						 guint *out_waiting);
 /* tasks ready and waiting for a slot, in the queues of @policy (NULL for every policy) */
 ARK_API guint ark_engine_get_queue_depth(ArkEngine *self, const gchar *policy);
 
