@@ -32,8 +32,8 @@ ark_policy_test_entries(guint n)
 static void
 ark_policy_test_fifo(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("fifo", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(5);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("fifo", NULL);
 
 	/* enqueued out of order, comes out by sequence; removal keeps the rest in order */
 	ark_policy_enqueue(p, &e[3]);
@@ -55,8 +55,8 @@ ark_policy_test_fifo(void)
 static void
 ark_policy_test_priority(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("priority", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(4);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("priority", NULL);
 	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	for (guint i = 0; i < 4; i++)
@@ -77,8 +77,8 @@ static void
 ark_policy_test_priority_aging(void)
 {
 	g_autoptr(GKeyFile) config = g_key_file_new();
-	g_autoptr(ArkPolicy) p = NULL;
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(2);
+	g_autoptr(ArkPolicy) p = NULL;
 	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	/* at 2 points per second, a priority-0 task waiting 10 s more beats priority 15 */
@@ -112,8 +112,8 @@ ark_policy_test_priority_bad_config(void)
 static void
 ark_policy_test_sjf(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("sjf", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(5);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("sjf", NULL);
 
 	e[0].estimate = 0; /* unknown: after every known estimate */
 	e[1].estimate = 30 * G_USEC_PER_SEC;
@@ -138,8 +138,8 @@ ark_policy_test_sjf(void)
 static void
 ark_policy_test_edf(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("edf", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(4);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("edf", NULL);
 	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	e[0].deadline = 0; /* none: after every deadline */
@@ -195,8 +195,8 @@ ark_policy_test_edf_admission(void)
 static void
 ark_policy_test_critical_path(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("critical-path", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(5);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("critical-path", NULL);
 
 	/* rank = longest remaining chain by estimates; ties by priority, then age */
 	e[0].rank = 10 * G_USEC_PER_SEC;
@@ -233,8 +233,8 @@ ark_policy_test_drain(ArkPolicy *p, guint n)
 static void
 ark_policy_test_round_robin(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("round-robin", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(106);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("round-robin", NULL);
 	g_autofree gchar *order = NULL;
 	guint len;
 
@@ -275,8 +275,8 @@ static void
 ark_policy_test_round_robin_weights(void)
 {
 	g_autoptr(GKeyFile) config = g_key_file_new();
-	g_autoptr(ArkPolicy) p = NULL;
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(40);
+	g_autoptr(ArkPolicy) p = NULL;
 	g_autofree gchar *order = NULL;
 	const gchar *tenants[] = {"alice", "bob"};
 	guint n_alice = 0;
@@ -299,8 +299,8 @@ ark_policy_test_round_robin_weights(void)
 
 	/* costs are estimates: a flow of long tasks gets fewer starts */
 	{
-		g_autoptr(ArkPolicy) q = ark_policy_test_new("round-robin", NULL);
 		g_autofree ArkQueueEntry *f = ark_policy_test_entries(20);
+		g_autoptr(ArkPolicy) q = ark_policy_test_new("round-robin", NULL);
 		for (guint i = 0; i < 20; i++) {
 			f[i].run_id = i % 2 == 0 ? "L" : "S";
 			f[i].estimate = (i % 2 == 0 ? 4 : 1) * G_USEC_PER_SEC;
@@ -335,8 +335,8 @@ ark_policy_test_round_robin_bad_config(void)
 static void
 ark_policy_test_priority_aging_default(void)
 {
-	g_autoptr(ArkPolicy) p = ark_policy_test_new("priority", NULL);
 	g_autofree ArkQueueEntry *e = ark_policy_test_entries(2);
+	g_autoptr(ArkPolicy) p = ark_policy_test_new("priority", NULL);
 	const ArkTimestamp t0 = G_GINT64_CONSTANT(1700000000) * G_USEC_PER_SEC;
 
 	/* the default rate is one point per second: priority 0 waiting 100 s beats 50 */
