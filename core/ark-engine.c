@@ -62,7 +62,29 @@ struct _ArkEngineRun {
 	gboolean finishing; /* terminal state recorded, waiting for the commit */
 	ArkTimestamp submitted_at;
 	GHashTable *estimates; /* learned ones of its workflow name, borrowed from the engine's */
+	guint n_block;		      /* tasks in @tasks; the rest were added to the open run */
+	GPtrArray *added;	      /* ArkEngineTask of tasks [n_block, n_tasks), or NULL */
+	GHashTable *added_dependents; /* task index -> GArray of guint32 added dependents */
 };
+
+/* task @i of @run: the block built at submission, then the tasks added since, each its own
+ * allocation so that no task moves while a queue, a timer or an attempt points at it */
+static inline ArkEngineTask *
+ark_engine_run_task(ArkEngineRun *run, guint i)
+{
+	if (G_LIKELY(i < run->n_block))
+		return &run->tasks[i];
+	return g_ptr_array_index(run->added, i - run->n_block);
+}
+
+/* the dependents of task @index added to the open run after submission, or NULL */
+static inline GArray *
+ark_engine_added_dependents(ArkEngineRun *run, guint32 index)
+{
+	if (G_LIKELY(run->added_dependents == NULL))
+		return NULL;
+	return g_hash_table_lookup(run->added_dependents, GUINT_TO_POINTER(index));
+}
 
 typedef struct {
 	gchar *name;
@@ -223,7 +245,7 @@ static void
 ark_engine_run_free(ArkEngineRun *run)
 {
 	for (guint i = 0; i < run->n_tasks; i++) {
-		ArkEngineTask *task = &run->tasks[i];
+		ArkEngineTask *task = ark_engine_run_task(run, i);
 		/* nothing may point at a freed task: the timer heap, a policy queue, an executor */
 		(void)ark_heap_remove(run->engine->timers, task);
 		g_free(task->arec);
@@ -253,8 +275,19 @@ ark_engine_run_free(ArkEngineRun *run)
 	else
 		g_free(run->tasks);
 	g_free(run->dependents);
+	g_clear_pointer(&run->added, g_ptr_array_unref);
+	g_clear_pointer(&run->added_dependents, g_hash_table_unref);
 	ark_workflow_unref(run->workflow);
 	g_free(run);
+}
+
+/* dependent @d of @task: its CSR edges first, then @more (from ark_engine_added_dependents) */
+static inline guint32
+ark_engine_dependent(ArkEngineRun *run, ArkEngineTask *task, GArray *more, guint32 d)
+{
+	if (G_LIKELY(d < task->n_dependents))
+		return run->dependents[task->dependents_start + d];
+	return g_array_index(more, guint32, d - task->n_dependents);
 }
 
 static inline ArkEngineTask *
@@ -344,7 +377,7 @@ ark_engine_fail_storage(ArkEngine *self, const GError *error)
 	for (guint i = 0; i < runs->len; i++) {
 		ArkEngineRun *run = g_ptr_array_index(runs, i);
 		for (guint t = 0; t < run->n_tasks; t++) {
-			ArkEngineTask *task = &run->tasks[t];
+			ArkEngineTask *task = ark_engine_run_task(run, t);
 			if (task->attempt != NULL && task->exec != NULL)
 				ark_executor_cancel(task->exec->executor, task->attempt);
 		}
@@ -462,7 +495,7 @@ ark_engine_run_outcome(ArkEngineRun *run, gchar **out_reason)
 		return ARK_RUN_STATE_FAILED;
 	}
 	for (guint i = 0; i < run->n_tasks; i++) {
-		ArkEngineTask *task = &run->tasks[i];
+		ArkEngineTask *task = ark_engine_run_task(run, i);
 		const gchar *id = task->spec->id;
 		switch (task->rec.state) {
 		case ARK_TASK_STATE_FAILED:
@@ -1011,11 +1044,13 @@ ark_engine_walk_dependents(ArkEngine *self, ArkEngineTask *task, ArkTaskState fr
 	g_array_append_val(stack, task->spec->index);
 	while (stack->len > 0) {
 		guint32 idx = g_array_index(stack, guint32, stack->len - 1);
-		ArkEngineTask *t = &run->tasks[idx];
+		ArkEngineTask *t = ark_engine_run_task(run, idx);
 		g_array_set_size(stack, stack->len - 1);
-		for (guint32 d = 0; d < t->n_dependents; d++) {
-			guint32 di = run->dependents[t->dependents_start + d];
-			ArkEngineTask *dep = &run->tasks[di];
+		GArray *more = ark_engine_added_dependents(run, idx);
+		guint32 n = t->n_dependents + (more != NULL ? more->len : 0);
+		for (guint32 d = 0; d < n; d++) {
+			guint32 di = ark_engine_dependent(run, t, more, d);
+			ArkEngineTask *dep = ark_engine_run_task(run, di);
 			if (dep->rec.state != from)
 				continue;
 			ark_engine_task_set_state(self, dep, to, reason);
@@ -1038,8 +1073,12 @@ static void
 ark_engine_release_dependents(ArkEngine *self, ArkEngineTask *task)
 {
 	ArkEngineRun *run = task->run;
-	for (guint32 d = 0; d < task->n_dependents; d++) {
-		ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
+	GArray *more = ark_engine_added_dependents(run, task->spec->index);
+	guint32 n = task->n_dependents + (more != NULL ? more->len : 0);
+
+	for (guint32 d = 0; d < n; d++) {
+		ArkEngineTask *dep =
+		    ark_engine_run_task(run, ark_engine_dependent(run, task, more, d));
 		if (dep->unmet > 0 && --dep->unmet == 0 && dep->rec.state == ARK_TASK_STATE_PENDING)
 			ark_engine_task_make_ready(self, dep);
 	}
@@ -1073,7 +1112,7 @@ ark_engine_run_stop(ArkEngine *self, ArkEngineRun *run, const gchar *by, const g
 	run->stop_by = g_strdup(by);
 	run->stop_reason = g_strdup(reason);
 	for (guint i = 0; i < run->n_tasks; i++) {
-		ArkEngineTask *task = &run->tasks[i];
+		ArkEngineTask *task = ark_engine_run_task(run, i);
 		switch (task->rec.state) {
 		case ARK_TASK_STATE_READY:
 			ark_engine_task_unqueue(self, task);
@@ -2076,6 +2115,7 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 	run->engine = self;
 	run->workflow = ark_workflow_ref(workflow);
 	run->n_tasks = ark_workflow_get_n_tasks(workflow);
+	run->n_block = run->n_tasks;
 	run->submitted_at = submitted;
 	run->estimates = ark_engine_estimates_for(self, ark_workflow_get_name(workflow));
 	run->tasks = ark_engine_alloc_tasks(run->n_tasks, &run->tasks_mapped);
@@ -2206,7 +2246,7 @@ ark_engine_exec_backlog(ArkEngine *self, ArkEngineExec *exec, ArkTimestamp now)
 		if (run->counts[ARK_TASK_STATE_READY] == 0)
 			continue;
 		for (guint i = 0; i < run->n_tasks; i++) {
-			ArkEngineTask *t = &run->tasks[i];
+			ArkEngineTask *t = ark_engine_run_task(run, i);
 			if (t->exec == exec && t->rec.state == ARK_TASK_STATE_READY)
 				work += (gdouble)t->entry.estimate;
 		}
@@ -2377,7 +2417,7 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 	run->rec.definition = NULL;
 	for (guint i = 0; i < run->n_tasks; i++)
 		ark_store_batch_add_task(self->batch, ARK_STORE_OP_TASK_INSERT,
-					 &run->tasks[i].rec);
+					 &ark_engine_run_task(run, i)->rec);
 	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
 			     NULL);
 	if (at_risk != NULL)
@@ -2389,8 +2429,8 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 				    g_strdup(run->rec.id));
 	ark_engine_run_arm_timeout(run);
 	for (guint i = 0; i < run->n_tasks; i++) {
-		if (run->tasks[i].unmet == 0)
-			ark_engine_task_make_ready(self, &run->tasks[i]);
+		if (ark_engine_run_task(run, i)->unmet == 0)
+			ark_engine_task_make_ready(self, ark_engine_run_task(run, i));
 	}
 	return g_strdup(run->rec.id);
 }
@@ -2544,7 +2584,7 @@ ark_engine_cancel_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 			    run_id, task_id);
 		return FALSE;
 	}
-	task = &run->tasks[spec->index];
+	task = ark_engine_run_task(run, spec->index);
 	if (reason == NULL)
 		reason = "cancelled";
 	full = ark_engine_reason_by(reason, by);
@@ -2586,8 +2626,8 @@ ark_engine_task_reevaluate(ArkEngine *self, ArkEngineTask *task)
 
 	task->unmet = 0;
 	for (guint n = 0; spec->needs[n] != NULL; n++) {
-		ArkEngineTask *need =
-		    &run->tasks[ark_workflow_lookup_task(run->workflow, spec->needs[n])->index];
+		const ArkTaskSpec *ns = ark_workflow_lookup_task(run->workflow, spec->needs[n]);
+		ArkEngineTask *need = ark_engine_run_task(run, ns->index);
 		if (ark_engine_need_satisfied(need))
 			continue;
 		if (ark_task_state_is_terminal(need->rec.state)) {
@@ -2609,7 +2649,7 @@ ark_engine_run_reevaluate_pending(ArkEngine *self, ArkEngineRun *run)
 {
 	const guint *order = ark_workflow_get_topological_order(run->workflow);
 	for (guint k = 0; k < run->n_tasks; k++) {
-		ArkEngineTask *task = &run->tasks[order[k]];
+		ArkEngineTask *task = ark_engine_run_task(run, order[k]);
 		if (task->rec.state == ARK_TASK_STATE_PENDING)
 			ark_engine_task_reevaluate(self, task);
 	}
@@ -2678,14 +2718,14 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, gboolean allow_finishe
 		ArkTaskRecord *tr = g_ptr_array_index(tasks, i);
 		ArkEngineTask *task;
 		if (tr->index >= run->n_tasks ||
-		    g_strcmp0(tr->task_id, run->tasks[tr->index].spec->id) != 0) {
+		    g_strcmp0(tr->task_id, ark_engine_run_task(run, tr->index)->spec->id) != 0) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 				    "run %s: task record '%s' does not match its definition",
 				    run_id, tr->task_id);
 			ark_engine_run_free(run);
 			return NULL;
 		}
-		task = &run->tasks[tr->index];
+		task = ark_engine_run_task(run, tr->index);
 		task->rec.state = tr->state;
 		task->rec.attempts = tr->attempts;
 		task->rec.exit_code = tr->exit_code;
@@ -2705,7 +2745,7 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, gboolean allow_finishe
 		ArkEngineTask *task;
 		if (spec == NULL)
 			continue;
-		task = &run->tasks[spec->index];
+		task = ark_engine_run_task(run, spec->index);
 		if (task->arec != NULL && ar->number < task->arec->number)
 			continue;
 		if (task->arec == NULL)
@@ -2734,7 +2774,7 @@ ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 			g_hash_table_insert(holders, ar->task_id, ar->holder);
 	}
 	for (guint i = 0; i < run->n_tasks; i++) {
-		ArkEngineTask *task = &run->tasks[i];
+		ArkEngineTask *task = ark_engine_run_task(run, i);
 		switch (task->rec.state) {
 		case ARK_TASK_STATE_RUNNING: {
 			const gchar *holder = g_hash_table_lookup(holders, task->spec->id);
@@ -2845,7 +2885,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 			    task_id);
 		goto fail;
 	}
-	task = &run->tasks[spec->index];
+	task = ark_engine_run_task(run, spec->index);
 	if (task->rec.state != ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_FAILED &&
 	    task->rec.state != ARK_TASK_STATE_CANCELLED) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
@@ -2881,14 +2921,14 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 		g_ptr_array_add(run->old_workflows, run->workflow);
 		run->workflow = ark_workflow_ref(updated);
 		for (guint i = 0; i < run->n_tasks; i++) {
-			ArkEngineTask *t = &run->tasks[i];
+			ArkEngineTask *t = ark_engine_run_task(run, i);
 			t->spec = ark_workflow_get_task(updated, i);
 			t->entry.spec = t->spec;
 			t->rec.task_id = t->spec->id;
 			t->exec = g_hash_table_lookup(self->execs, t->spec->executor);
 		}
 		task->entry.priority = task->spec->priority;
-		task->entry.estimate = task->spec->estimate;
+		task->entry.estimate = ark_engine_task_estimate(task);
 		/* the batch borrows it until the commit */
 		run->rec.definition = (gchar *)ark_store_batch_intern(
 		    self->batch, ark_workflow_get_definition(updated));
@@ -3052,7 +3092,7 @@ ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkEngineRun *run = value;
 		for (guint i = 0; i < run->n_tasks; i++) {
-			ArkEngineTask *task = &run->tasks[i];
+			ArkEngineTask *task = ark_engine_run_task(run, i);
 			ArkAttemptResult result = {
 			    .status = ARK_ATTEMPT_STATUS_CANCELLED,
 			    .exit_code = -1,
@@ -3187,7 +3227,7 @@ ark_engine_exec_restart(ArkEngine *self, ArkEngineExec *exec, const gchar *why)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkEngineRun *run = value;
 		for (guint i = 0; i < run->n_tasks; i++) {
-			ArkEngineTask *task = &run->tasks[i];
+			ArkEngineTask *task = ark_engine_run_task(run, i);
 			ArkAttemptResult result = {
 			    .status = ARK_ATTEMPT_STATUS_LOST,
 			    .exit_code = -1,
@@ -3549,4 +3589,446 @@ ark_engine_set_audit_file(ArkEngine *self, const gchar *path)
 	g_return_if_fail(ARK_IS_ENGINE(self));
 	/* also on a started engine: the daemon's configuration reload moves the file */
 	ark_audit_set_file(self->audit, path);
+}
+
+/* explain ------------------------------------------------------------------------------------- */
+
+static void
+ark_engine_explain_add_time(JsonBuilder *b, const gchar *name, ArkTimestamp ts)
+{
+	g_autofree gchar *text = ark_timestamp_format(ts);
+	json_builder_set_member_name(b, name);
+	json_builder_add_string_value(b, text);
+}
+
+/* the live part of an explanation: what the engine knows of a task of an open run */
+static gchar *
+ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
+{
+	ArkEngineRun *run = task->run;
+	const ArkTaskSpec *spec = task->spec;
+
+	switch (task->rec.state) {
+	case ARK_TASK_STATE_PENDING: {
+		g_autoptr(GString) names = g_string_new(NULL);
+		guint n_needs = g_strv_length(spec->needs);
+		guint n_waiting = 0;
+
+		json_builder_set_member_name(b, "waiting_for");
+		json_builder_begin_array(b);
+		for (guint n = 0; spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *ns = ark_workflow_lookup_task(run->workflow, spec->needs[n]);
+			ArkEngineTask *need = ark_engine_run_task(run, ns->index);
+			const gchar *state = ark_task_state_to_string(need->rec.state);
+			if (ark_engine_need_satisfied(need))
+				continue;
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "task_id");
+			json_builder_add_string_value(b, ns->id);
+			json_builder_set_member_name(b, "state");
+			json_builder_add_string_value(b, state);
+			json_builder_end_object(b);
+			g_string_append_printf(names, "%s%s (%s)", n_waiting > 0 ? ", " : "", ns->id,
+					       state);
+			n_waiting++;
+		}
+		json_builder_end_array(b);
+		if (run->stopping)
+			return g_strdup("pending, but the run is stopping: it will not start");
+		return g_strdup_printf("waiting for %u of %u needs: %s", n_waiting, n_needs,
+				       names->str);
+	}
+	case ARK_TASK_STATE_READY: {
+		ArkEngineExec *exec = task->exec;
+		guint position =
+		    task->queue != NULL ? ark_policy_get_position(task->queue, &task->entry) : 0;
+		guint length = task->queue != NULL ? ark_policy_get_length(task->queue) : 0;
+		g_autoptr(GString) summary = g_string_new(NULL);
+
+		json_builder_set_member_name(b, "queue");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "executor");
+		json_builder_add_string_value(b, spec->executor);
+		json_builder_set_member_name(b, "policy");
+		json_builder_add_string_value(b, run->rec.policy);
+		if (position > 0) {
+			json_builder_set_member_name(b, "position");
+			json_builder_add_int_value(b, position);
+		}
+		json_builder_set_member_name(b, "length");
+		json_builder_add_int_value(b, length);
+		if (exec != NULL) {
+			json_builder_set_member_name(b, "slots_used");
+			json_builder_add_int_value(b, exec->running);
+			json_builder_set_member_name(b, "slots_total");
+			json_builder_add_int_value(b, exec->slots);
+		}
+		json_builder_end_object(b);
+		if (task->timer_at > 0)
+			ark_engine_explain_add_time(b, "queue_timeout_at", task->timer_at);
+
+		g_string_append_printf(summary, "ready, queued for executor %s under policy %s",
+				       spec->executor, run->rec.policy);
+		if (position > 0)
+			g_string_append_printf(summary, " at position %u of %u", position, length);
+		if (self->draining)
+			g_string_append(summary, "; the engine is draining and starts nothing");
+		else if (exec != NULL && exec->running >= exec->slots)
+			g_string_append_printf(summary, "; all %u slots are in use", exec->slots);
+		else if (position > 1)
+			g_string_append(summary, "; the tasks ahead of it start first");
+		return g_string_free(g_steal_pointer(&summary), FALSE);
+	}
+	case ARK_TASK_STATE_RETRY_WAIT: {
+		ArkTimestamp at = task->timer_at > 0 ? task->timer_at : task->rec.next_attempt_at;
+		g_autofree gchar *when = ark_timestamp_format(at);
+
+		json_builder_set_member_name(b, "retry");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "attempts");
+		json_builder_add_int_value(b, task->rec.attempts);
+		json_builder_set_member_name(b, "max_attempts");
+		json_builder_add_int_value(b, task->rec.retry_base + spec->retry.max_attempts);
+		ark_engine_explain_add_time(b, "next_attempt_at", at);
+		json_builder_end_object(b);
+		return g_strdup_printf("attempt %u failed; the next one becomes ready at %s",
+				       task->rec.attempts, when);
+	}
+	case ARK_TASK_STATE_RUNNING: {
+		g_autofree gchar *since = NULL;
+
+		if (task->arec == NULL)
+			return g_strdup("running");
+		since = ark_timestamp_format(task->arec->started_at);
+		json_builder_set_member_name(b, "attempt");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "number");
+		json_builder_add_int_value(b, task->arec->number);
+		json_builder_set_member_name(b, "executor");
+		json_builder_add_string_value(b, spec->executor);
+		ark_engine_explain_add_time(b, "started_at", task->arec->started_at);
+		json_builder_set_member_name(b, "holder");
+		json_builder_add_string_value(b, self->holder);
+		json_builder_end_object(b);
+		return g_strdup_printf("running attempt %u on executor %s since %s",
+				       task->arec->number, spec->executor, since);
+	}
+	default:
+		return NULL;
+	}
+}
+
+static const gchar *
+ark_engine_explain_terminal(ArkTaskState state)
+{
+	switch (state) {
+	case ARK_TASK_STATE_SUCCEEDED:
+		return "succeeded";
+	case ARK_TASK_STATE_FAILED:
+		return "failed";
+	case ARK_TASK_STATE_CANCELLED:
+		return "was cancelled";
+	case ARK_TASK_STATE_SKIPPED:
+		return "was skipped";
+	case ARK_TASK_STATE_DEAD:
+		return "is dead (in the dead-letter queue)";
+	default:
+		return NULL;
+	}
+}
+
+/* the stored record of task @task_id of run @run_id: reasons are not kept in memory */
+static ArkTaskRecord *
+ark_engine_get_stored_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+			   GError **error)
+{
+	g_autoptr(GPtrArray) tasks = ark_store_list_tasks(self->store, run_id, error);
+
+	if (tasks == NULL)
+		return NULL;
+	for (guint i = 0; i < tasks->len; i++) {
+		ArkTaskRecord *tr = g_ptr_array_index(tasks, i);
+		if (g_strcmp0(tr->task_id, task_id) == 0)
+			return ark_task_record_copy(tr);
+	}
+	g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s has no task '%s'", run_id,
+		    task_id);
+	return NULL;
+}
+
+JsonObject *
+ark_engine_explain_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+			GError **error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(ArkTaskRecord) stored = NULL;
+	g_autofree gchar *summary = NULL;
+	ArkTaskState state;
+	ArkEngineRun *run;
+	const gchar *ended;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	g_return_val_if_fail(run_id != NULL && task_id != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	g_return_val_if_fail(self->store != NULL, NULL);
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "run_id");
+	json_builder_add_string_value(b, run_id);
+	json_builder_set_member_name(b, "task_id");
+	json_builder_add_string_value(b, task_id);
+
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run != NULL) {
+		const ArkTaskSpec *spec = ark_workflow_lookup_task(run->workflow, task_id);
+		ArkEngineTask *task;
+		if (spec == NULL) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "run %s has no task '%s'",
+				    run_id, task_id);
+			return NULL;
+		}
+		task = ark_engine_run_task(run, spec->index);
+		state = task->rec.state;
+		json_builder_set_member_name(b, "state");
+		json_builder_add_string_value(b, ark_task_state_to_string(state));
+		summary = ark_engine_explain_open(self, task, b);
+		/* the reason of the last transition is in the store (it may lag one commit) */
+		if (ark_task_state_is_terminal(state) || state == ARK_TASK_STATE_RETRY_WAIT)
+			stored = ark_engine_get_stored_task(self, run_id, task_id, NULL);
+	} else {
+		g_autoptr(ArkRunRecord) run_rec = ark_store_get_run(self->store, run_id, error);
+
+		if (run_rec == NULL)
+			return NULL;
+		stored = ark_engine_get_stored_task(self, run_id, task_id, error);
+		if (stored == NULL)
+			return NULL;
+		state = stored->state;
+		json_builder_set_member_name(b, "state");
+		json_builder_add_string_value(b, ark_task_state_to_string(state));
+		if (!ark_task_state_is_terminal(state))
+			summary = g_strdup_printf(
+			    "%s, but its run is %s and not open in this engine: it goes on when the "
+			    "daemon that owns the state directory resumes it",
+			    ark_task_state_to_string(state), ark_run_state_to_string(run_rec->state));
+	}
+
+	ended = ark_engine_explain_terminal(state);
+	if (summary == NULL && ended != NULL)
+		summary = stored != NULL && stored->reason != NULL
+			      ? g_strdup_printf("%s: %s", ended, stored->reason)
+			      : g_strdup(ended);
+	if (stored != NULL && stored->reason != NULL) {
+		json_builder_set_member_name(b, "reason");
+		json_builder_add_string_value(b, stored->reason);
+	}
+	json_builder_set_member_name(b, "summary");
+	json_builder_add_string_value(b, summary != NULL ? summary
+							 : ark_task_state_to_string(state));
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return json_object_ref(json_node_get_object(root));
+}
+
+/* adding a task to an open run ---------------------------------------------------------------- */
+
+/* @run's definition with @task appended to its tasks, parsed and checked like a submission */
+static ArkWorkflow *
+ark_engine_workflow_with_task(ArkEngine *self, ArkEngineRun *run, JsonObject *task,
+			      GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(ArkWorkflow) updated = NULL;
+	g_autoptr(GString) msg = NULL;
+	g_autofree gchar *data = NULL;
+	JsonNode *tasks;
+
+	if (!json_parser_load_from_data(parser, ark_workflow_get_definition(run->workflow), -1,
+					error))
+		return NULL;
+	tasks = json_object_get_member(json_node_get_object(json_parser_get_root(parser)),
+				       "tasks");
+	if (tasks == NULL || !JSON_NODE_HOLDS_ARRAY(tasks)) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INTERNAL,
+			    "the definition of run %s has no task list", run->rec.id);
+		return NULL;
+	}
+	json_array_add_object_element(json_node_get_array(tasks), json_object_ref(task));
+	json_generator_set_root(gen, json_parser_get_root(parser));
+	data = json_generator_to_data(gen, NULL);
+
+	updated = ark_workflow_parse(data, -1, &problems);
+	if (updated != NULL) {
+		problems = g_ptr_array_new_with_free_func((GDestroyNotify)ark_problem_free);
+		if (ark_engine_check_workflow(self, updated, run->rec.policy, problems) &&
+		    ark_workflow_get_n_tasks(updated) == run->n_tasks + 1)
+			return g_steal_pointer(&updated);
+	}
+	msg = g_string_new("invalid task:");
+	for (guint i = 0; problems != NULL && i < problems->len; i++) {
+		g_autofree gchar *line = ark_problem_to_string(problems->pdata[i], NULL);
+		g_string_append_printf(msg, "\n  %s", line);
+	}
+	g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT, msg->str);
+	return NULL;
+}
+
+/* a new task's remaining path is added to its needs' ranks (the longest path to a sink); an
+ * entry already queued keeps its rank, since its policy ordered it by that */
+static void
+ark_engine_run_raise_ranks(ArkEngineRun *run, guint32 index)
+{
+	g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	g_array_append_val(stack, index);
+	while (stack->len > 0) {
+		guint32 idx = g_array_index(stack, guint32, stack->len - 1);
+		ArkEngineTask *t = ark_engine_run_task(run, idx);
+		g_array_set_size(stack, stack->len - 1);
+		for (guint n = 0; t->spec->needs[n] != NULL; n++) {
+			guint32 ni = ark_workflow_lookup_task(run->workflow, t->spec->needs[n])->index;
+			ArkEngineTask *up = ark_engine_run_task(run, ni);
+			gint64 rank = t->entry.rank + up->entry.estimate;
+			if (up->queue != NULL || up->entry.rank >= rank)
+				continue;
+			up->entry.rank = rank;
+			g_array_append_val(stack, ni);
+		}
+	}
+}
+
+gboolean
+ark_engine_add_task(ArkEngine *self, const gchar *run_id, JsonObject *task_obj, const gchar *by,
+		    GError **error)
+{
+	g_autoptr(ArkWorkflow) updated = NULL;
+	g_autoptr(JsonBuilder) data = json_builder_new();
+	g_autoptr(JsonNode) data_root = NULL;
+	g_autofree gchar *data_json = NULL;
+	const ArkTaskSpec *spec;
+	ArkEngineTask *task;
+	ArkEngineRun *run;
+	guint32 index;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(run_id != NULL && task_obj != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+	g_return_val_if_fail(self->started && self->store != NULL, FALSE);
+
+	if (!ark_engine_check_accepting(self, error))
+		return FALSE;
+	/* what is recorded so far is committed first: the definition is swapped */
+	if (!ark_engine_flush(self, error))
+		return FALSE;
+	run = g_hash_table_lookup(self->runs, run_id);
+	if (run == NULL) {
+		g_autoptr(ArkRunRecord) rec = ark_store_get_run(self->store, run_id, error);
+		if (rec == NULL)
+			return FALSE;
+		if (ark_run_state_is_terminal(rec->state))
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "run %s is %s: tasks can only be added to an open run", run_id,
+				    ark_run_state_to_string(rec->state));
+		else
+			g_set_error(error, ARK_ERROR, ARK_ERROR_BUSY,
+				    "run %s is unfinished and not running here: resume it first",
+				    run_id);
+		return FALSE;
+	}
+	if (run->finishing) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_BUSY, "run %s is finishing", run_id);
+		return FALSE;
+	}
+	if (run->stopping) {
+		g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+			    "run %s is stopping (%s): tasks can no longer be added", run_id,
+			    run->stop_reason != NULL ? run->stop_reason : "cancelled");
+		return FALSE;
+	}
+	updated = ark_engine_workflow_with_task(self, run, task_obj, error);
+	if (updated == NULL)
+		return FALSE;
+
+	/* running attempts keep their specs: the old workflow lives as long as the run */
+	if (run->old_workflows == NULL)
+		run->old_workflows =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)ark_workflow_unref);
+	g_ptr_array_add(run->old_workflows, run->workflow);
+	run->workflow = ark_workflow_ref(updated);
+	for (guint i = 0; i < run->n_tasks; i++) {
+		ArkEngineTask *t = ark_engine_run_task(run, i);
+		t->spec = ark_workflow_get_task(updated, i);
+		t->entry.spec = t->spec;
+		t->rec.task_id = t->spec->id;
+	}
+
+	/* the new task has its own allocation: nothing that points at a task moves */
+	index = run->n_tasks;
+	spec = ark_workflow_get_task(updated, index);
+	task = g_new0(ArkEngineTask, 1);
+	task->run = run;
+	task->spec = spec;
+	task->exec = g_hash_table_lookup(self->execs, spec->executor);
+	task->timer_index = ARK_HEAP_NOT_IN_HEAP;
+	task->rec.run_id = run->rec.id;
+	task->rec.task_id = spec->id;
+	task->rec.index = index;
+	task->rec.state = ARK_TASK_STATE_PENDING;
+	task->rec.exit_code = -1;
+	task->entry.run_id = run->rec.id;
+	task->entry.spec = spec;
+	task->entry.submitted_at = run->submitted_at;
+	task->entry.priority = spec->priority;
+	task->entry.estimate = ark_engine_task_estimate(task);
+	task->entry.tenant = run->rec.submitter;
+	task->entry.workflow_name = run->rec.workflow_name;
+	task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
+			       : spec->deadline_relative != 0
+				   ? run->submitted_at + spec->deadline_relative
+				   : 0;
+	task->entry.rank = task->entry.estimate;
+	task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
+	if (run->added == NULL)
+		run->added = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(run->added, task);
+	run->n_tasks++;
+	run->rec.n_tasks = run->n_tasks;
+	run->counts[ARK_TASK_STATE_PENDING]++;
+
+	if (run->added_dependents == NULL)
+		run->added_dependents = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+							      (GDestroyNotify)g_array_unref);
+	for (guint n = 0; spec->needs[n] != NULL; n++) {
+		guint32 ni = ark_workflow_lookup_task(updated, spec->needs[n])->index;
+		GArray *more = ark_engine_added_dependents(run, ni);
+		if (more == NULL) {
+			more = g_array_new(FALSE, FALSE, sizeof(guint32));
+			g_hash_table_insert(run->added_dependents, GUINT_TO_POINTER(ni), more);
+		}
+		g_array_append_val(more, index);
+	}
+	ark_engine_run_raise_ranks(run, index);
+
+	/* the definition, the task and its first state in one commit */
+	run->rec.definition =
+	    (gchar *)ark_store_batch_intern(self->batch, ark_workflow_get_definition(updated));
+	ark_engine_run_update(self, run);
+	run->rec.definition = NULL;
+	ark_store_batch_add_task(self->batch, ARK_STORE_OP_TASK_INSERT, &task->rec);
+	json_builder_begin_object(data);
+	json_builder_set_member_name(data, "added_by");
+	if (by != NULL)
+		json_builder_add_string_value(data, by);
+	else
+		json_builder_add_null_value(data);
+	json_builder_end_object(data);
+	data_root = json_builder_get_root(data);
+	data_json = json_to_string(data_root, FALSE);
+	ark_engine_add_event(self, ARK_EVENT_TASK_STATE, run, task, 0, ARK_TASK_STATE_PENDING,
+			     data_json);
+	ark_engine_task_reevaluate(self, task);
+	return ark_engine_flush(self, error);
 }

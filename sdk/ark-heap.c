@@ -172,3 +172,20 @@ ark_heap_get_length(ArkHeap *heap)
 	g_return_val_if_fail(heap != NULL, 0);
 	return heap->items->len;
 }
+
+guint
+ark_heap_get_position(ArkHeap *heap, gconstpointer item)
+{
+	guint before = 0;
+
+	g_return_val_if_fail(heap != NULL, 0);
+	if (item == NULL || !ark_heap_contains(heap, item))
+		return 0;
+	/* a heap is only partly ordered: count, do not walk */
+	for (guint i = 0; i < heap->items->len; i++) {
+		gpointer other = g_ptr_array_index(heap->items, i);
+		if (other != item && heap->compare(other, item, heap->user_data) < 0)
+			before++;
+	}
+	return before + 1;
+}

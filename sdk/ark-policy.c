@@ -105,6 +105,25 @@ ark_policy_has_admission(ArkPolicy *self)
 	return ARK_POLICY_GET_IFACE(self)->admit != NULL;
 }
 
+/**
+ * ark_policy_get_position:
+ * @self: a policy
+ * @entry: an entry queued in @self
+ *
+ * Returns: 1 when @entry is the one dequeue() returns next, 2 after that and so on; 0 when
+ * @entry is not queued here or the policy can not tell (it has no @get_position)
+ */
+guint
+ark_policy_get_position(ArkPolicy *self, const ArkQueueEntry *entry)
+{
+	ArkPolicyInterface *iface;
+
+	g_return_val_if_fail(ARK_IS_POLICY(self), 0);
+	g_return_val_if_fail(entry != NULL, 0);
+	iface = ARK_POLICY_GET_IFACE(self);
+	return iface->get_position != NULL ? iface->get_position(self, entry) : 0;
+}
+
 static GQuark
 ark_policy_clock_quark(void)
 {

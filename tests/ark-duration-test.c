@@ -216,6 +216,31 @@ ark_duration_test_size(void)
 	}
 }
 
+/* timestamps are RFC 3339 UTC with microseconds, the same on the fast path and GDateTime's */
+static void
+ark_duration_test_timestamp(void)
+{
+	static const gint64 cases[] = {1,	       999999,	       1000000,
+				       1732440000123456, 951782400000000, /* 2000-02-29 */
+				       253402300799999999 /* 9999-12-31T23:59:59.999999 */};
+	g_autofree gchar *epoch = ark_timestamp_format(1);
+
+	g_assert_null(ark_timestamp_format(0));
+	g_assert_cmpstr(epoch, ==, "1970-01-01T00:00:00.000001Z");
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *got = ark_timestamp_format(cases[i]);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(cases[i] / G_USEC_PER_SEC);
+		g_autofree gchar *base = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+		g_autofree gchar *want = g_strdup_printf(
+		    "%s.%06" G_GINT64_FORMAT "Z", base, cases[i] % G_USEC_PER_SEC);
+		g_assert_cmpstr(got, ==, want);
+	}
+	{
+		g_autofree gchar *leap = ark_timestamp_format(951782400000000);
+		g_assert_cmpstr(leap, ==, "2000-02-29T00:00:00.000000Z");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,5 +250,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/duration/format", ark_duration_test_format);
 	g_test_add_func("/ark/duration/round-trip", ark_duration_test_round_trip);
 	g_test_add_func("/ark/duration/size", ark_duration_test_size);
+	g_test_add_func("/ark/duration/timestamp", ark_duration_test_timestamp);
 	return g_test_run();
 }

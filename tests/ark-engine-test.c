@@ -141,7 +141,7 @@ fixture_run(Fixture *f, const gchar *json, gchar **out_run_id)
 	g_assert_no_error(error);
 	g_assert_nonnull(run_id);
 	w.run_id = run_id;
-	ark_test_loop_run_until(fixture_run_done, &w, 60000);
+	ark_test_loop_run_until(fixture_run_done, &w, 240000);
 	if (out_run_id != NULL)
 		*out_run_id = g_strdup(run_id);
 	return (ArkRunState)(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1);
@@ -1123,6 +1123,245 @@ test_submit_async_group_commit(Fixture *f, gconstpointer data)
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_BUSY);
 }
 
+static JsonObject *
+fixture_explain(Fixture *f, const gchar *run_id, const gchar *task_id)
+{
+	g_autoptr(GError) error = NULL;
+	JsonObject *why = ark_engine_explain_task(f->engine, run_id, task_id, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(why);
+	g_assert_cmpstr(json_object_get_string_member(why, "task_id"), ==, task_id);
+	/* every explanation says it in one line */
+	g_assert_nonnull(json_object_get_string_member(why, "summary"));
+	return why;
+}
+
+static void
+test_explain(Fixture *f, gconstpointer data)
+{
+	/* two long tasks fill the process executor's two slots; one more waits in the queue
+	 * behind them, another waits for a need */
+	g_autoptr(ArkWorkflow) wf = fixture_parse(
+	    "{\"name\":\"why\",\"tasks\":["
+	    "{\"id\":\"slow1\",\"run\":[\"sleep\",\"30\"]},"
+	    "{\"id\":\"slow2\",\"run\":[\"sleep\",\"30\"]},"
+	    "{\"id\":\"queued\",\"run\":[\"true\"],\"priority\":-1},"
+	    "{\"id\":\"child\",\"needs\":[\"slow1\",\"queued\"],\"run\":[\"true\"]}]}");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autoptr(JsonObject) pending = NULL;
+	g_autoptr(JsonObject) ready = NULL;
+	g_autoptr(JsonObject) running = NULL;
+	g_autoptr(JsonObject) ended = NULL;
+	g_autoptr(JsonObject) missing = NULL;
+	JsonArray *waiting;
+	JsonObject *queue;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+	f->running = 0;
+	ark_test_loop_run_until(test_cancel_started, f, 30000);
+
+	pending = fixture_explain(f, run_id, "child");
+	g_assert_cmpstr(json_object_get_string_member(pending, "state"), ==, "pending");
+	waiting = json_object_get_array_member(pending, "waiting_for");
+	g_assert_cmpuint(json_array_get_length(waiting), ==, 2);
+	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(waiting, 0),
+						      "task_id"),
+			==, "slow1");
+	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(waiting, 0),
+						      "state"),
+			==, "running");
+	g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(waiting, 1),
+						      "state"),
+			==, "ready");
+
+	ready = fixture_explain(f, run_id, "queued");
+	g_assert_cmpstr(json_object_get_string_member(ready, "state"), ==, "ready");
+	queue = json_object_get_object_member(ready, "queue");
+	g_assert_cmpstr(json_object_get_string_member(queue, "executor"), ==, "process");
+	g_assert_cmpint(json_object_get_int_member(queue, "position"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(queue, "length"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(queue, "slots_used"), ==, 2);
+	g_assert_cmpint(json_object_get_int_member(queue, "slots_total"), ==, 2);
+	g_assert_nonnull(strstr(json_object_get_string_member(ready, "summary"),
+				"all 2 slots are in use"));
+
+	running = fixture_explain(f, run_id, "slow1");
+	g_assert_cmpstr(json_object_get_string_member(running, "state"), ==, "running");
+	g_assert_cmpint(
+	    json_object_get_int_member(json_object_get_object_member(running, "attempt"), "number"),
+	    ==, 1);
+
+	missing = ark_engine_explain_task(f->engine, run_id, "nope", &error);
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_assert_null(missing);
+	g_clear_error(&error);
+	g_assert_null(ark_engine_explain_task(f->engine, "no-such-run", "child", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+
+	/* a finished run is explained from the store, with the reason of each end */
+	g_assert_true(ark_engine_cancel_run(f->engine, run_id, "alice", "enough", &error));
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	ended = fixture_explain(f, run_id, "child");
+	g_assert_cmpstr(json_object_get_string_member(ended, "state"), ==, "cancelled");
+	g_assert_nonnull(json_object_get_string_member(ended, "reason"));
+	g_assert_nonnull(strstr(json_object_get_string_member(ended, "summary"), "cancelled"));
+}
+
+static gboolean
+test_side_done(gpointer user_data)
+{
+	Fixture *f = user_data;
+	return fixture_event_index(f, ARK_EVENT_TASK_STATE, "side", ARK_TASK_STATE_SUCCEEDED) >= 0;
+}
+
+static void
+test_add_task(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *gate = g_build_filename(f->dir, "gate", NULL);
+	g_autofree gchar *json = g_strdup_printf(
+	    "{\"name\":\"grow\",\"tasks\":[{\"id\":\"wait\",\"run\":\"while [ ! -e '%s' ]; do "
+	    "sleep 0.02; done\",\"shell\":true,"
+	    "\"retry\":{\"max_attempts\":2,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}}]}",
+	    gate);
+	g_autoptr(ArkWorkflow) wf = fixture_parse(json);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GPtrArray) tasks = NULL;
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(JsonObject) why = NULL;
+	JsonObject *task;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+
+	/* a duplicate id, an unknown need and a bad member are refused with the problem */
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"wait\",\"run\":[\"true\"]}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_false(ark_engine_add_task(f->engine, run_id, task, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "wait"));
+	g_clear_error(&error);
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"x\",\"needs\":[\"ghost\"],\"run\":[\"true\"]}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_false(ark_engine_add_task(f->engine, run_id, task, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "ghost"));
+	g_clear_error(&error);
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"x\",\"run\":[\"true\"],\"timeout\":\"soon\"}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_false(ark_engine_add_task(f->engine, run_id, task, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(ark_engine_add_task(f->engine, "no-such-run", task, "bob", &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+
+	/* one that needs the running task waits for it, and is durable at once */
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"after\",\"needs\":[\"wait\"],\"run\":[\"true\"]}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_true(ark_engine_add_task(f->engine, run_id, task, "bob", &error));
+	g_assert_no_error(error);
+	run = ark_store_get_run(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(run->n_tasks, ==, 2);
+	g_assert_nonnull(strstr(run->definition, "\"after\""));
+	why = fixture_explain(f, run_id, "after");
+	g_assert_cmpstr(json_object_get_string_member(why, "state"), ==, "pending");
+
+	/* an independent one starts while the first still runs */
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"side\",\"run\":[\"true\"]}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_true(ark_engine_add_task(f->engine, run_id, task, NULL, &error));
+	g_assert_no_error(error);
+
+	/* a restart in the middle: the run comes back with all three tasks */
+	f->running = 0;
+	ark_test_loop_run_until(test_side_done, f, 30000);
+	/* nothing of this engine may still be due when the next one starts */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	fixture_crash(f);
+	g_assert_true(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(gate, "", 0, &error));
+	g_assert_no_error(error);
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1, ==,
+			ARK_RUN_STATE_SUCCEEDED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(tasks->len, ==, 3);
+	g_assert_cmpint(fixture_task(tasks, "after")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_task(tasks, "side")->state, ==, ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(fixture_event_index(f, ARK_EVENT_TASK_STATE, "after",
+					    ARK_TASK_STATE_SUCCEEDED),
+			>, fixture_event_index(f, ARK_EVENT_TASK_STATE, "wait",
+					       ARK_TASK_STATE_SUCCEEDED));
+
+	/* a finished run takes no more tasks */
+	g_assert_true(json_parser_load_from_data(
+	    parser, "{\"id\":\"late\",\"run\":[\"true\"]}", -1, NULL));
+	task = json_node_get_object(json_parser_get_root(parser));
+	g_assert_false(ark_engine_add_task(f->engine, run_id, task, NULL, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+}
+
+/* the same, without a restart: the added tasks live beside the submitted block */
+static void
+test_add_task_live(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *gate = g_build_filename(f->dir, "gate", NULL);
+	g_autofree gchar *json = g_strdup_printf(
+	    "{\"name\":\"grow\",\"tasks\":[{\"id\":\"wait\",\"run\":\"while [ ! -e '%s' ]; do "
+	    "sleep 0.02; done\",\"shell\":true},{\"id\":\"b\",\"run\":[\"true\"]}]}",
+	    gate);
+	g_autoptr(ArkWorkflow) wf = fixture_parse(json);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
+	g_autoptr(GPtrArray) tasks = NULL;
+	WaitData w = {f, run_id};
+
+	g_assert_no_error(error);
+	/* a chain of added tasks, each needing the one before and the first task */
+	for (guint i = 0; i < 20; i++) {
+		g_autoptr(JsonParser) parser = json_parser_new();
+		g_autofree gchar *prev = i > 0 ? g_strdup_printf(",\"n%u\"", i - 1) : g_strdup("");
+		g_autofree gchar *task = g_strdup_printf(
+		    "{\"id\":\"n%u\",\"needs\":[\"wait\"%s],\"run\":[\"true\"]}", i, prev);
+		g_assert_true(json_parser_load_from_data(parser, task, -1, NULL));
+		g_assert_true(ark_engine_add_task(
+		    f->engine, run_id, json_node_get_object(json_parser_get_root(parser)), "t",
+		    &error));
+		g_assert_no_error(error);
+	}
+	g_assert_true(g_file_set_contents(gate, "", 0, &error));
+	ark_test_loop_run_until(fixture_run_done, &w, 30000);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(f->finished, run_id)) - 1, ==,
+			ARK_RUN_STATE_SUCCEEDED);
+	tasks = ark_store_list_tasks(f->store, run_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(tasks->len, ==, 22);
+	for (guint i = 1; i < 20; i++) {
+		g_autofree gchar *prev = g_strdup_printf("n%u", i - 1);
+		g_autofree gchar *cur = g_strdup_printf("n%u", i);
+		g_assert_cmpint(fixture_task(tasks, cur)->state, ==, ARK_TASK_STATE_SUCCEEDED);
+		g_assert_cmpint(fixture_event_index(f, ARK_EVENT_TASK_STATE, cur,
+						    ARK_TASK_STATE_RUNNING),
+				>, fixture_event_index(f, ARK_EVENT_TASK_STATE, prev,
+						       ARK_TASK_STATE_SUCCEEDED));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1154,6 +1393,9 @@ main(int argc, char **argv)
 	ADD("health/restarts-executor", test_health_restarts_executor);
 	ADD("drain-and-interrupt", test_drain_and_interrupt);
 	ADD("submit-async-group-commit", test_submit_async_group_commit);
+	ADD("explain", test_explain);
+	ADD("add-task", test_add_task);
+	ADD("add-task-live", test_add_task_live);
 #undef ADD
 	return g_test_run();
 }

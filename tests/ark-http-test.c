@@ -875,6 +875,73 @@ test_retry_and_cancel(Fixture *f, gconstpointer data)
 	assert_problem(cancel_again, SOUP_STATUS_CONFLICT, "exists");
 }
 
+/* POST /runs/{run}/tasks grows an open run; GET .../explain says why a task waits */
+static void
+test_add_task_and_explain(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = fixture_submit(
+	    f, "{\"name\": \"grow\", \"tasks\": [{\"id\": \"a\", \"run\": [\"sleep\", \"60\"]}]}");
+	g_autofree gchar *tasks = g_strdup_printf("/api/v1/runs/%s/tasks", run_id);
+	g_autofree gchar *explain = g_strdup_printf("/api/v1/runs/%s/tasks/b/explain", run_id);
+	g_autofree gchar *cancel = g_strdup_printf("/api/v1/runs/%s/cancel", run_id);
+	g_autoptr(Response) added = NULL;
+	g_autoptr(Response) dup = NULL;
+	g_autoptr(Response) no_id = NULL;
+	g_autoptr(Response) not_object = NULL;
+	g_autoptr(Response) bad_need = NULL;
+	g_autoptr(Response) why = NULL;
+	g_autoptr(Response) no_task = NULL;
+	g_autoptr(Response) no_run = NULL;
+	g_autoptr(Response) stopped = NULL;
+	g_autoptr(Response) late = NULL;
+	g_autoptr(Response) ended = NULL;
+	g_autoptr(Response) finished = NULL;
+	JsonArray *waiting;
+
+	added = fixture_post(f, tasks, "{\"id\": \"b\", \"needs\": [\"a\"], \"run\": [\"true\"]}");
+	assert_status(added, SOUP_STATUS_CREATED);
+	g_assert_cmpstr(json_object_get_string_member(response_object(added), "id"), ==, "b");
+	g_assert_cmpstr(json_object_get_string_member(response_object(added), "state"), ==,
+			"pending");
+	dup = fixture_post(f, tasks, "{\"id\": \"b\", \"run\": [\"true\"]}");
+	assert_problem(dup, SOUP_STATUS_BAD_REQUEST, "invalid-argument");
+	no_id = fixture_post(f, tasks, "{\"run\": [\"true\"]}");
+	assert_problem(no_id, SOUP_STATUS_BAD_REQUEST, "invalid-argument");
+	not_object = fixture_post(f, tasks, "[1, 2]");
+	assert_problem(not_object, SOUP_STATUS_BAD_REQUEST, "invalid-argument");
+	bad_need = fixture_post(f, tasks, "{\"id\": \"c\", \"needs\": [\"zz\"], \"run\": [\"true\"]}");
+	assert_problem(bad_need, SOUP_STATUS_BAD_REQUEST, "invalid-argument");
+	g_assert_nonnull(strstr(bad_need->body, "zz"));
+
+	why = fixture_get(f, explain);
+	assert_status(why, SOUP_STATUS_OK);
+	g_assert_cmpstr(json_object_get_string_member(response_object(why), "state"), ==,
+			"pending");
+	waiting = json_object_get_array_member(response_object(why), "waiting_for");
+	g_assert_cmpuint(json_array_get_length(waiting), ==, 1);
+	g_assert_cmpstr(
+	    json_object_get_string_member(json_array_get_object_element(waiting, 0), "task_id"), ==,
+	    "a");
+	no_task = fixture_get(f, "/api/v1/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV/tasks/b/explain");
+	assert_problem(no_task, SOUP_STATUS_NOT_FOUND, "not-found");
+	g_free(explain);
+	explain = g_strdup_printf("/api/v1/runs/%s/tasks/nope/explain", run_id);
+	no_run = fixture_get(f, explain);
+	assert_problem(no_run, SOUP_STATUS_NOT_FOUND, "not-found");
+
+	stopped = fixture_post(f, cancel, NULL);
+	assert_status(stopped, SOUP_STATUS_ACCEPTED);
+	finished = fixture_wait_run(f, run_id);
+	late = fixture_post(f, tasks, "{\"id\": \"d\", \"run\": [\"true\"]}");
+	assert_problem(late, SOUP_STATUS_BAD_REQUEST, "invalid-argument");
+	g_free(explain);
+	explain = g_strdup_printf("/api/v1/runs/%s/tasks/b/explain", run_id);
+	ended = fixture_get(f, explain);
+	assert_status(ended, SOUP_STATUS_OK);
+	g_assert_cmpstr(json_object_get_string_member(response_object(ended), "state"), ==,
+			"cancelled");
+}
+
 static void
 test_daemon_routes(Fixture *f, gconstpointer data)
 {
@@ -1836,7 +1903,7 @@ test_openapi_probe(Fixture *f, gconstpointer data)
 			probed++;
 		}
 	}
-	g_assert_cmpuint(probed, ==, 19);
+	g_assert_cmpuint(probed, ==, 21);
 	/* the probe submitted a run and retried a task; an engine shut down while a reopened run
 	 * still runs stays alive (and its tick later writes to the closed store), so let them end */
 	fixture_wait_idle(f);
@@ -1862,6 +1929,7 @@ main(int argc, char **argv)
 	ADD("log-follow", test_log_follow, NULL);
 	ADD("runs-list", test_runs_list, NULL);
 	ADD("idempotency", test_idempotency, NULL);
+	ADD("add-task-and-explain", test_add_task_and_explain, NULL);
 	ADD("request-id", test_request_id, NULL);
 	ADD("dlq", test_dlq, NULL);
 	ADD("retry-and-cancel", test_retry_and_cancel, NULL);

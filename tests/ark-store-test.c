@@ -534,6 +534,8 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	d.runs[0].finished_at = run_update.finished_at;
 	d.runs[0].reason = NULL;
 	d.runs[0].definition = "{\"name\":\"build\",\"replayed\":true}";
+	/* a new definition comes with its task count (a task added to an open run) */
+	d.runs[0].n_tasks = run_update.n_tasks;
 	d.runs[0].cancelled_by = "operator:eve";
 	run = ark_store_test_get_run(fx->store, "run-a");
 	ark_store_test_assert_run(run, &d.runs[0]);
@@ -563,6 +565,7 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 		run_update.reason = reason;
 		run_update.definition = NULL;
 		run_update.cancelled_by = NULL;
+		run_update.n_tasks = 7; /* ignored without a definition */
 		ark_store_batch_clear(batch);
 		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_UPDATE, &run_update);
 		ark_store_test_apply(fx->store, batch);
@@ -573,6 +576,7 @@ ark_store_test_updates(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(run->reason, ==, "1 task failed");
 	g_assert_cmpstr(run->workflow_name, ==, "build");
 	g_assert_cmpstr(run->definition, ==, "{\"name\":\"build\",\"replayed\":true}");
+	g_assert_cmpuint(run->n_tasks, ==, 42);
 	g_assert_null(run->cancelled_by);
 
 	/* the idempotency key did not move with the ignored field */

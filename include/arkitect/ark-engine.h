@@ -133,6 +133,29 @@ ARK_API gboolean ark_engine_resume_run(ArkEngine *self, const gchar *run_id, GEr
 ARK_API gboolean ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_id,
 					JsonObject *overrides, const gchar *by, GError **error);
 
+/*
+ * Why a task is, or is not, running (ABI 1.2): a new JSON object with "run_id", "task_id",
+ * "state" and a one-line "summary", plus, as they apply, "waiting_for" (needs not yet
+ * satisfied, with their states), "queue" (executor, policy, 1-based position when the policy
+ * can tell, length, executor slots used and total), "retry" (attempts so far and when the
+ * next one becomes ready), "attempt" (the running one), "blocked_by" (what keeps a queued task
+ * from starting) and "reason" (why it is in its state). A run that is not open in this engine
+ * is read from the store. docs/explain.md describes every member.
+ */
+ARK_API JsonObject *ark_engine_explain_task(ArkEngine *self, const gchar *run_id,
+					    const gchar *task_id, GError **error);
+
+/*
+ * Adds one task to open run @run_id (ABI 1.2). @task is a task object of the workflow format;
+ * its needs must name tasks of the run. The run's definition and the new task are recorded in
+ * one commit before this returns. Fails with ARK_ERROR_NOT_FOUND for an unknown run,
+ * ARK_ERROR_INVALID_ARGUMENT (every problem, one per line) for a bad task, a duplicate id or a
+ * run that is finished or stopping, and ARK_ERROR_BUSY while draining or while the run is
+ * finishing.
+ */
+ARK_API gboolean ark_engine_add_task(ArkEngine *self, const gchar *run_id, JsonObject *task,
+				     const gchar *by, GError **error);
+
 /* the store failure that stopped the engine (it accepts nothing more after one), or NULL */
 ARK_API const GError *ark_engine_get_storage_error(ArkEngine *self);
 

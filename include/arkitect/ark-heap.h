@@ -39,5 +39,7 @@ ARK_API gboolean ark_heap_remove(ArkHeap *heap, gpointer item);
 ARK_API void ark_heap_update(ArkHeap *heap, gpointer item);
 ARK_API guint ark_heap_get_length(ArkHeap *heap);
 ARK_API gboolean ark_heap_contains(ArkHeap *heap, gconstpointer item);
+/* 1 + the number of items that come before @item (O(n)); 0 if @item is not in @heap (ABI 1.2) */
+ARK_API guint ark_heap_get_position(ArkHeap *heap, gconstpointer item);
 
 G_END_DECLS

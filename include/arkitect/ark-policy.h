@@ -66,6 +66,8 @@ ARK_API G_DECLARE_INTERFACE(ArkPolicy, ark_policy, ARK, POLICY, GObject)
  * @remove: remove a queued entry (cancellation); FALSE if it was not queued here
  * @get_length: number of queued entries
  * @task_finished: (optional) learn from a finished task (e.g. its duration)
+ * @get_position: (optional) where a queued entry stands: 1 is the one dequeue() returns next, 0
+ *   means not queued here or unknown (ABI 1.2; explains why a task waits, so it may be O(n))
  * @unget: (optional) take back the entry the last dequeue() returned, which the engine could
  *   not start (it did not fit the executor's free resources): the policy restores it as if it
  *   had not been dequeued. Entries are given back in the reverse order they were dequeued.
@@ -90,12 +92,13 @@ struct _ArkPolicyInterface {
 	guint (*get_length)(ArkPolicy *self);
 	void (*task_finished)(ArkPolicy *self, const ArkQueueEntry *entry, ArkTaskState state,
 			      gint64 duration);
+	guint (*get_position)(ArkPolicy *self, const ArkQueueEntry *entry);
 	void (*unget)(ArkPolicy *self, ArkQueueEntry *entry);
 	ArkAdmission (*admit)(ArkPolicy *self, const ArkQueueEntry *entry,
 			      ArkTimestamp earliest_finish);
 
 	/*< private >*/
-	gpointer padding[14];
+	gpointer padding[13];
 };
 
 ARK_API gboolean ark_policy_setup(ArkPolicy *self, GKeyFile *config, const gchar *group,
@@ -105,6 +108,7 @@ ARK_API ArkQueueEntry *ark_policy_peek(ArkPolicy *self);
 ARK_API ArkQueueEntry *ark_policy_dequeue(ArkPolicy *self);
 ARK_API gboolean ark_policy_remove(ArkPolicy *self, ArkQueueEntry *entry);
 ARK_API guint ark_policy_get_length(ArkPolicy *self);
+ARK_API guint ark_policy_get_position(ArkPolicy *self, const ArkQueueEntry *entry);
 ARK_API void ark_policy_task_finished(ArkPolicy *self, const ArkQueueEntry *entry,
 				      ArkTaskState state, gint64 duration);
 /* (ABI 1.2) */

@@ -22,7 +22,8 @@ G_BEGIN_DECLS
 typedef enum {
 	ARK_STORE_OP_RUN_INSERT,     /* every field, including definition */
 	ARK_STORE_OP_RUN_UPDATE,     /* state, started_at, finished_at, reason, cancelled_by;
-				      * definition too when it is not NULL (DLQ replay) */
+				      * definition and n_tasks too when definition is not NULL
+				      * (DLQ replay; a task added to an open run, ABI 1.2) */
 	ARK_STORE_OP_TASK_INSERT,    /* every field */
 	ARK_STORE_OP_TASK_UPDATE,    /* every field but run_id, task_id, index */
 	ARK_STORE_OP_ATTEMPT_INSERT, /* every field */

@@ -1176,6 +1176,74 @@ ark_frontend_http_dlq_replay(ArkFrontendHttp *self, SoupServerMessage *msg,
 	ark_frontend_http_replay(self, msg, req, TRUE);
 }
 
+/* POST /runs/{run}/tasks: one more task, as in the workflow format, for an open run */
+static void
+ark_frontend_http_task_add(ArkFrontendHttp *self, SoupServerMessage *msg,
+			   ArkFrontendHttpRequest *req, GHashTable *query)
+{
+	g_autoptr(JsonObject) body = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *task_id;
+	JsonNode *id;
+	gboolean ok;
+
+	if (!ark_frontend_http_check_run_id(msg, req->params[0]))
+		return;
+	body = ark_frontend_http_body_object(self, msg, &ok);
+	if (!ok)
+		return;
+	if (body == NULL) {
+		ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+					  "the body must be a task object of the workflow format");
+		return;
+	}
+	id = json_object_get_member(body, "id");
+	task_id = id != NULL && JSON_NODE_HOLDS_VALUE(id) &&
+			  json_node_get_value_type(id) == G_TYPE_STRING
+		      ? json_node_get_string(id)
+		      : NULL;
+	if (task_id == NULL || !ark_frontend_http_valid_task_id(task_id)) {
+		ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+					  "the task needs an \"id\" of letters, digits, '-', '_' "
+					  "and '.'");
+		return;
+	}
+	req->audit_target = g_strdup_printf("%s/%s", req->params[0], task_id);
+	if (!ark_engine_add_task(self->engine, req->params[0], body, req->actor, &error)) {
+		ark_frontend_http_problem_from_error(msg, error);
+		return;
+	}
+	ark_frontend_http_respond_task_now(self, msg, SOUP_STATUS_CREATED, req->params[0], task_id);
+}
+
+/* GET /runs/{run}/tasks/{task}/explain: why it is, or is not, running (docs/explain.md) */
+static void
+ark_frontend_http_task_explain(ArkFrontendHttp *self, SoupServerMessage *msg,
+			       ArkFrontendHttpRequest *req, GHashTable *query)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) why = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (!ark_frontend_http_check_run_id(msg, req->params[0]))
+		return;
+	if (!ark_frontend_http_valid_task_id(req->params[1])) {
+		ark_frontend_http_problem(msg, SOUP_STATUS_NOT_FOUND, "not-found",
+					  "run %s has no task '%s'", req->params[0],
+					  req->params[1]);
+		return;
+	}
+	why = ark_engine_explain_task(self->engine, req->params[0], req->params[1], &error);
+	if (why == NULL) {
+		ark_frontend_http_problem_from_error(msg, error);
+		return;
+	}
+	node = json_node_init_object(json_node_alloc(), why);
+	text = json_to_string(node, FALSE);
+	ark_frontend_http_respond_json(msg, SOUP_STATUS_OK, g_string_new(text));
+}
+
 /* logs --------------------------------------------------------------------------------------- */
 
 static gboolean
@@ -1619,6 +1687,8 @@ static const ArkFrontendHttpHandler ark_frontend_http_handlers[] = {
     [ARK_FRONTEND_HTTP_ROUTE_RUN_CANCEL] = ark_frontend_http_run_cancel,
     [ARK_FRONTEND_HTTP_ROUTE_TASK_CANCEL] = ark_frontend_http_task_cancel,
     [ARK_FRONTEND_HTTP_ROUTE_TASK_RETRY] = ark_frontend_http_task_retry,
+    [ARK_FRONTEND_HTTP_ROUTE_TASK_ADD] = ark_frontend_http_task_add,
+    [ARK_FRONTEND_HTTP_ROUTE_TASK_EXPLAIN] = ark_frontend_http_task_explain,
     [ARK_FRONTEND_HTTP_ROUTE_DLQ_LIST] = ark_frontend_http_dlq_list,
     [ARK_FRONTEND_HTTP_ROUTE_DLQ_GET] = ark_frontend_http_dlq_get,
     [ARK_FRONTEND_HTTP_ROUTE_DLQ_REPLAY] = ark_frontend_http_dlq_replay,

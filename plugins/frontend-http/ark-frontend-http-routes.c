@@ -50,6 +50,10 @@ static const ArkFrontendHttpRoute ark_frontend_http_routes[] = {
      FALSE},
     {ARK_FRONTEND_HTTP_ROUTE_METRICS, "GET", "/metrics", ARK_FRONTEND_HTTP_SCOPE_METRICS, NULL,
      FALSE},
+    {ARK_FRONTEND_HTTP_ROUTE_TASK_ADD, "POST", "/api/v1/runs/{run}/tasks",
+     ARK_FRONTEND_HTTP_SCOPE_ADMIN, "task.add", TRUE},
+    {ARK_FRONTEND_HTTP_ROUTE_TASK_EXPLAIN, "GET", "/api/v1/runs/{run}/tasks/{task}/explain",
+     ARK_FRONTEND_HTTP_SCOPE_READ, NULL, FALSE},
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(ark_frontend_http_routes) == ARK_FRONTEND_HTTP_ROUTE_LAST);

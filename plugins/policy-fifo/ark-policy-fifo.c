@@ -56,6 +56,12 @@ ark_policy_fifo_get_length(ArkPolicy *policy)
 	return ark_heap_get_length(ARK_POLICY_FIFO(policy)->heap);
 }
 
+static guint
+ark_policy_fifo_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_POLICY_FIFO(policy)->heap, entry);
+}
+
 static void
 ark_policy_fifo_iface_init(ArkPolicyInterface *iface)
 {
@@ -64,6 +70,7 @@ ark_policy_fifo_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_fifo_dequeue;
 	iface->remove = ark_policy_fifo_remove;
 	iface->get_length = ark_policy_fifo_get_length;
+	iface->get_position = ark_policy_fifo_get_position;
 }
 
 static void

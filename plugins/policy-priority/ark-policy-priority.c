@@ -103,6 +103,12 @@ ark_policy_priority_get_length(ArkPolicy *policy)
 	return ark_heap_get_length(ARK_POLICY_PRIORITY(policy)->heap);
 }
 
+static guint
+ark_policy_priority_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_POLICY_PRIORITY(policy)->heap, entry);
+}
+
 static void
 ark_policy_priority_iface_init(ArkPolicyInterface *iface)
 {
@@ -112,6 +118,7 @@ ark_policy_priority_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_priority_dequeue;
 	iface->remove = ark_policy_priority_remove;
 	iface->get_length = ark_policy_priority_get_length;
+	iface->get_position = ark_policy_priority_get_position;
 }
 
 static void

@@ -465,8 +465,10 @@ ark_store_memory_update_run(ArkStoreMemory *self, const ArkRunRecord *record, GE
 	run->record->finished_at = record->finished_at;
 	run->record->reason = g_strdup(record->reason);
 	run->record->cancelled_by = g_strdup(record->cancelled_by);
-	if (record->definition != NULL)
+	if (record->definition != NULL) {
 		run->record->definition = g_strdup(record->definition);
+		run->record->n_tasks = record->n_tasks;
+	}
 	ark_store_memory_push_undo(self, ARK_STORE_OP_RUN_UPDATE, run->record, saved);
 	return TRUE;
 }

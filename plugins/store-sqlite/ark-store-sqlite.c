@@ -180,7 +180,8 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
     /* a NULL definition keeps the stored one; DLQ replay passes the rewritten workflow */
     [STMT_RUN_UPDATE] = "UPDATE runs SET state = ?3, started_at = ?10, finished_at = ?11, "
 			"reason = ?12, cancelled_by = ?13, "
-			"definition = coalesce(?7, definition) WHERE id = ?1",
+			"definition = coalesce(?7, definition), "
+			"n_tasks = CASE WHEN ?7 IS NULL THEN n_tasks ELSE ?8 END WHERE id = ?1",
     [STMT_TASK_INSERT] = "INSERT INTO tasks (" TASK_COLUMNS ") "
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [STMT_TASK_UPDATE] = "UPDATE tasks SET state = ?4, attempts = ?5, exit_code = ?6, "
