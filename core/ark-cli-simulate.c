@@ -124,6 +124,15 @@ ark_cli_simulate_print_json(ArkWorkflow *workflow, guint slots, guint64 seed, GP
 	ark_cli_print_builder(b);
 }
 
+/* seconds with milliseconds, or "-" for what never happened */
+static gchar *
+ark_cli_simulate_format_time(gint64 usec)
+{
+	if (usec < 0)
+		return g_strdup("-");
+	return g_strdup_printf("%.3f", ark_cli_simulate_seconds(usec));
+}
+
 static void
 ark_cli_simulate_print_schedule(ArkWorkflow *workflow, ArkSimulatorReport *r)
 {
@@ -133,9 +142,11 @@ ark_cli_simulate_print_schedule(ArkWorkflow *workflow, ArkSimulatorReport *r)
 		ArkSimulatorEntry *e = &g_array_index(r->schedule, ArkSimulatorEntry, i);
 		g_autofree gchar *id =
 		    ark_cli_terminal_safe(ark_workflow_get_task(workflow, e->task)->id);
-		g_print("%-24s %-10s %12.3f %12.3f %12.3f\n", id, ark_task_state_to_string(e->state),
-			ark_cli_simulate_seconds(e->ready), ark_cli_simulate_seconds(e->start),
-			ark_cli_simulate_seconds(e->finish));
+		g_autofree gchar *ready = ark_cli_simulate_format_time(e->ready);
+		g_autofree gchar *start = ark_cli_simulate_format_time(e->start);
+		g_autofree gchar *finish = ark_cli_simulate_format_time(e->finish);
+		g_print("%-24s %-10s %12s %12s %12s\n", id, ark_task_state_to_string(e->state),
+			ready, start, finish);
 	}
 }
 

@@ -425,17 +425,19 @@ ark_simulator_report(ArkSimulator *self, const gchar *policy, const ArkSimulator
 		    slowdowns, gdouble, (guint)ceil(0.95 * slowdowns->len) - 1);
 	}
 	if (options->schedule) {
-		g_autofree gboolean *listed = g_new0(gboolean, n);
+		guint next = 0; /* the next task that never started, by index */
 		report->schedule = g_array_sized_new(FALSE, FALSE, sizeof(ArkSimulatorEntry), n);
 		for (guint k = 0; k < n; k++) {
 			/* the ones that started, in that order, then the rest by index */
-			guint i = k < self->n_started ? self->start_order[k] : k - self->n_started;
+			guint i;
 			ArkSimulatorEntry e;
-			if (k >= self->n_started) {
-				while (listed[i])
-					i++;
+			if (k < self->n_started) {
+				i = self->start_order[k];
+			} else {
+				while (self->start[next] >= 0)
+					next++;
+				i = next++;
 			}
-			listed[i] = TRUE;
 			e.task = i;
 			e.state = self->states[i];
 			e.ready = self->ready[i] >= 0 ? self->ready[i] - start : -1;

@@ -163,8 +163,10 @@ def test_timeout_retry(tmp):
     a = res["schedule"][0]
     check(res["attempts"] == 2 and a["state"] == "dead" and a["finish_us"] == 9 * S,
           "timeout: two attempts of 4 s with a 1 s wait, then dead at 9 s", res)
-    check(res["state"] == "failed" and res["schedule"][1]["state"] == "skipped",
-          "timeout: the run fails and b is skipped", res)
+    b = res["schedule"][1]
+    check(res["state"] == "failed" and b["state"] == "skipped" and b["start_us"] == -1
+          and b["ready_us"] == -1 and b["finish_us"] == 9 * S,
+          "timeout: the run fails and b is skipped, never ready nor started", res)
 
 
 def test_policy_all(tmp):
