@@ -169,6 +169,19 @@ def test_timeout_retry(tmp):
           "timeout: the run fails and b is skipped, never ready nor started", res)
 
 
+def test_run_timeout(tmp):
+    # the run-level timeout is an engine timer too: at 25 s b is cancelled mid-attempt
+    path = write(tmp, "run-timeout.json", {"name": "run-timeout", "timeout": "25s", "tasks": [
+        task("a", 10), task("b", 20, ["a"]), task("c", 5, ["b"])]})
+    res = simulate(path, "--schedule")["results"][0]
+    states = {e["task"]: (e["state"], e["finish_us"]) for e in res["schedule"]}
+    check(res["state"] == "failed" and res["makespan_us"] == 25 * S,
+          "run timeout: the run ends at 25 s", res)
+    check(states == {"a": ("succeeded", 10 * S), "b": ("cancelled", 25 * S),
+                     "c": ("cancelled", 25 * S)},
+          "run timeout: b is cancelled while running, c before it started", states)
+
+
 def test_policy_all(tmp):
     path = write(tmp, "all.json", {"name": "all", "tasks": [task("a", 1), task("b", 2)]})
     r = simulate(path, "--policy", "all")
@@ -278,7 +291,7 @@ def test_10k(tmp):
 
 def main():
     tests = [test_chain, test_fork_join, test_independent, test_simulate_member,
-             test_timeout_retry, test_policy_all, test_bad_input, test_real_run_order, test_10k]
+             test_timeout_retry, test_run_timeout, test_policy_all, test_bad_input, test_real_run_order, test_10k]
     with tempfile.TemporaryDirectory(prefix="ark-simulate-") as tmp:
         for t in tests:
             try:
