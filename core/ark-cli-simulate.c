@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+
 #include <glib/gi18n.h>
 
 #include <arkitect/arkitect-core.h>
@@ -225,8 +227,11 @@ ark_cli_simulate_run(const gchar *path, const gchar *policy, gint slots, gboolea
 
 	if (ark_cli_simulate_seed != NULL) {
 		gchar *end = NULL;
-		guint64 seed = g_ascii_strtoull(ark_cli_simulate_seed, &end, 10);
-		if (end == ark_cli_simulate_seed || *end != '\0' || ark_cli_simulate_seed[0] == '-') {
+		guint64 seed;
+		errno = 0;
+		seed = g_ascii_strtoull(ark_cli_simulate_seed, &end, 10);
+		if (end == ark_cli_simulate_seed || *end != '\0' || errno != 0 ||
+		    !g_ascii_isdigit(ark_cli_simulate_seed[0])) {
 			ark_cli_print_error(_("--seed must be a non-negative integer"));
 			return ARK_CLI_EXIT_INVALID;
 		}
