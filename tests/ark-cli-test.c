@@ -296,11 +296,12 @@ test_policy_option(void)
 	cli_assert_contains(bad->err, "unknown policy 'lottery'");
 }
 
-/* the workflow a crash interrupts: "slow" is running when the runner is killed */
+/* the workflow a crash interrupts: "slow" is running when the runner is killed; 3 s, because
+ * the lock checks before the kill start two more commands, which take over a second under ASan */
 static const gchar *cli_crash_workflow =
     "{\"name\":\"crashy\",\"tasks\":["
     "{\"id\":\"first\",\"run\":[\"true\"]},"
-    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sleep\",\"1\"],"
+    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sleep\",\"3\"],"
     "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
     "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}";
 
