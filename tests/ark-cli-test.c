@@ -309,13 +309,24 @@ test_policy_option(void)
 	cli_assert_contains(bad->err, "unknown policy 'lottery'");
 }
 
-/* the workflow a crash interrupts: "slow" is running when the runner is killed */
-static const gchar *cli_crash_workflow =
-    "{\"name\":\"crashy\",\"tasks\":["
-    "{\"id\":\"first\",\"run\":[\"true\"]},"
-    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sleep\",\"1\"],"
-    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
-    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}";
+/*
+ * The workflow a crash interrupts: "slow" is running when the runner is killed. Its first
+ * attempt waits 30 s (the runner is killed long before), the ones after it end at once, so
+ * that how fast the machine is never decides whether the kill finds it running.
+ */
+static gchar *
+cli_crash_workflow(const gchar *dir)
+{
+	g_autofree gchar *marker = g_build_filename(dir, "slow-ran", NULL);
+	return g_strdup_printf(
+	    "{\"name\":\"crashy\",\"tasks\":["
+	    "{\"id\":\"first\",\"run\":[\"true\"]},"
+	    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sh\",\"-c\","
+	    "\"test -e '%s' && exit 0; touch '%s'; sleep 30\"],"
+	    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
+	    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}",
+	    marker, marker);
+}
 
 /*
  * Starts `run` of cli_crash_workflow on @state and kills it with SIGKILL once "slow" runs;
@@ -369,7 +380,8 @@ static void
 test_resume_after_kill(void)
 {
 	g_autofree gchar *dir = ark_test_mkdtemp();
-	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *crash = cli_crash_workflow(dir);
+	g_autofree gchar *wf = cli_write(dir, "crash.json", crash);
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(CliResult) list = NULL;
@@ -416,7 +428,8 @@ static void
 test_cancel_unfinished(void)
 {
 	g_autofree gchar *dir = ark_test_mkdtemp();
-	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *crash = cli_crash_workflow(dir);
+	g_autofree gchar *wf = cli_write(dir, "crash.json", crash);
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
 	g_autofree gchar *run_id = cli_run_and_kill(state, wf, FALSE);
 	g_autoptr(CliResult) cancel =
