@@ -9,6 +9,7 @@ libglib2.0-dev libglib2.0-bin libjson-glib-dev libsqlite3-dev sqlite3
 python3 python3-jsonschema binutils make
 libsoup-3.0-dev prometheus
 curl wrk
+dbus-daemon dbus-bin dbus-session-bus-common
 "
 
 missing=""

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ark-cli-client.h"
+#include "ark-cli-dbus.h"
 #include "ark-cli-private.h"
 #include "ark-cli-progress.h"
 
@@ -53,12 +54,15 @@ typedef struct {
 	gchar *token_origin;
 	/* the last exchange: 0 when no HTTP answer came */
 	guint status;
+	/* the daemon over D-Bus instead of HTTP, or NULL */
+	ArkCliDbus *dbus;
 } ArkCliClient;
 
 static void
 ark_cli_client_free(ArkCliClient *self)
 {
 	g_clear_object(&self->session);
+	g_clear_pointer(&self->dbus, ark_cli_dbus_free);
 	g_free(self->state_dir);
 	g_free(self->base_url);
 	g_free(self->url_origin);
@@ -83,6 +87,7 @@ ark_cli_client_options_clear(ArkCliClientOptions *opts)
 	g_free(opts->tail);
 	g_free(opts->reconnect_timeout);
 	g_free(opts->scope);
+	g_free(opts->bus);
 }
 
 GOptionGroup *
@@ -112,6 +117,11 @@ ark_cli_client_option_group(ArkCliClientOptions *opts)
 	     N_("DURATION")},
 	    {"scope", 0, 0, G_OPTION_ARG_STRING, &opts->scope,
 	     N_("token create: read (GET only) or admin (default read)"), N_("SCOPE")},
+	    {"bus", 0, 0, G_OPTION_ARG_STRING, &opts->bus,
+	     N_("the daemon on this message bus: session, system, or none for HTTP only "
+		"(default: D-Bus when the daemon owns its name and no --url or --state-dir is "
+		"given)"),
+	     N_("BUS")},
 	    {NULL},
 	};
 	GOptionGroup *group =
@@ -714,6 +724,12 @@ ark_cli_client_call_full(ArkCliClient *self, SoupSession *session, const gchar *
 	gsize len = 0;
 	const gchar *data;
 
+	if (self->dbus != NULL) {
+		if (out_problem != NULL)
+			*out_problem = NULL;
+		return ark_cli_dbus_request(self->dbus, method, path, body, idempotency_key,
+					    &self->status, error);
+	}
 	msg = ark_cli_client_message_new(self, method, path, error);
 	if (msg == NULL)
 		return NULL;
@@ -900,14 +916,33 @@ typedef enum {
  * http.url that no daemon answers at is stale (left by a crash) and means "no daemon" too.
  */
 static ArkCliClientConnect
-ark_cli_client_connect(ArkCliClientOptions *opts, gboolean probe, ArkCliClient **out_client,
-		       gint *out_exit, GError **error)
+ark_cli_client_connect(ArkCliClientOptions *opts, gboolean probe, gboolean dbus_ok,
+		       ArkCliClient **out_client, gint *out_exit, GError **error)
 {
 	g_autoptr(ArkCliClient) self = g_new0(ArkCliClient, 1);
 	g_autoptr(GError) local_error = NULL;
+	const gchar *env_url = g_getenv("ARKITECT_URL");
+	gboolean explicit_bus = opts->bus != NULL && g_strcmp0(opts->bus, "none") != 0;
 
 	self->opts = opts;
 	*out_exit = ARK_CLI_EXIT_ENVIRONMENT;
+	/* D-Bus first, unless the user pointed at a daemon some other way (docs/cli.md) */
+	if (dbus_ok && g_strcmp0(opts->bus, "none") != 0 &&
+	    (explicit_bus || (opts->url == NULL && (env_url == NULL || env_url[0] == '\0') &&
+			      opts->state_dir == NULL && !opts->ephemeral))) {
+		self->dbus = ark_cli_dbus_find(opts->bus, &local_error);
+		if (self->dbus != NULL) {
+			*out_client = g_steal_pointer(&self);
+			*out_exit = ARK_CLI_EXIT_OK;
+			return ARK_CLI_CLIENT_CONNECT_OK;
+		}
+		if (explicit_bus) {
+			ark_cli_print_error(_("no daemon on the %s bus: %s"), opts->bus,
+					    local_error->message);
+			return ARK_CLI_CLIENT_CONNECT_FAILED;
+		}
+		g_clear_error(&local_error);
+	}
 	if (!opts->ephemeral)
 		self->state_dir = ark_cli_client_state_dir_path(opts->state_dir);
 	if (!ark_cli_client_find_url(self, &local_error)) {
@@ -971,6 +1006,9 @@ ark_cli_client_print_log_tail(ArkCliClient *self, const gchar *run_id, const gch
 	gsize len = 0;
 	guint n, first;
 
+	/* logs are files served over HTTP only */
+	if (self->dbus != NULL)
+		return;
 	msg = ark_cli_client_message_new(self, "GET", path, NULL);
 	if (msg == NULL)
 		return;
@@ -2039,7 +2077,13 @@ ark_cli_client_print_daemon_status(JsonObject *status)
 	gint64 secs = 0;
 	gboolean utf8 = ark_cli_progress_use_utf8();
 
-	(void)ark_cli_client_int(status, "uptime_seconds", &secs);
+	/* a number with a fraction: json-glib holds it as a double, not an int */
+	if (!ark_cli_client_int(status, "uptime_seconds", &secs)) {
+		JsonNode *node = json_object_get_member(status, "uptime_seconds");
+		if (node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
+		    json_node_get_value_type(node) == G_TYPE_DOUBLE)
+			secs = (gint64)CLAMP(json_node_get_double(node), 0, (gdouble)G_MAXINT32);
+	}
 	uptime = ark_cli_format_duration(CLAMP(secs, 0, G_MAXINT64 / G_USEC_PER_SEC) *
 					 G_USEC_PER_SEC);
 	/* TRANSLATORS: first line of the daemon's status: version, state, uptime, start time */
@@ -2635,6 +2679,74 @@ ark_cli_client_cmd_dlq_replay(ArkCliClient *self, const gchar *run_id, const gch
 	return ark_cli_client_replay(self, path, run_id, task_id);
 }
 
+/* arkitect explain ---------------------------------------------------------------------------- */
+
+static void
+ark_cli_client_print_explain_list(JsonObject *explanation, const gchar *member,
+				  const gchar *heading)
+{
+	JsonArray *array = ark_cli_client_array(explanation, member);
+
+	if (array == NULL || json_array_get_length(array) == 0)
+		return;
+	g_print("%s\n", heading);
+	for (guint i = 0; i < json_array_get_length(array); i++) {
+		JsonNode *node = json_array_get_element(array, i);
+		g_autofree gchar *text = json_to_string(node, FALSE);
+		g_print("  ");
+		ark_cli_client_write_safe(stdout, text, strlen(text));
+		g_print("\n");
+	}
+}
+
+static gint
+ark_cli_client_cmd_explain(ArkCliClient *self, const gchar *run_id, const gchar *task_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) explanation = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *summary = NULL;
+	g_autofree gchar *safe_task = ark_cli_client_safe(task_id);
+	g_autofree gchar *safe_run = ark_cli_client_safe(run_id);
+	g_autofree gchar *base = ark_cli_client_run_path(run_id, task_id);
+	g_autofree gchar *path = g_strdup_printf("%s/explain", base);
+	const gchar *reason;
+
+	/* GET .../explain: the D-Bus method Explain, or the HTTP route of docs/explain.md */
+	explanation = ark_cli_client_call(self, "GET", path, &error);
+	if (explanation == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(explanation);
+		return ARK_CLI_EXIT_OK;
+	}
+	state = ark_cli_client_safe(ark_cli_client_str(explanation, "state"));
+	summary = ark_cli_client_safe(ark_cli_client_str(explanation, "summary"));
+	/* TRANSLATORS: task id, run id, task state */
+	g_print(_("task %s of run %s: %s\n"), safe_task, safe_run, state);
+	if (summary[0] != '\0')
+		g_print("%s\n", summary);
+	reason = ark_cli_client_str(explanation, "reason");
+	if (reason != NULL) {
+		g_autofree gchar *safe = ark_cli_client_safe(reason);
+		g_print(_("reason: %s\n"), safe);
+	}
+	ark_cli_client_print_explain_list(explanation, "waiting_for", _("waiting for:"));
+	ark_cli_client_print_explain_list(explanation, "blocked_by", _("blocked by:"));
+	for (guint i = 0; i < 3; i++) {
+		static const gchar *const members[] = {"queue", "retry", "attempt"};
+		JsonNode *node = json_object_get_member(explanation, members[i]);
+		g_autofree gchar *text = NULL;
+		if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+			continue;
+		text = json_to_string(node, FALSE);
+		g_print("%s: ", members[i]);
+		ark_cli_client_write_safe(stdout, text, strlen(text));
+		g_print("\n");
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
 /* arkitect token create ------------------------------------------------------------------------ */
 
 static gint
@@ -2707,9 +2819,9 @@ ark_cli_client_stray_option(ArkCliClientOptions *opts, const gchar *cmd)
 		const gchar *commands; /* space-separated, with spaces around */
 	} table[] = {
 	    {"--url", opts->url != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch "},
+	     " submit runs status tasks logs cancel retry dlq watch explain "},
 	    {"--token-file", opts->token_file != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch "},
+	     " submit runs status tasks logs cancel retry dlq watch explain "},
 	    {"--wait", opts->wait, " submit cancel retry dlq "},
 	    {"--state", opts->states != NULL, " runs tasks "},
 	    {"--workflow", opts->workflow != NULL, " runs "},
@@ -2719,6 +2831,8 @@ ark_cli_client_stray_option(ArkCliClientOptions *opts, const gchar *cmd)
 	    {"--reconnect-timeout", opts->reconnect_timeout != NULL,
 	     " watch submit logs cancel retry dlq "},
 	    {"--scope", opts->scope != NULL, " token "},
+	    {"--bus", opts->bus != NULL,
+	     " submit runs status tasks cancel retry dlq explain "},
 	};
 	g_autofree gchar *padded = g_strdup_printf(" %s ", cmd);
 
@@ -2746,6 +2860,8 @@ ark_cli_client_check_usage(const gchar *cmd, gint argc, gchar **argv)
 		usage = "logs RUN_ID TASK_ID [--attempt N] [--follow] [--tail SIZE]";
 	else if (g_strcmp0(cmd, "retry") == 0 && argc != 3)
 		usage = "retry RUN_ID TASK_ID [--set MEMBER=JSON]... [--timeout DURATION] [--wait]";
+	else if (g_strcmp0(cmd, "explain") == 0 && argc != 3)
+		usage = "explain RUN_ID TASK_ID [--json]";
 	else if (g_strcmp0(cmd, "watch") == 0 && argc != 2)
 		usage = "watch RUN_ID [--reconnect-timeout DURATION]";
 	else if (g_strcmp0(cmd, "status") == 0 && argc > 2)
@@ -2770,14 +2886,16 @@ ark_cli_client_check_usage(const gchar *cmd, gint argc, gchar **argv)
 gint
 ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean *out_handled)
 {
-	static const gchar *const daemon_only[] = {"submit", "runs", "tasks", "logs",
-						   "retry",  "watch", NULL};
+	static const gchar *const daemon_only[] = {"submit", "runs",  "tasks",	 "logs",
+						   "retry",  "watch", "explain", NULL};
 	static const gchar *const either[] = {"status", "cancel", "dlq", NULL};
 	g_autoptr(ArkCliClient) self = NULL;
 	g_autoptr(GError) error = NULL;
 	const gchar *cmd = argv[0];
 	const gchar *stray;
 	gboolean only_daemon = g_strv_contains(daemon_only, cmd);
+	/* logs and live progress are streams of the HTTP API */
+	gboolean dbus_ok = !opts->wait && g_strcmp0(cmd, "logs") != 0 && g_strcmp0(cmd, "watch") != 0;
 	gint rc;
 
 	*out_handled = TRUE;
@@ -2804,7 +2922,7 @@ ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean
 	if (!ark_cli_client_check_usage(cmd, argc, argv))
 		return ARK_CLI_EXIT_INVALID;
 
-	switch (ark_cli_client_connect(opts, !only_daemon, &self, &rc, &error)) {
+	switch (ark_cli_client_connect(opts, !only_daemon, dbus_ok, &self, &rc, &error)) {
 	case ARK_CLI_CLIENT_CONNECT_NO_DAEMON:
 		if (only_daemon) {
 			const gchar *hint = ark_cli_client_no_daemon_hint(cmd);
@@ -2839,6 +2957,8 @@ ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean
 		return ark_cli_client_cmd_retry(self, argv[1], argv[2]);
 	if (g_strcmp0(cmd, "watch") == 0)
 		return ark_cli_client_watch(self, argv[1]);
+	if (g_strcmp0(cmd, "explain") == 0)
+		return ark_cli_client_cmd_explain(self, argv[1], argv[2]);
 	if (g_strcmp0(cmd, "status") == 0)
 		return ark_cli_client_cmd_status(self, argc == 2 ? argv[1] : NULL);
 	if (g_strcmp0(cmd, "cancel") == 0)

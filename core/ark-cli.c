@@ -1414,6 +1414,7 @@ static const gchar *ark_cli_usage_summary =
        "  logs RUN_ID TASK_ID  print a task's log (--attempt, --follow, --tail)\n"
        "  retry RUN_ID TASK_ID  run a failed, dead or cancelled task again (--set, --timeout)\n"
        "  watch RUN_ID      live progress of a run, then its summary\n"
+       "  explain RUN_ID TASK_ID  why a task is (or is not) running\n"
        "  token create NAME create an API token (--scope read|admin)\n"
        "\n"
        "Exit status: 0 success, 1 the run failed, 2 invalid input, 3 environment error\n"

@@ -17,6 +17,7 @@ struct _ArkDaemonConfig {
 };
 
 static const gchar *const ark_daemon_durabilities[] = {"full", "normal", "off", NULL};
+static const gchar *const ark_daemon_buses[] = {"auto", "session", "system", "none", NULL};
 
 static const ArkConfigKey ark_daemon_keys[] = {
     {"state-dir", ARK_CONFIG_STRING, NULL,
@@ -38,6 +39,11 @@ static const ArkConfigKey ark_daemon_keys[] = {
      "the JSON-lines copy of the audit log; empty keeps the audit log in the store only"},
     {"frontends", ARK_CONFIG_STRING_LIST, NULL,
      "frontends to start (http, ...); the default starts every frontend plugin installed"},
+    {"bus", ARK_CONFIG_ENUM, "auto",
+     "the message bus of the D-Bus interface: session, system or none; auto takes the session "
+     "bus when DBUS_SESSION_BUS_ADDRESS is set, else the system bus if there is one; --bus "
+     "overrides it",
+     ark_daemon_buses},
 };
 
 static const ArkConfigKey ark_engine_keys[] = {

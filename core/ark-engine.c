@@ -3602,6 +3602,93 @@ ark_engine_explain_add_time(JsonBuilder *b, const gchar *name, ArkTimestamp ts)
 }
 
 /* the live part of an explanation: what the engine knows of a task of an open run */
+
+/* "blocked_by" of a ready task: its concurrency key when it is taken (with the holders) and the
+ * resources it needs that its executor does not have free; returns the first reason for the
+ * summary, or NULL when nothing but its place in the queue keeps it */
+static gchar *
+ark_engine_explain_blocked_by(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
+{
+	const ArkTaskSpec *spec = task->spec;
+	ArkEngineExec *exec = task->exec;
+	gchar *first = NULL;
+	gboolean open = FALSE;
+
+	if (spec->concurrency_key != NULL && (task->parked || ark_engine_task_key_blocked(self, task))) {
+		ArkEngineKey *key = ark_engine_key_lookup(self, spec->concurrency_key, FALSE);
+		guint limit = ark_engine_key_limit(self, spec);
+		json_builder_set_member_name(b, "blocked_by");
+		json_builder_begin_array(b);
+		open = TRUE;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "kind");
+		json_builder_add_string_value(b, "concurrency");
+		json_builder_set_member_name(b, "key");
+		json_builder_add_string_value(b, spec->concurrency_key);
+		json_builder_set_member_name(b, "limit");
+		json_builder_add_int_value(b, limit);
+		json_builder_set_member_name(b, "holders");
+		json_builder_begin_array(b);
+		for (guint i = 0; key != NULL && i < key->holders->len; i++) {
+			ArkEngineTask *h = g_ptr_array_index(key->holders, i);
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "run_id");
+			json_builder_add_string_value(b, h->run->rec.id);
+			json_builder_set_member_name(b, "task_id");
+			json_builder_add_string_value(b, h->spec->id);
+			if (h->arec != NULL) {
+				json_builder_set_member_name(b, "attempt");
+				json_builder_add_int_value(b, h->arec->number);
+			}
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		if (key != NULL && key->holders->len > 0) {
+			ArkEngineTask *h = g_ptr_array_index(key->holders, 0);
+			first = g_strdup_printf("waits for concurrency key %s (limit %u), held by task "
+						"%s of run %s%s",
+						spec->concurrency_key, limit, h->spec->id,
+						h->run->rec.id,
+						key->holders->len > 1 ? " and others" : "");
+		} else {
+			first = g_strdup_printf("waits for concurrency key %s (limit %u)",
+						spec->concurrency_key, limit);
+		}
+	}
+	if (exec != NULL && exec->has_capacity) {
+		ArkEngineAmount need, avail;
+		ark_engine_task_amount(spec, &need);
+		ark_engine_exec_available(exec, &avail);
+		for (guint r = 0; r < G_N_ELEMENTS(ark_engine_resource_names); r++) {
+			if (need.v[r + 1] <= avail.v[r + 1] + 1e-6)
+				continue;
+			if (!open) {
+				json_builder_set_member_name(b, "blocked_by");
+				json_builder_begin_array(b);
+				open = TRUE;
+			}
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "kind");
+			json_builder_add_string_value(b, "resource");
+			json_builder_set_member_name(b, "resource");
+			json_builder_add_string_value(b, ark_engine_resource_names[r]);
+			json_builder_set_member_name(b, "requested");
+			json_builder_add_double_value(b, need.v[r + 1]);
+			json_builder_set_member_name(b, "available");
+			json_builder_add_double_value(b, MAX(avail.v[r + 1], 0));
+			json_builder_end_object(b);
+			if (first == NULL)
+				first = g_strdup_printf("needs %g %s, %g free on executor %s",
+							need.v[r + 1], ark_engine_resource_names[r],
+							MAX(avail.v[r + 1], 0), exec->name);
+		}
+	}
+	if (open)
+		json_builder_end_array(b);
+	return first;
+}
+
 static gchar *
 ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 {
@@ -3644,6 +3731,7 @@ ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 		    task->queue != NULL ? ark_policy_get_position(task->queue, &task->entry) : 0;
 		guint length = task->queue != NULL ? ark_policy_get_length(task->queue) : 0;
 		g_autoptr(GString) summary = g_string_new(NULL);
+		g_autofree gchar *blocked = NULL;
 
 		json_builder_set_member_name(b, "queue");
 		json_builder_begin_object(b);
@@ -3666,12 +3754,15 @@ ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 		json_builder_end_object(b);
 		if (task->timer_at > 0)
 			ark_engine_explain_add_time(b, "queue_timeout_at", task->timer_at);
+		blocked = ark_engine_explain_blocked_by(self, task, b);
 
 		g_string_append_printf(summary, "ready, queued for executor %s under policy %s",
 				       spec->executor, run->rec.policy);
 		if (position > 0)
 			g_string_append_printf(summary, " at position %u of %u", position, length);
-		if (self->draining)
+		if (blocked != NULL)
+			g_string_append_printf(summary, "; %s", blocked);
+		else if (self->draining)
 			g_string_append(summary, "; the engine is draining and starts nothing");
 		else if (exec != NULL && exec->running >= exec->slots)
 			g_string_append_printf(summary, "; all %u slots are in use", exec->slots);

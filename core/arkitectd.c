@@ -30,6 +30,7 @@ typedef struct {
 	gchar *config_path;
 	gboolean config_required;
 	gchar *state_dir_option;
+	gchar *bus_option; /* --bus, kept over [daemon] bus across reloads */
 
 	ArkDaemonConfig *config;
 	ArkPluginLoader *loader;
@@ -68,6 +69,7 @@ ark_daemon_clear(ArkDaemon *self)
 	g_clear_pointer(&self->loop, g_main_loop_unref);
 	g_free(self->config_path);
 	g_free(self->state_dir_option);
+	g_free(self->bus_option);
 	g_free(self->state_dir);
 }
 
@@ -92,6 +94,9 @@ ark_daemon_load_config(ArkDaemon *self, ArkRegistry *registry)
 		g_printerr("arkitectd: %s\n", (const gchar *)errors->pdata[i]);
 	if (errors->len > 0)
 		return NULL;
+	if (self->bus_option != NULL)
+		g_key_file_set_string(ark_daemon_config_get_keyfile(config), "daemon", "bus",
+				      self->bus_option);
 	return g_steal_pointer(&config);
 }
 
@@ -504,6 +509,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *config_path = NULL;
 	g_autofree gchar *state_dir = NULL;
+	g_autofree gchar *bus = NULL;
 	gboolean check_config = FALSE;
 	gboolean print_config = FALSE;
 	gboolean version = FALSE;
@@ -515,6 +521,10 @@ main(int argc, char **argv)
 	     N_("FILE")},
 	    {"state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
 	     N_("State directory (overrides [daemon] state-dir)"), N_("DIR")},
+	    {"bus", 0, 0, G_OPTION_ARG_STRING, &bus,
+	     N_("Message bus of the D-Bus interface: session, system or none (overrides [daemon] "
+		"bus)"),
+	     N_("BUS")},
 	    {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
 	     N_("Check the configuration against the installed plugins and exit"), NULL},
 	    {"print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
@@ -542,6 +552,11 @@ main(int argc, char **argv)
 		g_printerr("arkitectd: unexpected argument '%s'\n", argv[1]);
 		return ARK_DAEMON_EXIT_CONFIG;
 	}
+	if (bus != NULL && g_strcmp0(bus, "session") != 0 && g_strcmp0(bus, "system") != 0 &&
+	    g_strcmp0(bus, "none") != 0 && g_strcmp0(bus, "auto") != 0) {
+		g_printerr("arkitectd: --bus is session, system, none or auto, not '%s'\n", bus);
+		return ARK_DAEMON_EXIT_CONFIG;
+	}
 	if (version) {
 		g_print("arkitectd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, ARK_PLUGIN_ABI_MAJOR,
 			ARK_PLUGIN_ABI_MINOR);
@@ -553,6 +568,7 @@ main(int argc, char **argv)
 			       ? g_strdup(config_path)
 			       : g_build_filename(ARK_SYSCONFDIR, "arkitect", "arkitect.conf", NULL);
 	self.state_dir_option = g_steal_pointer(&state_dir);
+	self.bus_option = g_steal_pointer(&bus);
 	self.loop = g_main_loop_new(NULL, FALSE);
 
 	rc = ark_daemon_start(&self, print_config   ? ARK_DAEMON_MODE_PRINT_CONFIG

@@ -170,6 +170,12 @@ test_validate(void)
 	    dir, "plugins.json",
 	    "{\"name\":\"p\",\"policy\":\"lottery\",\"tasks\":[{\"id\":\"a\",\"executor\":\"warp\"},"
 	    "{\"id\":\"b\"},{\"id\":\"c\",\"executor\":\"thread\",\"function\":\"nope\"}]}");
+	g_autofree gchar *resources = cli_write(
+	    dir, "resources.json",
+	    "{\"name\":\"r\",\"policy\":\"critical-path\",\"tasks\":[\n"
+	    "{\"id\":\"a\",\"run\":[\"true\"],\"cpus\":100000,\"gpus\":1},\n"
+	    "{\"id\":\"b\",\"run\":[\"true\"],\"concurrency\":{\"key\":\"k\",\"limit\":1}}]}\n");
+	g_autoptr(CliResult) res = cli_run("validate", resources, NULL);
 	g_autoptr(CliResult) ok = cli_run("validate", example, NULL);
 	g_autoptr(CliResult) bad = cli_run("validate", cycle, NULL);
 	g_autoptr(CliResult) bad_json = cli_run("validate", "--json", cycle, NULL);
@@ -200,6 +206,13 @@ test_validate(void)
 
 	g_assert_cmpint(missing->status, ==, 2);
 	cli_assert_contains(missing->err, "/nonexistent/wf.json");
+
+	/* resource requests larger than the executor has are found before anything runs */
+	g_assert_cmpint(res->status, ==, 2);
+	cli_assert_contains(res->err, "resources.json:2:1: tasks[0].cpus: asks for 100000 CPUs, "
+				      "but executor 'process' has");
+	cli_assert_contains(res->err, "tasks[0].gpus: asks for 1 GPUs");
+	cli_assert_contains(res->err, "2 problems");
 
 	/* run refuses the same input the same way, and runs nothing */
 	g_assert_cmpint(run_bad->status, ==, 2);
@@ -296,14 +309,24 @@ test_policy_option(void)
 	cli_assert_contains(bad->err, "unknown policy 'lottery'");
 }
 
-/* the workflow a crash interrupts: "slow" is running when the runner is killed; 3 s, because
- * the lock checks before the kill start two more commands, which take over a second under ASan */
-static const gchar *cli_crash_workflow =
-    "{\"name\":\"crashy\",\"tasks\":["
-    "{\"id\":\"first\",\"run\":[\"true\"]},"
-    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sleep\",\"3\"],"
-    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
-    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}";
+/*
+ * The workflow a crash interrupts: "slow" is running when the runner is killed. Its first
+ * attempt waits 30 s (the runner is killed long before), the ones after it end at once, so
+ * that how fast the machine is never decides whether the kill finds it running.
+ */
+static gchar *
+cli_crash_workflow(const gchar *dir)
+{
+	g_autofree gchar *marker = g_build_filename(dir, "slow-ran", NULL);
+	return g_strdup_printf(
+	    "{\"name\":\"crashy\",\"tasks\":["
+	    "{\"id\":\"first\",\"run\":[\"true\"]},"
+	    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sh\",\"-c\","
+	    "\"test -e '%s' && exit 0; touch '%s'; sleep 30\"],"
+	    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
+	    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}",
+	    marker, marker);
+}
 
 /*
  * Starts `run` of cli_crash_workflow on @state and kills it with SIGKILL once "slow" runs;
@@ -357,7 +380,8 @@ static void
 test_resume_after_kill(void)
 {
 	g_autofree gchar *dir = ark_test_mkdtemp();
-	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *crash = cli_crash_workflow(dir);
+	g_autofree gchar *wf = cli_write(dir, "crash.json", crash);
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(CliResult) list = NULL;
@@ -404,7 +428,8 @@ static void
 test_cancel_unfinished(void)
 {
 	g_autofree gchar *dir = ark_test_mkdtemp();
-	g_autofree gchar *wf = cli_write(dir, "crash.json", cli_crash_workflow);
+	g_autofree gchar *crash = cli_crash_workflow(dir);
+	g_autofree gchar *wf = cli_write(dir, "crash.json", crash);
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
 	g_autofree gchar *run_id = cli_run_and_kill(state, wf, FALSE);
 	g_autoptr(CliResult) cancel =

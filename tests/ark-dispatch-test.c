@@ -915,6 +915,61 @@ test_metrics(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(text, "ark_concurrency_key_held{key=\"deploy-prod\"} 0"));
 }
 
+/* explain names the key a task waits for and its holder, and the resources it lacks */
+static void
+test_explain_blocked_by(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) waiter = NULL;
+	g_autoptr(JsonObject) big = NULL;
+	JsonArray *blocked;
+	JsonObject *item;
+
+	fixture_start(f, "fifo");
+	run_id = fixture_submit(f,
+				"{\"name\":\"x\",\"defaults\":{\"executor\":\"hold\"},\"tasks\":["
+				"{\"id\":\"holder\",\"cpus\":3,"
+				"\"concurrency\":{\"key\":\"deploy-prod\",\"limit\":1}},"
+				"{\"id\":\"waiter\",\"concurrency\":{\"key\":\"deploy-prod\","
+				"\"limit\":1}},"
+				"{\"id\":\"big\",\"cpus\":2}]}",
+				NULL);
+	fixture_settle();
+	assert_held("holder");
+
+	waiter = ark_engine_explain_task(f->engine, run_id, "waiter", &error);
+	g_assert_no_error(error);
+	blocked = json_object_get_array_member(waiter, "blocked_by");
+	g_assert_cmpuint(json_array_get_length(blocked), ==, 1);
+	item = json_array_get_object_element(blocked, 0);
+	g_assert_cmpstr(json_object_get_string_member(item, "kind"), ==, "concurrency");
+	g_assert_cmpstr(json_object_get_string_member(item, "key"), ==, "deploy-prod");
+	g_assert_cmpint(json_object_get_int_member(item, "limit"), ==, 1);
+	item = json_array_get_object_element(json_object_get_array_member(item, "holders"), 0);
+	g_assert_cmpstr(json_object_get_string_member(item, "task_id"), ==, "holder");
+	g_assert_cmpstr(json_object_get_string_member(item, "run_id"), ==, run_id);
+	g_assert_nonnull(strstr(json_object_get_string_member(waiter, "summary"),
+				"waits for concurrency key deploy-prod"));
+
+	big = ark_engine_explain_task(f->engine, run_id, "big", &error);
+	g_assert_no_error(error);
+	blocked = json_object_get_array_member(big, "blocked_by");
+	g_assert_cmpuint(json_array_get_length(blocked), ==, 1);
+	item = json_array_get_object_element(blocked, 0);
+	g_assert_cmpstr(json_object_get_string_member(item, "kind"), ==, "resource");
+	g_assert_cmpstr(json_object_get_string_member(item, "resource"), ==, "cpus");
+	g_assert_cmpfloat(json_object_get_double_member(item, "requested"), ==, 2);
+	g_assert_cmpfloat(json_object_get_double_member(item, "available"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(
+			    json_object_get_object_member(big, "queue"), "position"), ==, 1);
+
+	fixture_finish("holder", ARK_ATTEMPT_STATUS_SUCCEEDED);
+	fixture_finish("waiter", ARK_ATTEMPT_STATUS_SUCCEEDED);
+	fixture_finish("big", ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpint(fixture_wait(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -938,6 +993,7 @@ main(int argc, char **argv)
 	ADD("admission", test_admission);
 	ADD("deadline-miss", test_deadline_miss);
 	ADD("metrics", test_metrics);
+	ADD("explain-blocked-by", test_explain_blocked_by);
 #undef ADD
 	return g_test_run();
 }

@@ -125,7 +125,12 @@ ark_policy_test_sjf(void)
 	for (guint i = 0; i < 5; i++)
 		ark_policy_enqueue(p, &e[i]);
 	g_assert_true(ark_policy_peek(p) == &e[2]);
+	/* positions as explain shows them: 1 is next */
+	g_assert_cmpuint(ark_policy_get_position(p, &e[2]), ==, 1);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[3]), ==, 3);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[4]), ==, 5);
 	g_assert_true(ark_policy_dequeue(p) == &e[2]);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[2]), ==, 0);
 	g_assert_true(ark_policy_remove(p, &e[3]));
 	g_assert_true(ark_policy_dequeue(p) == &e[1]);
 	/* given back (it did not fit), it is first again */
@@ -151,6 +156,8 @@ ark_policy_test_edf(void)
 	e[3].priority = 100; /* priority does not matter to edf */
 	for (guint i = 0; i < 4; i++)
 		ark_policy_enqueue(p, &e[3 - i]);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[0]), ==, 4);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[1]), ==, 2);
 	g_assert_true(ark_policy_dequeue(p) == &e[2]);
 	g_assert_true(ark_policy_dequeue(p) == &e[1]);
 	g_assert_true(ark_policy_dequeue(p) == &e[3]);
@@ -210,6 +217,7 @@ ark_policy_test_critical_path(void)
 	e[4].priority = 1000;
 	for (guint i = 0; i < 5; i++)
 		ark_policy_enqueue(p, &e[4 - i]);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[3]), ==, 4);
 	g_assert_true(ark_policy_dequeue(p) == &e[1]);
 	g_assert_true(ark_policy_dequeue(p) == &e[2]);
 	g_assert_true(ark_policy_dequeue(p) == &e[0]);
@@ -251,6 +259,11 @@ ark_policy_test_round_robin(void)
 	}
 	g_assert_cmpuint(ark_policy_get_length(p), ==, 106);
 	g_assert_true(ark_policy_peek(p) == &e[0]);
+	/* positions follow the same tags: A B C A B C ...; the second task of C is 6th */
+	g_assert_cmpuint(ark_policy_get_position(p, &e[0]), ==, 1);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[101]), ==, 3);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[103]), ==, 6);
+	g_assert_cmpuint(ark_policy_get_position(p, &e[99]), ==, 106);
 	order = ark_policy_test_drain(p, 9);
 	g_assert_cmpstr(order, ==, "ABCABCABC");
 	g_clear_pointer(&order, g_free);

@@ -27,6 +27,16 @@ unit=$(find "$root" -path "*/lib/systemd/system/arkitectd.service" | head -n 1)
 exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 [ -x "$root$exec_start" ] || { echo "not ok: the unit starts $exec_start, which was not installed"; exit 1; }
 echo "ok: the unit, its sysusers entry and the commented configuration are installed"
+if [ -n "$(find "$root" -name ark-frontend-dbus.so | head -n 1)" ]; then
+	for f in share/dbus-1/interfaces/org.arkitect.Arkitect1.xml \
+		share/dbus-1/system.d/org.arkitect.Arkitect1.conf \
+		share/dbus-1/system-services/org.arkitect.Arkitect1.service; do
+		[ -n "$(find "$root" -path "*/$f" | head -n 1)" ] || { echo "not ok: $f was not installed"; exit 1; }
+	done
+	service=$(find "$root" -path "*/system-services/org.arkitect.Arkitect1.service" | head -n 1)
+	grep -q '^SystemdService=arkitectd.service$' "$service" || { echo "not ok: $service does not name arkitectd.service"; exit 1; }
+	echo "ok: the D-Bus interface file, system bus policy and activation file are installed"
+fi
 
 mkdir -p "$root/hello"
 cc -shared -fPIC -fvisibility=hidden -Wl,-z,defs -o "$root/hello/ark-hello.so" \

@@ -67,6 +67,12 @@ ark_policy_critical_path_get_length(ArkPolicy *policy)
 	return ark_heap_get_length(ARK_POLICY_CRITICAL_PATH(policy)->heap);
 }
 
+static guint
+ark_policy_critical_path_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_POLICY_CRITICAL_PATH(policy)->heap, entry);
+}
+
 static void
 ark_policy_critical_path_iface_init(ArkPolicyInterface *iface)
 {
@@ -75,6 +81,7 @@ ark_policy_critical_path_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_critical_path_dequeue;
 	iface->remove = ark_policy_critical_path_remove;
 	iface->get_length = ark_policy_critical_path_get_length;
+	iface->get_position = ark_policy_critical_path_get_position;
 }
 
 static void

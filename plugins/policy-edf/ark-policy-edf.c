@@ -122,6 +122,12 @@ ark_policy_edf_admit(ArkPolicy *policy, const ArkQueueEntry *entry, ArkTimestamp
 	}
 }
 
+static guint
+ark_policy_edf_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_POLICY_EDF(policy)->heap, entry);
+}
+
 static void
 ark_policy_edf_iface_init(ArkPolicyInterface *iface)
 {
@@ -131,6 +137,7 @@ ark_policy_edf_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_edf_dequeue;
 	iface->remove = ark_policy_edf_remove;
 	iface->get_length = ark_policy_edf_get_length;
+	iface->get_position = ark_policy_edf_get_position;
 	iface->admit = ark_policy_edf_admit;
 }
 

@@ -335,6 +335,67 @@ ark_policy_round_robin_setup(ArkPolicy *policy, GKeyFile *config, const gchar *g
 	return ark_policy_round_robin_parse_weights(self, config, group, error);
 }
 
+typedef struct {
+	guint64 tag;
+	const ArkQueueEntry *entry;
+} ArkPolicyRoundRobinSlot;
+
+static gint
+ark_policy_round_robin_slot_compare(gconstpointer a, gconstpointer b)
+{
+	const ArkPolicyRoundRobinSlot *sa = a;
+	const ArkPolicyRoundRobinSlot *sb = b;
+	if (sa->tag != sb->tag)
+		return sa->tag < sb->tag ? -1 : 1;
+	return sa->entry->seq < sb->entry->seq ? -1 : sa->entry->seq > sb->entry->seq ? 1 : 0;
+}
+
+/*
+ * Where @entry stands if nothing else arrives: every queued entry gets the tag it will start
+ * with (its flow's start tag plus the costs of the entries ahead of it in the flow), and the
+ * entries with smaller tags come first. O(n log n): it is for explain, not for dispatch.
+ */
+static guint
+ark_policy_round_robin_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	ArkPolicyRoundRobin *self = ARK_POLICY_ROUND_ROBIN(policy);
+	ArkPolicyRoundRobinFlow *own = entry->policy_data;
+	g_autoptr(GArray) slots = NULL;
+	GHashTableIter iter;
+	gpointer value;
+	guint64 own_tag = 0;
+	guint before = 0;
+
+	if (own == NULL || !ark_heap_contains(own->entries, entry))
+		return 0;
+	slots = g_array_new(FALSE, FALSE, sizeof(ArkPolicyRoundRobinSlot));
+	g_hash_table_iter_init(&iter, self->flows);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkPolicyRoundRobinFlow *flow = value;
+		g_autoptr(GPtrArray) queued = g_ptr_array_new();
+		guint64 tag = flow->start;
+		/* the heap of a flow is by seq: its copy, sorted, is its start order */
+		while (ark_heap_get_length(flow->entries) > 0)
+			g_ptr_array_add(queued, ark_heap_pop(flow->entries));
+		for (guint i = 0; i < queued->len; i++) {
+			ArkQueueEntry *e = g_ptr_array_index(queued, i);
+			ArkPolicyRoundRobinSlot slot = {tag, e};
+			g_array_append_val(slots, slot);
+			if (e == entry)
+				own_tag = tag;
+			tag += ark_policy_round_robin_cost(self, flow, e);
+			ark_heap_push(flow->entries, e);
+		}
+	}
+	for (guint i = 0; i < slots->len; i++) {
+		ArkPolicyRoundRobinSlot *slot = &g_array_index(slots, ArkPolicyRoundRobinSlot, i);
+		ArkPolicyRoundRobinSlot mine = {own_tag, entry};
+		if (slot->entry != entry && ark_policy_round_robin_slot_compare(slot, &mine) < 0)
+			before++;
+	}
+	return before + 1;
+}
+
 static void
 ark_policy_round_robin_iface_init(ArkPolicyInterface *iface)
 {
@@ -344,6 +405,7 @@ ark_policy_round_robin_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_round_robin_dequeue;
 	iface->remove = ark_policy_round_robin_remove;
 	iface->get_length = ark_policy_round_robin_get_length;
+	iface->get_position = ark_policy_round_robin_get_position;
 	iface->task_finished = ark_policy_round_robin_task_finished;
 	iface->unget = ark_policy_round_robin_unget;
 }

@@ -68,6 +68,12 @@ ark_policy_sjf_get_length(ArkPolicy *policy)
 	return ark_heap_get_length(ARK_POLICY_SJF(policy)->heap);
 }
 
+static guint
+ark_policy_sjf_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_POLICY_SJF(policy)->heap, entry);
+}
+
 static void
 ark_policy_sjf_iface_init(ArkPolicyInterface *iface)
 {
@@ -76,6 +82,7 @@ ark_policy_sjf_iface_init(ArkPolicyInterface *iface)
 	iface->dequeue = ark_policy_sjf_dequeue;
 	iface->remove = ark_policy_sjf_remove;
 	iface->get_length = ark_policy_sjf_get_length;
+	iface->get_position = ark_policy_sjf_get_position;
 }
 
 static void
