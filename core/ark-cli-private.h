@@ -27,6 +27,8 @@ void ark_cli_print_builder(JsonBuilder *b);
 gchar *ark_cli_read_file(const gchar *path, gsize *out_len, GError **error);
 /* the MEMBER=JSON pairs of --set as an object; NULL after printing what is wrong */
 JsonObject *ark_cli_parse_set(const gchar *const *set);
+/* a workflow's problems: one per line on stderr, or {"valid": false, "problems": [...]} */
+void ark_cli_print_problems(const gchar *filename, GPtrArray *problems, gboolean json);
 /* @text as it may go to a terminal: valid UTF-8, control characters but tab shown as '?' */
 gchar *ark_cli_terminal_safe(const gchar *text);
 

@@ -16,6 +16,7 @@
 #include "ark-cli-mcp.h"
 #include "ark-cli-private.h"
 #include "ark-cli-progress.h"
+#include "ark-cli-simulate.h"
 
 /* lines of a failed task's log shown in the summary */
 #define ARK_CLI_LOG_TAIL_LINES 10
@@ -146,7 +147,7 @@ ark_cli_read_file(const gchar *path, gsize *out_len, GError **error)
 	return contents;
 }
 
-static void
+void
 ark_cli_print_problems(const gchar *filename, GPtrArray *problems, gboolean json)
 {
 	if (json) {
@@ -1418,6 +1419,8 @@ static const gchar *ark_cli_usage_summary =
     N_("Commands:\n"
        "  run FILE          run a workflow and wait for it (FILE may be - for stdin)\n"
        "  validate FILE     check a workflow without running it\n"
+       "  simulate FILE     run it on virtual time and compare policies (--slots, --policy\n"
+       "                    NAME|all, --seed, --schedule; see --help-simulate)\n"
        "  run --resume RUN_ID  continue a run after a crash or an interrupted wait\n"
        "  status [RUN_ID]   list recent runs, or show one run\n"
        "  cancel RUN_ID [TASK_ID]  cancel a run no process is running (e.g. after a crash)\n"
@@ -1501,6 +1504,7 @@ main(int argc, char **argv)
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	g_option_context_add_group(context, ark_cli_client_option_group(&client));
 	g_option_context_add_group(context, ark_cli_audit_get_option_group());
+	g_option_context_add_group(context, ark_cli_simulate_get_option_group());
 	g_option_context_set_description(context, _(ark_cli_usage_summary));
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		ark_cli_print_error("%s", error->message);
@@ -1579,13 +1583,16 @@ main(int argc, char **argv)
 
 	if (g_strcmp0(cmd, "audit") == 0)
 		return ark_cli_cmd_audit(&opts, argc - 2, argv + 2);
+	if (g_strcmp0(cmd, "simulate") == 0 && argc == 3)
+		return ark_cli_simulate_run(argv[2], opts.policy, opts.slots, opts.json);
 	if (g_strcmp0(cmd, "validate") == 0 && argc == 3)
 		return ark_cli_cmd_validate(&opts, argv[2]);
 	if (g_strcmp0(cmd, "plugins") == 0 && argc == 2)
 		return ark_cli_cmd_plugins(&opts);
 	if (g_strcmp0(cmd, "status") == 0 && argc <= 3)
 		return ark_cli_cmd_status(&opts, argc == 3 ? argv[2] : NULL);
-	if (g_strcmp0(cmd, "run") == 0 || g_strcmp0(cmd, "validate") == 0) {
+	if (g_strcmp0(cmd, "run") == 0 || g_strcmp0(cmd, "validate") == 0 ||
+	    g_strcmp0(cmd, "simulate") == 0) {
 		ark_cli_print_error(_("%s takes one workflow file"), cmd);
 		return ARK_CLI_EXIT_INVALID;
 	}

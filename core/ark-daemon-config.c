@@ -52,6 +52,16 @@ static const ArkConfigKey ark_engine_keys[] = {
     {"loop-lag-limit", ARK_CONFIG_DURATION, "5s",
      "the main loop answering later than this fails the main-loop health check (a fifth of it "
      "degrades it)"},
+    {"estimate-weight", ARK_CONFIG_NUMBER, "0.3",
+     "how much the newest duration counts in a learned estimate (an exponentially weighted "
+     "mean of the durations of a task of a workflow), from 0 (never learn) to 1 (only the last)",
+     .min = 0, .max = 1},
+    {"backfill-depth", ARK_CONFIG_UINT, "64",
+     "how many queued tasks behind a head that does not fit the dispatcher looks at for one "
+     "that may start first without delaying it (0 turns backfill off)",
+     .min = 0, .max = 100000},
+    {"concurrency-limits", ARK_CONFIG_STRING_LIST, NULL,
+     "KEY:LIMIT entries capping named concurrency keys: a task's own limit can only be lower"},
 };
 
 void

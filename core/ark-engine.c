@@ -32,6 +32,9 @@ typedef struct {
 	ArkAttempt *attempt; /* while running */
 	ArkTimestamp timer_at; /* RETRY_WAIT: next attempt; READY: queue timeout */
 	gsize timer_index;     /* in the engine's timer heap */
+	guint lease_index;     /* in exec->leases while leased */
+	gboolean leased;       /* holds a slot, its resources and its key (see leases below) */
+	gboolean parked;       /* READY, out of its queue, waiting for its concurrency key */
 	guint32 unmet;	       /* needs not yet satisfied */
 	guint32 dependents_start;
 	guint32 n_dependents;
@@ -54,9 +57,11 @@ struct _ArkEngineRun {
 	gchar *stop_reason;
 	GHashTable *cancel_requests; /* task index -> who asked, for running tasks; or NULL */
 	GPtrArray *old_workflows;    /* replaced by replays, still used by running attempts */
-	guint timeout_id;	     /* the run-level timeout */
+	guint timeout_id;	     /* the run-level timeout, on the wall clock */
+	ArkTimestamp timeout_at;     /* when it is due, 0 for none */
 	gboolean finishing; /* terminal state recorded, waiting for the commit */
 	ArkTimestamp submitted_at;
+	GHashTable *estimates; /* learned ones of its workflow name, borrowed from the engine's */
 	guint n_block;		      /* tasks in @tasks; the rest were added to the open run */
 	GPtrArray *added;	      /* ArkEngineTask of tasks [n_block, n_tasks), or NULL */
 	GHashTable *added_dependents; /* task index -> GArray of guint32 added dependents */
@@ -86,6 +91,14 @@ typedef struct {
 	ArkPolicy *policy;
 } ArkEngineQueue;
 
+/* a named concurrency key: the tasks holding it, and the READY tasks parked until it frees */
+typedef struct {
+	gchar *name;
+	GPtrArray *holders; /* ArkEngineTask */
+	GPtrArray *waiters; /* ArkEngineTask, parked */
+	ArkMetricSeries *held;
+} ArkEngineKey;
+
 struct _ArkEngineExec {
 	gchar *name;
 	ArkExecutor *executor;
@@ -94,6 +107,11 @@ struct _ArkEngineExec {
 	GPtrArray *queues; /* ArkEngineQueue, one per policy used with this executor */
 	guint next_queue;  /* round-robin between policies */
 	ArkMetricSeries *slots_in_use;
+	gboolean has_capacity; /* counts resources, not just slots */
+	ArkResources capacity;
+	ArkResources in_use;
+	GPtrArray *leases; /* ArkEngineTask holding a slot here, by lease_index */
+	ArkMetricSeries *m_in_use[3]; /* cpus, memory, gpus */
 	guint restarts;	       /* by the health model */
 	gchar *restart_reason; /* why it was last restarted */
 	ArkTimestamp restarted_at;
@@ -115,6 +133,7 @@ struct _ArkEngine {
 	GHashTable *runs;  /* id -> ArkEngineRun, open runs only */
 
 	gchar *holder; /* who runs attempts: "arkitect[pid]@host", kept with each attempt */
+	ArkClock *clock; /* NULL: the wall clock; else virtual, and nothing waits on real time */
 	ArkHeap *timers; /* ArkEngineTask by timer_at */
 	GSource *timer_source;
 
@@ -137,6 +156,16 @@ struct _ArkEngine {
 	ArkMetricSeries *m_ready_latency;
 	ArkMetricSeries *m_commit;
 	ArkMetric *m_queue_depth;
+
+	GHashTable *keys;	 /* name -> ArkEngineKey */
+	GHashTable *key_caps;	 /* name -> GUINT_TO_POINTER(limit) from [engine] concurrency-limits */
+	GHashTable *estimates;	 /* workflow name -> (task id -> ArkEngineEstimate) */
+	gdouble estimate_weight; /* of the newest duration in a learned estimate */
+	guint backfill_depth;
+	ArkMetric *m_deadline_misses;
+	ArkMetric *m_keys_held;
+	ArkMetric *m_resources_in_use;
+	ArkMetric *m_resources_capacity;
 
 	ArkPluginLoader *plugin_loader;
 	GArray *submit_waiters;	    /* ArkEngineSubmitWaiter, answered after the next commit */
@@ -171,6 +200,10 @@ enum {
 static guint ark_engine_signals[SIGNAL_LAST];
 
 static void ark_engine_schedule_tick(ArkEngine *self);
+static void ark_engine_run_clear_timeout(ArkEngineRun *run);
+static gboolean ark_engine_run_timeout_cb(gpointer user_data);
+static void ark_engine_task_release(ArkEngine *self, ArkEngineTask *task);
+static void ark_engine_task_unqueue(ArkEngine *self, ArkEngineTask *task);
 static gboolean ark_engine_check_accepting(ArkEngine *self, GError **error);
 static void ark_engine_task_set_state(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
 				      const gchar *reason);
@@ -184,8 +217,23 @@ ark_engine_queue_free(ArkEngineQueue *queue)
 }
 
 static void
+ark_engine_key_free(ArkEngineKey *key)
+{
+	g_ptr_array_unref(key->holders);
+	g_ptr_array_unref(key->waiters);
+	g_free(key->name);
+	g_free(key);
+}
+
+typedef struct {
+	gint64 estimate;
+	guint samples;
+} ArkEngineEstimate;
+
+static void
 ark_engine_exec_free(ArkEngineExec *exec)
 {
+	g_clear_pointer(&exec->leases, g_ptr_array_unref);
 	g_free(exec->name);
 	g_free(exec->restart_reason);
 	g_clear_object(&exec->executor);
@@ -201,14 +249,15 @@ ark_engine_run_free(ArkEngineRun *run)
 		/* nothing may point at a freed task: the timer heap, a policy queue, an executor */
 		(void)ark_heap_remove(run->engine->timers, task);
 		g_free(task->arec);
-		if (task->queue != NULL && task->rec.state == ARK_TASK_STATE_READY)
-			(void)ark_policy_remove(task->queue, &task->entry);
+		if (task->rec.state == ARK_TASK_STATE_READY)
+			ark_engine_task_unqueue(run->engine, task);
+		ark_engine_task_release(run->engine, task);
 		if (task->attempt == NULL)
 			continue;
 		ark_attempt_abandon(task->attempt);
 		g_clear_pointer(&task->attempt, ark_attempt_unref);
 	}
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	g_clear_pointer(&run->cancel_requests, g_hash_table_unref);
 	g_clear_pointer(&run->old_workflows, g_ptr_array_unref);
 	g_free(run->stop_by);
@@ -247,6 +296,13 @@ ark_engine_task_from_entry(ArkQueueEntry *entry)
 	return (ArkEngineTask *)((guint8 *)entry - G_STRUCT_OFFSET(ArkEngineTask, entry));
 }
 
+/* every time the engine records or compares is read here: the wall clock, or a virtual one */
+static inline ArkTimestamp
+ark_engine_now(ArkEngine *self)
+{
+	return ark_clock_get_time(self->clock);
+}
+
 /* events -------------------------------------------------------------------------------------- */
 
 static void
@@ -255,7 +311,7 @@ ark_engine_add_event(ArkEngine *self, ArkEventKind kind, ArkEngineRun *run, ArkE
 {
 	ArkEvent ev = {
 	    .seq = ++self->next_seq,
-	    .time = g_get_real_time(),
+	    .time = ark_engine_now(self),
 	    .kind = kind,
 	    .run_id = run->rec.id,
 	    .task_id = task != NULL ? task->spec->id : NULL,
@@ -333,11 +389,6 @@ ark_engine_fail_storage(ArkEngine *self, const GError *error)
 		g_signal_emit(self, ark_engine_signals[SIGNAL_RUN_FINISHED], 0, id,
 			      ARK_RUN_STATE_FAILED);
 		/* attempts may still report back; they find no run and are dropped */
-		for (guint t = 0; t < run->n_tasks; t++) {
-			ArkEngineTask *task = ark_engine_run_task(run, t);
-			if (task->exec != NULL && task->attempt != NULL)
-				task->exec->running--;
-		}
 		ark_engine_run_free(run);
 	}
 	g_ptr_array_set_size(self->to_start, 0);
@@ -483,10 +534,10 @@ ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
 	run->rec.state = state;
 	g_free(run->rec.reason);
 	run->rec.reason = reason;
-	run->rec.finished_at = g_get_real_time();
+	run->rec.finished_at = ark_engine_now(self);
 	if (run->rec.started_at == 0)
 		run->rec.started_at = run->rec.finished_at;
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	ark_engine_run_update(self, run);
 	ark_engine_add_event(self, ARK_EVENT_RUN_FINISHED, run, NULL, 0, state, NULL);
 	ark_metric_series_add(
@@ -495,13 +546,39 @@ ark_engine_run_check_finished(ArkEngine *self, ArkEngineRun *run)
 	g_ptr_array_add(self->finished_runs, run);
 }
 
+/* a task that ran and ended after its deadline is a miss: an event (in the store's log) and
+ * the ark_deadline_misses_total counter. Cancelled and skipped tasks did not run to the end,
+ * and are not counted. */
+static void
+ark_engine_check_deadline(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
+			  ArkTimestamp now)
+{
+	ArkTimestamp deadline = task->entry.deadline;
+	g_autofree gchar *when = NULL;
+	g_autofree gchar *data = NULL;
+
+	if (deadline == 0 || now <= deadline ||
+	    (state != ARK_TASK_STATE_SUCCEEDED && state != ARK_TASK_STATE_FAILED &&
+	     state != ARK_TASK_STATE_DEAD))
+		return;
+	when = ark_timestamp_format(deadline);
+	data = g_strdup_printf("{\"deadline\":\"%s\",\"late_by\":%.6f}", when,
+			       (gdouble)(now - deadline) / G_USEC_PER_SEC);
+	ark_engine_add_event(self, ARK_EVENT_DEADLINE_MISSED, task->run, task, task->rec.attempts,
+			     state, data);
+	ark_metric_series_add(
+	    ark_metric_series(self->m_deadline_misses,
+			      (const gchar *[]){task->run->rec.policy, NULL}),
+	    1);
+}
+
 /* records @task in @state; @cancelled_by only for CANCELLED. Strings are copied. */
 static void
 ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskState state,
 			       const gchar *reason, const gchar *cancelled_by, const gchar *data)
 {
 	ArkEngineRun *run = task->run;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	gboolean was_terminal = ark_task_state_is_terminal(task->rec.state);
 
 	if (state == ARK_TASK_STATE_DEAD && task->rec.state != ARK_TASK_STATE_DEAD)
@@ -530,6 +607,8 @@ ark_engine_task_set_state_full(ArkEngine *self, ArkEngineTask *task, ArkTaskStat
 		task->rec.finished_at = now;
 		if (!was_terminal)
 			run->n_terminal++;
+		if (!was_terminal)
+			ark_engine_check_deadline(self, task, state, now);
 		ark_metric_series_add(
 		    ark_metric_series(self->m_tasks,
 				      (const gchar *[]){ark_task_state_to_string(state), NULL}),
@@ -572,12 +651,13 @@ ark_engine_timers_rearm(ArkEngine *self)
 	ArkEngineTask *first = ark_heap_peek(self->timers);
 	gint64 delay;
 
-	if (first == NULL) {
+	/* on a virtual clock whoever moves the clock fires the timers (ark_engine_fire_timers) */
+	if (first == NULL || self->clock != NULL) {
 		g_source_set_ready_time(self->timer_source, -1);
 		return;
 	}
 	/* timer_at is wall-clock time (it is stored); the source runs on the monotonic clock */
-	delay = first->timer_at - g_get_real_time();
+	delay = first->timer_at - ark_engine_now(self);
 	g_source_set_ready_time(self->timer_source, g_get_monotonic_time() + MAX(delay, 0));
 }
 
@@ -603,6 +683,271 @@ ark_engine_task_clear_timer(ArkEngine *self, ArkEngineTask *task)
 		ark_engine_timers_rearm(self);
 }
 
+/* leases ---------------------------------------------------------------------------------------
+ *
+ * A task that runs holds a lease on its executor: one slot, its cpus, memory and gpus, and its
+ * concurrency key. The holder is the task itself (run, task and current attempt), so that the
+ * engine can say who holds what. The lease is taken when the attempt is recorded and given back
+ * exactly once, whichever way the attempt ends: it finished, failed, timed out or was cancelled
+ * (the executor reports it), it was lost to an executor restart or interrupted by a shutdown, or
+ * its run was dropped. ark_engine_task_release() is the only way back.
+ */
+
+#define ARK_ENGINE_DIMS 4 /* slots, cpus, memory, gpus */
+
+typedef struct {
+	gdouble v[ARK_ENGINE_DIMS];
+} ArkEngineAmount;
+
+/* the resources counted by the gauges, after slots */
+static const gchar *const ark_engine_resource_names[] = {"cpus", "memory", "gpus"};
+
+static void
+ark_engine_task_amount(const ArkTaskSpec *spec, ArkEngineAmount *out)
+{
+	out->v[0] = 1;
+	out->v[1] = spec->cpus;
+	out->v[2] = (gdouble)spec->memory;
+	out->v[3] = spec->gpus;
+}
+
+/* what @exec has free now; an executor that does not count resources has them all */
+static void
+ark_engine_exec_available(ArkEngineExec *exec, ArkEngineAmount *out)
+{
+	out->v[0] = (gdouble)exec->slots - (gdouble)exec->running;
+	if (!exec->has_capacity) {
+		out->v[1] = out->v[2] = out->v[3] = G_MAXDOUBLE;
+		return;
+	}
+	out->v[1] = exec->capacity.cpus - exec->in_use.cpus;
+	out->v[2] = (gdouble)exec->capacity.memory - (gdouble)exec->in_use.memory;
+	out->v[3] = (gdouble)exec->capacity.gpus - (gdouble)exec->in_use.gpus;
+}
+
+static gboolean
+ark_engine_amount_fits(const ArkEngineAmount *need, const ArkEngineAmount *avail)
+{
+	/* fractional CPUs add up with rounding: a millionth of a CPU is no over-commit */
+	for (guint d = 0; d < ARK_ENGINE_DIMS; d++) {
+		if (need->v[d] > avail->v[d] + 1e-6)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static ArkEngineKey *
+ark_engine_key_lookup(ArkEngine *self, const gchar *name, gboolean create)
+{
+	ArkEngineKey *key = g_hash_table_lookup(self->keys, name);
+
+	if (key != NULL || !create)
+		return key;
+	key = g_new0(ArkEngineKey, 1);
+	key->name = g_strdup(name);
+	key->holders = g_ptr_array_new();
+	key->waiters = g_ptr_array_new();
+	key->held = ark_metric_series(self->m_keys_held, (const gchar *[]){name, NULL});
+	g_hash_table_insert(self->keys, key->name, key);
+	return key;
+}
+
+/* the task's own limit, capped by the configuration */
+static guint
+ark_engine_key_limit(ArkEngine *self, const ArkTaskSpec *spec)
+{
+	gpointer cap;
+	guint limit = spec->concurrency_limit;
+
+	if (g_hash_table_lookup_extended(self->key_caps, spec->concurrency_key, NULL, &cap))
+		limit = MIN(limit, GPOINTER_TO_UINT(cap));
+	return limit;
+}
+
+static gboolean
+ark_engine_task_key_blocked(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineKey *key;
+
+	if (task->spec->concurrency_key == NULL)
+		return FALSE;
+	key = ark_engine_key_lookup(self, task->spec->concurrency_key, FALSE);
+	return key != NULL && key->holders->len >= ark_engine_key_limit(self, task->spec);
+}
+
+static void
+ark_engine_exec_update_gauges(ArkEngineExec *exec)
+{
+	ark_metric_series_set(exec->slots_in_use, exec->running);
+	if (!exec->has_capacity)
+		return;
+	ark_metric_series_set(exec->m_in_use[0], exec->in_use.cpus);
+	ark_metric_series_set(exec->m_in_use[1], (gdouble)exec->in_use.memory);
+	ark_metric_series_set(exec->m_in_use[2], exec->in_use.gpus);
+}
+
+static void
+ark_engine_task_lease(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineExec *exec = task->exec;
+	const ArkTaskSpec *spec = task->spec;
+
+	g_return_if_fail(!task->leased);
+	task->leased = TRUE;
+	exec->running++;
+	exec->in_use.cpus += spec->cpus;
+	exec->in_use.memory += spec->memory;
+	exec->in_use.gpus += spec->gpus;
+	task->lease_index = exec->leases->len;
+	g_ptr_array_add(exec->leases, task);
+	if (spec->concurrency_key != NULL) {
+		ArkEngineKey *key = ark_engine_key_lookup(self, spec->concurrency_key, TRUE);
+		g_ptr_array_add(key->holders, task);
+		ark_metric_series_set(key->held, key->holders->len);
+	}
+	ark_engine_exec_update_gauges(exec);
+}
+
+/* gives back what @task holds (nothing if it holds nothing); the tasks parked for its key go back
+ * to their queues, in their places, for the next tick to look at */
+static void
+ark_engine_task_release(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineExec *exec = task->exec;
+	const ArkTaskSpec *spec = task->spec;
+	ArkEngineTask *last;
+
+	if (!task->leased)
+		return;
+	task->leased = FALSE;
+	exec->running--;
+	if (exec->running == 0) {
+		/* no rounding left behind by fractional CPUs */
+		memset(&exec->in_use, 0, sizeof(exec->in_use));
+	} else {
+		exec->in_use.cpus = MAX(exec->in_use.cpus - spec->cpus, 0);
+		exec->in_use.memory -= MIN(exec->in_use.memory, spec->memory);
+		exec->in_use.gpus -= MIN(exec->in_use.gpus, spec->gpus);
+	}
+	last = g_ptr_array_index(exec->leases, exec->leases->len - 1);
+	exec->leases->pdata[task->lease_index] = last;
+	last->lease_index = task->lease_index;
+	g_ptr_array_set_size(exec->leases, exec->leases->len - 1);
+	if (spec->concurrency_key != NULL) {
+		ArkEngineKey *key = ark_engine_key_lookup(self, spec->concurrency_key, FALSE);
+		(void)g_ptr_array_remove_fast(key->holders, task);
+		ark_metric_series_set(key->held, key->holders->len);
+		while (key->waiters->len > 0) {
+			ArkEngineTask *waiter = g_ptr_array_steal_index(key->waiters, 0);
+			waiter->parked = FALSE;
+			ark_policy_enqueue(waiter->queue, &waiter->entry);
+		}
+	}
+	ark_engine_exec_update_gauges(exec);
+}
+
+/* a READY task whose key is taken waits beside the queue, so that it does not stand in the way
+ * of the tasks behind it */
+static void
+ark_engine_task_park(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineKey *key = ark_engine_key_lookup(self, task->spec->concurrency_key, TRUE);
+	task->parked = TRUE;
+	g_ptr_array_add(key->waiters, task);
+}
+
+/* takes a READY task out of wherever it waits: its policy's queue or its key's waiters */
+static void
+ark_engine_task_unqueue(ArkEngine *self, ArkEngineTask *task)
+{
+	if (task->parked) {
+		ArkEngineKey *key = ark_engine_key_lookup(self, task->spec->concurrency_key, FALSE);
+		if (key != NULL)
+			(void)g_ptr_array_remove(key->waiters, task);
+		task->parked = FALSE;
+	} else if (task->queue != NULL) {
+		(void)ark_policy_remove(task->queue, &task->entry);
+	}
+}
+
+/* learned estimates --------------------------------------------------------------------------- */
+
+/* the learned estimates of @workflow_name's tasks, read from the store the first time */
+static GHashTable *
+ark_engine_estimates_for(ArkEngine *self, const gchar *workflow_name)
+{
+	GHashTable *table = g_hash_table_lookup(self->estimates, workflow_name);
+	g_autoptr(GPtrArray) records = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (table != NULL)
+		return table;
+	table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_insert(self->estimates, g_strdup(workflow_name), table);
+	if (self->store == NULL || !ark_store_supports_estimates(self->store))
+		return table;
+	records = ark_store_list_estimates(self->store, workflow_name, &error);
+	if (records == NULL) {
+		g_warning("could not read the learned estimates of workflow %s: %s", workflow_name,
+			  error->message);
+		return table;
+	}
+	for (guint i = 0; i < records->len; i++) {
+		const ArkEstimateRecord *rec = g_ptr_array_index(records, i);
+		ArkEngineEstimate *e = g_new0(ArkEngineEstimate, 1);
+		e->estimate = rec->estimate;
+		e->samples = rec->samples;
+		g_hash_table_insert(table, g_strdup(rec->task_id), e);
+	}
+	return table;
+}
+
+/* the task's own estimate, else the learned one, else 0 */
+static gint64
+ark_engine_task_estimate(ArkEngineTask *task)
+{
+	ArkEngineEstimate *e;
+
+	if (task->spec->estimate > 0)
+		return task->spec->estimate;
+	if (task->run->estimates == NULL)
+		return 0;
+	e = g_hash_table_lookup(task->run->estimates, task->spec->id);
+	return e != NULL ? e->estimate : 0;
+}
+
+/* an attempt of @task succeeded after @duration: the exponentially weighted mean moves towards
+ * it, and the store keeps it with the attempt's commit */
+static void
+ark_engine_learn(ArkEngine *self, ArkEngineTask *task, gint64 duration)
+{
+	ArkEngineRun *run = task->run;
+	ArkEngineEstimate *e;
+	ArkEstimateRecord rec = {0};
+
+	if (self->estimate_weight <= 0 || duration <= 0 || run->estimates == NULL)
+		return;
+	e = g_hash_table_lookup(run->estimates, task->spec->id);
+	if (e == NULL) {
+		e = g_new0(ArkEngineEstimate, 1);
+		e->estimate = duration;
+		g_hash_table_insert(run->estimates, g_strdup(task->spec->id), e);
+	} else {
+		e->estimate = (gint64)(self->estimate_weight * (gdouble)duration +
+				       (1 - self->estimate_weight) * (gdouble)e->estimate + 0.5);
+		e->estimate = MAX(e->estimate, 1);
+	}
+	e->samples++;
+	if (self->store == NULL || !ark_store_supports_estimates(self->store))
+		return;
+	rec.workflow_name = (gchar *)ark_store_batch_intern(self->batch, run->rec.workflow_name);
+	rec.task_id = (gchar *)ark_store_batch_intern(self->batch, task->spec->id);
+	rec.estimate = e->estimate;
+	rec.samples = e->samples;
+	rec.updated_at = ark_engine_now(self);
+	ark_store_batch_add_estimate(self->batch, &rec);
+}
+
 static ArkPolicy *
 ark_engine_get_queue(ArkEngine *self, ArkEngineExec *exec, const gchar *policy_name,
 		     GError **error)
@@ -620,6 +965,8 @@ ark_engine_get_queue(ArkEngine *self, ArkEngineExec *exec, const gchar *policy_n
 	if (policy == NULL)
 		return NULL;
 	group = g_strdup_printf("policy-%s", policy_name);
+	if (self->clock != NULL)
+		ark_policy_set_clock(policy, self->clock);
 	if (!ark_policy_setup(policy, self->config, group, error))
 		return NULL;
 	queue = g_new0(ArkEngineQueue, 1);
@@ -640,6 +987,8 @@ ark_engine_task_enqueue(ArkEngine *self, ArkEngineTask *task)
 
 	task->entry.seq = ++self->next_enqueue;
 	task->entry.ready_at = task->rec.ready_at;
+	/* learned since the run was built, perhaps from an earlier task of this very run */
+	task->entry.estimate = ark_engine_task_estimate(task);
 	task->queue = ark_engine_get_queue(self, task->exec, run->rec.policy, &error);
 	if (task->queue == NULL) {
 		/* the policy was checked at submission; it can only fail to set up here */
@@ -766,8 +1115,7 @@ ark_engine_run_stop(ArkEngine *self, ArkEngineRun *run, const gchar *by, const g
 		ArkEngineTask *task = ark_engine_run_task(run, i);
 		switch (task->rec.state) {
 		case ARK_TASK_STATE_READY:
-			if (task->queue != NULL)
-				(void)ark_policy_remove(task->queue, &task->entry);
+			ark_engine_task_unqueue(self, task);
 			/* fall through */
 		case ARK_TASK_STATE_PENDING:
 		case ARK_TASK_STATE_RETRY_WAIT:
@@ -821,7 +1169,7 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 {
 	ArkEngineRun *run = task->run;
 	const ArkRetryPolicy *retry = &task->spec->retry;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	ArkTaskState state;
 	ArkRetryDecision decision = ARK_RETRY_DECISION_FAIL;
 	guint used = task->rec.attempts - MIN(task->rec.retry_base, task->rec.attempts);
@@ -913,9 +1261,10 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 		return;
 	}
 
-	task->exec->running--;
-	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
-	duration = g_get_real_time() - task->arec->started_at;
+	ark_engine_task_release(self, task);
+	duration = ark_engine_now(self) - task->arec->started_at;
+	if (result->status == ARK_ATTEMPT_STATUS_SUCCEEDED)
+		ark_engine_learn(self, task, duration);
 	ark_metric_series_observe(self->m_task_duration, (gdouble)duration / G_USEC_PER_SEC);
 	if (task->queue != NULL)
 		ark_policy_task_finished(task->queue, &task->entry,
@@ -925,13 +1274,15 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 					 duration);
 	ark_engine_task_attempt_ended(self, task, result, ark_attempt_get_log_path(attempt));
 	g_clear_pointer(&task->attempt, ark_attempt_unref);
+	/* what it held may let a waiting task start, also when it only waits for a retry */
+	ark_engine_schedule_tick(self);
 }
 
 static void
 ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 {
 	ArkEngineRun *run = task->run;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	g_autofree gchar *log_dir = NULL;
 
 	ark_engine_task_clear_timer(self, task);
@@ -970,8 +1321,7 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec->number,
 					task->arec->token, log_dir, ark_engine_attempt_finished_cb,
 					task);
-	task->exec->running++;
-	ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+	ark_engine_task_lease(self, task);
 	g_ptr_array_add(self->to_start, task);
 }
 
@@ -987,8 +1337,7 @@ ark_engine_task_timer_fired(ArkEngine *self, ArkEngineTask *task)
 		g_autofree gchar *limit = ark_duration_format(task->spec->queue_timeout);
 		g_autofree gchar *reason = g_strdup_printf(
 		    "not started within its queue_timeout of %s after it became ready", limit);
-		if (task->queue != NULL)
-			(void)ark_policy_remove(task->queue, &task->entry);
+		ark_engine_task_unqueue(self, task);
 		ark_engine_task_set_state(self, task, ARK_TASK_STATE_FAILED, reason);
 		ark_engine_task_ended(self, task);
 		break;
@@ -998,11 +1347,11 @@ ark_engine_task_timer_fired(ArkEngine *self, ArkEngineTask *task)
 	}
 }
 
-static gboolean
-ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer user_data)
+/* fires every task timer due by now */
+static void
+ark_engine_fire_task_timers(ArkEngine *self)
 {
-	ArkEngine *self = user_data;
-	ArkTimestamp now = g_get_real_time();
+	ArkTimestamp now = ark_engine_now(self);
 	ArkEngineTask *task;
 
 	while ((task = ark_heap_peek(self->timers)) != NULL && task->timer_at <= now) {
@@ -1010,6 +1359,12 @@ ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer use
 		ark_engine_task_timer_fired(self, task);
 	}
 	ark_engine_timers_rearm(self);
+}
+
+static gboolean
+ark_engine_timer_dispatch_cb(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	ark_engine_fire_task_timers(user_data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1034,21 +1389,143 @@ ark_engine_exec_next(ArkEngineExec *exec)
 	return NULL;
 }
 
+typedef struct {
+	ArkTimestamp end;
+	ArkEngineTask *task;
+} ArkEngineEnd;
+
+static gint
+ark_engine_end_compare(gconstpointer a, gconstpointer b)
+{
+	const ArkEngineEnd *ea = a;
+	const ArkEngineEnd *eb = b;
+	return ea->end < eb->end ? -1 : ea->end > eb->end ? 1 : 0;
+}
+
+/*
+ * The reservation for a queue head that does not fit @exec now (EASY backfill): its shadow time
+ * is when enough of what runs will have ended, by their start and estimate, for it to fit; what
+ * will be free then beyond its needs is @out_extra. When that depends on a task without an
+ * estimate, the shadow time is unknown (G_MAXINT64) and only what the head does not need of what
+ * is free now may be lent out.
+ */
+static void
+ark_engine_exec_reserve(ArkEngineExec *exec, const ArkEngineAmount *need, ArkTimestamp now,
+			ArkTimestamp *out_shadow, ArkEngineAmount *out_extra)
+{
+	g_autoptr(GArray) ends = g_array_sized_new(FALSE, FALSE, sizeof(ArkEngineEnd),
+						   exec->leases->len);
+	ArkEngineAmount avail;
+
+	for (guint i = 0; i < exec->leases->len; i++) {
+		ArkEngineTask *t = g_ptr_array_index(exec->leases, i);
+		ArkEngineEnd e = {G_MAXINT64, t};
+		if (t->entry.estimate > 0 && t->arec != NULL)
+			e.end = MAX(t->arec->started_at + t->entry.estimate, now);
+		g_array_append_val(ends, e);
+	}
+	g_array_sort(ends, ark_engine_end_compare);
+	ark_engine_exec_available(exec, &avail);
+	for (guint i = 0; i < ends->len; i++) {
+		ArkEngineEnd *e = &g_array_index(ends, ArkEngineEnd, i);
+		ArkEngineAmount held;
+		if (e->end == G_MAXINT64)
+			break;
+		ark_engine_task_amount(e->task->spec, &held);
+		for (guint d = 0; d < ARK_ENGINE_DIMS; d++)
+			avail.v[d] += held.v[d];
+		if (ark_engine_amount_fits(need, &avail)) {
+			*out_shadow = e->end;
+			for (guint d = 0; d < ARK_ENGINE_DIMS; d++)
+				out_extra->v[d] = avail.v[d] - need->v[d];
+			return;
+		}
+	}
+	*out_shadow = G_MAXINT64;
+	ark_engine_exec_available(exec, &avail);
+	for (guint d = 0; d < ARK_ENGINE_DIMS; d++)
+		out_extra->v[d] = MAX(avail.v[d] - need->v[d], 0);
+}
+
+/*
+ * Fills @exec's free slots from its queues, never over its capacity. Tasks whose concurrency key
+ * is taken are parked. When the first task that could run does not fit, it keeps its place (a
+ * reservation) and up to backfill-depth tasks behind it may start first, each only if it fits
+ * now and either ends by the reservation's shadow time (by its estimate) or uses only what the
+ * head will not need then (docs/scheduling.md, "Backfill"). What is looked at and not started
+ * goes back to its queue in its place.
+ */
+static void
+ark_engine_exec_dispatch(ArkEngine *self, ArkEngineExec *exec, ArkTimestamp now)
+{
+	g_autoptr(GPtrArray) held = NULL;
+	gboolean reserved = FALSE;
+	ArkTimestamp shadow = G_MAXINT64;
+	ArkEngineAmount extra = {{0}};
+	guint examined = 0;
+
+	while (exec->running < exec->slots) {
+		ArkQueueEntry *entry = ark_engine_exec_next(exec);
+		ArkEngineTask *task;
+		ArkEngineAmount need, avail;
+
+		if (entry == NULL)
+			break;
+		task = ark_engine_task_from_entry(entry);
+		if (ark_engine_task_key_blocked(self, task)) {
+			ark_engine_task_park(self, task);
+			if (reserved && ++examined >= self->backfill_depth)
+				break;
+			continue;
+		}
+		ark_engine_task_amount(task->spec, &need);
+		ark_engine_exec_available(exec, &avail);
+		if (!reserved) {
+			if (ark_engine_amount_fits(&need, &avail)) {
+				ark_engine_start_attempt(self, task);
+				continue;
+			}
+			reserved = TRUE;
+			ark_engine_exec_reserve(exec, &need, now, &shadow, &extra);
+			held = g_ptr_array_new();
+			g_ptr_array_add(held, entry);
+			if (self->backfill_depth == 0)
+				break;
+			continue;
+		}
+		examined++;
+		if (ark_engine_amount_fits(&need, &avail) && ark_engine_amount_fits(&need, &extra)) {
+			for (guint d = 0; d < ARK_ENGINE_DIMS; d++)
+				extra.v[d] -= need.v[d];
+			ark_engine_start_attempt(self, task);
+		} else if (ark_engine_amount_fits(&need, &avail) && shadow != G_MAXINT64 &&
+			   task->entry.estimate > 0 && now + task->entry.estimate <= shadow) {
+			ark_engine_start_attempt(self, task);
+		} else {
+			g_ptr_array_add(held, entry);
+		}
+		if (examined >= self->backfill_depth)
+			break;
+	}
+	/* back in the reverse order they came out, so that every queue is as it was */
+	for (guint i = held != NULL ? held->len : 0; i > 0; i--) {
+		ArkQueueEntry *entry = g_ptr_array_index(held, i - 1);
+		ark_policy_unget(ark_engine_task_from_entry(entry)->queue, entry);
+	}
+}
+
 static void
 ark_engine_dispatch(ArkEngine *self)
 {
 	GHashTableIter iter;
 	gpointer value;
+	ArkTimestamp now = ark_engine_now(self);
 
 	g_hash_table_iter_init(&iter, self->execs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkEngineExec *exec = value;
-		while (exec->running < exec->slots && !self->draining) {
-			ArkQueueEntry *entry = ark_engine_exec_next(exec);
-			if (entry == NULL)
-				break;
-			ark_engine_start_attempt(self, ark_engine_task_from_entry(entry));
-		}
+		if (!self->draining)
+			ark_engine_exec_dispatch(self, exec, now);
 		for (guint i = 0; i < exec->queues->len; i++) {
 			ArkEngineQueue *queue = g_ptr_array_index(exec->queues, i);
 			ark_metric_series_set(
@@ -1129,6 +1606,133 @@ ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slot
 	g_hash_table_insert(self->slot_overrides, g_strdup(executor), GUINT_TO_POINTER(slots));
 }
 
+/**
+ * ark_engine_set_clock:
+ * @self: an engine, not started yet
+ * @clock: (nullable): a virtual clock, or NULL for the wall clock
+ *
+ * Every time the engine records (events, task and attempt records) and every timer it keeps
+ * (retry waits, queue timeouts, run timeouts) follow @clock from now on, and so do the policies
+ * it sets up (ark_policy_get_time()). With a virtual clock nothing waits on real time: whoever
+ * moves the clock calls ark_engine_fire_timers(), at ark_engine_get_next_timer() at the latest.
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+void
+ark_engine_set_clock(ArkEngine *self, ArkClock *clock)
+{
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	g_return_if_fail(clock == NULL || ARK_IS_CLOCK(clock));
+	g_return_if_fail(!self->started);
+	g_set_object(&self->clock, clock);
+}
+
+/**
+ * ark_engine_get_clock:
+ * @self: an engine
+ *
+ * Returns: (transfer none) (nullable): the engine's clock, NULL for the wall clock
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+ArkClock *
+ark_engine_get_clock(ArkEngine *self)
+{
+	g_return_val_if_fail(ARK_IS_ENGINE(self), NULL);
+	return self->clock;
+}
+
+/**
+ * ark_engine_get_next_timer:
+ * @self: an engine
+ * @out_at: (out): when the earliest timer is due
+ *
+ * The earliest of the engine's timers: a retry wait, a queue timeout or a run timeout.
+ *
+ * Returns: FALSE when no timer is armed
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+gboolean
+ark_engine_get_next_timer(ArkEngine *self, ArkTimestamp *out_at)
+{
+	ArkEngineTask *first;
+	ArkTimestamp at = G_MAXINT64;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(out_at != NULL, FALSE);
+	first = ark_heap_peek(self->timers);
+	if (first != NULL)
+		at = first->timer_at;
+	/* few runs are open at a time, and the wall clock's runs have their own sources */
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		if (run->timeout_at != 0 && !run->finishing && !run->stopping)
+			at = MIN(at, run->timeout_at);
+	}
+	if (at == G_MAXINT64)
+		return FALSE;
+	*out_at = at;
+	return TRUE;
+}
+
+/**
+ * ark_engine_fire_timers:
+ * @self: an engine
+ *
+ * Fires every timer that is due by the engine's clock, as the main loop does on the wall clock.
+ * What they change is committed by the next tick, like any transition.
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+void
+ark_engine_fire_timers(ArkEngine *self)
+{
+	ArkTimestamp now;
+	g_autoptr(GPtrArray) due = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_if_fail(ARK_IS_ENGINE(self));
+	ark_engine_fire_task_timers(self);
+	now = ark_engine_now(self);
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		if (run->timeout_at != 0 && run->timeout_at <= now)
+			g_ptr_array_add(due, run);
+	}
+	/* stopping a run changes no hash table: the runs stay open until their commit */
+	for (guint i = 0; i < due->len; i++) {
+		ArkEngineRun *run = g_ptr_array_index(due, i);
+		g_clear_handle_id(&run->timeout_id, g_source_remove);
+		(void)ark_engine_run_timeout_cb(run);
+	}
+}
+
+/* what @exec's executor says it has, and its gauges */
+static void
+ark_engine_exec_set_capacity(ArkEngine *self, ArkEngineExec *exec)
+{
+	gdouble capacity[3];
+
+	exec->has_capacity = ark_executor_get_capacity(exec->executor, &exec->capacity);
+	if (!exec->has_capacity)
+		return;
+	capacity[0] = exec->capacity.cpus;
+	capacity[1] = (gdouble)exec->capacity.memory;
+	capacity[2] = exec->capacity.gpus;
+	for (guint r = 0; r < 3; r++) {
+		const gchar *labels[] = {exec->name, ark_engine_resource_names[r], NULL};
+		ark_metric_series_set(ark_metric_series(self->m_resources_capacity, labels),
+				      capacity[r]);
+		exec->m_in_use[r] = ark_metric_series(self->m_resources_in_use, labels);
+	}
+}
+
 /* a set-up instance of the executor registered as @name */
 static ArkExecutor *
 ark_engine_executor_new(ArkEngine *self, const gchar *name, GError **error)
@@ -1181,6 +1785,62 @@ ark_engine_lag_probe_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* [engine] estimate-weight, backfill-depth and concurrency-limits */
+static gboolean
+ark_engine_read_scheduling_config(ArkEngine *self, GError **error)
+{
+	g_auto(GStrv) limits = NULL;
+
+	if (self->config == NULL)
+		return TRUE;
+	if (g_key_file_has_key(self->config, "engine", "estimate-weight", NULL)) {
+		g_autoptr(GError) local_error = NULL;
+		gdouble weight =
+		    g_key_file_get_double(self->config, "engine", "estimate-weight", &local_error);
+		if (local_error != NULL || !(weight >= 0 && weight <= 1)) {
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "[engine] estimate-weight must be a number from 0 to 1");
+			return FALSE;
+		}
+		self->estimate_weight = weight;
+	}
+	if (g_key_file_has_key(self->config, "engine", "backfill-depth", NULL)) {
+		g_autofree gchar *value =
+		    g_key_file_get_string(self->config, "engine", "backfill-depth", NULL);
+		guint64 depth = 0;
+		if (value == NULL ||
+		    !g_ascii_string_to_unsigned(g_strstrip(value), 10, 0, 100000, &depth, NULL)) {
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "[engine] backfill-depth must be a whole number from 0 "
+					    "to 100000");
+			return FALSE;
+		}
+		self->backfill_depth = (guint)depth;
+	}
+	limits = g_key_file_get_string_list(self->config, "engine", "concurrency-limits", NULL,
+					    NULL);
+	for (guint i = 0; limits != NULL && limits[i] != NULL; i++) {
+		gchar *item = g_strstrip(limits[i]);
+		gchar *colon = strrchr(item, ':');
+		guint64 limit = 0;
+		if (item[0] == '\0')
+			continue;
+		if (colon == NULL || colon == item ||
+		    !g_ascii_string_to_unsigned(colon + 1, 10, 1, ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT,
+						&limit, NULL)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "[engine] concurrency-limits: '%s' is not KEY:LIMIT with a limit "
+				    "from 1 to %d",
+				    item, ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT);
+			return FALSE;
+		}
+		*colon = '\0';
+		g_hash_table_insert(self->key_caps, g_strdup(g_strstrip(item)),
+				    GUINT_TO_POINTER((guint)limit));
+	}
+	return TRUE;
+}
+
 gboolean
 ark_engine_start(ArkEngine *self, GError **error)
 {
@@ -1221,6 +1881,8 @@ ark_engine_start(ArkEngine *self, GError **error)
 		exec->executor = g_steal_pointer(&executor);
 		exec->slots = MAX(ark_executor_get_slots(exec->executor), 1);
 		exec->queues = g_ptr_array_new_with_free_func((GDestroyNotify)ark_engine_queue_free);
+		exec->leases = g_ptr_array_new();
+		ark_engine_exec_set_capacity(self, exec);
 		exec->slots_in_use =
 		    ark_metric_series(ark_metrics_gauge(self->metrics, "ark_executor_slots_in_use",
 							"attempts running per executor",
@@ -1240,6 +1902,8 @@ ark_engine_start(ArkEngine *self, GError **error)
 		self->next_token = ark_store_get_last_attempt_token(self->store);
 		ark_engine_count_dead(self);
 	}
+	if (!ark_engine_read_scheduling_config(self, error))
+		return FALSE;
 	if (self->config != NULL &&
 	    g_key_file_has_key(self->config, "engine", "loop-lag-limit", NULL)) {
 		g_autofree gchar *limit =
@@ -1327,6 +1991,43 @@ ark_engine_pick_policy(ArkEngine *self, ArkWorkflow *workflow, const gchar *poli
 	return self->default_policy;
 }
 
+/* a task that asks for more than its executor has in all could never start */
+static void
+ark_engine_check_task_resources(ArkEngineExec *exec, ArkWorkflow *workflow,
+				const ArkTaskSpec *spec, GPtrArray *problems)
+{
+	if (!exec->has_capacity) {
+		if (spec->cpus > 0 || spec->memory > 0 || spec->gpus > 0)
+			ark_workflow_add_problem(workflow, problems, spec->index,
+						 spec->cpus > 0	     ? "cpus"
+						 : spec->memory > 0 ? "memory"
+								    : "gpus",
+						 "executor '%s' does not count resources; leave out "
+						 "cpus, memory and gpus",
+						 exec->name);
+		return;
+	}
+	if (spec->cpus > exec->capacity.cpus + 1e-6)
+		ark_workflow_add_problem(workflow, problems, spec->index, "cpus",
+					 "asks for %g CPUs, but executor '%s' has %g in all "
+					 "([executor-%s] cpus)",
+					 spec->cpus, exec->name, exec->capacity.cpus, exec->name);
+	if (spec->memory > exec->capacity.memory) {
+		g_autofree gchar *want = g_format_size_full(spec->memory, G_FORMAT_SIZE_IEC_UNITS);
+		g_autofree gchar *have =
+		    g_format_size_full(exec->capacity.memory, G_FORMAT_SIZE_IEC_UNITS);
+		ark_workflow_add_problem(workflow, problems, spec->index, "memory",
+					 "asks for %s of memory, but executor '%s' has %s in all "
+					 "([executor-%s] memory)",
+					 want, exec->name, have, exec->name);
+	}
+	if (spec->gpus > exec->capacity.gpus)
+		ark_workflow_add_problem(workflow, problems, spec->index, "gpus",
+					 "asks for %u GPUs, but executor '%s' has %u "
+					 "([executor-%s] gpus)",
+					 spec->gpus, exec->name, exec->capacity.gpus, exec->name);
+}
+
 gboolean
 ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *policy,
 			  GPtrArray *problems)
@@ -1368,6 +2069,7 @@ ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *p
 						 spec->executor, list[0] != '\0' ? list : "none");
 			continue;
 		}
+		ark_engine_check_task_resources(exec, workflow, spec, problems);
 		(void)ark_executor_check_task(exec->executor, workflow, spec, problems);
 	}
 	return problems->len == before;
@@ -1415,6 +2117,7 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 	run->n_tasks = ark_workflow_get_n_tasks(workflow);
 	run->n_block = run->n_tasks;
 	run->submitted_at = submitted;
+	run->estimates = ark_engine_estimates_for(self, ark_workflow_get_name(workflow));
 	run->tasks = ark_engine_alloc_tasks(run->n_tasks, &run->tasks_mapped);
 
 	/* dependents as one CSR array: counts first, then fill */
@@ -1449,7 +2152,9 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 		task->entry.spec = spec;
 		task->entry.submitted_at = submitted;
 		task->entry.priority = spec->priority;
-		task->entry.estimate = spec->estimate;
+		task->entry.estimate = ark_engine_task_estimate(task);
+		task->entry.tenant = run->rec.submitter;
+		task->entry.workflow_name = run->rec.workflow_name;
 		task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
 					: spec->deadline_relative != 0
 					    ? submitted + spec->deadline_relative
@@ -1471,9 +2176,16 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 			ArkEngineTask *dep = &run->tasks[run->dependents[task->dependents_start + d]];
 			best = MAX(best, dep->entry.rank);
 		}
-		task->entry.rank = best + task->spec->estimate;
+		task->entry.rank = best + task->entry.estimate;
 	}
 	run->counts[ARK_TASK_STATE_PENDING] = run->n_tasks;
+}
+
+static void
+ark_engine_run_clear_timeout(ArkEngineRun *run)
+{
+	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	run->timeout_at = 0;
 }
 
 static gboolean
@@ -1486,6 +2198,7 @@ ark_engine_run_timeout_cb(gpointer user_data)
 						   limit);
 
 	run->timeout_id = 0;
+	run->timeout_at = 0;
 	if (run->finishing || run->stopping)
 		return G_SOURCE_REMOVE;
 	run->timed_out = TRUE;
@@ -1500,13 +2213,136 @@ ark_engine_run_arm_timeout(ArkEngineRun *run)
 	gint64 timeout = ark_workflow_get_timeout(run->workflow);
 	gint64 left;
 
-	g_clear_handle_id(&run->timeout_id, g_source_remove);
+	ark_engine_run_clear_timeout(run);
 	if (timeout <= 0)
 		return;
-	left = run->rec.created_at + timeout - g_get_real_time();
+	run->timeout_at = run->rec.created_at + timeout;
+	/* a virtual clock's owner fires it with ark_engine_fire_timers() */
+	if (run->engine->clock != NULL)
+		return;
+	left = run->timeout_at - ark_engine_now(run->engine);
 	run->timeout_id = g_timeout_add_full(G_PRIORITY_DEFAULT,
 					     (guint)CLAMP((left + 999) / 1000, 0, G_MAXUINT),
 					     ark_engine_run_timeout_cb, run, NULL);
+}
+
+/* work ahead of a task queued on @exec now, spread over its slots: what the running tasks have
+ * left and what the ready ones are expected to take, by their estimates */
+static gint64
+ark_engine_exec_backlog(ArkEngine *self, ArkEngineExec *exec, ArkTimestamp now)
+{
+	GHashTableIter iter;
+	gpointer value;
+	gdouble work = 0;
+
+	for (guint i = 0; i < exec->leases->len; i++) {
+		ArkEngineTask *t = g_ptr_array_index(exec->leases, i);
+		if (t->entry.estimate > 0 && t->arec != NULL)
+			work += (gdouble)MAX(t->arec->started_at + t->entry.estimate - now, 0);
+	}
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkEngineRun *run = value;
+		if (run->counts[ARK_TASK_STATE_READY] == 0)
+			continue;
+		for (guint i = 0; i < run->n_tasks; i++) {
+			ArkEngineTask *t = ark_engine_run_task(run, i);
+			if (t->exec == exec && t->rec.state == ARK_TASK_STATE_READY)
+				work += (gdouble)t->entry.estimate;
+		}
+	}
+	return (gint64)(work / MAX(exec->slots, 1));
+}
+
+/*
+ * Admission control, for a run whose policy has it (edf): the soonest a task with a deadline
+ * could finish is now, plus the backlog of its executor, plus its longest chain of needs by
+ * estimates (itself included). The policy refuses the run (FALSE with @error), flags it (the
+ * tasks at risk in @out_at_risk, a JSON object for the run's deadline.at-risk event) or
+ * accepts it.
+ */
+static gboolean
+ark_engine_admit(ArkEngine *self, ArkEngineRun *run, gchar **out_at_risk, GError **error)
+{
+	g_autofree gint64 *chain = NULL;
+	g_autoptr(GHashTable) backlogs = NULL;
+	g_autoptr(GString) risk = NULL;
+	const guint *order;
+	ArkTimestamp now = ark_engine_now(self);
+	gboolean any = FALSE;
+
+	*out_at_risk = NULL;
+	for (guint i = 0; i < run->n_tasks && !any; i++)
+		any = run->tasks[i].entry.deadline != 0;
+	if (!any)
+		return TRUE;
+	chain = g_new0(gint64, run->n_tasks);
+	order = ark_workflow_get_topological_order(run->workflow);
+	for (guint k = 0; k < run->n_tasks; k++) {
+		ArkEngineTask *t = &run->tasks[order[k]];
+		gint64 best = 0;
+		for (guint n = 0; t->spec->needs[n] != NULL; n++) {
+			const ArkTaskSpec *need = ark_workflow_lookup_task(run->workflow,
+									   t->spec->needs[n]);
+			best = MAX(best, chain[need->index]);
+		}
+		chain[order[k]] = best + t->entry.estimate;
+	}
+	backlogs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	for (guint i = 0; i < run->n_tasks; i++) {
+		ArkEngineTask *t = &run->tasks[i];
+		ArkPolicy *policy;
+		gint64 *backlog;
+		ArkTimestamp earliest;
+		g_autofree gchar *deadline = NULL;
+		g_autofree gchar *soonest = NULL;
+
+		if (t->entry.deadline == 0 || t->exec == NULL)
+			continue;
+		policy = ark_engine_get_queue(self, t->exec, run->rec.policy, NULL);
+		if (policy == NULL || !ark_policy_has_admission(policy))
+			continue;
+		backlog = g_hash_table_lookup(backlogs, t->exec);
+		if (backlog == NULL) {
+			backlog = g_new(gint64, 1);
+			*backlog = ark_engine_exec_backlog(self, t->exec, now);
+			g_hash_table_insert(backlogs, t->exec, backlog);
+		}
+		earliest = now + *backlog + chain[i];
+		deadline = ark_timestamp_format(t->entry.deadline);
+		soonest = ark_timestamp_format(earliest);
+		switch (ark_policy_admit(policy, &t->entry, earliest)) {
+		case ARK_ADMISSION_REFUSE: {
+			g_autofree gchar *ahead = ark_duration_format(*backlog);
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "refused by admission control (policy %s): task '%s' can not "
+				    "meet its deadline %s; it could finish at %s at the soonest "
+				    "(%s of work queued ahead on executor %s, and its chain of "
+				    "needs by their estimates)",
+				    run->rec.policy, t->spec->id, deadline, soonest, ahead,
+				    t->exec->name);
+			return FALSE;
+		}
+		case ARK_ADMISSION_FLAG:
+			if (risk == NULL)
+				risk = g_string_new("{\"tasks\":[");
+			else
+				g_string_append_c(risk, ',');
+			g_string_append(risk, "{\"task_id\":");
+			ark_json_append_string(risk, t->spec->id);
+			g_string_append_printf(risk,
+					       ",\"deadline\":\"%s\",\"earliest_finish\":\"%s\"}",
+					       deadline, soonest);
+			break;
+		default:
+			break;
+		}
+	}
+	if (risk != NULL) {
+		g_string_append(risk, "]}");
+		*out_at_risk = g_string_free(g_steal_pointer(&risk), FALSE);
+	}
+	return TRUE;
 }
 
 /* validates @workflow and records it as a new run in the current batch; returns its id, or the
@@ -1519,6 +2355,7 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 	ArkSubmitOptions defaults = {0};
 	ArkEngineRun *run;
 	ArkTimestamp now;
+	g_autofree gchar *at_risk = NULL;
 
 	*out_existed = FALSE;
 	if (options == NULL)
@@ -1558,7 +2395,7 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 		return NULL;
 	}
 
-	now = g_get_real_time();
+	now = ark_engine_now(self);
 	run = g_new0(ArkEngineRun, 1);
 	run->rec.id = ark_id_new();
 	run->rec.workflow_name = g_strdup(ark_workflow_get_name(workflow));
@@ -1569,6 +2406,10 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 	run->rec.n_tasks = ark_workflow_get_n_tasks(workflow);
 	run->rec.created_at = now;
 	ark_engine_run_build(self, run, workflow);
+	if (!ark_engine_admit(self, run, &at_risk, error)) {
+		ark_engine_run_free(run);
+		return NULL;
+	}
 
 	/* the run and all its tasks in one batch, committed before anyone hears of the run */
 	run->rec.definition = (gchar *)ark_workflow_get_definition(workflow);
@@ -1579,6 +2420,9 @@ ark_engine_submit_record(ArkEngine *self, ArkWorkflow *workflow, const ArkSubmit
 					 &ark_engine_run_task(run, i)->rec);
 	ark_engine_add_event(self, ARK_EVENT_RUN_SUBMITTED, run, NULL, 0, ARK_RUN_STATE_PENDING,
 			     NULL);
+	if (at_risk != NULL)
+		ark_engine_add_event(self, ARK_EVENT_DEADLINE_AT_RISK, run, NULL, 0,
+				     ARK_RUN_STATE_PENDING, at_risk);
 	g_hash_table_insert(self->runs, run->rec.id, run);
 	if (options->idempotency_key != NULL)
 		g_hash_table_insert(self->inflight_keys, g_strdup(options->idempotency_key),
@@ -1746,8 +2590,7 @@ ark_engine_cancel_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	full = ark_engine_reason_by(reason, by);
 	switch (task->rec.state) {
 	case ARK_TASK_STATE_READY:
-		if (task->queue != NULL)
-			(void)ark_policy_remove(task->queue, &task->entry);
+		ark_engine_task_unqueue(self, task);
 		/* fall through */
 	case ARK_TASK_STATE_PENDING:
 	case ARK_TASK_STATE_RETRY_WAIT:
@@ -2085,7 +2928,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 			t->exec = g_hash_table_lookup(self->execs, t->spec->executor);
 		}
 		task->entry.priority = task->spec->priority;
-		task->entry.estimate = task->spec->estimate;
+		task->entry.estimate = ark_engine_task_estimate(task);
 		/* the batch borrows it until the commit */
 		run->rec.definition = (gchar *)ark_store_batch_intern(
 		    self->batch, ark_workflow_get_definition(updated));
@@ -2137,7 +2980,7 @@ ark_engine_replay_task(ArkEngine *self, const gchar *run_id, const gchar *task_i
 	/* a reopened run has no run-level timeout: it was counted from submission and has
 	 * usually passed by the time someone replays a task */
 	if (loaded)
-		g_clear_handle_id(&run->timeout_id, g_source_remove);
+		ark_engine_run_clear_timeout(run);
 	return ark_engine_flush(self, error);
 
 fail:
@@ -2261,10 +3104,9 @@ ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
 				continue;
 			attempt = g_steal_pointer(&task->attempt);
 			ark_attempt_abandon(attempt);
-			task->exec->running--;
-			ark_metric_series_set(task->exec->slots_in_use, task->exec->running);
+			ark_engine_task_release(self, task);
 			task->arec->status = result.status;
-			task->arec->finished_at = g_get_real_time();
+			task->arec->finished_at = ark_engine_now(self);
 			task->arec->error = (gchar *)ark_store_batch_intern(self->batch, reason);
 			task->arec->log_path = (gchar *)ark_store_batch_intern(
 			    self->batch, ark_attempt_get_log_path(attempt));
@@ -2315,6 +3157,37 @@ ark_engine_get_executor_slots(ArkEngine *self, const gchar *executor, guint *out
 	if (out_in_use != NULL)
 		*out_in_use = exec->running;
 	return TRUE;
+}
+
+gboolean
+ark_engine_get_executor_resources(ArkEngine *self, const gchar *executor,
+				  ArkResources *out_capacity, ArkResources *out_in_use)
+{
+	ArkEngineExec *exec;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(executor != NULL, FALSE);
+	exec = g_hash_table_lookup(self->execs, executor);
+	if (exec == NULL || !exec->has_capacity)
+		return FALSE;
+	if (out_capacity != NULL)
+		*out_capacity = exec->capacity;
+	if (out_in_use != NULL)
+		*out_in_use = exec->in_use;
+	return TRUE;
+}
+
+guint
+ark_engine_get_concurrency_holders(ArkEngine *self, const gchar *key, guint *out_waiting)
+{
+	ArkEngineKey *k;
+
+	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
+	g_return_val_if_fail(key != NULL, 0);
+	k = g_hash_table_lookup(self->keys, key);
+	if (out_waiting != NULL)
+		*out_waiting = k != NULL ? k->waiters->len : 0;
+	return k != NULL ? k->holders->len : 0;
 }
 
 guint
@@ -2370,7 +3243,7 @@ ark_engine_exec_restart(ArkEngine *self, ArkEngineExec *exec, const gchar *why)
 	}
 	ark_executor_shutdown(exec->executor);
 	exec->restarts++;
-	exec->restarted_at = g_get_real_time();
+	exec->restarted_at = ark_engine_now(self);
 	g_free(exec->restart_reason);
 	exec->restart_reason = g_strdup(why);
 	fresh = ark_engine_executor_new(self, exec->name, &error);
@@ -2381,6 +3254,8 @@ ark_engine_exec_restart(ArkEngine *self, ArkEngineExec *exec, const gchar *why)
 	}
 	g_set_object(&exec->executor, fresh);
 	exec->slots = MAX(ark_executor_get_slots(exec->executor), 1);
+	ark_engine_exec_set_capacity(self, exec);
+	ark_engine_exec_update_gauges(exec);
 	ark_engine_schedule_tick(self);
 }
 
@@ -2554,6 +3429,10 @@ ark_engine_finalize(GObject *object)
 
 	g_hash_table_unref(self->runs); /* before the timer heap: runs leave it when freed */
 	ark_heap_free(self->timers);
+	/* after the runs, which give back their leases */
+	g_hash_table_unref(self->keys);
+	g_hash_table_unref(self->key_caps);
+	g_hash_table_unref(self->estimates);
 	g_free(self->holder);
 	g_hash_table_unref(self->execs);
 	g_hash_table_unref(self->slot_overrides);
@@ -2567,6 +3446,7 @@ ark_engine_finalize(GObject *object)
 	ark_audit_free(self->audit);
 	g_clear_object(&self->store);
 	g_clear_object(&self->registry);
+	g_clear_object(&self->clock);
 	g_clear_object(&self->plugin_loader);
 	g_free(self->refusing_reason);
 	g_clear_pointer(&self->config, g_key_file_unref);
@@ -2600,6 +3480,13 @@ ark_engine_init(ArkEngine *self)
 
 	self->default_policy = g_strdup("fifo");
 	self->lag_limit = 5 * G_USEC_PER_SEC;
+	self->estimate_weight = 0.3;
+	self->backfill_depth = 64;
+	self->keys = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					   (GDestroyNotify)ark_engine_key_free);
+	self->key_caps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->estimates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						(GDestroyNotify)g_hash_table_unref);
 	self->slot_overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->execs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					    (GDestroyNotify)ark_engine_exec_free);
@@ -2651,6 +3538,21 @@ ark_engine_init(ArkEngine *self)
 	self->m_dlq = ark_metric_default(ark_metrics_gauge(
 	    self->metrics, "ark_dlq_tasks", "tasks in the dead-letter queue (state dead), every run",
 	    NULL));
+	self->m_deadline_misses = ark_metrics_counter(
+	    self->metrics, "ark_deadline_misses_total",
+	    "tasks that finished after their deadline, by the policy of their run",
+	    (const gchar *[]){"policy", NULL});
+	self->m_keys_held = ark_metrics_gauge(self->metrics, "ark_concurrency_key_held",
+					      "tasks holding a named concurrency key",
+					      (const gchar *[]){"key", NULL});
+	self->m_resources_in_use = ark_metrics_gauge(
+	    self->metrics, "ark_executor_resource_in_use",
+	    "resources held by the tasks running on an executor (memory in bytes)",
+	    (const gchar *[]){"executor", "resource", NULL});
+	self->m_resources_capacity = ark_metrics_gauge(
+	    self->metrics, "ark_executor_resource_capacity",
+	    "resources an executor has for its tasks (memory in bytes)",
+	    (const gchar *[]){"executor", "resource", NULL});
 	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
 }
 
@@ -2700,6 +3602,93 @@ ark_engine_explain_add_time(JsonBuilder *b, const gchar *name, ArkTimestamp ts)
 }
 
 /* the live part of an explanation: what the engine knows of a task of an open run */
+
+/* "blocked_by" of a ready task: its concurrency key when it is taken (with the holders) and the
+ * resources it needs that its executor does not have free; returns the first reason for the
+ * summary, or NULL when nothing but its place in the queue keeps it */
+static gchar *
+ark_engine_explain_blocked_by(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
+{
+	const ArkTaskSpec *spec = task->spec;
+	ArkEngineExec *exec = task->exec;
+	gchar *first = NULL;
+	gboolean open = FALSE;
+
+	if (spec->concurrency_key != NULL && (task->parked || ark_engine_task_key_blocked(self, task))) {
+		ArkEngineKey *key = ark_engine_key_lookup(self, spec->concurrency_key, FALSE);
+		guint limit = ark_engine_key_limit(self, spec);
+		json_builder_set_member_name(b, "blocked_by");
+		json_builder_begin_array(b);
+		open = TRUE;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "kind");
+		json_builder_add_string_value(b, "concurrency");
+		json_builder_set_member_name(b, "key");
+		json_builder_add_string_value(b, spec->concurrency_key);
+		json_builder_set_member_name(b, "limit");
+		json_builder_add_int_value(b, limit);
+		json_builder_set_member_name(b, "holders");
+		json_builder_begin_array(b);
+		for (guint i = 0; key != NULL && i < key->holders->len; i++) {
+			ArkEngineTask *h = g_ptr_array_index(key->holders, i);
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "run_id");
+			json_builder_add_string_value(b, h->run->rec.id);
+			json_builder_set_member_name(b, "task_id");
+			json_builder_add_string_value(b, h->spec->id);
+			if (h->arec != NULL) {
+				json_builder_set_member_name(b, "attempt");
+				json_builder_add_int_value(b, h->arec->number);
+			}
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		json_builder_end_object(b);
+		if (key != NULL && key->holders->len > 0) {
+			ArkEngineTask *h = g_ptr_array_index(key->holders, 0);
+			first = g_strdup_printf("waits for concurrency key %s (limit %u), held by task "
+						"%s of run %s%s",
+						spec->concurrency_key, limit, h->spec->id,
+						h->run->rec.id,
+						key->holders->len > 1 ? " and others" : "");
+		} else {
+			first = g_strdup_printf("waits for concurrency key %s (limit %u)",
+						spec->concurrency_key, limit);
+		}
+	}
+	if (exec != NULL && exec->has_capacity) {
+		ArkEngineAmount need, avail;
+		ark_engine_task_amount(spec, &need);
+		ark_engine_exec_available(exec, &avail);
+		for (guint r = 0; r < G_N_ELEMENTS(ark_engine_resource_names); r++) {
+			if (need.v[r + 1] <= avail.v[r + 1] + 1e-6)
+				continue;
+			if (!open) {
+				json_builder_set_member_name(b, "blocked_by");
+				json_builder_begin_array(b);
+				open = TRUE;
+			}
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "kind");
+			json_builder_add_string_value(b, "resource");
+			json_builder_set_member_name(b, "resource");
+			json_builder_add_string_value(b, ark_engine_resource_names[r]);
+			json_builder_set_member_name(b, "requested");
+			json_builder_add_double_value(b, need.v[r + 1]);
+			json_builder_set_member_name(b, "available");
+			json_builder_add_double_value(b, MAX(avail.v[r + 1], 0));
+			json_builder_end_object(b);
+			if (first == NULL)
+				first = g_strdup_printf("needs %g %s, %g free on executor %s",
+							need.v[r + 1], ark_engine_resource_names[r],
+							MAX(avail.v[r + 1], 0), exec->name);
+		}
+	}
+	if (open)
+		json_builder_end_array(b);
+	return first;
+}
+
 static gchar *
 ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 {
@@ -2742,6 +3731,7 @@ ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 		    task->queue != NULL ? ark_policy_get_position(task->queue, &task->entry) : 0;
 		guint length = task->queue != NULL ? ark_policy_get_length(task->queue) : 0;
 		g_autoptr(GString) summary = g_string_new(NULL);
+		g_autofree gchar *blocked = NULL;
 
 		json_builder_set_member_name(b, "queue");
 		json_builder_begin_object(b);
@@ -2764,12 +3754,15 @@ ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 		json_builder_end_object(b);
 		if (task->timer_at > 0)
 			ark_engine_explain_add_time(b, "queue_timeout_at", task->timer_at);
+		blocked = ark_engine_explain_blocked_by(self, task, b);
 
 		g_string_append_printf(summary, "ready, queued for executor %s under policy %s",
 				       spec->executor, run->rec.policy);
 		if (position > 0)
 			g_string_append_printf(summary, " at position %u of %u", position, length);
-		if (self->draining)
+		if (blocked != NULL)
+			g_string_append_printf(summary, "; %s", blocked);
+		else if (self->draining)
 			g_string_append(summary, "; the engine is draining and starts nothing");
 		else if (exec != NULL && exec->running >= exec->slots)
 			g_string_append_printf(summary, "; all %u slots are in use", exec->slots);
@@ -2989,7 +3982,7 @@ ark_engine_run_raise_ranks(ArkEngineRun *run, guint32 index)
 		for (guint n = 0; t->spec->needs[n] != NULL; n++) {
 			guint32 ni = ark_workflow_lookup_task(run->workflow, t->spec->needs[n])->index;
 			ArkEngineTask *up = ark_engine_run_task(run, ni);
-			gint64 rank = t->entry.rank + up->spec->estimate;
+			gint64 rank = t->entry.rank + up->entry.estimate;
 			if (up->queue != NULL || up->entry.rank >= rank)
 				continue;
 			up->entry.rank = rank;
@@ -3080,12 +4073,14 @@ ark_engine_add_task(ArkEngine *self, const gchar *run_id, JsonObject *task_obj, 
 	task->entry.spec = spec;
 	task->entry.submitted_at = run->submitted_at;
 	task->entry.priority = spec->priority;
-	task->entry.estimate = spec->estimate;
+	task->entry.estimate = ark_engine_task_estimate(task);
+	task->entry.tenant = run->rec.submitter;
+	task->entry.workflow_name = run->rec.workflow_name;
 	task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
 			       : spec->deadline_relative != 0
 				   ? run->submitted_at + spec->deadline_relative
 				   : 0;
-	task->entry.rank = spec->estimate;
+	task->entry.rank = task->entry.estimate;
 	task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
 	if (run->added == NULL)
 		run->added = g_ptr_array_new_with_free_func(g_free);

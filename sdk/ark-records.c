@@ -158,4 +158,27 @@ ark_audit_record_free(ArkAuditRecord *record)
 	g_free(record);
 }
 
+ArkEstimateRecord *
+ark_estimate_record_copy(const ArkEstimateRecord *record)
+{
+	ArkEstimateRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkEstimateRecord, 1);
+	*copy = *record;
+	copy->workflow_name = g_strdup(record->workflow_name);
+	copy->task_id = g_strdup(record->task_id);
+	return copy;
+}
+
+void
+ark_estimate_record_free(ArkEstimateRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->workflow_name);
+	g_free(record->task_id);
+	g_free(record);
+}
+
 G_DEFINE_BOXED_TYPE(ArkEvent, ark_event, ark_event_copy, ark_event_free)

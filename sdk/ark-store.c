@@ -236,6 +236,15 @@ ark_store_batch_add_audit(ArkStoreBatch *batch, const ArkAuditRecord *audit)
 	ark_store_batch_append(batch, ARK_STORE_OP_AUDIT)->audit = *audit;
 }
 
+G_STATIC_ASSERT(sizeof(ArkEstimateRecord) <= sizeof(ArkRunRecord));
+
+void
+ark_store_batch_add_estimate(ArkStoreBatch *batch, const ArkEstimateRecord *estimate)
+{
+	g_return_if_fail(batch != NULL && estimate != NULL);
+	ark_store_batch_append(batch, ARK_STORE_OP_ESTIMATE)->estimate = *estimate;
+}
+
 const gchar *
 ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str)
 {
@@ -269,8 +278,14 @@ ark_store_batch_clear(ArkStoreBatch *batch)
 	g_array_set_size(batch->ops, 0);
 	if (batch->strings != NULL)
 		g_string_chunk_clear(batch->strings);
-	if (batch->n_keyed > 0)
+	/* a table grown for one big batch (a 100,000-task submission) is not cleared after every
+	 * small one that follows: that was a megabyte of memset per commit */
+	if (batch->n_slots > 64 && batch->n_keyed * 8 < batch->n_slots) {
+		g_clear_pointer(&batch->slots, g_free);
+		batch->n_slots = 0;
+	} else if (batch->n_keyed > 0) {
 		memset(batch->slots, 0, batch->n_slots * sizeof(*batch->slots));
+	}
 	batch->n_keyed = 0;
 }
 
@@ -302,6 +317,14 @@ ark_store_op_check(const ArkStoreOp *op, GError **error)
 		has_ids = op->audit.seq > 0 && op->audit.actor != NULL &&
 			  op->audit.action != NULL && op->audit.result != NULL &&
 			  op->audit.prev_hash != NULL && op->audit.hash != NULL;
+		break;
+	case ARK_STORE_OP_ESTIMATE:
+		has_ids = op->estimate.workflow_name != NULL && op->estimate.task_id != NULL;
+		if (has_ids && op->estimate.estimate <= 0) {
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "an estimate must be positive");
+			return FALSE;
+		}
 		break;
 	default:
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
@@ -460,4 +483,20 @@ ArkAuditRecord *
 ark_store_get_last_audit(ArkStore *self, GError **error)
 {
 	ARK_STORE_CALL(get_last_audit, error);
+}
+
+GPtrArray *
+ark_store_list_estimates(ArkStore *self, const gchar *workflow_name, GError **error)
+{
+	g_return_val_if_fail(workflow_name != NULL, NULL);
+	{
+		ARK_STORE_CALL(list_estimates, workflow_name, error);
+	}
+}
+
+gboolean
+ark_store_supports_estimates(ArkStore *self)
+{
+	g_return_val_if_fail(ARK_IS_STORE(self), FALSE);
+	return ARK_STORE_GET_IFACE(self)->list_estimates != NULL;
 }

@@ -89,6 +89,8 @@ typedef struct {
 typedef struct {
 	const gchar *description;
 	const gchar *labels; /* the labels object as compact JSON */
+	const gchar *simulate; /* the simulate object as compact JSON, or NULL */
+	ArkTaskSimulation simulation; /* what @simulate says, when it is set */
 } ArkWorkflowExtra;
 
 /* ids → task index + 1 by open addressing, 0 for an empty slot: 4 to 8 bytes a task where a
@@ -2148,6 +2150,11 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_LABELS = 1 << 15,
 	ARK_WORKFLOW_FIELD_RETRY = 1 << 16,
 	ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT = 1 << 17,
+	ARK_WORKFLOW_FIELD_CPUS = 1 << 18,
+	ARK_WORKFLOW_FIELD_MEMORY = 1 << 19,
+	ARK_WORKFLOW_FIELD_GPUS = 1 << 20,
+	ARK_WORKFLOW_FIELD_CONCURRENCY = 1 << 21,
+	ARK_WORKFLOW_FIELD_SIMULATE = 1 << 30,
 	/* not a member: "run" was a script string, which the definition writes back as one */
 	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
 } ArkWorkflowField;
@@ -2182,6 +2189,13 @@ typedef struct {
 	gchar *labels;	      /* compact JSON */
 	ArkRetryPolicy retry; /* exit_codes owned here */
 	gint64 queue_timeout;
+	gdouble cpus;
+	guint64 memory;
+	guint gpus;
+	const gchar *concurrency_key;
+	guint concurrency_limit;
+	gchar *simulate;	      /* compact JSON */
+	ArkTaskSimulation simulation; /* parsed @simulate */
 } ArkWorkflowFields;
 
 static void
@@ -2207,6 +2221,7 @@ ark_workflow_fields_reset(ArkWorkflowFields *f)
 
 	g_clear_pointer(&f->args, json_node_unref);
 	g_free(f->labels);
+	g_free(f->simulate);
 	g_free(f->retry.exit_codes);
 	memset(f, 0, sizeof(*f));
 	f->needs = needs;
@@ -2634,6 +2649,170 @@ ark_workflow_check_labels(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 	return TRUE;
 }
 
+static const gchar *const ark_workflow_simulate_members[] = {
+    "duration", "distribution", "mean", "sigma", "min", "max",
+};
+
+static const gchar *const ark_workflow_distributions[] = {
+    "lognormal",
+    "exponential",
+    "uniform",
+};
+
+/* the largest sigma of a log-normal: e^(sigma^2) overflows long before a useful shape */
+#define ARK_WORKFLOW_MAX_SIGMA 10.0
+
+/*
+ * "simulate": {"duration": D} or {"distribution": "lognormal", "mean": D, "sigma": S},
+ * {"distribution": "exponential", "mean": D}, {"distribution": "uniform", "min": D, "max": D}:
+ * the duration `arkitect simulate` gives the task; a real run ignores it
+ */
+static gboolean
+ark_workflow_check_simulate(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			    const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	ArkTaskSimulation sim = {0};
+	const gchar *distribution = NULL;
+	const ArkWorkflowNode *seen[G_N_ELEMENTS(ark_workflow_simulate_members)] = {NULL};
+	gboolean ok = TRUE;
+	GString *json;
+
+	if (ark_workflow_expect_object(ctx, path, node) == NULL)
+		return FALSE;
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *child = &node->v.children[k];
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, child->name);
+		guint m;
+
+		for (m = 0; m < G_N_ELEMENTS(ark_workflow_simulate_members); m++) {
+			if (strcmp(child->name, ark_workflow_simulate_members[m]) == 0)
+				break;
+		}
+		if (m == G_N_ELEMENTS(ark_workflow_simulate_members)) {
+			g_autofree gchar *shown = ark_workflow_shorten(child->name);
+			g_autofree gchar *hint = ark_workflow_did_you_mean(ark_workflow_suggest(
+			    child->name, ark_workflow_simulate_members,
+			    G_N_ELEMENTS(ark_workflow_simulate_members)));
+			ark_workflow_context_add(ctx, &member, "unknown member '%s'%s", shown,
+						 hint);
+			ok = FALSE;
+			continue;
+		}
+		seen[m] = child;
+		if (strcmp(child->name, "distribution") == 0) {
+			distribution = ark_workflow_expect_string(ctx, &member, child);
+			if (distribution == NULL) {
+				ok = FALSE;
+			} else if (g_strcmp0(distribution, "lognormal") == 0) {
+				sim.kind = ARK_SIMULATION_LOGNORMAL;
+			} else if (g_strcmp0(distribution, "exponential") == 0) {
+				sim.kind = ARK_SIMULATION_EXPONENTIAL;
+			} else if (g_strcmp0(distribution, "uniform") == 0) {
+				sim.kind = ARK_SIMULATION_UNIFORM;
+			} else {
+				ark_workflow_add_unknown_word(
+				    ctx, &member, "distribution", distribution,
+				    ark_workflow_distributions,
+				    G_N_ELEMENTS(ark_workflow_distributions),
+				    "lognormal, exponential or uniform");
+				distribution = NULL;
+				ok = FALSE;
+			}
+		} else if (strcmp(child->name, "sigma") == 0) {
+			gdouble value;
+			if (child->kind == ARK_WORKFLOW_NODE_INTEGER) {
+				value = (gdouble)child->v.integer;
+			} else if (child->kind == ARK_WORKFLOW_NODE_DOUBLE) {
+				value = child->v.number;
+			} else {
+				ark_workflow_context_add(ctx, &member, "expected a number, got %s",
+							 ark_workflow_node_kind(child));
+				ok = FALSE;
+				continue;
+			}
+			if (!(value >= 0 && value <= ARK_WORKFLOW_MAX_SIGMA)) {
+				ark_workflow_context_add(ctx, &member,
+							 "sigma %g is out of range (0 to %g)", value,
+							 ARK_WORKFLOW_MAX_SIGMA);
+				ok = FALSE;
+				continue;
+			}
+			sim.sigma = value;
+		} else {
+			gint64 *out = strcmp(child->name, "min") == 0	? &sim.min
+				      : strcmp(child->name, "max") == 0 ? &sim.max
+									: &sim.mean;
+			if (!ark_workflow_check_duration_node(ctx, &member, child, out))
+				ok = FALSE;
+		}
+	}
+	if (!ok)
+		return FALSE;
+
+	/* which members go with which form: a fixed duration, or one distribution's parameters */
+	{
+		const gchar *form = distribution != NULL ? distribution : "duration";
+		const gchar *needed[3] = {NULL};
+		gboolean allowed[G_N_ELEMENTS(ark_workflow_simulate_members)] = {FALSE};
+
+		if (distribution == NULL && seen[1] == NULL) {
+			needed[0] = "duration";
+			allowed[0] = TRUE;
+		} else if (sim.kind == ARK_SIMULATION_LOGNORMAL) {
+			needed[0] = "mean";
+			needed[1] = "sigma";
+			allowed[1] = allowed[2] = allowed[3] = TRUE;
+		} else if (sim.kind == ARK_SIMULATION_EXPONENTIAL) {
+			needed[0] = "mean";
+			allowed[1] = allowed[2] = TRUE;
+		} else {
+			needed[0] = "min";
+			needed[1] = "max";
+			allowed[1] = allowed[4] = allowed[5] = TRUE;
+		}
+		for (guint m = 0; m < G_N_ELEMENTS(ark_workflow_simulate_members); m++) {
+			ArkWorkflowPath member =
+			    ARK_WORKFLOW_PATH_MEMBER(path, ark_workflow_simulate_members[m]);
+			if (seen[m] == NULL || allowed[m])
+				continue;
+			ark_workflow_context_add(ctx, &member, "'%s' does not go with %s%s",
+						 ark_workflow_simulate_members[m],
+						 distribution != NULL ? "distribution " : "",
+						 form);
+			ok = FALSE;
+		}
+		for (guint n = 0; needed[n] != NULL; n++) {
+			guint m;
+			for (m = 0; strcmp(ark_workflow_simulate_members[m], needed[n]) != 0; m++)
+				;
+			if (seen[m] != NULL)
+				continue;
+			if (distribution != NULL)
+				ark_workflow_context_add(ctx, path,
+							 "distribution %s needs '%s'",
+							 distribution, needed[n]);
+			else
+				ark_workflow_context_add(
+				    ctx, path, "expected 'duration' or 'distribution'");
+			ok = FALSE;
+		}
+	}
+	if (ok && sim.kind == ARK_SIMULATION_UNIFORM && sim.max < sim.min) {
+		ArkWorkflowPath member = ARK_WORKFLOW_PATH_MEMBER(path, "max");
+		ark_workflow_context_add(ctx, &member, "max is shorter than min");
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+
+	json = g_string_new(NULL);
+	ark_workflow_node_write(json, node);
+	g_free(f->simulate);
+	f->simulate = g_string_free(json, FALSE);
+	f->simulation = sim;
+	return TRUE;
+}
+
 static gboolean
 ark_workflow_check_queue_timeout(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 				 const ArkWorkflowNode *node, ArkWorkflowFields *f)
@@ -2908,6 +3087,163 @@ ark_workflow_check_retry(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 	return TRUE;
 }
 
+/* ---- resources ---- */
+
+static gboolean
+ark_workflow_check_cpus(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	gdouble value;
+
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER)
+		value = (gdouble)node->v.integer;
+	else if (node->kind == ARK_WORKFLOW_NODE_DOUBLE)
+		value = node->v.number;
+	else {
+		ark_workflow_context_add(ctx, path, "expected a number of CPUs, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	/* a thousandth of a CPU is the finest the dispatcher counts */
+	if (!(value >= 0.001) || value > ARK_WORKFLOW_MAX_CPUS) {
+		g_autofree gchar *shown = g_strdup_printf("%g", value);
+		ark_workflow_context_add(ctx, path,
+					 "cpus %s is out of range (0.001 to %d); leave it out to ask "
+					 "for none",
+					 shown, ARK_WORKFLOW_MAX_CPUS);
+		return FALSE;
+	}
+	f->cpus = value;
+	return TRUE;
+}
+
+/* a size as a string ("512M", "2G") or a number of bytes */
+static gboolean
+ark_workflow_check_memory(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			  const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	if (node->kind == ARK_WORKFLOW_NODE_STRING) {
+		g_autoptr(GError) error = NULL;
+		guint64 bytes = 0;
+		if (g_utf8_strlen(node->v.string, 33) > 32) {
+			g_autofree gchar *shown = ark_workflow_shorten(node->v.string);
+			ark_workflow_context_add(ctx, path, "invalid size '%s': too long", shown);
+			return FALSE;
+		}
+		if (!ark_size_parse(node->v.string, &bytes, &error)) {
+			ark_workflow_context_add(ctx, path, "%s", error->message);
+			return FALSE;
+		}
+		if (bytes == 0) {
+			ark_workflow_context_add(ctx, path,
+						 "memory must be more than 0; leave it out to ask for "
+						 "none");
+			return FALSE;
+		}
+		f->memory = bytes;
+		return TRUE;
+	}
+	if (node->kind == ARK_WORKFLOW_NODE_INTEGER ||
+	    (node->kind == ARK_WORKFLOW_NODE_DOUBLE && node->v.number == floor(node->v.number))) {
+		gint64 bytes;
+		if (!ark_workflow_expect_integer(ctx, path, node, "memory", 1, G_MAXINT64, &bytes))
+			return FALSE;
+		f->memory = (guint64)bytes;
+		return TRUE;
+	}
+	ark_workflow_context_add(ctx, path, "expected a size such as \"512M\" or a number of bytes, "
+				 "got %s",
+				 ark_workflow_node_kind(node));
+	return FALSE;
+}
+
+static gboolean
+ark_workflow_check_gpus(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	gint64 value;
+
+	if (!ark_workflow_expect_integer(ctx, path, node, "gpus", 0, ARK_WORKFLOW_MAX_GPUS, &value))
+		return FALSE;
+	f->gpus = (guint)value;
+	return TRUE;
+}
+
+static gboolean
+ark_workflow_is_key_name(const gchar *str)
+{
+	if (str[0] == '\0' || strlen(str) > ARK_WORKFLOW_MAX_ID_LEN)
+		return FALSE;
+	for (const gchar *p = str; *p != '\0'; p++) {
+		if (!(g_ascii_isalnum(*p) || *p == '_' || *p == '.' || *p == '-' || *p == ':'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* {"key": "deploy-prod", "limit": 1} */
+static gboolean
+ark_workflow_check_concurrency(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			       const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	const gchar *key = NULL;
+	gint64 limit = 0;
+	gboolean ok = TRUE;
+
+	if (node->kind != ARK_WORKFLOW_NODE_OBJECT) {
+		ark_workflow_context_add(ctx, path,
+					 "expected an object such as {\"key\": \"deploy-prod\", "
+					 "\"limit\": 1}, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *member = &node->v.children[k];
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, member->name);
+		if (strcmp(member->name, "key") == 0) {
+			key = ark_workflow_expect_nonempty(ctx, &at, member);
+			if (key == NULL) {
+				ok = FALSE;
+			} else if (!ark_workflow_is_key_name(key)) {
+				g_autofree gchar *shown = ark_workflow_shorten(key);
+				ark_workflow_context_add(ctx, &at,
+							 "invalid concurrency key '%s': use letters, "
+							 "digits and _ . - : (at most %d)",
+							 shown, ARK_WORKFLOW_MAX_ID_LEN);
+				key = NULL;
+				ok = FALSE;
+			}
+		} else if (strcmp(member->name, "limit") == 0) {
+			if (!ark_workflow_expect_integer(ctx, &at, member, "limit", 1,
+							 ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT, &limit))
+				ok = FALSE;
+		} else {
+			g_autofree gchar *shown = ark_workflow_shorten(member->name);
+			ark_workflow_context_add(ctx, &at,
+						 "unknown member '%s' (concurrency has key and "
+						 "limit)",
+						 shown);
+			ok = FALSE;
+		}
+	}
+	if (ok && key == NULL) {
+		ark_workflow_context_add(ctx, path, "missing member 'key'");
+		ok = FALSE;
+	}
+	if (ok && limit == 0) {
+		ark_workflow_context_add(ctx, path,
+					 "missing member 'limit': how many tasks may hold '%s' at "
+					 "once",
+					 key);
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+	f->concurrency_key = key;
+	f->concurrency_limit = (guint)limit;
+	return TRUE;
+}
+
 typedef struct {
 	const gchar *name;
 	ArkWorkflowField field;
@@ -2934,6 +3270,11 @@ static const ArkWorkflowMember ark_workflow_task_members[] = {
     {"labels", ARK_WORKFLOW_FIELD_LABELS, FALSE, ark_workflow_check_labels},
     {"retry", ARK_WORKFLOW_FIELD_RETRY, TRUE, ark_workflow_check_retry},
     {"queue_timeout", ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT, TRUE, ark_workflow_check_queue_timeout},
+    {"cpus", ARK_WORKFLOW_FIELD_CPUS, FALSE, ark_workflow_check_cpus},
+    {"memory", ARK_WORKFLOW_FIELD_MEMORY, FALSE, ark_workflow_check_memory},
+    {"gpus", ARK_WORKFLOW_FIELD_GPUS, FALSE, ark_workflow_check_gpus},
+    {"concurrency", ARK_WORKFLOW_FIELD_CONCURRENCY, FALSE, ark_workflow_check_concurrency},
+    {"simulate", ARK_WORKFLOW_FIELD_SIMULATE, FALSE, ark_workflow_check_simulate},
 };
 
 static gchar *
@@ -3197,13 +3538,24 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 	}
 	spec->queue_timeout = (f->set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) ? f->queue_timeout
 									 : defaults->queue_timeout;
+	spec->cpus = f->cpus;
+	spec->memory = f->memory;
+	spec->gpus = f->gpus;
+	if (f->concurrency_key != NULL) {
+		spec->concurrency_key = ark_workflow_draft_intern(d, f->concurrency_key);
+		spec->concurrency_limit = f->concurrency_limit;
+	}
 	d->task_set[index] = f->set | (f->run_is_string ? ARK_WORKFLOW_FIELD_RUN_IS_STRING : 0);
-	if (f->description != NULL || f->labels != NULL) {
+	if (f->description != NULL || f->labels != NULL || f->simulate != NULL) {
 		ArkWorkflowExtra *extra = g_new0(ArkWorkflowExtra, 1);
 		if (f->description != NULL)
 			extra->description = g_string_chunk_insert(d->strings, f->description);
 		if (f->labels != NULL)
 			extra->labels = g_string_chunk_insert(d->strings, f->labels);
+		if (f->simulate != NULL) {
+			extra->simulate = g_string_chunk_insert(d->strings, f->simulate);
+			extra->simulation = f->simulation;
+		}
 		if (d->extras == NULL)
 			d->extras = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 		g_hash_table_insert(d->extras, GUINT_TO_POINTER(index), extra);
@@ -4093,6 +4445,35 @@ ark_workflow_get_policy(ArkWorkflow *self)
 }
 
 /**
+ * ark_workflow_get_task_simulation:
+ * @self: a workflow
+ * @index: a task index
+ * @out: (out): the task's "simulate" member
+ *
+ * How `arkitect simulate` draws the duration of tasks[@index], when the task says.
+ *
+ * Returns: TRUE if the task has a "simulate" member, FALSE (and @out untouched) if not
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+gboolean
+ark_workflow_get_task_simulation(ArkWorkflow *self, guint index, ArkTaskSimulation *out)
+{
+	const ArkWorkflowExtra *extra;
+
+	g_return_val_if_fail(self != NULL, FALSE);
+	g_return_val_if_fail(index < self->n_tasks, FALSE);
+	g_return_val_if_fail(out != NULL, FALSE);
+	if (self->extras == NULL)
+		return FALSE;
+	extra = g_hash_table_lookup(self->extras, GUINT_TO_POINTER(index));
+	if (extra == NULL || extra->simulate == NULL)
+		return FALSE;
+	*out = extra->simulation;
+	return TRUE;
+}
+
+/**
  * ark_workflow_get_failure_mode:
  * @self: a workflow
  *
@@ -4313,7 +4694,7 @@ ark_workflow_json_deadline(GString *out, const ArkTaskSpec *spec)
 
 /* a task as its members, the ones it set itself: defaults stay in "defaults" */
 static void
-ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
+ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index, const gchar *executor)
 {
 	const ArkTaskSpec *spec = &self->tasks[index];
 	guint32 set = self->task_set[index];
@@ -4328,9 +4709,9 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 		ark_workflow_json_member(out, "needs");
 		ark_workflow_json_strv(out, spec->needs);
 	}
-	if (set & ARK_WORKFLOW_FIELD_EXECUTOR) {
+	if (executor != NULL || (set & ARK_WORKFLOW_FIELD_EXECUTOR)) {
 		ark_workflow_json_member(out, "executor");
-		ark_json_append_string(out, spec->executor);
+		ark_json_append_string(out, executor != NULL ? executor : spec->executor);
 	}
 	if (spec->run != NULL) {
 		ark_workflow_json_member(out, "run");
@@ -4384,6 +4765,24 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 		ark_workflow_json_member(out, "queue_timeout");
 		ark_workflow_json_duration(out, spec->queue_timeout);
 	}
+	if (spec->cpus > 0) {
+		ark_workflow_json_member(out, "cpus");
+		ark_workflow_json_double(out, spec->cpus);
+	}
+	if (spec->memory > 0) {
+		ark_workflow_json_member(out, "memory");
+		g_string_append_printf(out, "%" G_GUINT64_FORMAT, spec->memory);
+	}
+	if (set & ARK_WORKFLOW_FIELD_GPUS) {
+		ark_workflow_json_member(out, "gpus");
+		g_string_append_printf(out, "%u", spec->gpus);
+	}
+	if (spec->concurrency_key != NULL) {
+		ark_workflow_json_member(out, "concurrency");
+		g_string_append(out, "{\"key\":");
+		ark_json_append_string(out, spec->concurrency_key);
+		g_string_append_printf(out, ",\"limit\":%u}", spec->concurrency_limit);
+	}
 	if (extra != NULL && extra->description != NULL) {
 		ark_workflow_json_member(out, "description");
 		ark_json_append_string(out, extra->description);
@@ -4391,6 +4790,10 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index)
 	if (extra != NULL && extra->labels != NULL) {
 		ark_workflow_json_member(out, "labels");
 		g_string_append(out, extra->labels);
+	}
+	if (extra != NULL && extra->simulate != NULL) {
+		ark_workflow_json_member(out, "simulate");
+		g_string_append(out, extra->simulate);
 	}
 	g_string_append_c(out, '}');
 }
@@ -4447,7 +4850,8 @@ ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
  * is written instead of task @replace_index.
  */
 static gchar *
-ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gchar *replacement)
+ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gchar *replacement,
+			      const gchar *executor)
 {
 	GString *out = g_string_sized_new(256 + 64 * (gsize)self->n_tasks);
 	gsize len;
@@ -4483,7 +4887,7 @@ ark_workflow_build_definition(ArkWorkflow *self, guint replace_index, const gcha
 		if (replacement != NULL && i == replace_index)
 			g_string_append(out, replacement);
 		else
-			ark_workflow_json_task(out, self, i);
+			ark_workflow_json_task(out, self, i, executor);
 	}
 	g_string_append(out, "]}");
 	/* the string stays as long as the workflow: it keeps what it holds, not what it reserved */
@@ -4508,7 +4912,7 @@ ark_workflow_get_definition(ArkWorkflow *self)
 {
 	g_return_val_if_fail(self != NULL, NULL);
 	if (g_once_init_enter(&self->definition)) {
-		gchar *definition = ark_workflow_build_definition(self, G_MAXUINT, NULL);
+		gchar *definition = ark_workflow_build_definition(self, G_MAXUINT, NULL, NULL);
 		g_once_init_leave(&self->definition, definition);
 	}
 	return self->definition;
@@ -4669,7 +5073,7 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 
 	/* the task as the definition has it, with the overrides laid over its members */
 	task = g_string_new(NULL);
-	ark_workflow_json_task(task, self, index);
+	ark_workflow_json_task(task, self, index, NULL);
 	parser = json_parser_new();
 	if (!json_parser_load_from_data(parser, task->str, (gssize)task->len, NULL))
 		g_return_val_if_reached(NULL);
@@ -4684,7 +5088,7 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 			json_object_set_member(object, name, json_node_copy(value));
 	}
 	replacement = ark_workflow_json_to_string(json_parser_get_root(parser));
-	definition = ark_workflow_build_definition(self, index, replacement);
+	definition = ark_workflow_build_definition(self, index, replacement, NULL);
 
 	result = ark_workflow_parse(definition, -1, &inner);
 	/* positions in a document nobody wrote would only mislead: the problems come in the
@@ -4723,4 +5127,28 @@ ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id, JsonObject *
 	if (problems != NULL)
 		*problems = g_steal_pointer(&found);
 	return result;
+}
+
+/**
+ * ark_workflow_with_executor:
+ * @self: a workflow
+ * @executor: an executor name
+ * @problems: (out) (transfer full) (optional): what is wrong with @executor
+ *
+ * The workflow with every task on @executor and nothing else changed (task indices included):
+ * how `arkitect simulate` puts a workflow on its simulated executor.
+ *
+ * Returns: (transfer full) (nullable): the new workflow, or NULL with @problems set
+ *
+ * Since: 0.1 (ABI 1.2)
+ */
+ArkWorkflow *
+ark_workflow_with_executor(ArkWorkflow *self, const gchar *executor, GPtrArray **problems)
+{
+	g_autofree gchar *definition = NULL;
+
+	g_return_val_if_fail(self != NULL, NULL);
+	g_return_val_if_fail(executor != NULL, NULL);
+	definition = ark_workflow_build_definition(self, G_MAXUINT, NULL, executor);
+	return ark_workflow_parse(definition, -1, problems);
 }

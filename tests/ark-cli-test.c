@@ -170,6 +170,12 @@ test_validate(void)
 	    dir, "plugins.json",
 	    "{\"name\":\"p\",\"policy\":\"lottery\",\"tasks\":[{\"id\":\"a\",\"executor\":\"warp\"},"
 	    "{\"id\":\"b\"},{\"id\":\"c\",\"executor\":\"thread\",\"function\":\"nope\"}]}");
+	g_autofree gchar *resources = cli_write(
+	    dir, "resources.json",
+	    "{\"name\":\"r\",\"policy\":\"critical-path\",\"tasks\":[\n"
+	    "{\"id\":\"a\",\"run\":[\"true\"],\"cpus\":100000,\"gpus\":1},\n"
+	    "{\"id\":\"b\",\"run\":[\"true\"],\"concurrency\":{\"key\":\"k\",\"limit\":1}}]}\n");
+	g_autoptr(CliResult) res = cli_run("validate", resources, NULL);
 	g_autoptr(CliResult) ok = cli_run("validate", example, NULL);
 	g_autoptr(CliResult) bad = cli_run("validate", cycle, NULL);
 	g_autoptr(CliResult) bad_json = cli_run("validate", "--json", cycle, NULL);
@@ -200,6 +206,13 @@ test_validate(void)
 
 	g_assert_cmpint(missing->status, ==, 2);
 	cli_assert_contains(missing->err, "/nonexistent/wf.json");
+
+	/* resource requests larger than the executor has are found before anything runs */
+	g_assert_cmpint(res->status, ==, 2);
+	cli_assert_contains(res->err, "resources.json:2:1: tasks[0].cpus: asks for 100000 CPUs, "
+				      "but executor 'process' has");
+	cli_assert_contains(res->err, "tasks[0].gpus: asks for 1 GPUs");
+	cli_assert_contains(res->err, "2 problems");
 
 	/* run refuses the same input the same way, and runs nothing */
 	g_assert_cmpint(run_bad->status, ==, 2);

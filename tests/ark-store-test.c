@@ -2082,8 +2082,8 @@ ark_store_test_sqlite_newer_schema(void)
 	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 99);
 	ark_store_test_sqlite_refused_untouched(registry, dir, "newer");
 
-	/* refusing did not touch the data: back at version 3 it opens with everything */
-	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 3);
+	/* refusing did not touch the data: back at the current version it opens with everything */
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 4);
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_data_init(&d);
 	ark_store_test_check_filled(store, &d);
@@ -2245,7 +2245,7 @@ ark_store_test_sqlite_migrate_v1(void)
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);
 	g_clear_object(&store);
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
@@ -2257,7 +2257,7 @@ ark_store_test_sqlite_migrate_v1(void)
 
 /*
  * tests/ark-store-v2.db was written by the version 2 store (commit 19e8ed2) with
- * ark_store_test_fill(): it must open with every record, migrated to version 3 in place, and
+ * ark_store_test_fill(): it must open with every record, migrated to the current version in place, and
  * take audit records. A reader refuses it until a writer has migrated it.
  */
 static void
@@ -2285,11 +2285,126 @@ ark_store_test_sqlite_migrate_v2(void)
 	ark_store_close(store);
 	g_clear_object(&store);
 	/* the header is written back at the checkpoint of the close */
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
 	ark_store_test_check_audit(store, 0, 0, 1, 2);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+static const ArkEstimateRecord *
+ark_store_test_find_estimate(GPtrArray *estimates, const gchar *task_id)
+{
+	for (guint i = 0; i < estimates->len; i++) {
+		const ArkEstimateRecord *e = g_ptr_array_index(estimates, i);
+		if (g_strcmp0(e->task_id, task_id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* learned estimates: replaced by (workflow, task), listed by workflow, undone with their batch */
+static void
+ark_store_test_estimates(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkEstimateRecord a = {"ci", "build", 120 * G_USEC_PER_SEC, 1, 1000};
+	ArkEstimateRecord b = {"ci", "test", 30 * G_USEC_PER_SEC, 4, 1000};
+	ArkEstimateRecord c = {"nightly", "build", 900 * G_USEC_PER_SEC, 2, 1000};
+	ArkEstimateRecord bad = {"ci", "lint", 0, 1, 1000};
+	const ArkEstimateRecord *e;
+
+	g_assert_true(ark_store_supports_estimates(fx->store));
+	list = ark_store_list_estimates(fx->store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	ark_store_batch_add_estimate(batch, &a);
+	ark_store_batch_add_estimate(batch, &b);
+	ark_store_batch_add_estimate(batch, &c);
+	a.estimate = 100 * G_USEC_PER_SEC; /* the second one of the batch wins */
+	a.samples = 2;
+	ark_store_batch_add_estimate(batch, &a);
+	ark_store_test_apply(fx->store, batch);
+	ark_store_batch_clear(batch);
+
+	list = ark_store_list_estimates(fx->store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 2);
+	e = ark_store_test_find_estimate(list, "build");
+	g_assert_nonnull(e);
+	g_assert_cmpstr(e->workflow_name, ==, "ci");
+	g_assert_cmpint(e->estimate, ==, 100 * G_USEC_PER_SEC);
+	g_assert_cmpuint(e->samples, ==, 2);
+	g_assert_cmpint(e->updated_at, ==, 1000);
+	e = ark_store_test_find_estimate(list, "test");
+	g_assert_nonnull(e);
+	g_assert_cmpint(e->estimate, ==, 30 * G_USEC_PER_SEC);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	/* a batch that fails leaves the estimates as they were */
+	a.estimate = 5 * G_USEC_PER_SEC;
+	ark_store_batch_add_estimate(batch, &a);
+	b.task_id = "new";
+	ark_store_batch_add_estimate(batch, &b);
+	ark_store_batch_add_estimate(batch, &bad);
+	g_assert_false(ark_store_apply(fx->store, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	list = ark_store_list_estimates(fx->store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 2);
+	g_assert_cmpint(ark_store_test_find_estimate(list, "build")->estimate, ==,
+			100 * G_USEC_PER_SEC);
+	g_assert_null(ark_store_test_find_estimate(list, "new"));
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	list = ark_store_list_estimates(fx->store, "nightly", &error);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpint(((ArkEstimateRecord *)g_ptr_array_index(list, 0))->estimate, ==,
+			900 * G_USEC_PER_SEC);
+}
+
+/*
+ * tests/ark-store-v3.db is the v2 fixture brought to version 3 (the audit table) the way the
+ * version 3 store does it, checkpointed: version 4 adds the estimates table. It must open with
+ * every record, migrated in place, take estimates and keep them across a reopen.
+ */
+static void
+ark_store_test_sqlite_migrate_v3(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_copy_fixture("ark-store-v3.db");
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkEstimateRecord est = {"ci", "build", 42 * G_USEC_PER_SEC, 3, 1000};
+	ArkStoreTestData d;
+
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 3);
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_data_init(&d);
+	ark_store_test_check_filled(store, &d);
+	ark_store_test_assert_last_audit(store, 0);
+	ark_store_batch_add_estimate(batch, &est);
+	ark_store_test_apply(store, batch);
+	ark_store_close(store);
+	g_clear_object(&store);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	list = ark_store_list_estimates(store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpint(((ArkEstimateRecord *)g_ptr_array_index(list, 0))->estimate, ==,
+			42 * G_USEC_PER_SEC);
 	ark_store_close(store);
 	ark_test_rmdir(dir);
 }
@@ -2663,6 +2778,7 @@ main(int argc, char **argv)
 		ark_store_test_add_shared(name, "perf", ark_store_test_perf);
 		ark_store_test_add_shared(name, "audit", ark_store_test_audit_records);
 		ark_store_test_add_shared(name, "audit-refused", ark_store_test_audit_refused);
+		ark_store_test_add_shared(name, "estimates", ark_store_test_estimates);
 	}
 	ark_store_test_add_shared("memory", "max-events", ark_store_test_memory_max_events);
 	ark_store_test_add_shared("memory", "footprint", ark_store_test_memory_footprint);
@@ -2678,6 +2794,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/damaged-file", ark_store_test_sqlite_damaged);
 	g_test_add_func("/ark/store/sqlite/migrate-v1", ark_store_test_sqlite_migrate_v1);
 	g_test_add_func("/ark/store/sqlite/migrate-v2", ark_store_test_sqlite_migrate_v2);
+	g_test_add_func("/ark/store/sqlite/migrate-v3", ark_store_test_sqlite_migrate_v3);
 	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
 	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
 	g_test_add_func("/ark/store/sqlite/read-only", ark_store_test_sqlite_read_only);

@@ -1519,6 +1519,54 @@ ark_workflow_test_perf(void)
 	ark_workflow_test_measure_parse("random 3 needs", random);
 }
 
+/* "simulate" is read back as parsed, kept in the definition, and survives a change of executor */
+static void
+ark_workflow_test_simulate(void)
+{
+	const gchar *doc =
+	    "{\"name\": \"s\", \"tasks\": ["
+	    "{\"id\": \"a\", \"run\": [\"true\"], \"simulate\": {\"duration\": \"90s\"}},"
+	    "{\"id\": \"b\", \"run\": [\"true\"], \"needs\": [\"a\"], \"simulate\": "
+	    "{\"distribution\": \"lognormal\", \"mean\": \"1m\", \"sigma\": 0.25}},"
+	    "{\"id\": \"c\", \"run\": [\"true\"], \"simulate\": "
+	    "{\"distribution\": \"uniform\", \"min\": 1, \"max\": \"2s\"}},"
+	    "{\"id\": \"d\", \"executor\": \"thread\", \"function\": \"noop\"}]}";
+	g_autoptr(ArkWorkflow) wf = ark_workflow_test_parse_ok(doc, -1);
+	g_autoptr(ArkWorkflow) again = NULL;
+	g_autoptr(ArkWorkflow) moved = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	ArkTaskSimulation sim;
+
+	g_assert_true(ark_workflow_get_task_simulation(wf, 0, &sim));
+	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_FIXED);
+	g_assert_cmpint(sim.mean, ==, 90 * G_USEC_PER_SEC);
+	g_assert_true(ark_workflow_get_task_simulation(wf, 1, &sim));
+	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_LOGNORMAL);
+	g_assert_cmpint(sim.mean, ==, 60 * G_USEC_PER_SEC);
+	g_assert_cmpfloat(sim.sigma, ==, 0.25);
+	g_assert_true(ark_workflow_get_task_simulation(wf, 2, &sim));
+	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_UNIFORM);
+	g_assert_cmpint(sim.min, ==, G_USEC_PER_SEC);
+	g_assert_cmpint(sim.max, ==, 2 * G_USEC_PER_SEC);
+	g_assert_false(ark_workflow_get_task_simulation(wf, 3, &sim));
+
+	again = ark_workflow_test_parse_ok(ark_workflow_get_definition(wf), -1);
+	g_assert_cmpstr(ark_workflow_get_definition(again), ==, ark_workflow_get_definition(wf));
+	g_assert_true(ark_workflow_get_task_simulation(again, 1, &sim));
+	g_assert_cmpfloat(sim.sigma, ==, 0.25);
+
+	moved = ark_workflow_with_executor(wf, "simulated", &problems);
+	g_assert_nonnull(moved);
+	for (guint i = 0; i < 4; i++) {
+		g_assert_cmpstr(ark_workflow_get_task(moved, i)->executor, ==, "simulated");
+		g_assert_cmpstr(ark_workflow_get_task(moved, i)->id, ==,
+				ark_workflow_get_task(wf, i)->id);
+	}
+	g_assert_cmpstr(ark_workflow_get_task(moved, 3)->function, ==, "noop");
+	g_assert_true(ark_workflow_get_task_simulation(moved, 2, &sim));
+	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_UNIFORM);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1532,6 +1580,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/workflow/env-labels", ark_workflow_test_env_labels);
 	g_test_add_func("/ark/workflow/topological-order", ark_workflow_test_topological_order);
 	g_test_add_func("/ark/workflow/definition", ark_workflow_test_definition);
+	g_test_add_func("/ark/workflow/simulate", ark_workflow_test_simulate);
 	g_test_add_func("/ark/workflow/length", ark_workflow_test_length);
 	g_test_add_func("/ark/workflow/refcount", ark_workflow_test_refcount);
 	g_test_add_func("/ark/workflow/locations", ark_workflow_test_locations);

@@ -39,6 +39,19 @@ ARK_API void ark_engine_set_config(ArkEngine *self, GKeyFile *config);
 ARK_API void ark_engine_set_default_policy(ArkEngine *self, const gchar *policy);
 ARK_API void ark_engine_set_executor_slots(ArkEngine *self, const gchar *executor, guint slots);
 
+/*
+ * The clock seam (ABI 1.2): with a virtual clock (ark_clock_new_virtual()), set before
+ * ark_engine_start(), the engine records every time from it and arms no real timer; its owner
+ * moves the clock, calls ark_engine_fire_timers() no later than ark_engine_get_next_timer() says,
+ * and lets the main context run the engine's idle tick. `arkitect simulate` is built on it.
+ */
+ARK_API void ark_engine_set_clock(ArkEngine *self, ArkClock *clock);
+ARK_API ArkClock *ark_engine_get_clock(ArkEngine *self);
+/* when the earliest retry wait, queue timeout or run timeout is due; FALSE when none is armed */
+ARK_API gboolean ark_engine_get_next_timer(ArkEngine *self, ArkTimestamp *out_at);
+/* fires every timer due by the engine's clock */
+ARK_API void ark_engine_fire_timers(ArkEngine *self);
+
 /* sets up every registered executor (one that fails is left out, with a warning) and checks
  * that the default policy exists */
 ARK_API gboolean ark_engine_start(ArkEngine *self, GError **error);
@@ -175,6 +188,17 @@ ARK_API gboolean ark_engine_interrupt(ArkEngine *self, const gchar *reason, GErr
 ARK_API GStrv ark_engine_list_executors(ArkEngine *self);
 ARK_API gboolean ark_engine_get_executor_slots(ArkEngine *self, const gchar *executor,
 					       guint *out_slots, guint *out_in_use);
+/*
+ * Resource-aware dispatch (ABI 1.2): what @executor has for its tasks and what the tasks running
+ * there hold now; FALSE for an unknown executor or one that counts slots only.
+ */
+ARK_API gboolean ark_engine_get_executor_resources(ArkEngine *self, const gchar *executor,
+						   ArkResources *out_capacity,
+						   ArkResources *out_in_use);
+/* how many running tasks hold concurrency key @key, and how many ready ones wait for it
+ * (ABI 1.2) */
+ARK_API guint ark_engine_get_concurrency_holders(ArkEngine *self, const gchar *key,
+						 guint *out_waiting);
 /* tasks ready and waiting for a slot, in the queues of @policy (NULL for every policy) */
 ARK_API guint ark_engine_get_queue_depth(ArkEngine *self, const gchar *policy);
 

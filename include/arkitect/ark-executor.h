@@ -87,6 +87,29 @@ typedef struct {
 	gpointer reserved[6];
 } ArkExecutorSetup;
 
+/**
+ * ArkResources:
+ *
+ * Resources of an executor (its capacity) or held by a task. (ABI 1.2)
+ */
+typedef struct {
+	gdouble cpus;
+	guint64 memory; /* bytes */
+	guint gpus;
+	/*< private >*/
+	gpointer reserved[3];
+} ArkResources;
+
+/*
+ * Reads the capacity keys "cpus" (a number > 0), "memory" (a size) and "gpus" (a whole number)
+ * of @group of @config into @out, starting from what the machine has: the online CPUs, the
+ * physical memory, no GPUs. A bad value fails with ARK_ERROR_INVALID_ARGUMENT naming the group
+ * and key. Executors that take part in resource-aware dispatch declare the three keys and call
+ * this from setup(). (ABI 1.2)
+ */
+ARK_API gboolean ark_resources_read_config(GKeyFile *config, const gchar *group,
+					   ArkResources *out, GError **error);
+
 #define ARK_TYPE_EXECUTOR (ark_executor_get_type())
 ARK_API G_DECLARE_INTERFACE(ArkExecutor, ark_executor, ARK, EXECUTOR, GObject)
 
@@ -104,6 +127,9 @@ ARK_API G_DECLARE_INTERFACE(ArkExecutor, ark_executor, ARK, EXECUTOR, GObject)
  * @check_health: (optional) whether the executor can still run attempts (its worker threads,
  *   helper process or connection are alive); a FALSE makes the engine restart it: the attempts
  *   it holds end LOST and a fresh instance is set up. Cheap and non-blocking. (ABI 1.1)
+ * @get_capacity: (optional) the resources the executor has for the tasks it runs; the engine
+ *   never starts a task whose cpus, memory or gpus do not fit in what is free. Without it only
+ *   slots are counted. (ABI 1.2)
  *
  * Every method runs on the main thread and must never block it.
  */
@@ -118,14 +144,17 @@ struct _ArkExecutorInterface {
 	void (*cancel)(ArkExecutor *self, ArkAttempt *attempt);
 	void (*shutdown)(ArkExecutor *self);
 	gboolean (*check_health)(ArkExecutor *self, GError **error);
+	void (*get_capacity)(ArkExecutor *self, ArkResources *out);
 
 	/*< private >*/
-	gpointer padding[15];
+	gpointer padding[14];
 };
 
 ARK_API gboolean ark_executor_setup(ArkExecutor *self, const ArkExecutorSetup *setup,
 				    GError **error);
 ARK_API guint ark_executor_get_slots(ArkExecutor *self);
+/* FALSE (and @out untouched) for an executor that does not count resources (ABI 1.2) */
+ARK_API gboolean ark_executor_get_capacity(ArkExecutor *self, ArkResources *out);
 ARK_API gboolean ark_executor_check_task(ArkExecutor *self, ArkWorkflow *workflow,
 					 const ArkTaskSpec *spec, GPtrArray *problems);
 ARK_API void ark_executor_start(ArkExecutor *self, ArkAttempt *attempt);

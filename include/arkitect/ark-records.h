@@ -118,6 +118,23 @@ typedef struct {
 	gpointer reserved[4];
 } ArkAuditRecord;
 
+/**
+ * ArkEstimateRecord:
+ *
+ * What the engine learned about how long a task takes: an exponentially weighted mean of the
+ * durations of the successful attempts of task @task_id in runs of workflow @workflow_name. One
+ * record per (workflow name, task id); a store replaces it on every update. (ABI 1.2)
+ */
+typedef struct {
+	gchar *workflow_name;
+	gchar *task_id;
+	gint64 estimate; /* microseconds, > 0 */
+	guint samples;	 /* successful attempts it was learned from */
+	ArkTimestamp updated_at;
+	/*< private >*/
+	gpointer reserved[4];
+} ArkEstimateRecord;
+
 ARK_API ArkRunRecord *ark_run_record_copy(const ArkRunRecord *record);
 ARK_API void ark_run_record_free(ArkRunRecord *record);
 ARK_API ArkTaskRecord *ark_task_record_copy(const ArkTaskRecord *record);
@@ -129,12 +146,16 @@ ARK_API void ark_event_free(ArkEvent *event);
 /* (ABI 1.1) */
 ARK_API ArkAuditRecord *ark_audit_record_copy(const ArkAuditRecord *record);
 ARK_API void ark_audit_record_free(ArkAuditRecord *record);
+/* (ABI 1.2) */
+ARK_API ArkEstimateRecord *ark_estimate_record_copy(const ArkEstimateRecord *record);
+ARK_API void ark_estimate_record_free(ArkEstimateRecord *record);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkRunRecord, ark_run_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkTaskRecord, ark_task_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAttemptRecord, ark_attempt_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEvent, ark_event_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAuditRecord, ark_audit_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEstimateRecord, ark_estimate_record_free)
 
 /* boxed GTypes so records can travel through signals */
 ARK_API GType ark_event_get_type(void);

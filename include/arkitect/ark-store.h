@@ -30,6 +30,7 @@ typedef enum {
 	ARK_STORE_OP_ATTEMPT_UPDATE, /* status, finished_at, exit_code, signal, error, log_path */
 	ARK_STORE_OP_EVENT,
 	ARK_STORE_OP_AUDIT, /* every field; seq must follow the last one stored (ABI 1.1) */
+	ARK_STORE_OP_ESTIMATE, /* insert or replace, by workflow name and task id (ABI 1.2) */
 } ArkStoreOpKind;
 
 typedef struct {
@@ -40,6 +41,7 @@ typedef struct {
 		ArkAttemptRecord attempt;
 		ArkEvent event;
 		ArkAuditRecord audit; /* no larger than ArkRunRecord: the op did not grow */
+		ArkEstimateRecord estimate; /* (ABI 1.2) no larger either */
 	};
 } ArkStoreOp;
 
@@ -58,6 +60,9 @@ ARK_API void ark_store_batch_add_attempt(ArkStoreBatch *batch, ArkStoreOpKind ki
 ARK_API void ark_store_batch_add_event(ArkStoreBatch *batch, const ArkEvent *event);
 /* (ABI 1.1) */
 ARK_API void ark_store_batch_add_audit(ArkStoreBatch *batch, const ArkAuditRecord *audit);
+/* (ABI 1.2) only for a store that ark_store_supports_estimates() */
+ARK_API void ark_store_batch_add_estimate(ArkStoreBatch *batch,
+					  const ArkEstimateRecord *estimate);
 /* a copy of @str owned by the batch, for strings that do not outlive the iteration */
 ARK_API const gchar *ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str);
 ARK_API guint ark_store_batch_get_length(ArkStoreBatch *batch);
@@ -113,6 +118,11 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  * @get_last_audit: the audit record with the highest seq, or NULL with ARK_ERROR_NOT_FOUND when
  *   there is none. (ABI 1.1)
  *
+ * @list_estimates: the learned duration estimates of the tasks of workflow @workflow_name, in
+ *   no particular order; element type #ArkEstimateRecord. A store that has it also applies
+ *   ARK_STORE_OP_ESTIMATE. Optional: without it the engine learns estimates for the life of the
+ *   process only. (ABI 1.2)
+ *
  * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
  * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
  * that changes or removes them. A store built for ABI 1.0 has neither method; the SDK wrappers
@@ -140,9 +150,10 @@ struct _ArkStoreInterface {
 	GPtrArray *(*find_tasks)(ArkStore *self, const ArkTaskFilter *filter, GError **error);
 	GPtrArray *(*read_audit)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
 	ArkAuditRecord *(*get_last_audit)(ArkStore *self, GError **error);
+	GPtrArray *(*list_estimates)(ArkStore *self, const gchar *workflow_name, GError **error);
 
 	/*< private >*/
-	gpointer padding[13];
+	gpointer padding[12];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -166,5 +177,10 @@ ARK_API GPtrArray *ark_store_find_tasks(ArkStore *self, const ArkTaskFilter *fil
 ARK_API GPtrArray *ark_store_read_audit(ArkStore *self, guint64 after_seq, guint limit,
 					GError **error);
 ARK_API ArkAuditRecord *ark_store_get_last_audit(ArkStore *self, GError **error);
+/* ArkEstimateRecord* (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without them
+ * (ABI 1.2) */
+ARK_API GPtrArray *ark_store_list_estimates(ArkStore *self, const gchar *workflow_name,
+					    GError **error);
+ARK_API gboolean ark_store_supports_estimates(ArkStore *self);
 
 G_END_DECLS

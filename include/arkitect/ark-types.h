@@ -63,6 +63,10 @@ typedef enum {
 	ARK_EVENT_TASK_STATE = 3, /* a task moved to ArkEvent.task_state */
 	ARK_EVENT_ATTEMPT_STARTED = 4,
 	ARK_EVENT_ATTEMPT_FINISHED = 5,
+	/* (ABI 1.2) a task finished after its deadline; data: deadline, finished_at, late_by */
+	ARK_EVENT_DEADLINE_MISSED = 6,
+	/* (ABI 1.2) admission control accepted a run that may miss deadlines; data: the tasks */
+	ARK_EVENT_DEADLINE_AT_RISK = 7,
 	/*< private >*/
 	ARK_EVENT_LAST
 } ArkEventKind;

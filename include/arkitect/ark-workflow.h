@@ -99,9 +99,19 @@ typedef struct {
 	guint index;		  /* position in the workflow's task list */
 	ArkRetryPolicy retry;	  /* task's "retry", else defaults.retry, else never retry */
 	gint64 queue_timeout;	  /* µs a ready task may wait to start before it fails, 0 for none */
+	/* what the task holds on its executor while it runs (ABI 1.2); 0 asks for none */
+	gdouble cpus;		   /* CPUs, may be fractional */
+	guint64 memory;		   /* bytes */
+	guint gpus;
+	guint concurrency_limit;	/* with @concurrency_key: most tasks holding the key at once */
+	const gchar *concurrency_key; /* a named concurrency key ("deploy-prod"), or NULL */
 	/*< private >*/
-	gpointer reserved[8];
+	gpointer reserved[4];
 } ArkTaskSpec;
+
+#define ARK_WORKFLOW_MAX_CPUS 1000000
+#define ARK_WORKFLOW_MAX_GPUS 1000000
+#define ARK_WORKFLOW_MAX_CONCURRENCY_LIMIT 1000000
 
 /**
  * ArkProblem:
@@ -152,6 +162,31 @@ typedef enum {
 	ARK_FAILURE_MODE_FAIL_FAST = 1, /* the first failure cancels everything else */
 } ArkFailureMode;
 
+/**
+ * ArkTaskSimulation:
+ *
+ * A task's "simulate" member: the duration `arkitect simulate` gives each of its attempts, fixed
+ * or drawn from a distribution. A real run ignores it. (ABI 1.2)
+ */
+typedef enum {
+	ARK_SIMULATION_FIXED = 0,	/* {"duration": D}: always @mean */
+	ARK_SIMULATION_LOGNORMAL = 1,	/* log-normal with mean @mean and log-space deviation @sigma */
+	ARK_SIMULATION_EXPONENTIAL = 2, /* exponential with mean @mean */
+	ARK_SIMULATION_UNIFORM = 3,	/* uniform in [@min, @max] */
+} ArkSimulationKind;
+
+typedef struct {
+	ArkSimulationKind kind;
+	gint64 mean;   /* microseconds: the fixed duration, or the distribution's mean */
+	gdouble sigma; /* lognormal only, 0 to 10 */
+	gint64 min;    /* uniform only, microseconds */
+	gint64 max;
+} ArkTaskSimulation;
+
+/* TRUE and *@out when tasks[@index] has a "simulate" member */
+ARK_API gboolean ark_workflow_get_task_simulation(ArkWorkflow *self, guint index,
+						  ArkTaskSimulation *out);
+
 /* "on_failure": "continue" (default) or "fail-fast" */
 ARK_API ArkFailureMode ark_workflow_get_failure_mode(ArkWorkflow *self);
 /* "timeout" at the top level: microseconds the whole run may take from submission, 0 for none */
@@ -189,5 +224,9 @@ ARK_API void ark_workflow_add_problem(ArkWorkflow *self, GPtrArray *problems, gu
  */
 ARK_API ArkWorkflow *ark_workflow_override_task(ArkWorkflow *self, const gchar *task_id,
 						JsonObject *overrides, GPtrArray **problems);
+
+/* @self with every task on @executor, nothing else changed; for simulations (ABI 1.2) */
+ARK_API ArkWorkflow *ark_workflow_with_executor(ArkWorkflow *self, const gchar *executor,
+						GPtrArray **problems);
 
 G_END_DECLS

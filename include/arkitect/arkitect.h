@@ -9,6 +9,7 @@
 #include <arkitect/ark-types.h>
 #include <arkitect/ark-duration.h>
 #include <arkitect/ark-heap.h>
+#include <arkitect/ark-clock.h>
 #include <arkitect/ark-metrics.h>
 #include <arkitect/ark-workflow.h>
 #include <arkitect/ark-records.h>

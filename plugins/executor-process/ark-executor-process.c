@@ -41,6 +41,7 @@ G_DECLARE_FINAL_TYPE(ArkExecutorProcessPlugin, ark_executor_process_plugin, ARK,
 struct _ArkExecutorProcess {
 	GObject parent_instance;
 	guint slots;
+	ArkResources capacity;
 	guint64 max_log_size; /* 0 for no cap */
 	gint64 kill_grace;
 	GStrv base_env;	 /* KEY=VALUE given to every child before its own variables */
@@ -692,6 +693,12 @@ ark_executor_process_shutdown(ArkExecutor *executor)
 		ark_executor_process_cancel(executor, l->data);
 }
 
+static void
+ark_executor_process_get_capacity(ArkExecutor *executor, ArkResources *out)
+{
+	*out = ARK_EXECUTOR_PROCESS(executor)->capacity;
+}
+
 static guint
 ark_executor_process_get_slots(ArkExecutor *executor)
 {
@@ -771,6 +778,8 @@ ark_executor_process_setup(ArkExecutor *executor, const ArkExecutorSetup *setup,
 	gint devnull_fd;
 
 	g_return_val_if_fail(setup != NULL, FALSE);
+	if (!ark_resources_read_config(setup->config, setup->group, &self->capacity, error))
+		return FALSE;
 
 	slots = setup->slots;
 	if (!ark_executor_process_config_string(setup, "max-log-size", &value, error))
@@ -884,6 +893,7 @@ ark_executor_process_iface_init(ArkExecutorInterface *iface)
 {
 	iface->setup = ark_executor_process_setup;
 	iface->get_slots = ark_executor_process_get_slots;
+	iface->get_capacity = ark_executor_process_get_capacity;
 	iface->check_task = ark_executor_process_check_task;
 	iface->start = ark_executor_process_start;
 	iface->cancel = ark_executor_process_cancel;
@@ -939,6 +949,15 @@ static const ArkConfigKey ark_executor_process_config_keys[] = {
     {"inherit-env", ARK_CONFIG_STRING_LIST, NULL,
      "variables passed from the daemon's environment to every task, besides PATH, HOME and "
      "LANG"},
+    {"cpus", ARK_CONFIG_NUMBER, NULL,
+     "CPUs the tasks running here may hold in all (their cpus); the default is the number of "
+     "CPUs",
+     .min = 0, .max = ARK_WORKFLOW_MAX_CPUS},
+    {"memory", ARK_CONFIG_SIZE, NULL,
+     "memory the tasks running here may hold in all (their memory); the default is the "
+     "physical memory"},
+    {"gpus", ARK_CONFIG_UINT, "0", "GPUs the tasks running here may hold in all (their gpus)",
+     .min = 0, .max = ARK_WORKFLOW_MAX_GPUS},
 };
 
 static gboolean

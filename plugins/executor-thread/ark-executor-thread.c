@@ -42,6 +42,7 @@ struct _ArkExecutorThread {
 	GObject parent_instance;
 	guint threads;
 	guint slots;
+	ArkResources capacity;
 	ArkRegistry *registry;
 	GThreadPool *pool;
 	GAsyncQueue *done; /* ArkExecutorThreadJob*, pushed by workers */
@@ -364,6 +365,12 @@ ark_executor_thread_shutdown(ArkExecutor *executor)
 	ark_executor_thread_drain(self);
 }
 
+static void
+ark_executor_thread_get_capacity(ArkExecutor *executor, ArkResources *out)
+{
+	*out = ARK_EXECUTOR_THREAD(executor)->capacity;
+}
+
 static guint
 ark_executor_thread_get_slots(ArkExecutor *executor)
 {
@@ -513,6 +520,8 @@ ark_executor_thread_setup(ArkExecutor *executor, const ArkExecutorSetup *setup, 
 	gboolean slots_set;
 
 	g_return_val_if_fail(setup != NULL, FALSE);
+	if (!ark_resources_read_config(setup->config, setup->group, &self->capacity, error))
+		return FALSE;
 	g_return_val_if_fail(setup->registry == NULL || ARK_IS_REGISTRY(setup->registry), FALSE);
 
 	if (self->pool != NULL || self->shut_down) {
@@ -574,6 +583,7 @@ ark_executor_thread_iface_init(ArkExecutorInterface *iface)
 {
 	iface->setup = ark_executor_thread_setup;
 	iface->get_slots = ark_executor_thread_get_slots;
+	iface->get_capacity = ark_executor_thread_get_capacity;
 	iface->check_task = ark_executor_thread_check_task;
 	iface->start = ark_executor_thread_start;
 	iface->cancel = ark_executor_thread_cancel;
@@ -709,6 +719,15 @@ static const ArkConfigKey ark_executor_thread_config_keys[] = {
     {"slots", ARK_CONFIG_UINT, NULL,
      "functions dispatched at once (running or queued for a thread); default threads x 32",
      .min = 1, .max = ARK_EXECUTOR_THREAD_MAX_SLOTS},
+    {"cpus", ARK_CONFIG_NUMBER, NULL,
+     "CPUs the tasks running here may hold in all (their cpus); the default is the number of "
+     "CPUs",
+     .min = 0, .max = ARK_WORKFLOW_MAX_CPUS},
+    {"memory", ARK_CONFIG_SIZE, NULL,
+     "memory the tasks running here may hold in all (their memory); the default is the "
+     "physical memory"},
+    {"gpus", ARK_CONFIG_UINT, "0", "GPUs the tasks running here may hold in all (their gpus)",
+     .min = 0, .max = ARK_WORKFLOW_MAX_GPUS},
 };
 
 static gboolean

@@ -153,7 +153,7 @@ struct _ArkPolicyPriorityPlugin {
 G_DEFINE_FINAL_TYPE(ArkPolicyPriorityPlugin, ark_policy_priority_plugin, ARK_TYPE_PLUGIN)
 
 static const ArkConfigKey ark_policy_priority_config_keys[] = {
-    {"aging-rate", ARK_CONFIG_NUMBER, "0",
+    {"aging-rate", ARK_CONFIG_NUMBER, "1",
      "priority points a waiting task gains per second, so low priorities are not starved",
      .min = 0, .max = 1000000},
 };

@@ -121,6 +121,8 @@ struct _ArkStoreMemory {
 	guint64 last_event_seq;
 	guint64 last_attempt_token;
 	GPtrArray *audit; /* of ArkAuditRecord, owned, seq n at index n - 1 */
+	/* "workflow\x1ftask" -> ArkEstimateRecord, both owned */
+	GHashTable *estimates;
 	GArray *undo; /* of ArkStoreMemoryUndo, during apply() only */
 };
 
@@ -295,6 +297,7 @@ ark_store_memory_reset(ArkStoreMemory *self)
 	g_clear_pointer(&self->runs, g_tree_unref);
 	g_clear_pointer(&self->names, g_hash_table_unref);
 	g_clear_pointer(&self->audit, g_ptr_array_unref);
+	g_clear_pointer(&self->estimates, g_hash_table_unref);
 	self->last_event_seq = 0;
 	self->last_attempt_token = 0;
 }
@@ -311,6 +314,8 @@ ark_store_memory_open(ArkStore *store, const gchar *location, GError **error)
 	self->runs_by_key = g_hash_table_new(g_str_hash, g_str_equal);
 	self->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->audit = g_ptr_array_new_with_free_func((GDestroyNotify)ark_audit_record_free);
+	self->estimates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						(GDestroyNotify)ark_estimate_record_free);
 	self->is_open = TRUE;
 	return TRUE;
 }
@@ -671,6 +676,28 @@ ark_store_memory_append_audit(ArkStoreMemory *self, const ArkAuditRecord *record
 	return TRUE;
 }
 
+/* unit separator: neither a workflow name nor a task id holds one */
+static gchar *
+ark_store_memory_estimate_key(const gchar *workflow_name, const gchar *task_id)
+{
+	return g_strconcat(workflow_name, "\x1f", task_id, NULL);
+}
+
+/* replaces the record; the undo keeps the key and the previous record (or NULL) */
+static gboolean
+ark_store_memory_put_estimate(ArkStoreMemory *self, const ArkEstimateRecord *record)
+{
+	gchar *key = ark_store_memory_estimate_key(record->workflow_name, record->task_id);
+	gpointer old_key = NULL;
+	gpointer old = NULL;
+
+	if (g_hash_table_steal_extended(self->estimates, key, &old_key, &old))
+		g_free(old_key);
+	g_hash_table_insert(self->estimates, key, ark_estimate_record_copy(record));
+	ark_store_memory_push_undo(self, ARK_STORE_OP_ESTIMATE, g_strdup(key), old);
+	return TRUE;
+}
+
 static void
 ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 {
@@ -738,6 +765,14 @@ ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 	case ARK_STORE_OP_AUDIT:
 		g_ptr_array_set_size(self->audit, self->audit->len - 1);
 		break;
+	case ARK_STORE_OP_ESTIMATE:
+		if (undo->saved != NULL)
+			g_hash_table_replace(self->estimates, undo->target, undo->saved);
+		else {
+			g_hash_table_remove(self->estimates, undo->target);
+			g_free(undo->target);
+		}
+		break;
 	default:
 		g_assert_not_reached();
 	}
@@ -764,6 +799,10 @@ ark_store_memory_commit(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 		g_free(((ArkStoreMemoryAttempt *)undo->saved)->error);
 		g_free(((ArkStoreMemoryAttempt *)undo->saved)->log_path);
 		break;
+	case ARK_STORE_OP_ESTIMATE:
+		g_free(undo->target);
+		ark_estimate_record_free(undo->saved);
+		return;
 	default:
 		/* inserts keep nothing but pointers to what now belongs to the store */
 		return;
@@ -805,6 +844,9 @@ ark_store_memory_describe_op(const ArkStoreOp *op)
 		return g_strdup_printf("append event %" G_GUINT64_FORMAT, op->event.seq);
 	case ARK_STORE_OP_AUDIT:
 		return g_strdup_printf("append audit record %" G_GUINT64_FORMAT, op->audit.seq);
+	case ARK_STORE_OP_ESTIMATE:
+		return g_strdup_printf("record the estimate of task %s of workflow %s",
+				       op->estimate.task_id, op->estimate.workflow_name);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -836,6 +878,8 @@ ark_store_memory_apply_op(ArkStoreMemory *self, const ArkStoreOp *op, guint64 *l
 		return ark_store_memory_update_attempt(self, &op->attempt, error);
 	case ARK_STORE_OP_AUDIT:
 		return ark_store_memory_append_audit(self, &op->audit, error);
+	case ARK_STORE_OP_ESTIMATE:
+		return ark_store_memory_put_estimate(self, &op->estimate);
 	default:
 		return ark_store_memory_append_event(self, &op->event, last_event_seq, error);
 	}
@@ -1172,6 +1216,26 @@ ark_store_memory_get_last_audit(ArkStore *store, GError **error)
 	return ark_audit_record_copy(g_ptr_array_index(self->audit, self->audit->len - 1));
 }
 
+static GPtrArray *
+ark_store_memory_list_estimates(ArkStore *store, const gchar *workflow_name, GError **error)
+{
+	ArkStoreMemory *self = ARK_STORE_MEMORY(store);
+	GPtrArray *records =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ark_estimate_record_free);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(self->is_open, NULL);
+
+	g_hash_table_iter_init(&iter, self->estimates);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const ArkEstimateRecord *record = value;
+		if (strcmp(record->workflow_name, workflow_name) == 0)
+			g_ptr_array_add(records, ark_estimate_record_copy(record));
+	}
+	return records;
+}
+
 static gboolean
 ark_store_memory_find_tasks_in_run(ArkStoreMemoryRun *run, const ArkTaskFilter *filter,
 				   GPtrArray *into)
@@ -1308,6 +1372,7 @@ ark_store_memory_store_iface_init(ArkStoreInterface *iface)
 	iface->find_tasks = ark_store_memory_find_tasks;
 	iface->read_audit = ark_store_memory_read_audit;
 	iface->get_last_audit = ark_store_memory_get_last_audit;
+	iface->list_estimates = ark_store_memory_list_estimates;
 }
 
 /* the plugin: registers the store type under the name "memory" */

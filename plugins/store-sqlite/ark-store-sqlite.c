@@ -117,6 +117,15 @@ static const gchar *const ark_store_sqlite_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'audit records can not be changed'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'audit records can not be removed'); END;",
+    /* 3 -> 4: learned duration estimates, one row per task of a workflow name */
+    "CREATE TABLE estimates ("
+    "  workflow_name TEXT NOT NULL,"
+    "  task_id TEXT NOT NULL,"
+    "  estimate INTEGER NOT NULL,"
+    "  samples INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (workflow_name, task_id)"
+    ") WITHOUT ROWID;",
 };
 
 #define ARK_STORE_SQLITE_SCHEMA_VERSION ((gint64)G_N_ELEMENTS(ark_store_sqlite_migrations))
@@ -155,6 +164,8 @@ typedef enum {
 	STMT_AUDIT_INSERT,
 	STMT_AUDIT_AFTER,
 	STMT_AUDIT_LAST_RECORD,
+	STMT_ESTIMATE_PUT,
+	STMT_ESTIMATES_OF_WORKFLOW,
 	STMT_LAST
 } ArkStoreSqliteStmtId;
 
@@ -204,6 +215,10 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
     [STMT_AUDIT_AFTER] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
 			 "ORDER BY seq LIMIT ?2",
     [STMT_AUDIT_LAST_RECORD] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq DESC LIMIT 1",
+    [STMT_ESTIMATE_PUT] = "INSERT OR REPLACE INTO estimates (workflow_name, task_id, estimate, "
+			  "samples, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_ESTIMATES_OF_WORKFLOW] = "SELECT workflow_name, task_id, estimate, samples, updated_at "
+				   "FROM estimates WHERE workflow_name = ?1",
 };
 
 typedef enum {
@@ -513,6 +528,16 @@ ark_store_sqlite_bind_audit(sqlite3_stmt *stmt, const ArkAuditRecord *audit)
 	ark_store_sqlite_bind_text(stmt, 11, audit->hash);
 }
 
+static void
+ark_store_sqlite_bind_estimate(sqlite3_stmt *stmt, const ArkEstimateRecord *estimate)
+{
+	ark_store_sqlite_bind_text(stmt, 1, estimate->workflow_name);
+	ark_store_sqlite_bind_text(stmt, 2, estimate->task_id);
+	ark_store_sqlite_bind_int(stmt, 3, estimate->estimate);
+	ark_store_sqlite_bind_int(stmt, 4, estimate->samples);
+	ark_store_sqlite_bind_int(stmt, 5, estimate->updated_at);
+}
+
 static inline gchar *
 ark_store_sqlite_column_dup(sqlite3_stmt *stmt, int column)
 {
@@ -612,6 +637,18 @@ ark_store_sqlite_audit_from_row(sqlite3_stmt *stmt)
 	audit->prev_hash = ark_store_sqlite_column_dup(stmt, 9);
 	audit->hash = ark_store_sqlite_column_dup(stmt, 10);
 	return audit;
+}
+
+static ArkEstimateRecord *
+ark_store_sqlite_estimate_from_row(sqlite3_stmt *stmt)
+{
+	ArkEstimateRecord *estimate = g_new0(ArkEstimateRecord, 1);
+	estimate->workflow_name = ark_store_sqlite_column_dup(stmt, 0);
+	estimate->task_id = ark_store_sqlite_column_dup(stmt, 1);
+	estimate->estimate = sqlite3_column_int64(stmt, 2);
+	estimate->samples = (guint)sqlite3_column_int64(stmt, 3);
+	estimate->updated_at = sqlite3_column_int64(stmt, 4);
+	return estimate;
 }
 
 typedef gpointer (*ArkStoreSqliteRowFunc)(sqlite3_stmt *stmt);
@@ -1069,6 +1106,9 @@ ark_store_sqlite_describe_op(const ArkStoreOp *op)
 		return g_strdup_printf("append event %" G_GUINT64_FORMAT, op->event.seq);
 	case ARK_STORE_OP_AUDIT:
 		return g_strdup_printf("append audit record %" G_GUINT64_FORMAT, op->audit.seq);
+	case ARK_STORE_OP_ESTIMATE:
+		return g_strdup_printf("record the estimate of task %s of workflow %s",
+				       op->estimate.task_id, op->estimate.workflow_name);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -1114,6 +1154,11 @@ ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **er
 		stmt = ark_store_sqlite_stmt(self, STMT_AUDIT_INSERT, error);
 		if (stmt != NULL)
 			ark_store_sqlite_bind_audit(stmt, &op->audit);
+		break;
+	case ARK_STORE_OP_ESTIMATE:
+		stmt = ark_store_sqlite_stmt(self, STMT_ESTIMATE_PUT, error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_estimate(stmt, &op->estimate);
 		break;
 	default:
 		stmt = ark_store_sqlite_stmt(self, STMT_EVENT_INSERT, error);
@@ -1432,6 +1477,29 @@ ark_store_sqlite_list_tasks(ArkStore *store, const gchar *run_id, GError **error
 }
 
 static GPtrArray *
+ark_store_sqlite_list_estimates(ArkStore *store, const gchar *workflow_name, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	GPtrArray *estimates;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+	g_return_val_if_fail(workflow_name != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, STMT_ESTIMATES_OF_WORKFLOW, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_text(stmt, 1, workflow_name);
+	estimates = ark_store_sqlite_collect(
+	    self, stmt, (ArkStoreSqliteRowFunc)ark_store_sqlite_estimate_from_row,
+	    (GDestroyNotify)ark_estimate_record_free, error);
+	if (estimates == NULL)
+		g_prefix_error(error, "failed to read the estimates of workflow %s: ",
+			       workflow_name);
+	return estimates;
+}
+
+static GPtrArray *
 ark_store_sqlite_list_attempts(ArkStore *store, const gchar *run_id, const gchar *task_id,
 			       GError **error)
 {
@@ -1703,6 +1771,7 @@ ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 	iface->find_tasks = ark_store_sqlite_find_tasks;
 	iface->read_audit = ark_store_sqlite_read_audit;
 	iface->get_last_audit = ark_store_sqlite_get_last_audit;
+	iface->list_estimates = ark_store_sqlite_list_estimates;
 }
 
 /* the plugin: registers the store type under the name "sqlite" */
