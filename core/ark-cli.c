@@ -1143,32 +1143,6 @@ ark_cli_cmd_cancel(ArkCliOptions *opts, const gchar *run_id, const gchar *task_i
 
 /* arkitect dlq --------------------------------------------------------------------------------- */
 
-/* the task's member of the run's stored definition, as a JSON node (transfer full), or NULL */
-static JsonNode *
-ark_cli_task_definition(ArkRunRecord *run, guint index)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *root;
-	JsonNode *member;
-	JsonArray *tasks;
-
-	if (run->definition == NULL || !json_parser_load_from_data(parser, run->definition, -1, NULL))
-		return NULL;
-	/* a damaged store may hold anything, even an empty string (no root at all): check each
-	 * type before asking for it */
-	if (json_parser_get_root(parser) == NULL ||
-	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
-		return NULL;
-	root = json_node_get_object(json_parser_get_root(parser));
-	member = json_object_get_member(root, "tasks");
-	if (member == NULL || !JSON_NODE_HOLDS_ARRAY(member))
-		return NULL;
-	tasks = json_node_get_array(member);
-	if (index >= json_array_get_length(tasks))
-		return NULL;
-	return json_node_copy(json_array_get_element(tasks, index));
-}
-
 void
 ark_cli_print_builder(JsonBuilder *b)
 {
@@ -1267,7 +1241,7 @@ ark_cli_cmd_dlq_show(ArkCliOptions *opts, const gchar *run_id, const gchar *task
 		ark_cli_print_error(_("run %s has no task '%s'"), run_id, task_id);
 		return ARK_CLI_EXIT_INVALID;
 	}
-	definition = ark_cli_task_definition(run, task->index);
+	definition = ark_workflow_definition_get_task(run->definition, task->index, NULL);
 	if (opts->json) {
 		g_autoptr(JsonBuilder) b = json_builder_new();
 		json_builder_begin_object(b);

@@ -5152,3 +5152,36 @@ ark_workflow_with_executor(ArkWorkflow *self, const gchar *executor, GPtrArray *
 	definition = ark_workflow_build_definition(self, G_MAXUINT, NULL, executor);
 	return ark_workflow_parse(definition, -1, problems);
 }
+
+JsonNode *
+ark_workflow_definition_get_task(const gchar *definition, guint index, const gchar *task_id)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonNode *root;
+	JsonNode *tasks;
+	JsonArray *array;
+	JsonNode *node;
+	JsonNode *id;
+
+	/* every type is checked before it is asked for: a getter on the wrong one is a critical */
+	if (definition == NULL || !json_parser_load_from_data(parser, definition, -1, NULL) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+		return NULL;
+	tasks = json_object_get_member(json_node_get_object(root), "tasks");
+	if (tasks == NULL || !JSON_NODE_HOLDS_ARRAY(tasks))
+		return NULL;
+	array = json_node_get_array(tasks);
+	if (index >= json_array_get_length(array))
+		return NULL;
+	node = json_array_get_element(array, index);
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	if (task_id != NULL) {
+		id = json_object_get_member(json_node_get_object(node), "id");
+		if (id == NULL || !JSON_NODE_HOLDS_VALUE(id) ||
+		    json_node_get_value_type(id) != G_TYPE_STRING ||
+		    g_strcmp0(json_node_get_string(id), task_id) != 0)
+			return NULL;
+	}
+	return json_node_copy(node);
+}

@@ -1567,6 +1567,28 @@ ark_workflow_test_simulate(void)
 	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_UNIFORM);
 }
 
+/* a task's object out of a stored definition, whatever the store holds */
+static void
+ark_workflow_test_definition_get_task(void)
+{
+	static const gchar *const damaged[] = {
+	    "", "[]", "{\"tasks\":5}", "{\"tasks\":[5]}", "{\"tasks\":[{\"id\":7}]}", "{\"tasks\":",
+	};
+	const gchar *good = "{\"name\":\"w\",\"tasks\":[{\"id\":\"a\",\"run\":[\"true\"]},"
+			    "{\"id\":\"b\",\"needs\":[\"a\"]}]}";
+	g_autoptr(JsonNode) b = ark_workflow_definition_get_task(good, 1, "b");
+	g_autoptr(JsonNode) any = ark_workflow_definition_get_task(good, 0, NULL);
+
+	g_assert_nonnull(b);
+	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(b), "id"), ==, "b");
+	g_assert_nonnull(any);
+	g_assert_null(ark_workflow_definition_get_task(good, 1, "a"));
+	g_assert_null(ark_workflow_definition_get_task(good, 2, NULL));
+	g_assert_null(ark_workflow_definition_get_task(NULL, 0, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(damaged); i++)
+		g_assert_null(ark_workflow_definition_get_task(damaged[i], 0, "a"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1609,5 +1631,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/workflow/many-members", ark_workflow_test_many_members);
 	g_test_add_func("/ark/workflow/args-values", ark_workflow_test_args_values);
 	g_test_add_func("/ark/workflow/perf", ark_workflow_test_perf);
+	g_test_add_func("/ark/workflow/definition-get-task",
+			ark_workflow_test_definition_get_task);
 	return g_test_run();
 }

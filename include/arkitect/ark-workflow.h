@@ -198,6 +198,11 @@ ARK_API const ArkTaskSpec *ark_workflow_lookup_task(ArkWorkflow *self, const gch
 ARK_API const guint *ark_workflow_get_topological_order(ArkWorkflow *self);
 /* canonical JSON of the workflow as parsed (what the store keeps with a run) */
 ARK_API const gchar *ark_workflow_get_definition(ArkWorkflow *self);
+/* the object of task @index in a stored @definition (a run record's), as a new node, or NULL when
+ * the definition is missing or damaged, has no such task, or its id is not @task_id (when not
+ * NULL); a store may hold anything, so nothing is assumed of it (ABI 1.2) */
+ARK_API JsonNode *ark_workflow_definition_get_task(const gchar *definition, guint index,
+						   const gchar *task_id);
 
 /* where tasks[@index] starts in the source document, 1-based, 0/0 if unknown */
 ARK_API void ark_workflow_get_task_location(ArkWorkflow *self, guint index, guint *out_line,

@@ -360,33 +360,9 @@ ark_frontend_dbus_get_task(ArkFrontendDbusCall *call, const ArkRunRecord *run,
 static gchar *
 ark_frontend_dbus_task_definition(const ArkRunRecord *run, const ArkTaskRecord *task)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonNode *root;
-	JsonNode *tasks;
-	JsonArray *array;
-	JsonNode *node;
-	JsonNode *id;
-
-	/* the store's copy is canonical, but a damaged one must not trip json-glib */
-	if (run->definition == NULL ||
-	    !json_parser_load_from_data(parser, run->definition, -1, NULL) ||
-	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root))
-		return NULL;
-	tasks = json_object_get_member(json_node_get_object(root), "tasks");
-	if (tasks == NULL || !JSON_NODE_HOLDS_ARRAY(tasks))
-		return NULL;
-	array = json_node_get_array(tasks);
-	if (task->index >= json_array_get_length(array))
-		return NULL;
-	node = json_array_get_element(array, task->index);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
-		return NULL;
-	id = json_object_get_member(json_node_get_object(node), "id");
-	if (id == NULL || !JSON_NODE_HOLDS_VALUE(id) ||
-	    json_node_get_value_type(id) != G_TYPE_STRING ||
-	    g_strcmp0(json_node_get_string(id), task->task_id) != 0)
-		return NULL;
-	return json_to_string(node, FALSE);
+	g_autoptr(JsonNode) node =
+	    ark_workflow_definition_get_task(run->definition, task->index, task->task_id);
+	return node != NULL ? json_to_string(node, FALSE) : NULL;
 }
 
 /* the task as the store has it now, as a one-element tuple */
