@@ -2273,13 +2273,13 @@ ark_engine_admit(ArkEngine *self, ArkEngineRun *run, gchar **out_at_risk, GError
 
 	*out_at_risk = NULL;
 	for (guint i = 0; i < run->n_tasks && !any; i++)
-		any = run->tasks[i].entry.deadline != 0;
+		any = ark_engine_run_task(run, i)->entry.deadline != 0;
 	if (!any)
 		return TRUE;
 	chain = g_new0(gint64, run->n_tasks);
 	order = ark_workflow_get_topological_order(run->workflow);
 	for (guint k = 0; k < run->n_tasks; k++) {
-		ArkEngineTask *t = &run->tasks[order[k]];
+		ArkEngineTask *t = ark_engine_run_task(run, order[k]);
 		gint64 best = 0;
 		for (guint n = 0; t->spec->needs[n] != NULL; n++) {
 			const ArkTaskSpec *need = ark_workflow_lookup_task(run->workflow,
@@ -2290,7 +2290,7 @@ ark_engine_admit(ArkEngine *self, ArkEngineRun *run, gchar **out_at_risk, GError
 	}
 	backlogs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	for (guint i = 0; i < run->n_tasks; i++) {
-		ArkEngineTask *t = &run->tasks[i];
+		ArkEngineTask *t = ark_engine_run_task(run, i);
 		ArkPolicy *policy;
 		gint64 *backlog;
 		ArkTimestamp earliest;
