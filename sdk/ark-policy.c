@@ -160,3 +160,106 @@ ark_policy_get_time(ArkPolicy *self)
 	g_return_val_if_fail(ARK_IS_POLICY(self), 0);
 	return ark_clock_get_time(g_object_get_qdata(G_OBJECT(self), ark_policy_clock_quark()));
 }
+
+/* ArkHeapPolicy: the queue of the heap-ordered policies, written once ------------------------- */
+
+typedef struct {
+	ArkHeap *heap;
+} ArkHeapPolicyPrivate;
+
+static void ark_heap_policy_iface_init(ArkPolicyInterface *iface);
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE(ArkHeapPolicy, ark_heap_policy, G_TYPE_OBJECT,
+				 G_ADD_PRIVATE(ArkHeapPolicy)
+				     G_IMPLEMENT_INTERFACE(ARK_TYPE_POLICY,
+							   ark_heap_policy_iface_init))
+
+#define ARK_HEAP_POLICY_HEAP(policy)                                                                \
+	(((ArkHeapPolicyPrivate *)ark_heap_policy_get_instance_private(ARK_HEAP_POLICY(policy)))    \
+	     ->heap)
+
+static void
+ark_heap_policy_enqueue(ArkPolicy *policy, ArkQueueEntry *entry)
+{
+	ark_heap_push(ARK_HEAP_POLICY_HEAP(policy), entry);
+}
+
+static ArkQueueEntry *
+ark_heap_policy_peek(ArkPolicy *policy)
+{
+	return ark_heap_peek(ARK_HEAP_POLICY_HEAP(policy));
+}
+
+static ArkQueueEntry *
+ark_heap_policy_dequeue(ArkPolicy *policy)
+{
+	return ark_heap_pop(ARK_HEAP_POLICY_HEAP(policy));
+}
+
+static gboolean
+ark_heap_policy_remove(ArkPolicy *policy, ArkQueueEntry *entry)
+{
+	return ark_heap_remove(ARK_HEAP_POLICY_HEAP(policy), entry);
+}
+
+static guint
+ark_heap_policy_get_length(ArkPolicy *policy)
+{
+	return ark_heap_get_length(ARK_HEAP_POLICY_HEAP(policy));
+}
+
+static guint
+ark_heap_policy_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
+{
+	return ark_heap_get_position(ARK_HEAP_POLICY_HEAP(policy), entry);
+}
+
+static void
+ark_heap_policy_iface_init(ArkPolicyInterface *iface)
+{
+	iface->enqueue = ark_heap_policy_enqueue;
+	iface->peek = ark_heap_policy_peek;
+	iface->dequeue = ark_heap_policy_dequeue;
+	iface->remove = ark_heap_policy_remove;
+	iface->get_length = ark_heap_policy_get_length;
+	iface->get_position = ark_heap_policy_get_position;
+}
+
+/* the subclass's compare, with the policy as its data */
+static gint
+ark_heap_policy_compare(gconstpointer a, gconstpointer b, gpointer user_data)
+{
+	return ARK_HEAP_POLICY_GET_CLASS(user_data)->compare(a, b, user_data);
+}
+
+static void
+ark_heap_policy_constructed(GObject *object)
+{
+	ArkHeapPolicyPrivate *priv = ark_heap_policy_get_instance_private(ARK_HEAP_POLICY(object));
+
+	G_OBJECT_CLASS(ark_heap_policy_parent_class)->constructed(object);
+	g_return_if_fail(ARK_HEAP_POLICY_GET_CLASS(object)->compare != NULL);
+	priv->heap = ark_heap_new(ark_heap_policy_compare, object,
+				  G_STRUCT_OFFSET(ArkQueueEntry, heap_index));
+}
+
+static void
+ark_heap_policy_finalize(GObject *object)
+{
+	ArkHeapPolicyPrivate *priv = ark_heap_policy_get_instance_private(ARK_HEAP_POLICY(object));
+
+	g_clear_pointer(&priv->heap, ark_heap_free);
+	G_OBJECT_CLASS(ark_heap_policy_parent_class)->finalize(object);
+}
+
+static void
+ark_heap_policy_class_init(ArkHeapPolicyClass *klass)
+{
+	G_OBJECT_CLASS(klass)->constructed = ark_heap_policy_constructed;
+	G_OBJECT_CLASS(klass)->finalize = ark_heap_policy_finalize;
+}
+
+static void
+ark_heap_policy_init(ArkHeapPolicy *self)
+{
+}

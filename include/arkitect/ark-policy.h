@@ -9,6 +9,7 @@
 
 #include "ark-api.h"
 #include "ark-clock.h"
+#include "ark-heap.h"
 #include "ark-types.h"
 #include "ark-workflow.h"
 
@@ -125,5 +126,27 @@ ARK_API gboolean ark_policy_has_admission(ArkPolicy *self);
  */
 ARK_API ArkTimestamp ark_policy_get_time(ArkPolicy *self);
 ARK_API void ark_policy_set_clock(ArkPolicy *self, ArkClock *clock);
+
+/**
+ * ArkHeapPolicyClass:
+ * @compare: the order of two queued entries (user_data is the policy): negative when the first
+ *   starts before the second. It must not change while both are queued.
+ *
+ * A policy whose queue is one #ArkHeap ordered by @compare: enqueue, peek, dequeue, remove,
+ * get_length and get_position come with it. A subclass sets @compare in its class_init; one that
+ * also needs setup, admit or task_finished implements #ArkPolicy again with only those (the rest
+ * of the interface is inherited). (ABI 1.2)
+ */
+#define ARK_TYPE_HEAP_POLICY (ark_heap_policy_get_type())
+ARK_API G_DECLARE_DERIVABLE_TYPE(ArkHeapPolicy, ark_heap_policy, ARK, HEAP_POLICY, GObject)
+
+struct _ArkHeapPolicyClass {
+	GObjectClass parent_class;
+
+	ArkHeapCompareFunc compare;
+
+	/*< private >*/
+	gpointer padding[8];
+};
 
 G_END_DECLS

@@ -12,17 +12,13 @@
  */
 
 #define ARK_TYPE_POLICY_CRITICAL_PATH (ark_policy_critical_path_get_type())
-G_DECLARE_FINAL_TYPE(ArkPolicyCriticalPath, ark_policy_critical_path, ARK, POLICY_CRITICAL_PATH, GObject)
+G_DECLARE_FINAL_TYPE(ArkPolicyCriticalPath, ark_policy_critical_path, ARK, POLICY_CRITICAL_PATH, ArkHeapPolicy)
 
 struct _ArkPolicyCriticalPath {
-	GObject parent_instance;
-	ArkHeap *heap;
+	ArkHeapPolicy parent_instance;
 };
 
-static void ark_policy_critical_path_iface_init(ArkPolicyInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicyCriticalPath, ark_policy_critical_path, G_TYPE_OBJECT,
-			      G_IMPLEMENT_INTERFACE(ARK_TYPE_POLICY, ark_policy_critical_path_iface_init))
+G_DEFINE_FINAL_TYPE(ArkPolicyCriticalPath, ark_policy_critical_path, ARK_TYPE_HEAP_POLICY)
 
 static gint
 ark_policy_critical_path_compare(gconstpointer a, gconstpointer b, gpointer user_data)
@@ -38,70 +34,14 @@ ark_policy_critical_path_compare(gconstpointer a, gconstpointer b, gpointer user
 }
 
 static void
-ark_policy_critical_path_enqueue(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	ark_heap_push(ARK_POLICY_CRITICAL_PATH(policy)->heap, entry);
-}
-
-static ArkQueueEntry *
-ark_policy_critical_path_peek(ArkPolicy *policy)
-{
-	return ark_heap_peek(ARK_POLICY_CRITICAL_PATH(policy)->heap);
-}
-
-static ArkQueueEntry *
-ark_policy_critical_path_dequeue(ArkPolicy *policy)
-{
-	return ark_heap_pop(ARK_POLICY_CRITICAL_PATH(policy)->heap);
-}
-
-static gboolean
-ark_policy_critical_path_remove(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	return ark_heap_remove(ARK_POLICY_CRITICAL_PATH(policy)->heap, entry);
-}
-
-static guint
-ark_policy_critical_path_get_length(ArkPolicy *policy)
-{
-	return ark_heap_get_length(ARK_POLICY_CRITICAL_PATH(policy)->heap);
-}
-
-static guint
-ark_policy_critical_path_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
-{
-	return ark_heap_get_position(ARK_POLICY_CRITICAL_PATH(policy)->heap, entry);
-}
-
-static void
-ark_policy_critical_path_iface_init(ArkPolicyInterface *iface)
-{
-	iface->enqueue = ark_policy_critical_path_enqueue;
-	iface->peek = ark_policy_critical_path_peek;
-	iface->dequeue = ark_policy_critical_path_dequeue;
-	iface->remove = ark_policy_critical_path_remove;
-	iface->get_length = ark_policy_critical_path_get_length;
-	iface->get_position = ark_policy_critical_path_get_position;
-}
-
-static void
-ark_policy_critical_path_finalize(GObject *object)
-{
-	ark_heap_free(ARK_POLICY_CRITICAL_PATH(object)->heap);
-	G_OBJECT_CLASS(ark_policy_critical_path_parent_class)->finalize(object);
-}
-
-static void
 ark_policy_critical_path_class_init(ArkPolicyCriticalPathClass *klass)
 {
-	G_OBJECT_CLASS(klass)->finalize = ark_policy_critical_path_finalize;
+	ARK_HEAP_POLICY_CLASS(klass)->compare = ark_policy_critical_path_compare;
 }
 
 static void
 ark_policy_critical_path_init(ArkPolicyCriticalPath *self)
 {
-	self->heap = ark_heap_new(ark_policy_critical_path_compare, self,
-				  G_STRUCT_OFFSET(ArkQueueEntry, heap_index));
 }
 
 #define ARK_TYPE_POLICY_CRITICAL_PATH_PLUGIN (ark_policy_critical_path_plugin_get_type())

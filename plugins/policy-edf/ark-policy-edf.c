@@ -18,7 +18,7 @@
  */
 
 #define ARK_TYPE_POLICY_EDF (ark_policy_edf_get_type())
-G_DECLARE_FINAL_TYPE(ArkPolicyEdf, ark_policy_edf, ARK, POLICY_EDF, GObject)
+G_DECLARE_FINAL_TYPE(ArkPolicyEdf, ark_policy_edf, ARK, POLICY_EDF, ArkHeapPolicy)
 
 typedef enum {
 	ARK_POLICY_EDF_ADMISSION_OFF,
@@ -29,14 +29,13 @@ typedef enum {
 static const gchar *const ark_policy_edf_admissions[] = {"off", "flag", "refuse", NULL};
 
 struct _ArkPolicyEdf {
-	GObject parent_instance;
-	ArkHeap *heap;
+	ArkHeapPolicy parent_instance;
 	ArkPolicyEdfAdmission admission;
 };
 
 static void ark_policy_edf_iface_init(ArkPolicyInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicyEdf, ark_policy_edf, G_TYPE_OBJECT,
+G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicyEdf, ark_policy_edf, ARK_TYPE_HEAP_POLICY,
 			      G_IMPLEMENT_INTERFACE(ARK_TYPE_POLICY, ark_policy_edf_iface_init))
 
 static gint
@@ -75,36 +74,6 @@ ark_policy_edf_setup(ArkPolicy *policy, GKeyFile *config, const gchar *group, GE
 	return FALSE;
 }
 
-static void
-ark_policy_edf_enqueue(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	ark_heap_push(ARK_POLICY_EDF(policy)->heap, entry);
-}
-
-static ArkQueueEntry *
-ark_policy_edf_peek(ArkPolicy *policy)
-{
-	return ark_heap_peek(ARK_POLICY_EDF(policy)->heap);
-}
-
-static ArkQueueEntry *
-ark_policy_edf_dequeue(ArkPolicy *policy)
-{
-	return ark_heap_pop(ARK_POLICY_EDF(policy)->heap);
-}
-
-static gboolean
-ark_policy_edf_remove(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	return ark_heap_remove(ARK_POLICY_EDF(policy)->heap, entry);
-}
-
-static guint
-ark_policy_edf_get_length(ArkPolicy *policy)
-{
-	return ark_heap_get_length(ARK_POLICY_EDF(policy)->heap);
-}
-
 static ArkAdmission
 ark_policy_edf_admit(ArkPolicy *policy, const ArkQueueEntry *entry, ArkTimestamp earliest_finish)
 {
@@ -122,44 +91,23 @@ ark_policy_edf_admit(ArkPolicy *policy, const ArkQueueEntry *entry, ArkTimestamp
 	}
 }
 
-static guint
-ark_policy_edf_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
-{
-	return ark_heap_get_position(ARK_POLICY_EDF(policy)->heap, entry);
-}
-
 static void
 ark_policy_edf_iface_init(ArkPolicyInterface *iface)
 {
 	iface->setup = ark_policy_edf_setup;
-	iface->enqueue = ark_policy_edf_enqueue;
-	iface->peek = ark_policy_edf_peek;
-	iface->dequeue = ark_policy_edf_dequeue;
-	iface->remove = ark_policy_edf_remove;
-	iface->get_length = ark_policy_edf_get_length;
-	iface->get_position = ark_policy_edf_get_position;
 	iface->admit = ark_policy_edf_admit;
-}
-
-static void
-ark_policy_edf_finalize(GObject *object)
-{
-	ark_heap_free(ARK_POLICY_EDF(object)->heap);
-	G_OBJECT_CLASS(ark_policy_edf_parent_class)->finalize(object);
 }
 
 static void
 ark_policy_edf_class_init(ArkPolicyEdfClass *klass)
 {
-	G_OBJECT_CLASS(klass)->finalize = ark_policy_edf_finalize;
+	ARK_HEAP_POLICY_CLASS(klass)->compare = ark_policy_edf_compare;
 }
 
 static void
 ark_policy_edf_init(ArkPolicyEdf *self)
 {
 	self->admission = ARK_POLICY_EDF_ADMISSION_FLAG;
-	self->heap = ark_heap_new(ark_policy_edf_compare, self,
-				  G_STRUCT_OFFSET(ArkQueueEntry, heap_index));
 }
 
 #define ARK_TYPE_POLICY_EDF_PLUGIN (ark_policy_edf_plugin_get_type())

@@ -11,17 +11,16 @@
  */
 
 #define ARK_TYPE_POLICY_PRIORITY (ark_policy_priority_get_type())
-G_DECLARE_FINAL_TYPE(ArkPolicyPriority, ark_policy_priority, ARK, POLICY_PRIORITY, GObject)
+G_DECLARE_FINAL_TYPE(ArkPolicyPriority, ark_policy_priority, ARK, POLICY_PRIORITY, ArkHeapPolicy)
 
 struct _ArkPolicyPriority {
-	GObject parent_instance;
-	ArkHeap *heap;
+	ArkHeapPolicy parent_instance;
 	gdouble aging_rate; /* priority points per second of waiting */
 };
 
 static void ark_policy_priority_iface_init(ArkPolicyInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicyPriority, ark_policy_priority, G_TYPE_OBJECT,
+G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicyPriority, ark_policy_priority, ARK_TYPE_HEAP_POLICY,
 			      G_IMPLEMENT_INTERFACE(ARK_TYPE_POLICY,
 						    ark_policy_priority_iface_init))
 
@@ -64,7 +63,7 @@ ark_policy_priority_setup(ArkPolicy *policy, GKeyFile *config, const gchar *grou
 			    "[%s] aging-rate must be a number between 0 and 1000000", group);
 		return FALSE;
 	}
-	if (ark_heap_get_length(self->heap) > 0) {
+	if (ark_policy_get_length(ARK_POLICY(self)) > 0) {
 		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_BUSY,
 				    "aging-rate can not change while tasks are queued");
 		return FALSE;
@@ -74,72 +73,21 @@ ark_policy_priority_setup(ArkPolicy *policy, GKeyFile *config, const gchar *grou
 }
 
 static void
-ark_policy_priority_enqueue(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	ark_heap_push(ARK_POLICY_PRIORITY(policy)->heap, entry);
-}
-
-static ArkQueueEntry *
-ark_policy_priority_peek(ArkPolicy *policy)
-{
-	return ark_heap_peek(ARK_POLICY_PRIORITY(policy)->heap);
-}
-
-static ArkQueueEntry *
-ark_policy_priority_dequeue(ArkPolicy *policy)
-{
-	return ark_heap_pop(ARK_POLICY_PRIORITY(policy)->heap);
-}
-
-static gboolean
-ark_policy_priority_remove(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	return ark_heap_remove(ARK_POLICY_PRIORITY(policy)->heap, entry);
-}
-
-static guint
-ark_policy_priority_get_length(ArkPolicy *policy)
-{
-	return ark_heap_get_length(ARK_POLICY_PRIORITY(policy)->heap);
-}
-
-static guint
-ark_policy_priority_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
-{
-	return ark_heap_get_position(ARK_POLICY_PRIORITY(policy)->heap, entry);
-}
-
-static void
 ark_policy_priority_iface_init(ArkPolicyInterface *iface)
 {
 	iface->setup = ark_policy_priority_setup;
-	iface->enqueue = ark_policy_priority_enqueue;
-	iface->peek = ark_policy_priority_peek;
-	iface->dequeue = ark_policy_priority_dequeue;
-	iface->remove = ark_policy_priority_remove;
-	iface->get_length = ark_policy_priority_get_length;
-	iface->get_position = ark_policy_priority_get_position;
-}
-
-static void
-ark_policy_priority_finalize(GObject *object)
-{
-	ark_heap_free(ARK_POLICY_PRIORITY(object)->heap);
-	G_OBJECT_CLASS(ark_policy_priority_parent_class)->finalize(object);
 }
 
 static void
 ark_policy_priority_class_init(ArkPolicyPriorityClass *klass)
 {
-	G_OBJECT_CLASS(klass)->finalize = ark_policy_priority_finalize;
+	ARK_HEAP_POLICY_CLASS(klass)->compare = ark_policy_priority_compare;
 }
 
 static void
 ark_policy_priority_init(ArkPolicyPriority *self)
 {
 	self->aging_rate = ARK_POLICY_PRIORITY_DEFAULT_AGING;
-	self->heap = ark_heap_new(ark_policy_priority_compare, self,
-				  G_STRUCT_OFFSET(ArkQueueEntry, heap_index));
 }
 
 #define ARK_TYPE_POLICY_PRIORITY_PLUGIN (ark_policy_priority_plugin_get_type())

@@ -12,17 +12,13 @@
  */
 
 #define ARK_TYPE_POLICY_SJF (ark_policy_sjf_get_type())
-G_DECLARE_FINAL_TYPE(ArkPolicySjf, ark_policy_sjf, ARK, POLICY_SJF, GObject)
+G_DECLARE_FINAL_TYPE(ArkPolicySjf, ark_policy_sjf, ARK, POLICY_SJF, ArkHeapPolicy)
 
 struct _ArkPolicySjf {
-	GObject parent_instance;
-	ArkHeap *heap;
+	ArkHeapPolicy parent_instance;
 };
 
-static void ark_policy_sjf_iface_init(ArkPolicyInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE(ArkPolicySjf, ark_policy_sjf, G_TYPE_OBJECT,
-			      G_IMPLEMENT_INTERFACE(ARK_TYPE_POLICY, ark_policy_sjf_iface_init))
+G_DEFINE_FINAL_TYPE(ArkPolicySjf, ark_policy_sjf, ARK_TYPE_HEAP_POLICY)
 
 static gint
 ark_policy_sjf_compare(gconstpointer a, gconstpointer b, gpointer user_data)
@@ -39,70 +35,14 @@ ark_policy_sjf_compare(gconstpointer a, gconstpointer b, gpointer user_data)
 }
 
 static void
-ark_policy_sjf_enqueue(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	ark_heap_push(ARK_POLICY_SJF(policy)->heap, entry);
-}
-
-static ArkQueueEntry *
-ark_policy_sjf_peek(ArkPolicy *policy)
-{
-	return ark_heap_peek(ARK_POLICY_SJF(policy)->heap);
-}
-
-static ArkQueueEntry *
-ark_policy_sjf_dequeue(ArkPolicy *policy)
-{
-	return ark_heap_pop(ARK_POLICY_SJF(policy)->heap);
-}
-
-static gboolean
-ark_policy_sjf_remove(ArkPolicy *policy, ArkQueueEntry *entry)
-{
-	return ark_heap_remove(ARK_POLICY_SJF(policy)->heap, entry);
-}
-
-static guint
-ark_policy_sjf_get_length(ArkPolicy *policy)
-{
-	return ark_heap_get_length(ARK_POLICY_SJF(policy)->heap);
-}
-
-static guint
-ark_policy_sjf_get_position(ArkPolicy *policy, const ArkQueueEntry *entry)
-{
-	return ark_heap_get_position(ARK_POLICY_SJF(policy)->heap, entry);
-}
-
-static void
-ark_policy_sjf_iface_init(ArkPolicyInterface *iface)
-{
-	iface->enqueue = ark_policy_sjf_enqueue;
-	iface->peek = ark_policy_sjf_peek;
-	iface->dequeue = ark_policy_sjf_dequeue;
-	iface->remove = ark_policy_sjf_remove;
-	iface->get_length = ark_policy_sjf_get_length;
-	iface->get_position = ark_policy_sjf_get_position;
-}
-
-static void
-ark_policy_sjf_finalize(GObject *object)
-{
-	ark_heap_free(ARK_POLICY_SJF(object)->heap);
-	G_OBJECT_CLASS(ark_policy_sjf_parent_class)->finalize(object);
-}
-
-static void
 ark_policy_sjf_class_init(ArkPolicySjfClass *klass)
 {
-	G_OBJECT_CLASS(klass)->finalize = ark_policy_sjf_finalize;
+	ARK_HEAP_POLICY_CLASS(klass)->compare = ark_policy_sjf_compare;
 }
 
 static void
 ark_policy_sjf_init(ArkPolicySjf *self)
 {
-	self->heap = ark_heap_new(ark_policy_sjf_compare, self,
-				  G_STRUCT_OFFSET(ArkQueueEntry, heap_index));
 }
 
 #define ARK_TYPE_POLICY_SJF_PLUGIN (ark_policy_sjf_plugin_get_type())
