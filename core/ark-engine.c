@@ -2103,6 +2103,36 @@ ark_engine_alloc_tasks(guint n, gsize *out_mapped)
 	return g_new0(ArkEngineTask, MAX(n, 1));
 }
 
+/* a (zeroed) task of @run at @index, PENDING with all its needs unmet: for a submission, a
+ * resumed run and a task added to an open run alike */
+static inline void
+ark_engine_task_init(ArkEngine *self, ArkEngineRun *run, ArkEngineTask *task,
+		     const ArkTaskSpec *spec, guint index)
+{
+	task->run = run;
+	task->spec = spec;
+	task->exec = g_hash_table_lookup(self->execs, spec->executor);
+	task->unmet = g_strv_length(spec->needs);
+	task->timer_index = ARK_HEAP_NOT_IN_HEAP;
+	task->rec.run_id = run->rec.id;
+	task->rec.task_id = spec->id;
+	task->rec.index = index;
+	task->rec.state = ARK_TASK_STATE_PENDING;
+	task->rec.exit_code = -1;
+	task->entry.run_id = run->rec.id;
+	task->entry.spec = spec;
+	task->entry.submitted_at = run->submitted_at;
+	task->entry.priority = spec->priority;
+	task->entry.estimate = ark_engine_task_estimate(task);
+	task->entry.tenant = run->rec.submitter;
+	task->entry.workflow_name = run->rec.workflow_name;
+	task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
+			       : spec->deadline_relative != 0
+				   ? run->submitted_at + spec->deadline_relative
+				   : 0;
+	task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
+}
+
 /* builds the in-memory graph of @run from @workflow: tasks, CSR dependents, queue entries and
  * ranks; every task starts PENDING with all its needs unmet */
 static void
@@ -2138,28 +2168,7 @@ ark_engine_run_build(ArkEngine *self, ArkEngineRun *run, ArkWorkflow *workflow)
 	for (guint i = 0; i < run->n_tasks; i++) {
 		const ArkTaskSpec *spec = ark_workflow_get_task(workflow, i);
 		ArkEngineTask *task = &run->tasks[i];
-		task->run = run;
-		task->spec = spec;
-		task->exec = g_hash_table_lookup(self->execs, spec->executor);
-		task->unmet = g_strv_length(spec->needs);
-		task->timer_index = ARK_HEAP_NOT_IN_HEAP;
-		task->rec.run_id = run->rec.id;
-		task->rec.task_id = spec->id;
-		task->rec.index = i;
-		task->rec.state = ARK_TASK_STATE_PENDING;
-		task->rec.exit_code = -1;
-		task->entry.run_id = run->rec.id;
-		task->entry.spec = spec;
-		task->entry.submitted_at = submitted;
-		task->entry.priority = spec->priority;
-		task->entry.estimate = ark_engine_task_estimate(task);
-		task->entry.tenant = run->rec.submitter;
-		task->entry.workflow_name = run->rec.workflow_name;
-		task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
-					: spec->deadline_relative != 0
-					    ? submitted + spec->deadline_relative
-					    : 0;
-		task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
+		ark_engine_task_init(self, run, task, spec, i);
 		for (guint n = 0; spec->needs[n] != NULL; n++) {
 			const ArkTaskSpec *need = ark_workflow_lookup_task(workflow, spec->needs[n]);
 			ArkEngineTask *up = &run->tasks[need->index];
@@ -4060,28 +4069,8 @@ ark_engine_add_task(ArkEngine *self, const gchar *run_id, JsonObject *task_obj, 
 	index = run->n_tasks;
 	spec = ark_workflow_get_task(updated, index);
 	task = g_new0(ArkEngineTask, 1);
-	task->run = run;
-	task->spec = spec;
-	task->exec = g_hash_table_lookup(self->execs, spec->executor);
-	task->timer_index = ARK_HEAP_NOT_IN_HEAP;
-	task->rec.run_id = run->rec.id;
-	task->rec.task_id = spec->id;
-	task->rec.index = index;
-	task->rec.state = ARK_TASK_STATE_PENDING;
-	task->rec.exit_code = -1;
-	task->entry.run_id = run->rec.id;
-	task->entry.spec = spec;
-	task->entry.submitted_at = run->submitted_at;
-	task->entry.priority = spec->priority;
-	task->entry.estimate = ark_engine_task_estimate(task);
-	task->entry.tenant = run->rec.submitter;
-	task->entry.workflow_name = run->rec.workflow_name;
-	task->entry.deadline = spec->deadline_absolute != 0 ? spec->deadline_absolute
-			       : spec->deadline_relative != 0
-				   ? run->submitted_at + spec->deadline_relative
-				   : 0;
+	ark_engine_task_init(self, run, task, spec, index);
 	task->entry.rank = task->entry.estimate;
-	task->entry.heap_index = ARK_HEAP_NOT_IN_HEAP;
 	if (run->added == NULL)
 		run->added = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(run->added, task);
