@@ -122,6 +122,7 @@ ark_cli_dbus_status_for(const GError *error)
 	case ARK_ERROR_NOT_FOUND:
 		return 404;
 	case ARK_ERROR_EXISTS:
+	case ARK_ERROR_CONFLICT:
 		return 409;
 	case ARK_ERROR_LIMIT_EXCEEDED:
 		return 413;

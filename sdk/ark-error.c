@@ -18,6 +18,7 @@ static const GDBusErrorEntry ark_error_entries[] = {
     {ARK_ERROR_LIMIT_EXCEEDED, "org.arkitect.Arkitect1.Error.LimitExceeded"},
     {ARK_ERROR_STORAGE, "org.arkitect.Arkitect1.Error.Storage"},
     {ARK_ERROR_INTERNAL, "org.arkitect.Arkitect1.Error.Internal"},
+    {ARK_ERROR_CONFLICT, "org.arkitect.Arkitect1.Error.Conflict"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(ark_error_entries) == ARK_ERROR_LAST);
 
@@ -58,7 +59,7 @@ ark_error_to_string(ArkError code)
 	static const gchar *names[] = {
 	    "failed",	 "invalid-argument", "not-found",	 "exists",
 	    "not-supported", "permission-denied", "busy",	 "timed-out",
-	    "limit-exceeded", "storage",	  "internal",
+	    "limit-exceeded", "storage",	  "internal",	  "conflict",
 	};
 	G_STATIC_ASSERT(G_N_ELEMENTS(names) == ARK_ERROR_LAST);
 	if ((guint)code >= ARK_ERROR_LAST)

@@ -25,7 +25,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(ark_types_attempt_statuses) == ARK_ATTEMPT_STATUS_L
 static const gchar *ark_types_event_kinds[] = {
     "run.submitted", "run.started", "run.finished",
     "task.state",    "attempt.started", "attempt.finished",
-    "task.deadline-missed", "run.deadline-at-risk",
+    "task.deadline-missed", "run.deadline-at-risk", "task.assignment",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(ark_types_event_kinds) == ARK_EVENT_LAST);
 

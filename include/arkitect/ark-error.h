@@ -32,6 +32,8 @@ typedef enum {
 	ARK_ERROR_LIMIT_EXCEEDED,
 	ARK_ERROR_STORAGE,
 	ARK_ERROR_INTERNAL,
+	ARK_ERROR_CONFLICT, /* a stale lease or fencing token, or a call the current state does not allow
+			    * (ABI 1.3) */
 	/*< private >*/
 	ARK_ERROR_LAST
 } ArkError;

@@ -71,9 +71,14 @@ typedef struct {
 	gint signal;	/* terminating signal, 0 if none */
 	gchar *error;	/* or NULL */
 	gchar *log_path; /* or NULL */
+	gchar *result;	 /* the JSON value a successful attempt produced, or NULL (ABI 1.3;
+			  * written by ATTEMPT_UPDATE; at most ARK_RESULT_MAX_BYTES) */
 	/*< private >*/
-	gpointer reserved[4];
+	gpointer reserved[3];
 } ArkAttemptRecord;
+
+/* the largest result a task may produce, as JSON text */
+#define ARK_RESULT_MAX_BYTES (1024 * 1024)
 
 /**
  * ArkEvent:
@@ -135,6 +140,23 @@ typedef struct {
 	gpointer reserved[4];
 } ArkEstimateRecord;
 
+/**
+ * ArkObjectRecord:
+ *
+ * A keyed JSON document the engine keeps beside runs: agents, their trust records, the
+ * assignments they hold. One record per (@kind, @key); ARK_STORE_OP_OBJECT_PUT inserts or
+ * replaces it, ARK_STORE_OP_OBJECT_DELETE removes it (@value is NULL then). Stores keep @value
+ * as given and never interpret it. (ABI 1.3)
+ */
+typedef struct {
+	gchar *kind;  /* a namespace: "agent", "trust", "assignment", [a-z0-9_-]+ */
+	gchar *key;   /* unique within @kind */
+	gchar *value; /* JSON text */
+	ArkTimestamp updated_at;
+	/*< private >*/
+	gpointer reserved[4];
+} ArkObjectRecord;
+
 ARK_API ArkRunRecord *ark_run_record_copy(const ArkRunRecord *record);
 ARK_API void ark_run_record_free(ArkRunRecord *record);
 ARK_API ArkTaskRecord *ark_task_record_copy(const ArkTaskRecord *record);
@@ -149,6 +171,9 @@ ARK_API void ark_audit_record_free(ArkAuditRecord *record);
 /* (ABI 1.2) */
 ARK_API ArkEstimateRecord *ark_estimate_record_copy(const ArkEstimateRecord *record);
 ARK_API void ark_estimate_record_free(ArkEstimateRecord *record);
+/* (ABI 1.3) */
+ARK_API ArkObjectRecord *ark_object_record_copy(const ArkObjectRecord *record);
+ARK_API void ark_object_record_free(ArkObjectRecord *record);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkRunRecord, ark_run_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkTaskRecord, ark_task_record_free)
@@ -156,6 +181,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAttemptRecord, ark_attempt_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEvent, ark_event_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkAuditRecord, ark_audit_record_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkEstimateRecord, ark_estimate_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkObjectRecord, ark_object_record_free)
 
 /* boxed GTypes so records can travel through signals */
 ARK_API GType ark_event_get_type(void);

@@ -27,10 +27,13 @@ typedef enum {
 	ARK_STORE_OP_TASK_INSERT,    /* every field */
 	ARK_STORE_OP_TASK_UPDATE,    /* every field but run_id, task_id, index */
 	ARK_STORE_OP_ATTEMPT_INSERT, /* every field */
-	ARK_STORE_OP_ATTEMPT_UPDATE, /* status, finished_at, exit_code, signal, error, log_path */
+	ARK_STORE_OP_ATTEMPT_UPDATE, /* status, finished_at, exit_code, signal, error, log_path,
+				      * result (ABI 1.3) */
 	ARK_STORE_OP_EVENT,
 	ARK_STORE_OP_AUDIT, /* every field; seq must follow the last one stored (ABI 1.1) */
 	ARK_STORE_OP_ESTIMATE, /* insert or replace, by workflow name and task id (ABI 1.2) */
+	ARK_STORE_OP_OBJECT_PUT,    /* insert or replace, by kind and key (ABI 1.3) */
+	ARK_STORE_OP_OBJECT_DELETE, /* by kind and key; nothing to delete is not an error (ABI 1.3) */
 } ArkStoreOpKind;
 
 typedef struct {
@@ -42,6 +45,7 @@ typedef struct {
 		ArkEvent event;
 		ArkAuditRecord audit; /* no larger than ArkRunRecord: the op did not grow */
 		ArkEstimateRecord estimate; /* (ABI 1.2) no larger either */
+		ArkObjectRecord object;	    /* (ABI 1.3) no larger either */
 	};
 } ArkStoreOp;
 
@@ -63,6 +67,10 @@ ARK_API void ark_store_batch_add_audit(ArkStoreBatch *batch, const ArkAuditRecor
 /* (ABI 1.2) only for a store that ark_store_supports_estimates() */
 ARK_API void ark_store_batch_add_estimate(ArkStoreBatch *batch,
 					  const ArkEstimateRecord *estimate);
+/* (ABI 1.3) only for a store that ark_store_supports_objects(); @kind is
+ * ARK_STORE_OP_OBJECT_PUT or ARK_STORE_OP_OBJECT_DELETE */
+ARK_API void ark_store_batch_add_object(ArkStoreBatch *batch, ArkStoreOpKind kind,
+					const ArkObjectRecord *object);
 /* a copy of @str owned by the batch, for strings that do not outlive the iteration */
 ARK_API const gchar *ark_store_batch_intern(ArkStoreBatch *batch, const gchar *str);
 ARK_API guint ark_store_batch_get_length(ArkStoreBatch *batch);
@@ -122,6 +130,9 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  *   no particular order; element type #ArkEstimateRecord. A store that has it also applies
  *   ARK_STORE_OP_ESTIMATE. Optional: without it the engine learns estimates for the life of the
  *   process only. (ABI 1.2)
+ * @list_objects: every object of @kind, ordered by key; element type #ArkObjectRecord. A store
+ *   that has it also applies ARK_STORE_OP_OBJECT_PUT and _DELETE. Optional: without it agents
+ *   and their trust live for the life of the process only. (ABI 1.3)
  *
  * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
  * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
@@ -151,9 +162,10 @@ struct _ArkStoreInterface {
 	GPtrArray *(*read_audit)(ArkStore *self, guint64 after_seq, guint limit, GError **error);
 	ArkAuditRecord *(*get_last_audit)(ArkStore *self, GError **error);
 	GPtrArray *(*list_estimates)(ArkStore *self, const gchar *workflow_name, GError **error);
+	GPtrArray *(*list_objects)(ArkStore *self, const gchar *kind, GError **error);
 
 	/*< private >*/
-	gpointer padding[12];
+	gpointer padding[11];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -182,5 +194,8 @@ ARK_API ArkAuditRecord *ark_store_get_last_audit(ArkStore *self, GError **error)
 ARK_API GPtrArray *ark_store_list_estimates(ArkStore *self, const gchar *workflow_name,
 					    GError **error);
 ARK_API gboolean ark_store_supports_estimates(ArkStore *self);
+/* ArkObjectRecord* (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without them (ABI 1.3) */
+ARK_API GPtrArray *ark_store_list_objects(ArkStore *self, const gchar *kind, GError **error);
+ARK_API gboolean ark_store_supports_objects(ArkStore *self);
 
 G_END_DECLS

@@ -67,6 +67,9 @@ typedef enum {
 	ARK_EVENT_DEADLINE_MISSED = 6,
 	/* (ABI 1.2) admission control accepted a run that may miss deadlines; data: the tasks */
 	ARK_EVENT_DEADLINE_AT_RISK = 7,
+	/* (ABI 1.3) an assignment of an agent task changed; @state is unused, data: assignment,
+	 * agent, state, piece (and reason when it ended badly) */
+	ARK_EVENT_ASSIGNMENT = 8,
 	/*< private >*/
 	ARK_EVENT_LAST
 } ArkEventKind;

@@ -105,9 +105,60 @@ typedef struct {
 	guint gpus;
 	guint concurrency_limit;	/* with @concurrency_key: most tasks holding the key at once */
 	const gchar *concurrency_key; /* a named concurrency key ("deploy-prod"), or NULL */
+	/* (ABI 1.3) */
+	JsonNode *input;	     /* the task's "input": any JSON value handed to its executor, or
+				      * NULL; agent tasks give it to their agents */
+	const struct _ArkAgentSpec *agent; /* the "agent" member, or NULL (executor "agent") */
 	/*< private >*/
-	gpointer reserved[4];
+	gpointer reserved[2];
 } ArkTaskSpec;
+
+/**
+ * ArkAgentAccept:
+ *
+ * The acceptance rule of an agent task: which results complete it. (ABI 1.3)
+ */
+typedef enum {
+	ARK_AGENT_ACCEPT_FIRST = 0,   /* the first completion is accepted (the default) */
+	ARK_AGENT_ACCEPT_SCHEMA = 1,  /* a result that satisfies @accept_schema */
+	ARK_AGENT_ACCEPT_COMMAND = 2, /* @accept_command, given the result on stdin, exits 0 */
+} ArkAgentAccept;
+
+#define ARK_AGENT_MAX_CAPABILITIES 64
+#define ARK_AGENT_MAX_CONTENDERS 64
+#define ARK_AGENT_MAX_SHARDS 10000
+#define ARK_AGENT_MIN_LEASE (1 * G_USEC_PER_SEC)
+#define ARK_AGENT_MAX_LEASE ((gint64)86400 * G_USEC_PER_SEC)
+
+/**
+ * ArkAgentSpec:
+ *
+ * The "agent" member of a task whose executor is "agent": what its agents must be able to do and
+ * how the work is shared among them (docs/agents.md). Owned by #ArkWorkflow like the task. (ABI 1.3)
+ *
+ *   "agent": { "capabilities": ["code-review"], "mode": "competitive", "contenders": 3,
+ *              "accept": { "schema": {...} } | { "command": ["jq", "-e", ".ok"] } | "first",
+ *              "shards": [ ... ] | "shards_from": "split", "lease": "2m", "max_handoffs": 5 }
+ */
+typedef struct _ArkAgentSpec {
+	gchar **capabilities; /* every one is required of an agent; NULL-terminated, at least one */
+	gchar *mode;	      /* coordinator name; "delegated" unless the task says otherwise */
+	guint contenders;     /* agents working on one piece of work at once (competitive), 1..64;
+			       * default 1, and 2 for mode "competitive" */
+	JsonNode *shards;     /* cooperative: a JSON array, one element per shard, or NULL */
+	gchar *shards_from;   /* cooperative: a task in "needs" whose result is the shard array,
+			       * or NULL */
+	ArkAgentAccept accept;
+	JsonNode *accept_schema;  /* ARK_AGENT_ACCEPT_SCHEMA: a JSON Schema (the subset in
+				   * docs/agents.md) */
+	gchar **accept_command;	  /* ARK_AGENT_ACCEPT_COMMAND: argv; NULL otherwise */
+	gint64 lease;		  /* microseconds an assignment is held without a heartbeat;
+				   * default 60 s, 1 s to 1 day */
+	guint max_handoffs;	  /* releases and lease expiries of one piece of work before the
+				   * task goes to the dead-letter queue; default 5, 1..1000 */
+	/*< private >*/
+	gpointer reserved[6];
+} ArkAgentSpec;
 
 #define ARK_WORKFLOW_MAX_CPUS 1000000
 #define ARK_WORKFLOW_MAX_GPUS 1000000

@@ -11,5 +11,6 @@
 #include <arkitect/ark-health.h>
 #include <arkitect/ark-plugin-loader.h>
 #include <arkitect/ark-engine.h>
+#include <arkitect/ark-engine-agents.h>
 
 #undef __ARKITECT_CORE_H_INSIDE__

@@ -16,6 +16,7 @@
 #include <arkitect/ark-store.h>
 #include <arkitect/ark-executor.h>
 #include <arkitect/ark-policy.h>
+#include <arkitect/ark-trust.h>
 #include <arkitect/ark-coordinator.h>
 #include <arkitect/ark-frontend.h>
 #include <arkitect/ark-registry.h>
