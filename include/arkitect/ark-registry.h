@@ -120,6 +120,8 @@ ARK_API gboolean ark_config_key_check_value(const ArkConfigKey *key, const gchar
  * @admin: the token has the admin scope
  * @origin: the peer, as audit records name it ("http 127.0.0.1:41234")
  * @request_id: the HTTP frontend's request id (also in the X-Request-Id response header)
+ * @agent_id: the agent whose token the request came with, or NULL; @actor is then the agent
+ *   id too and @admin FALSE: the mount must let it do only what an agent may (ABI 1.3)
  *
  * What the HTTP frontend learnt about a request before it handed it to a mount. (ABI 1.2)
  */
@@ -128,8 +130,9 @@ typedef struct {
 	gboolean admin;
 	const gchar *origin;
 	const gchar *request_id;
+	const gchar *agent_id;
 	/*< private >*/
-	gpointer reserved[4];
+	gpointer reserved[3];
 } ArkHttpRequestInfo;
 
 /**
