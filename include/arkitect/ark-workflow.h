@@ -234,6 +234,14 @@ typedef struct {
 	gint64 max;
 } ArkTaskSimulation;
 
+/*
+ * Checks @value against @schema, a JSON Schema in the subset agent tasks' "accept" uses (type,
+ * required, properties, additionalProperties false, items, enum, const, minimum, maximum,
+ * minLength, maxLength, minItems, maxItems). FALSE with ARK_ERROR_INVALID_ARGUMENT naming the
+ * first place that does not match ("$.items[2].name: expected a string"). (ABI 1.3)
+ */
+ARK_API gboolean ark_json_schema_check(JsonNode *schema, JsonNode *value, GError **error);
+
 /* TRUE and *@out when tasks[@index] has a "simulate" member */
 ARK_API gboolean ark_workflow_get_task_simulation(ArkWorkflow *self, guint index,
 						  ArkTaskSimulation *out);
