@@ -194,6 +194,9 @@ struct _ArkEngine {
 };
 
 #define ARK_ENGINE_LAG_PROBE_MS 250
+/* how deeply a task's result may nest: whoever reads it back parses it with json-glib, which
+ * recurses once per level */
+#define ARK_ENGINE_RESULT_MAX_DEPTH 64
 #define ARK_ENGINE_LAG_WINDOW (10 * G_USEC_PER_SEC)
 
 G_DEFINE_FINAL_TYPE(ArkEngine, ark_engine, G_TYPE_OBJECT)
@@ -1188,11 +1191,17 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 	task->arec->signal = result->signal;
 	task->arec->error = (gchar *)ark_store_batch_intern(self->batch, result->error);
 	task->arec->log_path = (gchar *)ark_store_batch_intern(self->batch, log_path);
+	/* only what a success produced: ark_engine_check_result() vetted it */
+	task->arec->result =
+	    result->status == ARK_ATTEMPT_STATUS_SUCCEEDED
+		? (gchar *)ark_store_batch_intern(self->batch, result->result)
+		: NULL;
 	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, task->arec);
 	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec->number,
 			     result->status, NULL);
 	task->arec->error = NULL;
 	task->arec->log_path = NULL;
+	task->arec->result = NULL;
 	task->arec->holder = NULL;
 	task->rec.exit_code = result->exit_code;
 
@@ -1256,13 +1265,47 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 	ark_engine_task_ended(self, task);
 }
 
+/*
+ * What an executor reports a success produced must be one JSON value of at most
+ * ARK_RESULT_MAX_BYTES: it is stored, handed to agents and to the tasks that read it, all of
+ * which parse it. A success with anything else is a failure of the task (the executor did not
+ * do what it was asked), written to @checked with the reason in @reason.
+ */
+static const ArkAttemptResult *
+ark_engine_check_result(const ArkAttemptResult *result, ArkAttemptResult *checked,
+			gchar **reason)
+{
+	g_autoptr(GError) error = NULL;
+	gsize len;
+
+	if (result->status != ARK_ATTEMPT_STATUS_SUCCEEDED || result->result == NULL)
+		return result;
+	len = strlen(result->result);
+	if (len > ARK_RESULT_MAX_BYTES)
+		*reason = g_strdup_printf("result is larger than 1 MiB (%" G_GSIZE_FORMAT " bytes)",
+					  len);
+	else if (!ark_json_validate(result->result, (gssize)len, ARK_ENGINE_RESULT_MAX_DEPTH,
+				    &error))
+		*reason = g_strdup_printf("result is not JSON: %s", error->message);
+	else
+		return result;
+	*checked = *result;
+	checked->status = ARK_ATTEMPT_STATUS_FAILED;
+	checked->error = *reason;
+	checked->result = NULL;
+	return checked;
+}
+
 static void
-ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *result,
+ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *reported,
 			       gpointer user_data)
 {
 	ArkEngineTask *task = user_data;
 	ArkEngineRun *run = task->run;
 	ArkEngine *self = run->engine;
+	ArkAttemptResult checked;
+	g_autofree gchar *reason = NULL;
+	const ArkAttemptResult *result;
 	gint64 duration;
 
 	/* fencing: only the attempt the engine started last may complete the task */
@@ -1274,6 +1317,7 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 		return;
 	}
 
+	result = ark_engine_check_result(reported, &checked, &reason);
 	ark_engine_task_release(self, task);
 	duration = ark_engine_now(self) - task->arec->started_at;
 	if (result->status == ARK_ATTEMPT_STATUS_SUCCEEDED)
@@ -2869,6 +2913,7 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, gboolean allow_finishe
 		task->arec->holder = NULL;
 		task->arec->error = NULL;
 		task->arec->log_path = NULL;
+		task->arec->result = NULL;
 	}
 	*out_attempts = g_steal_pointer(&attempts);
 	return run;
