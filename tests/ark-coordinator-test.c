@@ -523,8 +523,8 @@ ark_coordinator_test_cooperative_spreads(void)
 		guint map[3], n = 0, chosen;
 		for (guint i = 0; i < 3; i++) {
 			cands[i].load = load[i];
-			cands[i].max_load = 10;
-			if (load[i] < 10) {
+			cands[i].max_load = 30;
+			if (load[i] < 30) {
 				free_cands[n] = cands[i];
 				map[n++] = i;
 			}
@@ -533,8 +533,9 @@ ark_coordinator_test_cooperative_spreads(void)
 		load[map[chosen]]++;
 	}
 	g_test_message("loads %u %u %u", load[0], load[1], load[2]);
+	/* independent draws alone would scatter them (10 ± 2.6 each) */
 	for (guint i = 0; i < 3; i++)
-		g_assert_cmpuint(load[i], >=, 7);
+		g_assert_cmpuint(load[i], >=, 9);
 }
 
 /* a coordinator with only choose(), and that one wrong: what the wrappers make of it */
