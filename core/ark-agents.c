@@ -1507,7 +1507,7 @@ ark_agents_work_start(ArkAgents *self, ArkAttempt *attempt, GPtrArray *pieces, g
 	work->n_pieces = pieces->len;
 	work->pieces = g_new0(ArkAgentPiece, MAX(pieces->len, 1));
 	for (guint i = 0; i < pieces->len; i++) {
-		work->pieces[i].input = g_steal_pointer(&pieces->pdata[i]);
+		work->pieces[i].input = json_node_ref(g_ptr_array_index(pieces, i));
 		work->pieces[i].handbacks = g_ptr_array_new_with_free_func(g_free);
 		work->pieces[i].tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	}

@@ -511,18 +511,25 @@ test_claim(Fixture *f, gconstpointer data)
 static void
 test_claim_long_poll(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *a = NULL;
 	g_autofree gchar *run_id = NULL;
 	g_autoptr(GCancellable) gone = g_cancellable_new();
+	g_autoptr(JsonObject) agent = NULL;
 	Claim c = {0};
 	Claim late = {0};
 
-	ark_engine_claim_assignment(f->engine, a, 60 * SEC, NULL, claim_cb, &c);
+	fixture_close(f);
+	g_key_file_set_string(f->config, "agents", "heartbeat-timeout", "1m");
+	fixture_open(f, T0);
+	a = agent_simple(f, "a");
+	ark_engine_claim_assignment(f->engine, a, ARK_AGENT_MAX_WAIT, NULL, claim_cb, &c);
 	iterate(f);
 	g_assert_false(c.called);
-	/* waiting keeps it online, however long it waits */
-	advance(f, 11 * 60 * SEC / 2);
+	/* waiting keeps it online, longer than the heartbeat-timeout */
+	advance(f, 4 * 60 * SEC);
 	g_assert_false(c.called);
+	agent = ark_engine_get_agent(f->engine, a, NULL);
+	g_assert_cmpstr(json_object_get_string_member(agent, "state"), ==, "online");
 	run_id = submit(f, delegated_wf);
 	iterate(f);
 	g_assert_true(c.called);
@@ -530,6 +537,7 @@ test_claim_long_poll(Fixture *f, gconstpointer data)
 	g_assert_nonnull(c.assignment);
 	g_assert_cmpstr(json_object_get_string_member(c.assignment, "run_id"), ==, run_id);
 	g_assert_cmpuint(fence_of(c.assignment), >, 0);
+	complete_ok(f, a, c.assignment, "1", "completed");
 	claim_clear(&c);
 
 	/* a wait that runs out is answered with nothing */
