@@ -1054,8 +1054,10 @@ ark_agents_answer(ArkAgents *self, ArkClaimWaiter *w, gboolean claim, const GErr
 	if (agent != NULL) {
 		if (agent->waiting > 0)
 			agent->waiting--;
-		/* it waited until now: that counts as being heard from */
-		ark_agents_touch(self, agent);
+		/* it waited until now: that counts as being heard from (not at shutdown: nothing
+		 * is recorded any more) */
+		if (!self->stopped)
+			ark_agents_touch(self, agent);
 	}
 	if (claim && error == NULL && agent != NULL)
 		a = ark_agents_oldest_offer(self, w->agent_id);
