@@ -1856,7 +1856,7 @@ ark_agents_assignment_from_record(const ArkObjectRecord *rec)
 	a->run_id = g_strdup(json_object_get_string_member(obj, "run_id"));
 	a->task_id = g_strdup(json_object_get_string_member(obj, "task_id"));
 	a->agent_id = g_strdup(json_object_get_string_member(obj, "agent_id"));
-	a->mode = g_strdup(json_object_get_string_member_with_default(obj, "mode", "delegated"));
+	a->mode = g_strdup(json_object_get_string_member_with_default(obj, "mode", ""));
 	a->state = state;
 	a->attempt = (guint)MIN(ark_agents_get_uint(obj, "attempt"), G_MAXUINT);
 	a->piece = (guint)MIN(ark_agents_get_uint(obj, "piece"), G_MAXUINT);
