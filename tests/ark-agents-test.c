@@ -905,8 +905,7 @@ test_command_acceptance(Fixture *f, gconstpointer data)
 static void
 test_cooperative(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *ids[3] = {agent_simple(f, "a"), agent_simple(f, "b"),
-				    agent_simple(f, "c")};
+	gchar *ids[3] = {agent_simple(f, "a"), agent_simple(f, "b"), agent_simple(f, "c")};
 	g_autofree gchar *run_id = submit(
 	    f, "{\"name\":\"coop\",\"tasks\":[{\"id\":\"review\",\"executor\":\"agent\","
 	       "\"agent\":{\"capabilities\":[\"review\"],\"mode\":\"cooperative\","
@@ -940,8 +939,10 @@ test_cooperative(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 	result = attempt_result(f, run_id, "review");
 	g_assert_cmpstr(result, ==, "[\"X\",\"Y\",\"Z\"]");
-	for (guint i = 0; i < 3; i++)
+	for (guint i = 0; i < 3; i++) {
 		json_object_unref(got[i]);
+		g_free(ids[i]);
+	}
 }
 
 static void
