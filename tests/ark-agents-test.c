@@ -52,7 +52,8 @@ fixture_open(Fixture *f, ArkTimestamp now)
 	g_assert_no_error(error);
 	g_assert_true(ark_store_open(f->store, f->dir, &error));
 	g_assert_no_error(error);
-	f->clock = ark_clock_new_virtual(now);
+	/* 0: the wall clock */
+	f->clock = now != 0 ? ark_clock_new_virtual(now) : NULL;
 	f->engine = ark_engine_new(registry, f->store);
 	ark_engine_set_state_dir(f->engine, f->dir);
 	ark_engine_set_config(f->engine, f->config);
@@ -1365,6 +1366,43 @@ test_interrupt_keeps_assignments(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
+static gboolean
+assignment_expired(gpointer user_data)
+{
+	StateWait *w = user_data;
+	g_autofree gchar *state = assignment_state(w->f, w->id);
+	return g_strcmp0(state, "expired") == 0;
+}
+
+/* the daemon's case: real timers on the wall clock (the waits are hang guards only) */
+static void
+test_wall_clock(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(JsonObject) got = NULL;
+	g_autoptr(JsonObject) again = NULL;
+	StateWait w = {f, NULL};
+	RunWait rw = {f, NULL};
+
+	fixture_close(f);
+	fixture_open(f, 0);
+	a = agent_simple(f, "a");
+	run_id = submit(
+	    f, "{\"name\":\"wall\",\"tasks\":[{\"id\":\"review\",\"executor\":\"agent\","
+	       "\"agent\":{\"capabilities\":[\"review\"],\"lease\":\"1s\"}}]}");
+	got = claim(f, a);
+	g_assert_nonnull(got);
+	w.id = id_of(got);
+	ark_test_loop_run_until(assignment_expired, &w, 30000);
+	again = claim(f, a);
+	g_assert_nonnull(again);
+	complete_ok(f, a, again, "1", "completed");
+	rw.run_id = run_id;
+	ark_test_loop_run_until(run_done, &rw, 30000);
+	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+}
+
 /* what the engine reports ------------------------------------------------------------------------- */
 
 static void
@@ -1477,6 +1515,7 @@ main(int argc, char **argv)
 	ADD("/agents/deregister", test_deregister_reassigns);
 	ADD("/agents/cancel", test_cancel_run);
 	ADD("/agents/fail", test_fail);
+	ADD("/agents/lease/wall-clock", test_wall_clock);
 	ADD("/agents/timeout", test_timeout);
 	ADD("/agents/restart/interrupted", test_interrupt_keeps_assignments);
 	ADD("/agents/restart/mid-lease", test_restart_mid_lease);
