@@ -692,6 +692,19 @@ test_credentials(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(state, ==, "claimed");
 	complete_ok(f, holder, got, "\"mine\"", "completed");
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+	/* the attempt is on record, with who tried */
+	{
+		g_autoptr(GPtrArray) audit = ark_store_read_audit(f->store, 0, 0, &error);
+		gboolean denied = FALSE;
+		g_assert_no_error(error);
+		for (guint i = 0; i < audit->len; i++) {
+			ArkAuditRecord *r = g_ptr_array_index(audit, i);
+			denied |= g_strcmp0(r->action, "assignment.complete") == 0 &&
+				  g_strcmp0(r->actor, intruder) == 0 &&
+				  g_strcmp0(r->result, "permission-denied") == 0;
+		}
+		g_assert_true(denied);
+	}
 }
 
 static void
@@ -1161,6 +1174,20 @@ test_deregister_reassigns(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(state, ==, "cancelled");
 	taken = claim(f, b);
 	g_assert_nonnull(taken);
+	/* a claim the removed agent was waiting in learns that it is gone */
+	{
+		Claim c = {0};
+		g_autofree gchar *d = agent_simple(f, "d");
+		ark_engine_claim_assignment(f->engine, d, 60 * SEC, NULL, claim_cb, &c);
+		iterate(f);
+		g_assert_false(c.called);
+		g_assert_true(ark_engine_deregister_agent(f->engine, d, "tester", &error));
+		g_assert_no_error(error);
+		iterate(f);
+		g_assert_true(c.called);
+		g_assert_error(c.error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		claim_clear(&c);
+	}
 	/* the removed agent can do nothing more */
 	{
 		g_autoptr(JsonObject) late = complete(f, a, got, "1", &error);
