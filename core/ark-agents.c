@@ -27,6 +27,7 @@
 #define ARK_AGENTS_KEEP_ENDED ((gint64)3600 * G_USEC_PER_SEC) /* ended assignments answer calls */
 #define ARK_AGENTS_SAME_AGENT_LIMIT 3 /* one agent handing one piece back this often: a loop */
 #define ARK_AGENTS_MAX_CAPABILITY_LEN 128
+#define ARK_AGENTS_MAX_RESULT_DEPTH 60 /* the engine stores results nested up to 64 deep */
 #define ARK_AGENTS_CHOICE_SHOWN 16 /* candidates an assignment's "choice" lists besides the chosen */
 
 typedef enum {
@@ -230,6 +231,30 @@ ark_agents_get_uint(JsonObject *obj, const gchar *name)
 	    json_node_get_value_type(node) != G_TYPE_INT64 || json_node_get_int(node) < 0)
 		return 0;
 	return (guint64)json_node_get_int(node);
+}
+
+/* whether @node nests no deeper than @max: what the engine stores as a result it also checks */
+static gboolean
+ark_agents_depth_ok(JsonNode *node, guint max)
+{
+	if (max == 0)
+		return FALSE;
+	if (JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *array = json_node_get_array(node);
+		for (guint i = 0; i < json_array_get_length(array); i++) {
+			if (!ark_agents_depth_ok(json_array_get_element(array, i), max - 1))
+				return FALSE;
+		}
+	} else if (JSON_NODE_HOLDS_OBJECT(node)) {
+		JsonObjectIter iter;
+		JsonNode *member;
+		json_object_iter_init(&iter, json_node_get_object(node));
+		while (json_object_iter_next(&iter, NULL, &member)) {
+			if (!ark_agents_depth_ok(member, max - 1))
+				return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 static gchar *
@@ -2236,10 +2261,12 @@ ark_agents_parse_spec(JsonObject *spec, GError **error)
 			return NULL;
 		}
 		text = json_to_string(metadata, FALSE);
-		if (strlen(text) > ARK_AGENT_MAX_METADATA_BYTES) {
+		if (strlen(text) > ARK_AGENT_MAX_METADATA_BYTES ||
+		    !ark_agents_depth_ok(metadata, ARK_AGENTS_MAX_RESULT_DEPTH)) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "metadata: at most %d bytes of JSON are allowed",
-				    ARK_AGENT_MAX_METADATA_BYTES);
+				    "metadata: at most %d bytes of JSON, nested at most %d deep, are "
+				    "allowed",
+				    ARK_AGENT_MAX_METADATA_BYTES, ARK_AGENTS_MAX_RESULT_DEPTH);
 			return NULL;
 		}
 	}
@@ -2722,10 +2749,12 @@ ark_engine_assignment_heartbeat(ArkEngine *engine, const gchar *agent_id,
 		return NULL;
 	if (progress != NULL) {
 		g_autofree gchar *text = json_to_string(progress, FALSE);
-		if (strlen(text) > ARK_AGENT_MAX_PROGRESS_BYTES) {
+		if (strlen(text) > ARK_AGENT_MAX_PROGRESS_BYTES ||
+		    !ark_agents_depth_ok(progress, ARK_AGENTS_MAX_RESULT_DEPTH)) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "progress: at most %d bytes of JSON are allowed",
-				    ARK_AGENT_MAX_PROGRESS_BYTES);
+				    "progress: at most %d bytes of JSON, nested at most %d deep, "
+				    "are allowed",
+				    ARK_AGENT_MAX_PROGRESS_BYTES, ARK_AGENTS_MAX_RESULT_DEPTH);
 			return NULL;
 		}
 		g_clear_pointer(&a->progress, json_node_unref);
@@ -2797,6 +2826,11 @@ ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
 			g_set_error(&local_error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 				    "result: at most %d bytes of JSON are allowed",
 				    ARK_RESULT_MAX_BYTES);
+		/* merged into the task's result one level down */
+		else if (!ark_agents_depth_ok(result, ARK_AGENTS_MAX_RESULT_DEPTH))
+			g_set_error(&local_error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "result: nested deeper than %d levels",
+				    ARK_AGENTS_MAX_RESULT_DEPTH);
 	}
 	if (local_error != NULL) {
 		ark_agents_audit(self, agent_id, "assignment.complete", assignment_id, local_error,

@@ -755,6 +755,21 @@ test_bad_input(Fixture *f, gconstpointer data)
 		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
 		g_clear_error(&error);
 	}
+	/* nested too deep for the task's result */
+	{
+		g_autoptr(GString) deep = g_string_new(NULL);
+		g_autoptr(JsonNode) deep_node = NULL;
+		for (guint i = 0; i < 100; i++)
+			g_string_append_c(deep, '[');
+		for (guint i = 0; i < 100; i++)
+			g_string_append_c(deep, ']');
+		deep_node = json_from_string(deep->str, NULL);
+		g_assert_nonnull(deep_node);
+		g_assert_null(ark_engine_complete_assignment(f->engine, a, id_of(got),
+							     fence_of(got), deep_node, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_clear_error(&error);
+	}
 	state = assignment_state(f, id_of(got));
 	g_assert_cmpstr(state, ==, "claimed");
 	complete_ok(f, a, got, "null", "completed");
