@@ -152,6 +152,7 @@ struct _ArkAgents {
 	guint deliver_id;
 	GCancellable *checks; /* cancels the acceptance commands still running at the end */
 	gboolean stopped;
+	gboolean loaded_active; /* assignments held before a restart may still be orphans */
 
 	ArkMetric *m_agents;
 	ArkMetric *m_assignments;
@@ -953,6 +954,11 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index, GPtrArr
 static void
 ark_agents_sweep_orphans(ArkAgents *self)
 {
+	/* at run time an attempt ends what it holds; only a restart leaves orphans, found once the
+	 * runs were resumed (before the first match) */
+	if (!self->loaded_active)
+		return;
+	self->loaded_active = FALSE;
 	for (guint i = 0; i < self->order->len; i++) {
 		ArkAssignment *a = g_ptr_array_index(self->order, i);
 		if (a->work == NULL && ark_assignment_is_active(a))
@@ -2030,6 +2036,8 @@ ark_agents_load(ArkAgents *self, GError **error)
 		agent = g_hash_table_lookup(self->agents, a->agent_id);
 		if (ark_assignment_is_active(a) && agent != NULL)
 			agent->load++;
+		if (ark_assignment_is_active(a))
+			self->loaded_active = TRUE;
 		self->next_fence = MAX(self->next_fence, a->fence);
 		self->next_seq = MAX(self->next_seq, a->seq);
 		g_hash_table_insert(self->assignments, a->id, a);

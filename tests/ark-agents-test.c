@@ -1445,6 +1445,28 @@ test_wall_clock(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
+/* a run nobody resumes: what its agents held is cancelled, and their slots are free again */
+static void
+test_restart_orphan(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *run_id = submit(f, delegated_wf);
+	g_autoptr(JsonObject) got = claim(f, a);
+	g_autoptr(JsonObject) agent = NULL;
+	g_autofree gchar *state = NULL;
+	ArkTimestamp now;
+
+	g_assert_nonnull(got);
+	now = ark_clock_get_time(f->clock);
+	fixture_close(f);
+	fixture_open(f, now + SEC);
+	g_assert_null(claim(f, a));
+	state = assignment_state(f, id_of(got));
+	g_assert_cmpstr(state, ==, "cancelled");
+	agent = ark_engine_get_agent(f->engine, a, NULL);
+	g_assert_cmpint(json_object_get_int_member(agent, "load"), ==, 0);
+}
+
 /* what the engine reports ------------------------------------------------------------------------- */
 
 static void
@@ -1560,6 +1582,7 @@ main(int argc, char **argv)
 	ADD("/agents/lease/wall-clock", test_wall_clock);
 	ADD("/agents/timeout", test_timeout);
 	ADD("/agents/restart/interrupted", test_interrupt_keeps_assignments);
+	ADD("/agents/restart/orphan", test_restart_orphan);
 	ADD("/agents/restart/mid-lease", test_restart_mid_lease);
 	ADD("/agents/restart/expired", test_restart_expired_meanwhile);
 	ADD("/agents/report", test_events_metrics_audit);
