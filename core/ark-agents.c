@@ -2182,15 +2182,12 @@ static gboolean
 ark_agents_check_capability_name(const gchar *name, GError **error)
 {
 	gsize len = strlen(name);
+	gboolean ok = len > 0 && len <= ARK_AGENTS_MAX_CAPABILITY_LEN;
 
-	if (len == 0 || len > ARK_AGENTS_MAX_CAPABILITY_LEN)
-		goto bad;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(name[i]) && strchr("._:/-", name[i]) == NULL)
-			goto bad;
-	}
-	return TRUE;
-bad:
+	for (gsize i = 0; ok && i < len; i++)
+		ok = g_ascii_isalnum(name[i]) || strchr("._:/-", name[i]) != NULL;
+	if (ok)
+		return TRUE;
 	g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 		    "capabilities: '%.64s' is not a capability name (1 to %d of A-Z a-z 0-9 . _ : "
 		    "/ -)",
