@@ -28,7 +28,8 @@
 #define ARK_AGENTS_SAME_AGENT_LIMIT 3 /* one agent handing one piece back this often: a loop */
 #define ARK_AGENTS_MAX_CAPABILITY_LEN 128
 #define ARK_AGENTS_MAX_RESULT_DEPTH 60 /* the engine stores results nested up to 64 deep */
-#define ARK_AGENTS_CHOICE_SHOWN 16 /* candidates an assignment's "choice" lists besides the chosen */
+/* candidates an assignment's "choice" lists besides the chosen ones */
+#define ARK_AGENTS_CHOICE_SHOWN 16
 
 typedef enum {
 	ARK_ASSIGNMENT_OFFERED,
@@ -930,7 +931,8 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index, GPtrArr
 		return;
 	cands = g_new0(ArkAgentCandidate, agents->len);
 	for (guint i = 0; i < agents->len; i++)
-		ark_agents_fill_candidate(self, g_ptr_array_index(agents, i), work->spec, &cands[i]);
+		ark_agents_fill_candidate(self, g_ptr_array_index(agents, i), work->spec,
+					  &cands[i]);
 	chosen = g_new0(guint, want);
 	n = ark_coordinator_choose(work->coordinator, work->spec, cands, agents->len, chosen, want);
 	/* a coordinator is a plugin: what it answers is checked */
@@ -1012,10 +1014,11 @@ ark_agents_schedule_match(ArkAgents *self)
 {
 	/* before the engine's idle tick, so that the offers share its commit */
 	if (self->match_id == 0 && !self->stopped)
-		self->match_id = g_idle_add_full(G_PRIORITY_DEFAULT, ark_agents_match_cb, self, NULL);
+		self->match_id =
+		    g_idle_add_full(G_PRIORITY_DEFAULT, ark_agents_match_cb, self, NULL);
 }
 
-/* claims ----------------------------------------------------------------------------------------- */
+/* claims --------------------------------------------------------------------------------------- */
 
 static JsonObject *
 ark_assignment_to_json(ArkAgents *self, ArkAssignment *a, gboolean for_agent)
@@ -1191,7 +1194,7 @@ ark_agents_waiter_cancelled_cb(GCancellable *cancellable, gpointer user_data)
 	ark_agents_schedule_deliver(self);
 }
 
-/* works: the attempts of agent tasks ------------------------------------------------------------ */
+/* works: the attempts of agent tasks ----------------------------------------------------------- */
 
 static void
 ark_agent_work_free(ArkAgentWork *work)
@@ -1586,7 +1589,8 @@ ark_agents_work_start(ArkAgents *self, ArkAttempt *attempt, GPtrArray *pieces, g
 	for (guint i = 0; i < pieces->len; i++) {
 		work->pieces[i].input = json_node_ref(g_ptr_array_index(pieces, i));
 		work->pieces[i].handbacks = g_ptr_array_new_with_free_func(g_free);
-		work->pieces[i].tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		work->pieces[i].tried =
+		    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		work->pieces[i].holders = g_ptr_array_new();
 	}
 	if (spec->timeout > 0)
@@ -1711,7 +1715,7 @@ ark_agents_new(ArkEngine *engine)
 	    "assignments the engine knows (held, and ended ones kept for an hour) by state",
 	    (const gchar *[]){"state", NULL});
 	self->m_outcomes = ark_metrics_counter(metrics, "arkitect_agent_assignments_total",
-					       "assignments that ended, by agent and how they ended",
+					       "assignments that ended, by agent and outcome",
 					       (const gchar *[]){"agent", "outcome", NULL});
 	self->m_trust = ark_metrics_gauge(
 	    metrics, "arkitect_agent_trust",
@@ -2013,14 +2017,15 @@ ark_agents_load(ArkAgents *self, GError **error)
 		    !ark_trust_from_json(json_node_get_object(node), &t, NULL))
 			continue;
 		*ark_agent_get_trust(agent, slash + 1) = t;
-		ark_metric_series_set(ark_metric_series(self->m_trust,
-							(const gchar *[]){agent_id, slash + 1, NULL}),
-				      ark_trust_get_mean(&t));
+		ark_metric_series_set(
+		    ark_metric_series(self->m_trust, (const gchar *[]){agent_id, slash + 1, NULL}),
+		    ark_trust_get_mean(&t));
 	}
 	for (guint i = 0; i < state->len; i++) {
 		const ArkObjectRecord *rec = g_ptr_array_index(state, i);
 		g_autoptr(JsonNode) node = json_from_string(rec->value, NULL);
-		if (g_strcmp0(rec->key, "fence") == 0 && node != NULL && JSON_NODE_HOLDS_OBJECT(node))
+		if (g_strcmp0(rec->key, "fence") == 0 && node != NULL &&
+		    JSON_NODE_HOLDS_OBJECT(node))
 			self->next_fence = MAX(self->next_fence,
 					       ark_agents_get_uint(json_node_get_object(node),
 								   "fence"));
@@ -2128,7 +2133,7 @@ ark_agents_explain_task(ArkAgents *self, const gchar *run_id, const gchar *task_
 			       waiting->str);
 }
 
-/* the engine API (ark-engine-agents.h) ---------------------------------------------------------- */
+/* the engine API (ark-engine-agents.h) --------------------------------------------------------- */
 
 static ArkAgents *
 ark_agents_get(ArkEngine *engine)
@@ -2269,8 +2274,8 @@ ark_agents_parse_spec(JsonObject *spec, GError **error)
 		if (strlen(text) > ARK_AGENT_MAX_METADATA_BYTES ||
 		    !ark_agents_depth_ok(metadata, ARK_AGENTS_MAX_RESULT_DEPTH)) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "metadata: at most %d bytes of JSON, nested at most %d deep, are "
-				    "allowed",
+				    "metadata: at most %d bytes of JSON, nested at most %d deep, "
+				    "are allowed",
 				    ARK_AGENT_MAX_METADATA_BYTES, ARK_AGENTS_MAX_RESULT_DEPTH);
 			return NULL;
 		}

@@ -188,10 +188,12 @@ attempt_result(Fixture *f, const gchar *run_id, const gchar *task_id)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) attempts = ark_store_list_attempts(f->store, run_id, task_id, &error);
+	ArkAttemptRecord *last;
 
 	g_assert_no_error(error);
 	g_assert_cmpuint(attempts->len, >, 0);
-	return g_strdup(((ArkAttemptRecord *)g_ptr_array_index(attempts, attempts->len - 1))->result);
+	last = g_ptr_array_index(attempts, attempts->len - 1);
+	return g_strdup(last->result);
 }
 
 /* registers an agent; returns its id, and its token in @out_token */
@@ -200,7 +202,8 @@ agent_new(Fixture *f, const gchar *name, const gchar *capabilities, guint max,
 	  gchar **out_token)
 {
 	g_autofree gchar *text = g_strdup_printf(
-	    "{\"name\":\"%s\",\"capabilities\":%s,\"max_assignments\":%u}", name, capabilities, max);
+	    "{\"name\":\"%s\",\"capabilities\":%s,\"max_assignments\":%u}", name, capabilities,
+	    max);
 	g_autoptr(JsonObject) spec = parse_object(text);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) out = ark_engine_register_agent(f->engine, spec, "tester", &error);
@@ -442,7 +445,7 @@ test_token_auth(Fixture *f, gconstpointer data)
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 }
 
-/* claims ---------------------------------------------------------------------------------------- */
+/* claims --------------------------------------------------------------------------------------- */
 
 static void
 test_claim(Fixture *f, gconstpointer data)
@@ -560,7 +563,7 @@ test_claim_long_poll(Fixture *f, gconstpointer data)
 	claim_clear(&late);
 }
 
-/* leases and fencing ----------------------------------------------------------------------------- */
+/* leases and fencing --------------------------------------------------------------------------- */
 
 static void
 test_lease_expiry(Fixture *f, gconstpointer data)
@@ -632,7 +635,8 @@ test_heartbeat_extends_lease(Fixture *f, gconstpointer data)
 	state = assignment_state(f, id_of(got));
 	g_assert_cmpstr(state, ==, "claimed");
 	{
-		g_autoptr(JsonObject) shown = ark_engine_get_assignment(f->engine, id_of(got), &error);
+		g_autoptr(JsonObject) shown =
+		    ark_engine_get_assignment(f->engine, id_of(got), &error);
 		JsonObject *p = json_object_get_object_member(shown, "progress");
 		g_assert_cmpfloat(json_object_get_double_member(p, "done"), ==, 0.5);
 	}
@@ -776,7 +780,7 @@ test_bad_input(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
-/* modes ----------------------------------------------------------------------------------------- */
+/* modes ---------------------------------------------------------------------------------------- */
 
 static void
 test_competitive(Fixture *f, gconstpointer data)
@@ -1013,7 +1017,7 @@ test_shards_from(Fixture *f, gconstpointer data)
 		json_object_unref(got[i]);
 }
 
-/* the loop guard -------------------------------------------------------------------------------- */
+/* the loop guard ------------------------------------------------------------------------------- */
 
 static void
 test_loop_same_agent(Fixture *f, gconstpointer data)
@@ -1261,7 +1265,7 @@ test_fail(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(reason, a));
 }
 
-/* restarts ---------------------------------------------------------------------------------------- */
+/* restarts ------------------------------------------------------------------------------------- */
 
 static void
 test_restart_mid_lease(Fixture *f, gconstpointer data)
@@ -1467,7 +1471,7 @@ test_restart_orphan(Fixture *f, gconstpointer data)
 	g_assert_cmpint(json_object_get_int_member(agent, "load"), ==, 0);
 }
 
-/* what the engine reports ------------------------------------------------------------------------- */
+/* what the engine reports ---------------------------------------------------------------------- */
 
 static void
 test_events_metrics_audit(Fixture *f, gconstpointer data)
