@@ -140,25 +140,28 @@ ark_json_schema_node_depth(JsonNode *node, guint limit)
 {
 	guint deepest = 0;
 
+	if (!JSON_NODE_HOLDS_OBJECT(node) && !JSON_NODE_HOLDS_ARRAY(node))
+		return 0;
+	/* a container past the limit: deeper than allowed, however deep it goes */
 	if (limit == 0)
 		return 1;
 	if (JSON_NODE_HOLDS_OBJECT(node)) {
 		JsonObjectIter iter;
 		JsonNode *member;
 		json_object_iter_init(&iter, json_node_get_object(node));
-		while (json_object_iter_next(&iter, NULL, &member) && deepest < limit)
-			deepest = MAX(deepest, ark_json_schema_node_depth(member, limit - 1));
-		return deepest + 1;
-	}
-	if (JSON_NODE_HOLDS_ARRAY(node)) {
+		while (json_object_iter_next(&iter, NULL, &member) && deepest < limit) {
+			guint d = ark_json_schema_node_depth(member, limit - 1);
+			deepest = MAX(deepest, d);
+		}
+	} else {
 		JsonArray *array = json_node_get_array(node);
 		for (guint i = 0; i < json_array_get_length(array) && deepest < limit; i++) {
-			deepest = MAX(deepest, ark_json_schema_node_depth(
-						   json_array_get_element(array, i), limit - 1));
+			guint d = ark_json_schema_node_depth(json_array_get_element(array, i),
+							     limit - 1);
+			deepest = MAX(deepest, d);
 		}
-		return deepest + 1;
 	}
-	return 0;
+	return deepest + 1;
 }
 
 static gboolean ark_json_schema_walk(ArkJsonSchemaWalk *w, JsonNode *schema);

@@ -169,7 +169,8 @@ ark_json_validate(const gchar *text, gssize length, guint max_depth, GError **er
 		s.pos = (gsize)(bad - text);
 		return ark_json_scan_fail(&s, *bad == '\0' ? "a nul byte" : "invalid UTF-8");
 	}
-	stack = g_malloc(MAX(max_depth, 1));
+	/* no text nests deeper than it is long */
+	stack = g_malloc(MAX(MIN((gsize)max_depth, s.len), 1));
 
 	for (gboolean in_object = FALSE;;) {
 		gchar c;

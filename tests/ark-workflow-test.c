@@ -85,6 +85,8 @@ ark_workflow_test_assert_retry_equal(const ArkRetryPolicy *a, const ArkRetryPoli
 			b->n_exit_codes * sizeof(gint));
 }
 
+static void ark_workflow_test_assert_agent_equal(const ArkAgentSpec *a, const ArkAgentSpec *b);
+
 /* every field an executor, a policy or the engine can read */
 static void
 ark_workflow_test_assert_spec_equal(const ArkTaskSpec *a, const ArkTaskSpec *b)
@@ -110,6 +112,11 @@ ark_workflow_test_assert_spec_equal(const ArkTaskSpec *a, const ArkTaskSpec *b)
 	g_assert_cmpuint(a->index, ==, b->index);
 	ark_workflow_test_assert_retry_equal(&a->retry, &b->retry);
 	g_assert_cmpint(a->queue_timeout, ==, b->queue_timeout);
+	if (a->input == NULL || b->input == NULL)
+		g_assert_true(a->input == b->input);
+	else
+		g_assert_true(json_node_equal(a->input, b->input));
+	ark_workflow_test_assert_agent_equal(a->agent, b->agent);
 }
 
 /* what the store keeps must read back as the same workflow, and read back again unchanged */
@@ -1567,6 +1574,420 @@ ark_workflow_test_simulate(void)
 	g_assert_cmpint(sim.kind, ==, ARK_SIMULATION_UNIFORM);
 }
 
+/* ---- agent tasks and input ---- */
+
+static void
+ark_workflow_test_assert_agent_equal(const ArkAgentSpec *a, const ArkAgentSpec *b)
+{
+	if (a == NULL || b == NULL) {
+		g_assert_true(a == b);
+		return;
+	}
+	ark_workflow_test_assert_strv_equal(a->capabilities, b->capabilities);
+	g_assert_cmpstr(a->mode, ==, b->mode);
+	g_assert_cmpuint(a->contenders, ==, b->contenders);
+	g_assert_true((a->shards == NULL) == (b->shards == NULL));
+	if (a->shards != NULL)
+		g_assert_true(json_node_equal(a->shards, b->shards));
+	g_assert_cmpstr(a->shards_from, ==, b->shards_from);
+	g_assert_cmpint(a->accept, ==, b->accept);
+	g_assert_true((a->accept_schema == NULL) == (b->accept_schema == NULL));
+	if (a->accept_schema != NULL)
+		g_assert_true(json_node_equal(a->accept_schema, b->accept_schema));
+	ark_workflow_test_assert_strv_equal(a->accept_command, b->accept_command);
+	g_assert_cmpint(a->lease, ==, b->lease);
+	g_assert_cmpuint(a->max_handoffs, ==, b->max_handoffs);
+}
+
+static gchar *
+ark_workflow_test_json(JsonNode *node)
+{
+	return json_to_string(node, FALSE);
+}
+
+/* tests/workflows/valid/agents.json: what each member says, and what it leaves to defaults */
+static void
+ark_workflow_test_agent_fields(void)
+{
+	g_autofree gchar *path =
+	    g_test_build_filename(G_TEST_DIST, "workflows", "valid", "agents.json", NULL);
+	g_autofree gchar *data = ark_test_read_file(path);
+	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
+	const gchar *const review_c[] = {"code-review", "c", NULL};
+	const gchar *const jq[] = {"jq", "-e", ".ok", NULL};
+	const ArkTaskSpec *t;
+	const ArkAgentSpec *a;
+	g_autofree gchar *text = NULL;
+
+	/* input on tasks of any executor; no agent on them */
+	t = ark_workflow_lookup_task(workflow, "split");
+	g_assert_null(t->agent);
+	text = ark_workflow_test_json(t->input);
+	g_assert_cmpstr(text, ==, "[{\"file\":\"a.c\"},{\"file\":\"b.c\"}]");
+	g_clear_pointer(&text, g_free);
+	t = ark_workflow_lookup_task(workflow, "plain");
+	g_assert_null(t->agent);
+	text = ark_workflow_test_json(t->input);
+	g_assert_cmpstr(text, ==, "{\"nested\":{\"list\":[1,2.5,\"three\",true,null]}}");
+	g_clear_pointer(&text, g_free);
+
+	/* the defaults of everything it leaves out; lease and max_handoffs from "defaults" */
+	t = ark_workflow_lookup_task(workflow, "delegated");
+	g_assert_cmpstr(t->executor, ==, "agent");
+	g_assert_cmpstr(json_node_get_string(t->input), ==, "review this");
+	a = t->agent;
+	g_assert_nonnull(a);
+	g_assert_cmpstrv(a->capabilities, review_c);
+	g_assert_cmpstr(a->mode, ==, "delegated");
+	g_assert_cmpuint(a->contenders, ==, 1);
+	g_assert_cmpint(a->accept, ==, ARK_AGENT_ACCEPT_FIRST);
+	g_assert_null(a->accept_schema);
+	g_assert_null(a->accept_command);
+	g_assert_null(a->shards);
+	g_assert_null(a->shards_from);
+	g_assert_cmpint(a->lease, ==, 90 * SEC);
+	g_assert_cmpuint(a->max_handoffs, ==, 2);
+	g_assert_cmpint(t->timeout, ==, 3600 * SEC);
+
+	/* competitive: two contenders unless it says; its own lease and handoffs win */
+	a = ark_workflow_lookup_task(workflow, "competing")->agent;
+	g_assert_null(ark_workflow_lookup_task(workflow, "competing")->input);
+	g_assert_cmpstr(a->mode, ==, "competitive");
+	g_assert_cmpuint(a->contenders, ==, 2);
+	g_assert_cmpint(a->accept, ==, ARK_AGENT_ACCEPT_FIRST);
+	g_assert_cmpint(a->lease, ==, 86400 * SEC);
+	g_assert_cmpuint(a->max_handoffs, ==, 1000);
+
+	a = ark_workflow_lookup_task(workflow, "competing-many")->agent;
+	g_assert_cmpuint(a->contenders, ==, 64);
+	g_assert_cmpint(a->accept, ==, ARK_AGENT_ACCEPT_SCHEMA);
+	g_assert_nonnull(a->accept_schema);
+	g_assert_true(JSON_NODE_HOLDS_OBJECT(a->accept_schema));
+	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(a->accept_schema),
+						      "title"),
+			==, "a triage");
+
+	a = ark_workflow_lookup_task(workflow, "sharded")->agent;
+	g_assert_cmpstr(a->mode, ==, "cooperative");
+	g_assert_cmpstr(a->shards_from, ==, "split");
+	g_assert_null(a->shards);
+	g_assert_cmpint(a->accept, ==, ARK_AGENT_ACCEPT_COMMAND);
+	g_assert_cmpstrv(a->accept_command, jq);
+	g_assert_null(a->accept_schema);
+	g_assert_cmpint(a->lease, ==, SEC);
+	g_assert_cmpuint(a->max_handoffs, ==, 2);
+
+	/* any coordinator name: whether one is loaded is the engine's check */
+	a = ark_workflow_lookup_task(workflow, "custom-mode")->agent;
+	g_assert_cmpstr(a->mode, ==, "my-coordinator_2");
+	g_assert_cmpuint(a->contenders, ==, 1);
+}
+
+/* without "defaults", and with executor "agent" from "defaults" */
+static void
+ark_workflow_test_agent_defaults(void)
+{
+	g_autoptr(ArkWorkflow) bare = ark_workflow_test_parse_ok(
+	    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"executor\": \"agent\", "
+	    "\"agent\": {\"capabilities\": [\"c\"]}},"
+	    "{\"id\": \"b\", \"executor\": \"agent\", \"agent\": {\"capabilities\": [\"c\"], "
+	    "\"mode\": \"cooperative\", \"shards\": [1, {\"x\": 2}, [3]], \"contenders\": 1}}]}",
+	    -1);
+	g_autoptr(ArkWorkflow) inherited = ark_workflow_test_parse_ok(
+	    "{\"name\": \"n\", \"defaults\": {\"executor\": \"agent\", \"agent\": {\"lease\": 30}},"
+	    "\"tasks\": [{\"id\": \"a\", \"agent\": {\"capabilities\": [\"c\"]}},"
+	    "{\"id\": \"b\", \"executor\": \"process\", \"run\": [\"true\"]}]}",
+	    -1);
+	const ArkAgentSpec *a = ark_workflow_get_task(bare, 0)->agent;
+	const ArkAgentSpec *b = ark_workflow_get_task(bare, 1)->agent;
+	g_autofree gchar *shards = NULL;
+	g_autofree gchar *text = NULL;
+
+	g_assert_cmpstr(a->mode, ==, "delegated");
+	g_assert_cmpuint(a->contenders, ==, 1);
+	g_assert_cmpint(a->accept, ==, ARK_AGENT_ACCEPT_FIRST);
+	g_assert_cmpint(a->lease, ==, 60 * SEC);
+	g_assert_cmpuint(a->max_handoffs, ==, 5);
+	g_assert_cmpuint(b->contenders, ==, 1);
+	shards = ark_workflow_test_json(b->shards);
+	g_assert_cmpstr(shards, ==, "[1,{\"x\":2},[3]]");
+
+	g_assert_cmpstr(ark_workflow_get_task(inherited, 0)->executor, ==, "agent");
+	g_assert_cmpint(ark_workflow_get_task(inherited, 0)->agent->lease, ==, 30 * SEC);
+	g_assert_cmpuint(ark_workflow_get_task(inherited, 0)->agent->max_handoffs, ==, 5);
+	g_assert_null(ark_workflow_get_task(inherited, 1)->agent);
+
+	/* a task that takes executor "agent" from defaults needs "agent" too; one that takes
+	 * another executor from there may not have it */
+	text = ark_workflow_test_parse_bad(
+	    "{\"name\": \"n\", \"defaults\": {\"executor\": \"agent\"},"
+	    "\"tasks\": [{\"id\": \"a\"}]}",
+	    -1, NULL);
+	g_assert_cmpstr(text, ==,
+			"1:59: tasks[0]: a task with \"executor\": \"agent\" needs \"agent\", such as "
+			"{\"capabilities\": [\"code-review\"]}\n");
+	g_clear_pointer(&text, g_free);
+	text = ark_workflow_test_parse_bad(
+	    "{\"name\": \"n\", \"defaults\": {\"executor\": \"thread\"},"
+	    "\"tasks\": [{\"id\": \"a\", \"function\": \"noop\", \"agent\": {\"capabilities\": "
+	    "[\"c\"]}}]}",
+	    -1, NULL);
+	g_assert_cmpstr(text, ==,
+			"1:92: tasks[0].agent: only a task with \"executor\": \"agent\" has "
+			"\"agent\" (the executor is \"thread\")\n");
+	g_clear_pointer(&text, g_free);
+	/* an executor that is refused is not also blamed for the agent */
+	text = ark_workflow_test_parse_bad(
+	    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"executor\": \"Agent\", "
+	    "\"agent\": {\"capabilities\": [\"c\"]}}]}",
+	    -1, NULL);
+	g_assert_null(strstr(text, "tasks[0].agent"));
+	ark_workflow_test_assert_contains(text, "tasks[0].executor: invalid executor name");
+}
+
+/* one problem per document, exactly as a user reads it (the fixture bad-agent.json has the
+ * common ones with their positions) */
+static void
+ark_workflow_test_agent_problems(void)
+{
+	static const struct {
+		const gchar *agent; /* the "agent" member of an agent task */
+		const gchar *problem;
+	} cases[] = {
+	    {"{\"capabilities\": []}",
+	     "tasks[0].agent.capabilities: must name at least one capability an agent needs"},
+	    {"{\"capabilities\": \"review\"}",
+	     "tasks[0].agent.capabilities: expected an array, got a string"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"\"}",
+	     "tasks[0].agent.mode: must not be empty"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"-x\"}",
+	     "tasks[0].agent.mode: invalid mode '-x'"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"co op\"}",
+	     "tasks[0].agent.mode: invalid mode 'co op'"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": 1}",
+	     "tasks[0].agent.mode: expected a string, got an integer"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"competitive\", \"contenders\": 0}",
+	     "tasks[0].agent.contenders: contenders 0 is out of range (1 to 64)"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"competitive\", \"contenders\": 2.5}",
+	     "tasks[0].agent.contenders: expected an integer, got a number"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"cooperative\", \"shards\": [1], "
+	     "\"contenders\": 2}",
+	     "tasks[0].agent.contenders: 2 contenders need mode \"competitive\" (mode is "
+	     "\"cooperative\")"},
+	    {"{\"capabilities\": [\"review\"], \"shards_from\": \"up\"}",
+	     "tasks[0].agent.shards_from: 'shards_from' needs mode \"cooperative\" (mode is "
+	     "\"delegated\")"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"cooperative\", \"shards\": {}}",
+	     "tasks[0].agent.shards: expected an array, got an object"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"cooperative\", \"shards_from\": \"\"}",
+	     "tasks[0].agent.shards_from: must not be empty"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"cooperative\", \"shards_from\": "
+	     "\"other\"}",
+	     "tasks[0].agent.shards_from: 'other' is not in needs"},
+	    {"{\"capabilities\": [\"review\"], \"lease\": \"0s\"}",
+	     "tasks[0].agent.lease: lease 0s is out of range (1s to 1d)"},
+	    {"{\"capabilities\": [\"review\"], \"lease\": 86401}",
+	     "tasks[0].agent.lease: lease 1d1s is out of range (1s to 1d)"},
+	    {"{\"capabilities\": [\"review\"], \"lease\": \"soon\"}", "tasks[0].agent.lease: "},
+	    {"{\"capabilities\": [\"review\"], \"lease\": -1}",
+	     "tasks[0].agent.lease: invalid duration -1: negative durations are not allowed"},
+	    {"{\"capabilities\": [\"review\"], \"max_handoffs\": 1001}",
+	     "tasks[0].agent.max_handoffs: max_handoffs 1001 is out of range (1 to 1000)"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": 1}",
+	     "tasks[0].agent.accept: expected \"first\", {\"schema\": {...}} or {\"command\": "
+	     "[...]}, got an integer"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {}}",
+	     "tasks[0].agent.accept: expected \"first\", {\"schema\": {...}} or {\"command\": "
+	     "[...]}, got an object with other members"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"script\": \"x\"}}",
+	     "tasks[0].agent.accept.script: unknown acceptance rule 'script' (expected \"first\", "
+	     "\"schema\" or \"command\")"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"command\": \"jq .ok\"}}",
+	     "tasks[0].agent.accept.command: expected an array of arguments, got a string"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"command\": [\"jq\", 1]}}",
+	     "tasks[0].agent.accept.command[1]: expected a string, got an integer"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"schema\": true}}",
+	     "tasks[0].agent.accept.schema: expected an object, got a boolean"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"schema\": {\"oneOf\": []}}}",
+	     "tasks[0].agent.accept.schema: unknown keyword \"oneOf\""},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"schema\": {\"items\": {\"items\": "
+	     "{\"format\": \"date\"}}}}}",
+	     "tasks[0].agent.accept.schema.items.items: unknown keyword \"format\""},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"schema\": {\"additionalProperties\": "
+	     "{}}}}",
+	     "tasks[0].agent.accept.schema.additionalProperties: expected false or true"},
+	    {"{\"capabilities\": [\"review\"], \"accept\": {\"schema\": {\"minimum\": 3, "
+	     "\"maximum\": 1}}}",
+	     "tasks[0].agent.accept.schema: minimum is greater than maximum"},
+	    {"{\"capabilities\": [\"review\"], \"mode\": \"competitive\", \"contenders\": 1}", NULL},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *data = g_strdup_printf(
+		    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"executor\": \"agent\", "
+		    "\"agent\": %s}]}",
+		    cases[i].agent);
+		g_autofree gchar *text = NULL;
+		guint n = 0;
+
+		g_test_message("%s", cases[i].agent);
+		if (cases[i].problem == NULL) {
+			g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
+			ark_workflow_test_assert_round_trip(workflow);
+			continue;
+		}
+		text = ark_workflow_test_parse_bad(data, -1, &n);
+		ark_workflow_test_assert_contains(text, cases[i].problem);
+		g_assert_cmpuint(n, ==, 1);
+	}
+}
+
+/* the limits of the counted members, at and past them */
+static void
+ark_workflow_test_agent_limits(void)
+{
+	g_autoptr(GString) caps = g_string_new("[");
+	g_autoptr(GString) shards = g_string_new("[");
+	g_autofree gchar *long_cap = g_strnfill(129, 'c');
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *text = NULL;
+
+	for (guint i = 0; i < ARK_AGENT_MAX_CAPABILITIES; i++)
+		g_string_append_printf(caps, "%s\"c%u\"", i > 0 ? "," : "", i);
+	for (guint i = 0; i < ARK_AGENT_MAX_SHARDS; i++)
+		g_string_append_printf(shards, "%s%u", i > 0 ? "," : "", i);
+	g_string_append_c(caps, ']');
+	g_string_append_c(shards, ']');
+	data = g_strdup_printf("{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"executor\": "
+			       "\"agent\", \"agent\": {\"capabilities\": %s, \"mode\": "
+			       "\"cooperative\", \"shards\": %s}}]}",
+			       caps->str, shards->str);
+	{
+		g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(data, -1);
+		const ArkAgentSpec *a = ark_workflow_get_task(workflow, 0)->agent;
+		g_assert_cmpuint(g_strv_length(a->capabilities), ==, ARK_AGENT_MAX_CAPABILITIES);
+		g_assert_cmpuint(json_array_get_length(json_node_get_array(a->shards)), ==,
+				 ARK_AGENT_MAX_SHARDS);
+	}
+	g_clear_pointer(&data, g_free);
+
+	g_string_truncate(caps, caps->len - 1);
+	g_string_append(caps, ",\"one-more\"]");
+	g_string_truncate(shards, shards->len - 1);
+	g_string_append(shards, ",-1]");
+	data = g_strdup_printf("{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"executor\": "
+			       "\"agent\", \"agent\": {\"capabilities\": %s, \"mode\": "
+			       "\"cooperative\", \"shards\": %s}},"
+			       "{\"id\": \"b\", \"executor\": \"agent\", \"agent\": "
+			       "{\"capabilities\": [\"%s\"]}}]}",
+			       caps->str, shards->str, long_cap);
+	text = ark_workflow_test_parse_bad(data, -1, NULL);
+	ark_workflow_test_assert_contains(text,
+					  "tasks[0].agent.capabilities: too many capabilities (65, "
+					  "at most 64)");
+	ark_workflow_test_assert_contains(text,
+					  "tasks[0].agent.shards: too many shards (10001, at most "
+					  "10000)");
+	ark_workflow_test_assert_contains(text, "tasks[1].agent.capabilities[0]: capability 'ccc");
+	ark_workflow_test_assert_contains(text, "is too long (at most 128 characters)");
+}
+
+/* "input": any value up to 1 MiB as compact JSON, whatever the document's spacing */
+static void
+ark_workflow_test_input_size(void)
+{
+	/* {"s":"aaa..."}: 8 bytes around the string */
+	const gsize fill = ARK_RESULT_MAX_BYTES - 8;
+	g_autofree gchar *at_limit = g_strnfill(fill, 'a');
+	g_autofree gchar *ok = g_strdup_printf(
+	    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"run\": [\"true\"], "
+	    "\"input\":      {   \"s\"  :  \"%s\"   }}]}",
+	    at_limit);
+	g_autofree gchar *too_big = g_strdup_printf(
+	    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"run\": [\"true\"], "
+	    "\"input\": {\"s\": \"%sa\"}}]}",
+	    at_limit);
+	g_autofree gchar *text = NULL;
+	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(ok, -1);
+
+	g_assert_cmpuint(strlen(json_node_get_string(json_object_get_member(
+			     json_node_get_object(ark_workflow_get_task(workflow, 0)->input), "s"))),
+			 ==, fill);
+	text = ark_workflow_test_parse_bad(too_big, -1, NULL);
+	g_assert_cmpstr(text, ==,
+			"1:54: tasks[0].input: input is larger than 1 MiB (1048577 bytes as compact "
+			"JSON)\n");
+	g_clear_pointer(&text, g_free);
+
+	/* null is no input; the definition leaves it out */
+	{
+		g_autoptr(ArkWorkflow) none = ark_workflow_test_parse_ok(
+		    "{\"name\": \"n\", \"tasks\": [{\"id\": \"a\", \"run\": [\"true\"], "
+		    "\"input\": null}]}",
+		    -1);
+		g_assert_null(ark_workflow_get_task(none, 0)->input);
+		g_assert_null(strstr(ark_workflow_get_definition(none), "input"));
+	}
+}
+
+/* the definition keeps what the task said, and reads back as the same workflow */
+static void
+ark_workflow_test_agent_definition(void)
+{
+	g_autoptr(ArkWorkflow) workflow = ark_workflow_test_parse_ok(
+	    "{\"name\": \"n\", \"defaults\": {\"agent\": {\"max_handoffs\": 7}}, \"tasks\": ["
+	    "{\"id\": \"up\", \"executor\": \"thread\", \"function\": \"echo\", \"input\": "
+	    "[\"x\", \"y\"]},"
+	    "{\"id\": \"a\", \"needs\": [\"up\"], \"executor\": \"agent\", \"input\": {\"k\": 1}, "
+	    "\"agent\": {\"max_handoffs\": 3, \"lease\": \"90s\", \"shards_from\": \"up\", "
+	    "\"accept\": {\"schema\": {\"type\": \"string\"}}, \"mode\": \"cooperative\", "
+	    "\"capabilities\": [\"t\"]}},"
+	    "{\"id\": \"b\", \"executor\": \"agent\", \"agent\": {\"capabilities\": [\"t\"], "
+	    "\"accept\": \"first\"}}]}",
+	    -1);
+	g_autoptr(ArkWorkflow) moved = NULL;
+	g_autoptr(ArkWorkflow) overridden = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(JsonObject) overrides = json_object_new();
+
+	/* members in a fixed order, only the ones the task gave */
+	g_assert_cmpstr(ark_workflow_get_definition(workflow), ==,
+			"{\"name\":\"n\",\"defaults\":{\"agent\":{\"max_handoffs\":7}},\"tasks\":["
+			"{\"id\":\"up\",\"executor\":\"thread\",\"function\":\"echo\","
+			"\"input\":[\"x\",\"y\"]},"
+			"{\"id\":\"a\",\"needs\":[\"up\"],\"executor\":\"agent\",\"input\":{\"k\":1},"
+			"\"agent\":{\"capabilities\":[\"t\"],\"mode\":\"cooperative\","
+			"\"accept\":{\"schema\":{\"type\":\"string\"}},\"shards_from\":\"up\","
+			"\"lease\":\"1m30s\",\"max_handoffs\":3}},"
+			"{\"id\":\"b\",\"executor\":\"agent\",\"agent\":{\"capabilities\":[\"t\"],"
+			"\"accept\":\"first\"}}]}");
+	ark_workflow_test_assert_round_trip(workflow);
+	g_assert_cmpuint(ark_workflow_get_task(workflow, 2)->agent->max_handoffs, ==, 7);
+
+	/* arkitect simulate puts every task on its executor: agents stay behind, input stays */
+	moved = ark_workflow_with_executor(workflow, "simulated", &problems);
+	g_assert_nonnull(moved);
+	g_assert_null(ark_workflow_get_task(moved, 1)->agent);
+	g_assert_nonnull(ark_workflow_get_task(moved, 1)->input);
+
+	/* DLQ replay may change the agent member like any other */
+	json_object_set_member(overrides, "agent",
+			       json_from_string("{\"capabilities\": [\"u\"], \"lease\": 5}", NULL));
+	overridden = ark_workflow_override_task(workflow, "b", overrides, &problems);
+	g_assert_nonnull(overridden);
+	g_assert_cmpstr(ark_workflow_get_task(overridden, 2)->agent->capabilities[0], ==, "u");
+	g_assert_cmpint(ark_workflow_get_task(overridden, 2)->agent->lease, ==, 5 * SEC);
+	g_clear_pointer(&problems, g_ptr_array_unref);
+	g_clear_pointer(&overridden, ark_workflow_unref);
+	json_object_set_member(overrides, "agent",
+			       json_from_string("{\"capabilities\": [\"u\"], \"lease\": 0}", NULL));
+	overridden = ark_workflow_override_task(workflow, "b", overrides, &problems);
+	g_assert_null(overridden);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_cmpstr(((ArkProblem *)g_ptr_array_index(problems, 0))->path, ==,
+			"overrides.agent.lease");
+}
+
 /* a task's object out of a stored definition, whatever the store holds */
 static void
 ark_workflow_test_definition_get_task(void)
@@ -1594,6 +2015,12 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ark/workflow/fixtures/valid", ark_workflow_test_fixtures_valid);
+	g_test_add_func("/ark/workflow/agent/fields", ark_workflow_test_agent_fields);
+	g_test_add_func("/ark/workflow/agent/defaults", ark_workflow_test_agent_defaults);
+	g_test_add_func("/ark/workflow/agent/problems", ark_workflow_test_agent_problems);
+	g_test_add_func("/ark/workflow/agent/limits", ark_workflow_test_agent_limits);
+	g_test_add_func("/ark/workflow/agent/definition", ark_workflow_test_agent_definition);
+	g_test_add_func("/ark/workflow/input-size", ark_workflow_test_input_size);
 	g_test_add_func("/ark/workflow/fixtures/invalid", ark_workflow_test_fixtures_invalid);
 	g_test_add_func("/ark/workflow/fields", ark_workflow_test_fields);
 	g_test_add_func("/ark/workflow/defaults", ark_workflow_test_defaults);
