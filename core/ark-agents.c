@@ -856,9 +856,20 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 	want = work->contenders - piece->active;
 	agents = ark_agents_candidates(self, work, index, FALSE);
 	if (agents->len == 0 && g_hash_table_size(piece->tried) > 0) {
-		/* nobody else is left: those who had it may have it again */
+		const gchar *last = piece->handbacks->len > 0
+					? g_ptr_array_index(piece->handbacks,
+							    piece->handbacks->len - 1)
+					: NULL;
+		/* nobody else is left: those who had it may have it again, the one who just
+		 * gave it back only when there is no one else */
 		g_ptr_array_unref(agents);
 		agents = ark_agents_candidates(self, work, index, TRUE);
+		for (guint i = 0; last != NULL && agents->len > 1 && i < agents->len; i++) {
+			if (g_strcmp0(((ArkAgent *)g_ptr_array_index(agents, i))->id, last) == 0) {
+				g_ptr_array_remove_index(agents, i);
+				break;
+			}
+		}
 		if (agents->len > 0)
 			g_hash_table_remove_all(piece->tried);
 	}
