@@ -648,14 +648,31 @@ def main():
                 ok(False, f"{t.__name__} raised", f"{type(e).__name__}: {e}")
         # the examples get a daemon of their own: nothing else competes for their work
         ex = Daemon("examples").start()
+        waiter = None
+        ended = {}
         try:
-            for t in (test_shell_example, test_node_example):
+            for example in (test_shell_example, test_node_example):
                 try:
-                    t(ex)
+                    example(ex)
                 except Exception as e:
-                    ok(False, f"{t.__name__} raised", f"{type(e).__name__}: {e}")
+                    ok(False, f"{example.__name__} raised", f"{type(e).__name__}: {e}")
+            # a claim still waits when the daemon stops: the stop ends it, and nothing crashes
+            waiting = Agent(ex, ex.register("waiting", ["cap-never"]))
+
+            def claim():
+                try:
+                    ended["r"] = waiting.claim("120s")[0]
+                except OSError as e:
+                    ended["r"] = type(e).__name__
+            waiter = threading.Thread(target=claim)
+            waiter.start()
+            time.sleep(0.5)
         finally:
-            ok(ex.stop() == 0, "the examples' daemon stops cleanly", ex.log()[-3000:])
+            ok(ex.stop() == 0, "a daemon stops cleanly while a claim waits", ex.log()[-3000:])
+        if waiter is not None:
+            waiter.join(timeout=60)
+        ok("r" in ended and ended["r"] not in (200, 204),
+           "the waiting claim ends with the daemon", ended)
         ok(d.proc.poll() is None, "the daemon survived everything", d.log()[-3000:])
     finally:
         rc = d.stop()

@@ -894,6 +894,7 @@ ark_frontend_http_stop(ArkFrontend *frontend)
 		g_signal_handler_disconnect(self->engine, self->event_handler_id);
 	self->event_handler_id = 0;
 	ark_frontend_http_events_close_all(self->events);
+	ark_frontend_http_agents_stop(self);
 	soup_server_disconnect(self->server);
 	/* sockets libsoup still holds must not call back into us once we are gone */
 	g_hash_table_iter_init(&iter, self->connections);
@@ -956,6 +957,7 @@ ark_frontend_http_finalize(GObject *object)
 	g_hash_table_unref(self->connections);
 	g_hash_table_unref(self->counts_cache);
 	g_hash_table_unref(self->claims);
+	g_ptr_array_unref(self->waiting_claims);
 	g_clear_pointer(&self->openapi, g_bytes_unref);
 	g_free(self->config.listen);
 	g_free(self->url);
@@ -978,6 +980,7 @@ ark_frontend_http_init(ArkFrontendHttp *self)
 	self->submitted = g_ptr_array_new();
 	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->waiting_claims = g_ptr_array_new();
 }
 
 /* the plugin --------------------------------------------------------------------------------- */
