@@ -18,7 +18,8 @@
  *   "request-started"  its record (request id) is attached; its connection starts the
  *                      request-timeout clock
  *   early handler      after the headers: route, token, scope and body size are checked, so that
- *                      nothing unauthorised or too large is read into memory
+ *                      nothing unauthorised or too large is read into memory (an agent's token
+ *                      opens that agent's routes and the mounts, nothing else)
  *   "got-chunk"        counts body bytes (a chunked body has no Content-Length to check)
  *   "request-read"     the whole request is in: its clock stops
  *   handler            the route's handler, then the audit record of a mutating call
@@ -27,8 +28,10 @@
  * libsoup 3.2 reads asynchronously but has no deadlines of its own, so a client sending its
  * request one byte at a time would hold a connection forever. A one-second sweep over the
  * connections answers 408 to a request not fully read within request-timeout and closes the
- * connection, and closes kept-alive connections idle for keepalive-timeout. It caps the
- * header block at 64 KiB itself (a bigger one gets 400 and a closed connection).
+ * connection, and closes kept-alive connections idle for keepalive-timeout. A request that has
+ * been read is no longer timed by it: an agent's claim may wait for work far longer
+ * (ark-frontend-http-agents.c). It caps the header block at 64 KiB itself (a bigger one gets
+ * 400 and a closed connection).
  */
 
 #define ARK_FRONTEND_HTTP_SWEEP_SECONDS 1
