@@ -511,18 +511,25 @@ test_claim(Fixture *f, gconstpointer data)
 static void
 test_claim_long_poll(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *a = NULL;
 	g_autofree gchar *run_id = NULL;
 	g_autoptr(GCancellable) gone = g_cancellable_new();
+	g_autoptr(JsonObject) agent = NULL;
 	Claim c = {0};
 	Claim late = {0};
 
-	ark_engine_claim_assignment(f->engine, a, 60 * SEC, NULL, claim_cb, &c);
+	fixture_close(f);
+	g_key_file_set_string(f->config, "agents", "heartbeat-timeout", "1m");
+	fixture_open(f, T0);
+	a = agent_simple(f, "a");
+	ark_engine_claim_assignment(f->engine, a, ARK_AGENT_MAX_WAIT, NULL, claim_cb, &c);
 	iterate(f);
 	g_assert_false(c.called);
-	/* waiting keeps it online, however long it waits */
-	advance(f, 11 * 60 * SEC / 2);
+	/* waiting keeps it online, longer than the heartbeat-timeout */
+	advance(f, 4 * 60 * SEC);
 	g_assert_false(c.called);
+	agent = ark_engine_get_agent(f->engine, a, NULL);
+	g_assert_cmpstr(json_object_get_string_member(agent, "state"), ==, "online");
 	run_id = submit(f, delegated_wf);
 	iterate(f);
 	g_assert_true(c.called);
@@ -530,6 +537,7 @@ test_claim_long_poll(Fixture *f, gconstpointer data)
 	g_assert_nonnull(c.assignment);
 	g_assert_cmpstr(json_object_get_string_member(c.assignment, "run_id"), ==, run_id);
 	g_assert_cmpuint(fence_of(c.assignment), >, 0);
+	complete_ok(f, a, c.assignment, "1", "completed");
 	claim_clear(&c);
 
 	/* a wait that runs out is answered with nothing */
@@ -1301,6 +1309,61 @@ test_restart_expired_meanwhile(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
+static void
+test_timeout(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *run_id = submit(
+	    f, "{\"name\":\"slow\",\"tasks\":[{\"id\":\"review\",\"executor\":\"agent\","
+	       "\"timeout\":\"10s\",\"agent\":{\"capabilities\":[\"review\"],\"lease\":\"1h\"}}]}");
+	g_autoptr(JsonObject) got = claim(f, a);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *reason = NULL;
+
+	g_assert_nonnull(got);
+	advance(f, 9 * SEC);
+	g_assert_cmpint(run_state(f, run_id), ==, -1);
+	advance(f, 2 * SEC);
+	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_FAILED);
+	g_assert_cmpint(task_state(f, run_id, "review", &reason), ==, ARK_TASK_STATE_FAILED);
+	g_assert_nonnull(strstr(reason, "timed out"));
+	state = assignment_state(f, id_of(got));
+	g_assert_cmpstr(state, ==, "cancelled");
+	{
+		g_autoptr(JsonObject) late = complete(f, a, got, "1", &error);
+		g_assert_null(late);
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_CONFLICT);
+	}
+}
+
+static void
+test_interrupt_keeps_assignments(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *run_id = submit(
+	    f, "{\"name\":\"drain\",\"tasks\":[{\"id\":\"review\",\"executor\":\"agent\","
+	       "\"agent\":{\"capabilities\":[\"review\"],\"lease\":\"1m\"}}]}");
+	g_autoptr(JsonObject) got = claim(f, a);
+	g_autoptr(GError) error = NULL;
+	ArkTimestamp now;
+
+	g_assert_nonnull(got);
+	/* what the daemon does on SIGTERM: an agent attempt is nothing to wait for or to kill */
+	ark_engine_drain(f->engine, "shutting down");
+	g_assert_cmpuint(ark_engine_get_n_running(f->engine), ==, 0);
+	g_assert_true(ark_engine_interrupt(f->engine, "shutting down", &error));
+	g_assert_no_error(error);
+	now = ark_clock_get_time(f->clock);
+	fixture_close(f);
+	fixture_open(f, now + SEC);
+	g_assert_true(ark_engine_resume_run(f->engine, run_id, &error));
+	g_assert_no_error(error);
+	iterate(f);
+	complete_ok(f, a, got, "\"kept\"", "completed");
+	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+}
+
 /* what the engine reports ------------------------------------------------------------------------- */
 
 static void
@@ -1413,6 +1476,8 @@ main(int argc, char **argv)
 	ADD("/agents/deregister", test_deregister_reassigns);
 	ADD("/agents/cancel", test_cancel_run);
 	ADD("/agents/fail", test_fail);
+	ADD("/agents/timeout", test_timeout);
+	ADD("/agents/restart/interrupted", test_interrupt_keeps_assignments);
 	ADD("/agents/restart/mid-lease", test_restart_mid_lease);
 	ADD("/agents/restart/expired", test_restart_expired_meanwhile);
 	ADD("/agents/report", test_events_metrics_audit);
