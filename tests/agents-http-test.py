@@ -312,8 +312,8 @@ def test_delegated_run(d):
        all("fence" not in x for x in listed["assignments"]),
        "GET /api/v1/assignments?agent= lists it, without fences", (status, listed))
     status, own, _ = d.request("GET", f"/api/v1/agents/{a.id}/assignments", token=a.token)
-    ok(status == 200 and [x["id"] for x in own["assignments"]] == [asg["id"]],
-       "the agent's own list has it", (status, own))
+    ok(status == 200 and [(x["id"], x.get("fence")) for x in own["assignments"]] ==
+       [(asg["id"], fence)], "the agent's own list has it, with its fence", (status, own))
     status, why, _ = d.request("GET", f"/api/v1/assignments/{asg['id']}/explain",
                                token=READ_TOKEN)
     ok(status == 200 and "choice" in why and "history" in why and "fence" not in json.dumps(
