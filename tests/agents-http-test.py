@@ -496,20 +496,22 @@ def example_env(d, capability, name):
     return env
 
 
-def review_workflow(capability):
+def review_workflow(capability, lease=None):
     with open(os.path.join(SRC, "examples", "agents", "review.json")) as f:
         workflow = json.load(f)
     for task in workflow["tasks"]:
         if task.get("executor") == "agent":
             task["agent"]["capabilities"] = [capability]
+            if lease is not None:
+                task["agent"]["lease"] = lease
     return workflow
 
 
-def run_example(d, argv, capability, name):
+def run_example(d, argv, capability, name, env=None, lease=None):
     log = open(os.path.join(d.root, f"{name}.log"), "w")
-    proc = subprocess.Popen(argv, env=example_env(d, capability, name), stdout=log,
-                            stderr=subprocess.STDOUT)
-    run_id = d.submit(review_workflow(capability))
+    proc = subprocess.Popen(argv, env={**example_env(d, capability, name), **(env or {})},
+                            stdout=log, stderr=subprocess.STDOUT)
+    run_id = d.submit(review_workflow(capability, lease))
     try:
         rc = proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
@@ -534,6 +536,15 @@ def test_shell_example(d):
        result.get("verdict") == "changes-requested" and result.get("lines") == 7,
        "the shell example agent reviews a change end to end (run succeeds with its verdict)",
        f"rc {rc}, run {run['state']}, result {result}\n{output}")
+    # work that takes longer than the lease: only the heartbeats keep the assignment the agent's
+    slow = 'sleep 12; jq -c "{verdict: \\"slow\\", lines: (.diff | split(\\"\\n\\") | length)}"'
+    rc, run, task, output = run_example(d, ["sh", script], "cap-shell-slow", "shell-agent-slow",
+                                        env={"AGENT_WORK": slow}, lease="8s")
+    result = task["attempts"][-1].get("result") if task.get("attempts") else None
+    ok(rc == 0 and run["state"] == "succeeded" and result == {"verdict": "slow", "lines": 7} and
+       "lost" not in output,
+       "its heartbeats (every second) keep an 8s lease through 12s of work",
+       f"rc {rc}, result {result}\n{output}")
 
 
 def node_program():
