@@ -134,7 +134,7 @@ ark_mcp_agents_identify(ArkMcpCall *call, JsonObject *args)
 	if (token != NULL) {
 		agent = ark_engine_authenticate_agent(engine, token);
 		if (agent == NULL) {
-			ark_mcp_call_tool_error(call, "permission_denied: 'token' is not the token of "
+			ark_mcp_call_tool_error(call, "permission-denied: 'token' is not the token of "
 						      "a registered agent (agent_register shows it "
 						      "once, when the agent is registered)");
 			return NULL;
@@ -143,7 +143,7 @@ ark_mcp_agents_identify(ArkMcpCall *call, JsonObject *args)
 	if (session_agent != NULL) {
 		/* the bearer token said who this is; arguments can not change it */
 		if (agent != NULL && g_strcmp0(agent, session_agent) != 0) {
-			ark_mcp_call_tool_error(call, "permission_denied: this session is agent "
+			ark_mcp_call_tool_error(call, "permission-denied: this session is agent "
 						      "%s's; 'token' is another agent's",
 						session_agent);
 			return NULL;
@@ -152,7 +152,7 @@ ark_mcp_agents_identify(ArkMcpCall *call, JsonObject *args)
 		agent = g_strdup(session_agent);
 	}
 	if (agent_id != NULL && g_strcmp0(agent_id, agent) != 0) {
-		ark_mcp_call_tool_error(call, "permission_denied: the token is not agent %s's; an "
+		ark_mcp_call_tool_error(call, "permission-denied: the token is not agent %s's; an "
 					      "agent acts only for itself",
 					agent_id);
 		return NULL;
@@ -174,6 +174,22 @@ ark_mcp_agents_fail(ArkMcpCall *call, const GError *error)
 	else if (g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND))
 		hint = " (agent_assignments lists this agent's assignments, list_agents the agents)";
 	ark_mcp_call_tool_error(call, "%s: %s%s", kind, error->message, hint);
+}
+
+/* {"reason": ...} or {"name": ...} for an audit record, or NULL */
+static gchar *
+ark_mcp_agents_audit_detail(const gchar *member, const gchar *value)
+{
+	GString *detail;
+
+	if (value == NULL)
+		return NULL;
+	detail = g_string_new("{");
+	ark_json_append_string(detail, member);
+	g_string_append_c(detail, ':');
+	ark_json_append_string(detail, value);
+	g_string_append_c(detail, '}');
+	return g_string_free(detail, FALSE);
 }
 
 static JsonObject *
@@ -204,11 +220,17 @@ ark_mcp_tool_agent_register(ArkMcpCall *call, JsonObject *args)
 {
 	ArkEngine *engine = ark_mcp_tool_engine(call);
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *detail = NULL;
 	JsonObject *agent;
 
 	if (engine == NULL)
 		return;
+	detail = ark_mcp_agents_audit_detail("name", ark_mcp_get_string(args, "name"));
 	agent = ark_engine_register_agent(engine, args, ark_mcp_call_get_actor(call), &error);
+	ark_mcp_audit(call, "agent.register",
+		      agent != NULL ? json_object_get_string_member_with_default(agent, "id", NULL)
+				    : NULL,
+		      error, detail);
 	if (agent == NULL) {
 		ark_mcp_call_tool_error(call, "the agent was not registered: %s", error->message);
 		return;
@@ -231,9 +253,11 @@ ark_mcp_tool_agent_remove(ArkMcpCall *call, JsonObject *args)
 	if (engine == NULL || !ark_mcp_agents_arg_id(call, args, "agent_id", TRUE, &agent_id))
 		return;
 	if (!ark_engine_deregister_agent(engine, agent_id, ark_mcp_call_get_actor(call), &error)) {
+		ark_mcp_audit(call, "agent.remove", agent_id, error, NULL);
 		ark_mcp_agents_fail(call, error);
 		return;
 	}
+	ark_mcp_audit(call, "agent.remove", agent_id, NULL, NULL);
 	result = json_object_new();
 	json_object_set_string_member(result, "agent_id", agent_id);
 	json_object_set_boolean_member(result, "removed", TRUE);
@@ -518,6 +542,7 @@ ark_mcp_tool_agent_complete(ArkMcpCall *call, JsonObject *args)
 		return;
 	result = ark_engine_complete_assignment(ark_mcp_call_get_engine(call), agent,
 						assignment_id, fence, value, &error);
+	ark_mcp_audit_as(call, agent, "assignment.complete", assignment_id, error, NULL);
 	if (result == NULL) {
 		ark_mcp_agents_fail(call, error);
 		return;
@@ -533,6 +558,7 @@ ark_mcp_agents_hand_back(ArkMcpCall *call, JsonObject *args, gboolean fail)
 	g_autoptr(GError) error = NULL;
 	const gchar *assignment_id = NULL;
 	const gchar *reason = NULL;
+	g_autofree gchar *detail = NULL;
 	JsonObject *result;
 	guint64 fence = 0;
 	gboolean ok;
@@ -548,6 +574,9 @@ ark_mcp_agents_hand_back(ArkMcpCall *call, JsonObject *args, gboolean fail)
 	else
 		ok = ark_engine_release_assignment(ark_mcp_call_get_engine(call), agent,
 						   assignment_id, fence, reason, &error);
+	detail = ark_mcp_agents_audit_detail("reason", reason);
+	ark_mcp_audit_as(call, agent, fail ? "assignment.fail" : "assignment.release",
+			 assignment_id, ok ? NULL : error, detail);
 	if (!ok) {
 		ark_mcp_agents_fail(call, error);
 		return;
