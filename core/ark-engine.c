@@ -8,6 +8,7 @@
 
 #include <arkitect/arkitect-core.h>
 
+#include "ark-agents-private.h"
 #include "ark-audit-private.h"
 
 /*
@@ -35,6 +36,7 @@ typedef struct {
 	guint lease_index;     /* in exec->leases while leased */
 	gboolean leased;       /* holds a slot, its resources and its key (see leases below) */
 	gboolean parked;       /* READY, out of its queue, waiting for its concurrency key */
+	gboolean force_dead;   /* its running attempt ends in the DLQ (the agents' loop guard) */
 	guint32 unmet;	       /* needs not yet satisfied */
 	guint32 dependents_start;
 	guint32 n_dependents;
@@ -185,9 +187,16 @@ struct _ArkEngine {
 	gint64 lag_max_cur;
 	gint64 lag_max_prev;
 	gint64 lag_limit;      /* lag above this fails the main-loop check, microseconds */
+
+	ArkAgents *agents;	  /* the agent registry, its assignments and trust */
+	ArkEngineExec *agent_exec; /* the "agent" executor, built in */
+	GRand *rand;		  /* for the coordinators */
 };
 
 #define ARK_ENGINE_LAG_PROBE_MS 250
+/* how deeply a task's result may nest: whoever reads it back parses it with json-glib, which
+ * recurses once per level */
+#define ARK_ENGINE_RESULT_MAX_DEPTH 64
 #define ARK_ENGINE_LAG_WINDOW (10 * G_USEC_PER_SEC)
 
 G_DEFINE_FINAL_TYPE(ArkEngine, ark_engine, G_TYPE_OBJECT)
@@ -1182,11 +1191,17 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 	task->arec->signal = result->signal;
 	task->arec->error = (gchar *)ark_store_batch_intern(self->batch, result->error);
 	task->arec->log_path = (gchar *)ark_store_batch_intern(self->batch, log_path);
+	/* only what a success produced: ark_engine_check_result() vetted it */
+	task->arec->result =
+	    result->status == ARK_ATTEMPT_STATUS_SUCCEEDED
+		? (gchar *)ark_store_batch_intern(self->batch, result->result)
+		: NULL;
 	ark_store_batch_add_attempt(self->batch, ARK_STORE_OP_ATTEMPT_UPDATE, task->arec);
 	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_FINISHED, run, task, task->arec->number,
 			     result->status, NULL);
 	task->arec->error = NULL;
 	task->arec->log_path = NULL;
+	task->arec->result = NULL;
 	task->arec->holder = NULL;
 	task->rec.exit_code = result->exit_code;
 
@@ -1205,6 +1220,12 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 		reason = g_strdup(result->error);
 		break;
 	default:
+		/* the agents' loop guard: straight to the dead-letter queue, whatever the budget */
+		if (task->force_dead) {
+			state = ARK_TASK_STATE_DEAD;
+			reason = g_strdup(result->error);
+			break;
+		}
 		/* a task someone is stopping is not tried again */
 		if (!run->stopping && cancelled_by == NULL)
 			decision = ark_retry_policy_decide(retry, result->status,
@@ -1236,6 +1257,7 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 		}
 		break;
 	}
+	task->force_dead = FALSE;
 	ark_engine_task_set_state_full(self, task, state, reason,
 				       state == ARK_TASK_STATE_CANCELLED ? cancelled_by : NULL, NULL);
 	if (run->cancel_requests != NULL)
@@ -1243,13 +1265,47 @@ ark_engine_task_attempt_ended(ArkEngine *self, ArkEngineTask *task,
 	ark_engine_task_ended(self, task);
 }
 
+/*
+ * What an executor reports a success produced must be one JSON value of at most
+ * ARK_RESULT_MAX_BYTES: it is stored, handed to agents and to the tasks that read it, all of
+ * which parse it. A success with anything else is a failure of the task (the executor did not
+ * do what it was asked), written to @checked with the reason in @reason.
+ */
+static const ArkAttemptResult *
+ark_engine_check_result(const ArkAttemptResult *result, ArkAttemptResult *checked,
+			gchar **reason)
+{
+	g_autoptr(GError) error = NULL;
+	gsize len;
+
+	if (result->status != ARK_ATTEMPT_STATUS_SUCCEEDED || result->result == NULL)
+		return result;
+	len = strlen(result->result);
+	if (len > ARK_RESULT_MAX_BYTES)
+		*reason = g_strdup_printf("result is larger than 1 MiB (%" G_GSIZE_FORMAT " bytes)",
+					  len);
+	else if (!ark_json_validate(result->result, (gssize)len, ARK_ENGINE_RESULT_MAX_DEPTH,
+				    &error))
+		*reason = g_strdup_printf("result is not JSON: %s", error->message);
+	else
+		return result;
+	*checked = *result;
+	checked->status = ARK_ATTEMPT_STATUS_FAILED;
+	checked->error = *reason;
+	checked->result = NULL;
+	return checked;
+}
+
 static void
-ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *result,
+ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *reported,
 			       gpointer user_data)
 {
 	ArkEngineTask *task = user_data;
 	ArkEngineRun *run = task->run;
 	ArkEngine *self = run->engine;
+	ArkAttemptResult checked;
+	g_autofree gchar *reason = NULL;
+	const ArkAttemptResult *result;
 	gint64 duration;
 
 	/* fencing: only the attempt the engine started last may complete the task */
@@ -1261,6 +1317,7 @@ ark_engine_attempt_finished_cb(ArkAttempt *attempt, const ArkAttemptResult *resu
 		return;
 	}
 
+	result = ark_engine_check_result(reported, &checked, &reason);
 	ark_engine_task_release(self, task);
 	duration = ark_engine_now(self) - task->arec->started_at;
 	if (result->status == ARK_ATTEMPT_STATUS_SUCCEEDED)
@@ -1658,6 +1715,7 @@ ark_engine_get_next_timer(ArkEngine *self, ArkTimestamp *out_at)
 {
 	ArkEngineTask *first;
 	ArkTimestamp at = G_MAXINT64;
+	ArkTimestamp agents_at = 0;
 	GHashTableIter iter;
 	gpointer value;
 
@@ -1666,6 +1724,8 @@ ark_engine_get_next_timer(ArkEngine *self, ArkTimestamp *out_at)
 	first = ark_heap_peek(self->timers);
 	if (first != NULL)
 		at = first->timer_at;
+	if (self->agents != NULL && ark_agents_get_next_timer(self->agents, &agents_at))
+		at = MIN(at, agents_at);
 	/* few runs are open at a time, and the wall clock's runs have their own sources */
 	g_hash_table_iter_init(&iter, self->runs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
@@ -1698,6 +1758,8 @@ ark_engine_fire_timers(ArkEngine *self)
 
 	g_return_if_fail(ARK_IS_ENGINE(self));
 	ark_engine_fire_task_timers(self);
+	if (self->started)
+		ark_agents_fire_timers(self->agents);
 	now = ark_engine_now(self);
 	g_hash_table_iter_init(&iter, self->runs);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
@@ -1841,6 +1903,51 @@ ark_engine_read_scheduling_config(ArkEngine *self, GError **error)
 	return TRUE;
 }
 
+/* the executor of agent tasks is part of core, like the engine's own agents; a plugin can not
+ * take its name */
+static gboolean
+ark_engine_add_agent_executor(ArkEngine *self, GError **error)
+{
+	g_autoptr(ArkExecutor) executor = ark_agent_executor_new(self, self->agents);
+	ArkExecutorSetup setup = {
+	    .name = "agent",
+	    .slots = GPOINTER_TO_UINT(g_hash_table_lookup(self->slot_overrides, "agent")),
+	    .state_dir = self->state_dir,
+	    .config = self->config,
+	    .group = "executor-agent",
+	    .registry = self->registry,
+	};
+	ArkEngineExec *exec;
+
+	if (g_hash_table_contains(self->execs, "agent")) {
+		g_warning("an executor plugin is named 'agent'; the built-in agent executor takes "
+			  "its place");
+		g_hash_table_remove(self->execs, "agent");
+	}
+	if (!ark_executor_setup(executor, &setup, error))
+		return FALSE;
+	exec = g_new0(ArkEngineExec, 1);
+	exec->name = g_strdup("agent");
+	exec->executor = g_steal_pointer(&executor);
+	exec->slots = MAX(ark_executor_get_slots(exec->executor), 1);
+	exec->queues = g_ptr_array_new_with_free_func((GDestroyNotify)ark_engine_queue_free);
+	exec->leases = g_ptr_array_new();
+	exec->slots_in_use =
+	    ark_metric_series(ark_metrics_gauge(self->metrics, "ark_executor_slots_in_use",
+						"attempts running per executor",
+						(const gchar *[]){"executor", NULL}),
+			      (const gchar *[]){exec->name, NULL});
+	ark_metric_series_set(
+	    ark_metric_series(ark_metrics_gauge(self->metrics, "ark_executor_slots",
+						"attempts allowed at once per executor",
+						(const gchar *[]){"executor", NULL}),
+			      (const gchar *[]){exec->name, NULL}),
+	    exec->slots);
+	g_hash_table_insert(self->execs, exec->name, exec);
+	self->agent_exec = exec;
+	return TRUE;
+}
+
 gboolean
 ark_engine_start(ArkEngine *self, GError **error)
 {
@@ -1897,12 +2004,18 @@ ark_engine_start(ArkEngine *self, GError **error)
 		g_hash_table_insert(self->execs, exec->name, exec);
 	}
 
+	if (!ark_engine_add_agent_executor(self, error))
+		return FALSE;
+
 	if (self->store != NULL) {
 		self->next_seq = ark_store_get_last_event_seq(self->store);
 		self->next_token = ark_store_get_last_attempt_token(self->store);
 		ark_engine_count_dead(self);
 	}
 	if (!ark_engine_read_scheduling_config(self, error))
+		return FALSE;
+	/* before any run is resumed: their agent attempts are adopted with what it loads */
+	if (!ark_agents_start(self->agents, error))
 		return FALSE;
 	if (self->config != NULL &&
 	    g_key_file_has_key(self->config, "engine", "loop-lag-limit", NULL)) {
@@ -1929,6 +2042,7 @@ ark_engine_shutdown(ArkEngine *self)
 	gpointer value;
 
 	g_return_if_fail(ARK_IS_ENGINE(self));
+	ark_agents_shutdown(self->agents);
 	g_hash_table_iter_init(&iter, self->execs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		ark_executor_shutdown(((ArkEngineExec *)value)->executor);
@@ -2028,6 +2142,37 @@ ark_engine_check_task_resources(ArkEngineExec *exec, ArkWorkflow *workflow,
 					 spec->gpus, exec->name, exec->capacity.gpus, exec->name);
 }
 
+/* an agent task's mode names a coordinator that is set up, and its capabilities are names an
+ * agent can register */
+static void
+ark_engine_check_agent_task(ArkEngine *self, ArkWorkflow *workflow, const ArkTaskSpec *spec,
+			    GPtrArray *problems)
+{
+	const ArkAgentSpec *agent = spec->agent;
+
+	if (ark_agents_get_coordinator(self->agents, agent->mode) == NULL) {
+		g_autofree gchar *known = ark_agents_list_coordinators(self->agents);
+		ark_workflow_add_problem(workflow, problems, spec->index, "agent.mode",
+					 "unknown coordinator '%s' (available: %s)", agent->mode,
+					 known[0] != '\0' ? known : "none: is the plugin directory "
+								    "right?");
+	}
+	for (guint i = 0; agent->capabilities != NULL && agent->capabilities[i] != NULL; i++) {
+		const gchar *cap = agent->capabilities[i];
+		gsize len = strlen(cap);
+		gboolean ok = len > 0 && len <= 128;
+		for (gsize k = 0; ok && k < len; k++)
+			ok = g_ascii_isalnum(cap[k]) || strchr("._:/-", cap[k]) != NULL;
+		if (!ok) {
+			g_autofree gchar *member = g_strdup_printf("agent.capabilities[%u]", i);
+			ark_workflow_add_problem(workflow, problems, spec->index, member,
+						 "'%.64s' is not a capability name (1 to 128 of "
+						 "A-Z a-z 0-9 . _ : / -)",
+						 cap);
+		}
+	}
+}
+
 gboolean
 ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *policy,
 			  GPtrArray *problems)
@@ -2071,6 +2216,8 @@ ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow, const gchar *p
 		}
 		ark_engine_check_task_resources(exec, workflow, spec, problems);
 		(void)ark_executor_check_task(exec->executor, workflow, spec, problems);
+		if (spec->agent != NULL)
+			ark_engine_check_agent_task(self, workflow, spec, problems);
 	}
 	return problems->len == before;
 }
@@ -2766,9 +2913,29 @@ ark_engine_load_run(ArkEngine *self, const gchar *run_id, gboolean allow_finishe
 		task->arec->holder = NULL;
 		task->arec->error = NULL;
 		task->arec->log_path = NULL;
+		task->arec->result = NULL;
 	}
 	*out_attempts = g_steal_pointer(&attempts);
 	return run;
+}
+
+/* an agent attempt that was running when the engine stopped runs on: its assignments are
+ * recorded, and agents that hold them may still complete them */
+static void
+ark_engine_task_adopt(ArkEngine *self, ArkEngineTask *task)
+{
+	ArkEngineRun *run = task->run;
+	g_autofree gchar *log_dir = NULL;
+
+	if (self->state_dir != NULL)
+		log_dir = g_build_filename(self->state_dir, "logs", run->rec.id, task->spec->id,
+					   NULL);
+	task->arec->holder = self->holder;
+	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec->number,
+					task->arec->token, log_dir, ark_engine_attempt_finished_cb,
+					task);
+	ark_engine_task_lease(self, task);
+	ark_agent_executor_adopt(task->exec->executor, task->attempt);
 }
 
 /* puts every unfinished task of a loaded run back to work */
@@ -2776,6 +2943,7 @@ static void
 ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 {
 	g_autoptr(GHashTable) holders = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) adopt = g_ptr_array_new();
 
 	for (guint i = 0; i < attempts->len; i++) {
 		ArkAttemptRecord *ar = g_ptr_array_index(attempts, i);
@@ -2800,6 +2968,11 @@ ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 				ark_engine_task_make_ready(self, task);
 				break;
 			}
+			if (task->exec != NULL && task->exec == self->agent_exec &&
+			    task->arec->status == ARK_ATTEMPT_STATUS_RUNNING) {
+				g_ptr_array_add(adopt, task);
+				break;
+			}
 			ark_engine_task_attempt_ended(self, task, &result, NULL);
 			break;
 		}
@@ -2815,6 +2988,8 @@ ark_engine_run_recover(ArkEngine *self, ArkEngineRun *run, GPtrArray *attempts)
 	}
 	ark_engine_run_reevaluate_pending(self, run);
 	ark_engine_run_arm_timeout(run);
+	for (guint i = 0; i < adopt->len; i++)
+		ark_engine_task_adopt(self, g_ptr_array_index(adopt, i));
 	ark_engine_run_check_finished(self, run);
 	ark_engine_schedule_tick(self);
 }
@@ -3083,8 +3258,12 @@ ark_engine_get_n_running(ArkEngine *self)
 
 	g_return_val_if_fail(ARK_IS_ENGINE(self), 0);
 	g_hash_table_iter_init(&iter, self->execs);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		running += ((ArkEngineExec *)value)->running;
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		/* agent attempts are not processes: they survive a restart, nothing waits for
+		 * them */
+		if (value != self->agent_exec)
+			running += ((ArkEngineExec *)value)->running;
+	}
 	return running;
 }
 
@@ -3109,7 +3288,9 @@ ark_engine_interrupt(ArkEngine *self, const gchar *reason, GError **error)
 			};
 			g_autoptr(ArkAttempt) attempt = NULL;
 
-			if (task->attempt == NULL)
+			/* an agent attempt is not a process: it stays running, its assignments
+			 * recorded, and the next start adopts it */
+			if (task->attempt == NULL || task->exec == self->agent_exec)
 				continue;
 			attempt = g_steal_pointer(&task->attempt);
 			ark_attempt_abandon(attempt);
@@ -3436,6 +3617,9 @@ ark_engine_finalize(GObject *object)
 {
 	ArkEngine *self = ARK_ENGINE(object);
 
+	/* before the runs: its works hold attempts of theirs */
+	g_clear_pointer(&self->agents, ark_agents_free);
+	g_rand_free(self->rand);
 	g_hash_table_unref(self->runs); /* before the timer heap: runs leave it when freed */
 	ark_heap_free(self->timers);
 	/* after the runs, which give back their leases */
@@ -3563,6 +3747,8 @@ ark_engine_init(ArkEngine *self)
 	    "resources an executor has for its tasks (memory in bytes)",
 	    (const gchar *[]){"executor", "resource", NULL});
 	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
+	self->rand = g_rand_new();
+	self->agents = ark_agents_new(self);
 }
 
 gboolean
@@ -3810,6 +3996,12 @@ ark_engine_explain_open(ArkEngine *self, ArkEngineTask *task, JsonBuilder *b)
 		json_builder_set_member_name(b, "holder");
 		json_builder_add_string_value(b, self->holder);
 		json_builder_end_object(b);
+		if (task->exec != NULL && task->exec == self->agent_exec) {
+			gchar *agents = ark_agents_explain_task(self->agents, run->rec.id,
+								spec->id, b);
+			if (agents != NULL)
+				return agents;
+		}
 		return g_strdup_printf("running attempt %u on executor %s since %s",
 				       task->arec->number, spec->executor, since);
 	}
@@ -4111,4 +4303,110 @@ ark_engine_add_task(ArkEngine *self, const gchar *run_id, JsonObject *task_obj, 
 			     data_json);
 	ark_engine_task_reevaluate(self, task);
 	return ark_engine_flush(self, error);
+}
+
+/* hooks for the agents (ark-agents-private.h) --------------------------------------------------- */
+
+ArkAgents *
+ark_engine_get_agents(ArkEngine *self)
+{
+	return self->agents;
+}
+
+ArkTimestamp
+ark_engine_get_time(ArkEngine *self)
+{
+	return ark_engine_now(self);
+}
+
+GRand *
+ark_engine_get_rand(ArkEngine *self)
+{
+	return self->rand;
+}
+
+ArkStoreBatch *
+ark_engine_get_batch(ArkEngine *self)
+{
+	ark_engine_schedule_tick(self);
+	return self->batch;
+}
+
+void
+ark_engine_add_assignment_event(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+				guint attempt, const gchar *data)
+{
+	ArkEngineRun *run = g_hash_table_lookup(self->runs, run_id);
+	const ArkTaskSpec *spec;
+
+	if (run == NULL)
+		return;
+	spec = ark_workflow_lookup_task(run->workflow, task_id);
+	if (spec == NULL)
+		return;
+	ark_engine_add_event(self, ARK_EVENT_ASSIGNMENT, run, ark_engine_run_task(run, spec->index),
+			     attempt, 0, data);
+	ark_engine_schedule_tick(self);
+}
+
+static ArkEngineTask *
+ark_engine_lookup_task(ArkEngine *self, const gchar *run_id, const gchar *task_id)
+{
+	ArkEngineRun *run = g_hash_table_lookup(self->runs, run_id);
+	const ArkTaskSpec *spec;
+
+	if (run == NULL)
+		return NULL;
+	spec = ark_workflow_lookup_task(run->workflow, task_id);
+	return spec != NULL ? ark_engine_run_task(run, spec->index) : NULL;
+}
+
+ArkTimestamp
+ark_engine_get_task_deadline(ArkEngine *self, const gchar *run_id, const gchar *task_id)
+{
+	ArkEngineTask *task = ark_engine_lookup_task(self, run_id, task_id);
+	return task != NULL ? task->entry.deadline : 0;
+}
+
+void
+ark_engine_set_attempt_dead(ArkEngine *self, ArkAttempt *attempt)
+{
+	ArkEngineTask *task = ark_engine_lookup_task(self, ark_attempt_get_run_id(attempt),
+						     ark_attempt_get_task_id(attempt));
+	if (task != NULL && task->attempt == attempt)
+		task->force_dead = TRUE;
+}
+
+JsonNode *
+ark_engine_get_task_result(ArkEngine *self, const gchar *run_id, const gchar *task_id,
+			   GError **error)
+{
+	g_autoptr(GPtrArray) attempts = NULL;
+
+	if (self->store == NULL) {
+		g_set_error_literal(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED,
+				    "the engine has no store to read results from");
+		return NULL;
+	}
+	attempts = ark_store_list_attempts(self->store, run_id, task_id, error);
+	if (attempts == NULL)
+		return NULL;
+	for (guint i = attempts->len; i > 0; i--) {
+		ArkAttemptRecord *ar = g_ptr_array_index(attempts, i - 1);
+		JsonNode *node;
+		if (ar->status != ARK_ATTEMPT_STATUS_SUCCEEDED)
+			continue;
+		if (ar->result == NULL) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND,
+				    "task '%s' succeeded without a result", task_id);
+			return NULL;
+		}
+		node = json_from_string(ar->result, error);
+		if (node == NULL)
+			g_prefix_error(error, "the result of task '%s' is not JSON: ", task_id);
+		return node;
+	}
+	g_set_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND, "task '%s' has no successful attempt",
+		    task_id);
+	return NULL;
 }

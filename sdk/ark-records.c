@@ -79,6 +79,7 @@ ark_attempt_record_copy(const ArkAttemptRecord *record)
 	copy->holder = g_strdup(record->holder);
 	copy->error = g_strdup(record->error);
 	copy->log_path = g_strdup(record->log_path);
+	copy->result = g_strdup(record->result);
 	return copy;
 }
 
@@ -93,6 +94,7 @@ ark_attempt_record_free(ArkAttemptRecord *record)
 	g_free(record->holder);
 	g_free(record->error);
 	g_free(record->log_path);
+	g_free(record->result);
 	g_free(record);
 }
 
@@ -178,6 +180,31 @@ ark_estimate_record_free(ArkEstimateRecord *record)
 		return;
 	g_free(record->workflow_name);
 	g_free(record->task_id);
+	g_free(record);
+}
+
+ArkObjectRecord *
+ark_object_record_copy(const ArkObjectRecord *record)
+{
+	ArkObjectRecord *copy;
+
+	g_return_val_if_fail(record != NULL, NULL);
+	copy = g_new0(ArkObjectRecord, 1);
+	*copy = *record;
+	copy->kind = g_strdup(record->kind);
+	copy->key = g_strdup(record->key);
+	copy->value = g_strdup(record->value);
+	return copy;
+}
+
+void
+ark_object_record_free(ArkObjectRecord *record)
+{
+	if (record == NULL)
+		return;
+	g_free(record->kind);
+	g_free(record->key);
+	g_free(record->value);
 	g_free(record);
 }
 

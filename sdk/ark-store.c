@@ -214,6 +214,7 @@ ark_store_batch_add_attempt(ArkStoreBatch *batch, ArkStoreOpKind kind,
 		earlier->attempt.signal = attempt->signal;
 		earlier->attempt.error = attempt->error;
 		earlier->attempt.log_path = attempt->log_path;
+		earlier->attempt.result = attempt->result;
 		return;
 	}
 	ark_store_batch_append(batch, kind)->attempt = *attempt;
@@ -243,6 +244,17 @@ ark_store_batch_add_estimate(ArkStoreBatch *batch, const ArkEstimateRecord *esti
 {
 	g_return_if_fail(batch != NULL && estimate != NULL);
 	ark_store_batch_append(batch, ARK_STORE_OP_ESTIMATE)->estimate = *estimate;
+}
+
+G_STATIC_ASSERT(sizeof(ArkObjectRecord) <= sizeof(ArkRunRecord));
+
+void
+ark_store_batch_add_object(ArkStoreBatch *batch, ArkStoreOpKind kind,
+			   const ArkObjectRecord *object)
+{
+	g_return_if_fail(batch != NULL && object != NULL);
+	g_return_if_fail(kind == ARK_STORE_OP_OBJECT_PUT || kind == ARK_STORE_OP_OBJECT_DELETE);
+	ark_store_batch_append(batch, kind)->object = *object;
 }
 
 const gchar *
@@ -289,6 +301,19 @@ ark_store_batch_clear(ArkStoreBatch *batch)
 	batch->n_keyed = 0;
 }
 
+/* object kinds are namespaces the engine picks: short, lower case, safe in a file name or URL */
+static gboolean
+ark_store_object_kind_is_valid(const gchar *kind)
+{
+	if (kind == NULL || *kind == '\0')
+		return FALSE;
+	for (const gchar *p = kind; *p != '\0'; p++) {
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '_' && *p != '-')
+			return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 ark_store_op_check(const ArkStoreOp *op, GError **error)
 {
@@ -323,6 +348,22 @@ ark_store_op_check(const ArkStoreOp *op, GError **error)
 		if (has_ids && op->estimate.estimate <= 0) {
 			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 					    "an estimate must be positive");
+			return FALSE;
+		}
+		break;
+	case ARK_STORE_OP_OBJECT_PUT:
+	case ARK_STORE_OP_OBJECT_DELETE:
+		has_ids = op->object.kind != NULL && op->object.key != NULL &&
+			  *op->object.key != '\0';
+		if (has_ids && !ark_store_object_kind_is_valid(op->object.kind)) {
+			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "object kind \"%s\" is not made of a-z, 0-9, _ and -",
+				    op->object.kind);
+			return FALSE;
+		}
+		if (has_ids && op->kind == ARK_STORE_OP_OBJECT_PUT && op->object.value == NULL) {
+			g_set_error_literal(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "an object needs a value");
 			return FALSE;
 		}
 		break;
@@ -499,4 +540,20 @@ ark_store_supports_estimates(ArkStore *self)
 {
 	g_return_val_if_fail(ARK_IS_STORE(self), FALSE);
 	return ARK_STORE_GET_IFACE(self)->list_estimates != NULL;
+}
+
+GPtrArray *
+ark_store_list_objects(ArkStore *self, const gchar *kind, GError **error)
+{
+	g_return_val_if_fail(kind != NULL, NULL);
+	{
+		ARK_STORE_CALL(list_objects, kind, error);
+	}
+}
+
+gboolean
+ark_store_supports_objects(ArkStore *self)
+{
+	g_return_val_if_fail(ARK_IS_STORE(self), FALSE);
+	return ARK_STORE_GET_IFACE(self)->list_objects != NULL;
 }

@@ -1362,6 +1362,121 @@ test_add_task_live(Fixture *f, gconstpointer data)
 	}
 }
 
+/*
+ * A function whose result is whatever its args ask for, valid or not: a string is returned
+ * as it is (the raw text of the result), {"fill": N} is a JSON string of exactly N bytes and
+ * {"nest": N} is N nested arrays.
+ */
+static gboolean
+test_raw_result_function(const ArkTaskSpec *spec, GCancellable *cancellable, gchar **out_result,
+			 gpointer user_data, GError **error)
+{
+	JsonObject *args;
+
+	if (JSON_NODE_HOLDS_VALUE(spec->args)) {
+		*out_result = g_strdup(json_node_get_string(spec->args));
+		return TRUE;
+	}
+	args = json_node_get_object(spec->args);
+	if (json_object_has_member(args, "fill")) {
+		gsize n = (gsize)json_object_get_int_member(args, "fill");
+		*out_result = g_strnfill(n, 'a');
+		(*out_result)[0] = (*out_result)[n - 1] = '"';
+	} else {
+		gsize n = (gsize)json_object_get_int_member(args, "nest");
+		*out_result = g_malloc(2 * n + 1);
+		memset(*out_result, '[', n);
+		memset(*out_result + n, ']', n);
+		(*out_result)[2 * n] = '\0';
+	}
+	return TRUE;
+}
+
+static ArkAttemptRecord *
+fixture_last_attempt(Fixture *f, const gchar *run_id, const gchar *task_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) attempts = ark_store_list_attempts(f->store, run_id, task_id, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(attempts->len, >, 0);
+	return ark_attempt_record_copy(g_ptr_array_index(attempts, attempts->len - 1));
+}
+
+/* what a successful attempt produced is stored with it, if it is JSON of at most 1 MiB; a
+ * success with anything else fails the attempt, and nothing of it is stored */
+static void
+test_attempt_results(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *run_id = NULL;
+	g_autofree gchar *workflow = g_strdup_printf(
+	    "{\"name\":\"results\",\"on_failure\":\"continue\",\"tasks\":["
+	    "{\"id\":\"echo\",\"executor\":\"thread\",\"function\":\"echo\","
+	    "\"args\":{\"files\":[\"a.c\",\"b.c\"],\"n\":2}},"
+	    "{\"id\":\"noop\",\"executor\":\"thread\",\"function\":\"noop\"},"
+	    "{\"id\":\"process\",\"run\":[\"true\"]},"
+	    "{\"id\":\"largest\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":{\"fill\":%d}},"
+	    "{\"id\":\"too-large\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":{\"fill\":%d}},"
+	    "{\"id\":\"garbage\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":\"[1] [2]\"},"
+	    "{\"id\":\"empty\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":\"\"},"
+	    "{\"id\":\"lenient\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":\"/* c */ 0x10\"},"
+	    "{\"id\":\"deep\",\"executor\":\"thread\",\"function\":\"test-raw-result\","
+	    "\"args\":{\"nest\":100000}},"
+	    "{\"id\":\"after\",\"needs\":[\"too-large\"],\"run\":[\"true\"]}]}",
+	    ARK_RESULT_MAX_BYTES, ARK_RESULT_MAX_BYTES + 1);
+	static const struct {
+		const gchar *task;
+		const gchar *error;
+	} refused[] = {
+	    {"too-large", "result is larger than 1 MiB (1048577 bytes)"},
+	    {"garbage", "result is not JSON: more data after the value at byte 5"},
+	    {"empty", "result is not JSON: expected a value at byte 1"},
+	    {"lenient", "result is not JSON: expected a value at byte 1"},
+	    {"deep", "result is not JSON: nested deeper than 64 levels at byte 65"},
+	};
+	g_autoptr(GHashTable) states = NULL;
+	g_autoptr(ArkAttemptRecord) a = NULL;
+
+	g_assert_cmpint(fixture_run(f, workflow, &run_id), ==, ARK_RUN_STATE_FAILED);
+	states = fixture_task_states(f, run_id);
+
+	a = fixture_last_attempt(f, run_id, "echo");
+	g_assert_cmpint(a->status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpstr(a->result, ==, "{\"files\":[\"a.c\",\"b.c\"],\"n\":2}");
+	g_clear_pointer(&a, ark_attempt_record_free);
+	/* no result is no result, not null */
+	a = fixture_last_attempt(f, run_id, "noop");
+	g_assert_cmpint(a->status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_null(a->result);
+	g_clear_pointer(&a, ark_attempt_record_free);
+	a = fixture_last_attempt(f, run_id, "process");
+	g_assert_null(a->result);
+	g_clear_pointer(&a, ark_attempt_record_free);
+	a = fixture_last_attempt(f, run_id, "largest");
+	g_assert_cmpint(a->status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpuint(strlen(a->result), ==, ARK_RESULT_MAX_BYTES);
+	g_clear_pointer(&a, ark_attempt_record_free);
+
+	for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+		a = fixture_last_attempt(f, run_id, refused[i].task);
+		g_assert_cmpint(a->status, ==, ARK_ATTEMPT_STATUS_FAILED);
+		g_assert_cmpstr(a->error, ==, refused[i].error);
+		g_assert_null(a->result);
+		g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(states, refused[i].task)), ==,
+				ARK_TASK_STATE_FAILED);
+		g_clear_pointer(&a, ark_attempt_record_free);
+	}
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(states, "echo")), ==,
+			ARK_TASK_STATE_SUCCEEDED);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(states, "after")), ==,
+			ARK_TASK_STATE_SKIPPED);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1370,6 +1485,8 @@ main(int argc, char **argv)
 		g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
 		g_assert_true(ark_registry_add_type(registry, "test", ARK_CAPABILITY_EXECUTOR,
 						    "flaky", ARK_TYPE_TEST_FLAKY, NULL));
+		g_assert_true(ark_registry_add_function(registry, "test", "test-raw-result",
+							test_raw_result_function, NULL, NULL));
 	}
 #define ADD(path, fn) g_test_add("/ark/engine/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("diamond", test_diamond);
@@ -1396,6 +1513,7 @@ main(int argc, char **argv)
 	ADD("explain", test_explain);
 	ADD("add-task", test_add_task);
 	ADD("add-task-live", test_add_task_live);
+	ADD("attempt-results", test_attempt_results);
 #undef ADD
 	return g_test_run();
 }

@@ -307,6 +307,31 @@ test_thread_result(void)
 	test_result_clear(&result);
 }
 
+/* echo: the args as the result, compact; null without args */
+static void
+test_thread_echo(void)
+{
+	TestResult result = {0};
+
+	test_run_one("{`id`:`a`,`executor`:`thread`,`function`:`echo`,"
+		     "`args`:{`files`: [`a.c`, `é`], `n`: 2.5, `ok`: true, `none`: null}}",
+		     &result);
+	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpstr(result.result, ==,
+			"{\"files\":[\"a.c\",\"é\"],\"n\":2.5,\"ok\":true,\"none\":null}");
+	test_result_clear(&result);
+
+	test_run_one("{`id`:`a`,`executor`:`thread`,`function`:`echo`,`args`:`text`}", &result);
+	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpstr(result.result, ==, "\"text\"");
+	test_result_clear(&result);
+
+	test_run_one("{`id`:`a`,`executor`:`thread`,`function`:`echo`}", &result);
+	g_assert_cmpint(result.status, ==, ARK_ATTEMPT_STATUS_SUCCEEDED);
+	g_assert_cmpstr(result.result, ==, "null");
+	test_result_clear(&result);
+}
+
 static void
 test_thread_check_task(void)
 {
@@ -332,7 +357,7 @@ test_thread_check_task(void)
 	problem = problems->pdata[0];
 	g_assert_cmpstr(problem->path, ==, "tasks[1].function");
 	g_assert_cmpstr(problem->message, ==,
-			"unknown function 'nope' (known: noop, sleep, test-answer, test-block, "
+			"unknown function 'nope' (known: echo, noop, sleep, test-answer, test-block, "
 			"test-concurrency, test-fail, test-silent-fail)");
 
 	g_assert_false(ark_executor_check_task(
@@ -877,6 +902,7 @@ main(int argc, char **argv)
 	g_test_add_func("/executor-thread/timeout", test_thread_timeout);
 	g_test_add_func("/executor-thread/failing-function", test_thread_failing_function);
 	g_test_add_func("/executor-thread/result", test_thread_result);
+	g_test_add_func("/executor-thread/echo", test_thread_echo);
 	g_test_add_func("/executor-thread/check-task", test_thread_check_task);
 	g_test_add_func("/executor-thread/shutdown", test_thread_shutdown);
 	g_test_add_func("/executor-thread/dispose-running", test_thread_dispose_running);

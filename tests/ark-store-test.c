@@ -18,6 +18,8 @@
  */
 
 #define T0 ((ArkTimestamp)1764000000000000) /* 2025-11-24, a realistic µs timestamp */
+/* the schema version the sqlite store migrates to */
+#define ARK_STORE_TEST_SCHEMA_VERSION 5
 
 typedef struct {
 	const gchar *store_name;
@@ -253,6 +255,7 @@ ark_store_test_assert_attempt(const ArkAttemptRecord *a, const ArkAttemptRecord 
 	g_assert_cmpint(a->signal, ==, b->signal);
 	g_assert_cmpstr(a->error, ==, b->error);
 	g_assert_cmpstr(a->log_path, ==, b->log_path);
+	g_assert_cmpstr(a->result, ==, b->result);
 }
 
 static void
@@ -387,6 +390,7 @@ ark_store_test_fill(ArkStore *store, const ArkStoreTestData *d)
 		COPY(c.attempts[i].holder);
 		COPY(c.attempts[i].error);
 		COPY(c.attempts[i].log_path);
+		COPY(c.attempts[i].result);
 		ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &c.attempts[i]);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(c.events); i++) {
@@ -2083,7 +2087,7 @@ ark_store_test_sqlite_newer_schema(void)
 	ark_store_test_sqlite_refused_untouched(registry, dir, "newer");
 
 	/* refusing did not touch the data: back at the current version it opens with everything */
-	ark_store_test_patch_header(dir, HEADER_USER_VERSION, 4);
+	ark_store_test_patch_header(dir, HEADER_USER_VERSION, ARK_STORE_TEST_SCHEMA_VERSION);
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_data_init(&d);
 	ark_store_test_check_filled(store, &d);
@@ -2245,7 +2249,7 @@ ark_store_test_sqlite_migrate_v1(void)
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);
 	g_clear_object(&store);
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, ARK_STORE_TEST_SCHEMA_VERSION);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
@@ -2285,7 +2289,7 @@ ark_store_test_sqlite_migrate_v2(void)
 	ark_store_close(store);
 	g_clear_object(&store);
 	/* the header is written back at the checkpoint of the close */
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, ARK_STORE_TEST_SCHEMA_VERSION);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
@@ -2396,7 +2400,7 @@ ark_store_test_sqlite_migrate_v3(void)
 	ark_store_test_apply(store, batch);
 	ark_store_close(store);
 	g_clear_object(&store);
-	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, ARK_STORE_TEST_SCHEMA_VERSION);
 
 	store = ark_store_test_open(registry, "sqlite", dir);
 	ark_store_test_check_filled(store, &d);
@@ -2736,6 +2740,435 @@ ark_store_test_sqlite_durability(void)
 	ark_test_rmdir(dir);
 }
 
+/* objects ------------------------------------------------------------------------------------- */
+
+static GPtrArray *
+ark_store_test_list_objects(ArkStore *store, const gchar *kind)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *objects = ark_store_list_objects(store, kind, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(objects);
+	return objects;
+}
+
+/* the objects of @kind as "key=value" lines, in the order the store lists them */
+static gchar *
+ark_store_test_dump_objects(ArkStore *store, const gchar *kind)
+{
+	g_autoptr(GPtrArray) objects = ark_store_test_list_objects(store, kind);
+	GString *dump = g_string_new(NULL);
+
+	for (guint i = 0; i < objects->len; i++) {
+		const ArkObjectRecord *o = g_ptr_array_index(objects, i);
+		g_assert_cmpstr(o->kind, ==, kind);
+		g_string_append_printf(dump, "%s=%s@%" G_GINT64_FORMAT "\n", o->key, o->value,
+				       o->updated_at);
+	}
+	return g_string_free(dump, FALSE);
+}
+
+/* adds a put (@value not NULL) or a delete with strings that die right after the apply, like
+ * ark_store_test_fill() */
+static void
+ark_store_test_add_object(ArkStoreBatch *batch, GPtrArray *owned, const gchar *kind,
+			  const gchar *key, const gchar *value, ArkTimestamp updated_at)
+{
+	ArkObjectRecord object = {
+	    .kind = g_strdup(kind),
+	    .key = g_strdup(key),
+	    .value = g_strdup(value),
+	    .updated_at = updated_at,
+	};
+
+	g_ptr_array_add(owned, object.kind);
+	g_ptr_array_add(owned, object.key);
+	if (object.value != NULL)
+		g_ptr_array_add(owned, object.value);
+	ark_store_batch_add_object(batch,
+				   value != NULL ? ARK_STORE_OP_OBJECT_PUT
+						 : ARK_STORE_OP_OBJECT_DELETE,
+				   &object);
+}
+
+static void
+ark_store_test_apply_scribbled(ArkStore *store, ArkStoreBatch *batch, GPtrArray *owned)
+{
+	ark_store_test_apply(store, batch);
+	for (guint i = 0; i < owned->len; i++)
+		memset(g_ptr_array_index(owned, i), 'X', strlen(g_ptr_array_index(owned, i)));
+	g_ptr_array_set_size(owned, 0);
+	ark_store_batch_clear(batch);
+}
+
+/* put inserts or replaces by (kind, key), delete removes, a kind is listed alone and by key */
+static void
+ark_store_test_objects(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dump = NULL;
+	const ArkObjectRecord *o;
+
+	g_assert_true(ark_store_supports_objects(fx->store));
+	list = ark_store_test_list_objects(fx->store, "agent");
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	/* out of order, with a key of another kind that sorts in between */
+	ark_store_test_add_object(batch, owned, "agent", "agt_b", "{\"name\":\"b\"}", 10);
+	ark_store_test_add_object(batch, owned, "agent", "agt_a", "{\"name\":\"a\"}", 11);
+	ark_store_test_add_object(batch, owned, "trust", "agt_a/review", "{\"alpha\":1}", 12);
+	ark_store_test_add_object(batch, owned, "agent", "agt_c", "{}", 13);
+	/* byte order: upper case before lower case, like SQLite's BINARY collation */
+	ark_store_test_add_object(batch, owned, "agent", "Z", "\"é\"", 14);
+	ark_store_test_apply_scribbled(fx->store, batch, owned);
+
+	dump = ark_store_test_dump_objects(fx->store, "agent");
+	g_assert_cmpstr(dump, ==,
+			"Z=\"é\"@14\nagt_a={\"name\":\"a\"}@11\nagt_b={\"name\":\"b\"}@10\n"
+			"agt_c={}@13\n");
+	g_clear_pointer(&dump, g_free);
+	dump = ark_store_test_dump_objects(fx->store, "trust");
+	g_assert_cmpstr(dump, ==, "agt_a/review={\"alpha\":1}@12\n");
+	g_clear_pointer(&dump, g_free);
+	/* kinds are compared whole: neither a prefix nor an unknown kind sees anything */
+	list = ark_store_test_list_objects(fx->store, "agen");
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+	list = ark_store_test_list_objects(fx->store, "assignment");
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	/* replace, delete, delete of a key that is not there (also of a kind never seen), and
+	 * the last op on a key within one batch wins */
+	ark_store_test_add_object(batch, owned, "agent", "agt_b", "{\"name\":\"b2\"}", 20);
+	ark_store_test_add_object(batch, owned, "agent", "agt_a", NULL, 21);
+	ark_store_test_add_object(batch, owned, "agent", "agt_missing", NULL, 22);
+	ark_store_test_add_object(batch, owned, "nothing", "x", NULL, 22);
+	ark_store_test_add_object(batch, owned, "agent", "agt_d", "1", 23);
+	ark_store_test_add_object(batch, owned, "agent", "agt_d", NULL, 24);
+	ark_store_test_add_object(batch, owned, "agent", "agt_c", NULL, 25);
+	ark_store_test_add_object(batch, owned, "agent", "agt_c", "[2]", 26);
+	/* the same key in another kind is another object */
+	ark_store_test_add_object(batch, owned, "trust", "agt_b", "{\"alpha\":2}", 27);
+	ark_store_test_apply_scribbled(fx->store, batch, owned);
+
+	dump = ark_store_test_dump_objects(fx->store, "agent");
+	g_assert_cmpstr(dump, ==, "Z=\"é\"@14\nagt_b={\"name\":\"b2\"}@20\nagt_c=[2]@26\n");
+	g_clear_pointer(&dump, g_free);
+	dump = ark_store_test_dump_objects(fx->store, "trust");
+	g_assert_cmpstr(dump, ==, "agt_a/review={\"alpha\":1}@12\nagt_b={\"alpha\":2}@27\n");
+	g_clear_pointer(&dump, g_free);
+
+	/* a batch that fails leaves every object as it was: the puts and deletes before the bad
+	 * operation are undone */
+	ark_store_test_add_object(batch, owned, "agent", "agt_b", "{\"name\":\"lost\"}", 30);
+	ark_store_test_add_object(batch, owned, "agent", "Z", NULL, 31);
+	ark_store_test_add_object(batch, owned, "agent", "agt_new", "{}", 32);
+	ark_store_test_add_object(batch, owned, "fresh", "k", "{}", 32);
+	{
+		ArkRunRecord run = ark_store_test_run("run-x", "wf", ARK_RUN_STATE_PENDING);
+		ArkTaskRecord task = ark_store_test_task("no-such-run", "t", 0);
+		ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+		/* refused by both stores: its run does not exist */
+		ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task);
+	}
+	g_assert_false(ark_store_apply(fx->store, batch, &error));
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	g_ptr_array_set_size(owned, 0);
+	ark_store_batch_clear(batch);
+
+	dump = ark_store_test_dump_objects(fx->store, "agent");
+	g_assert_cmpstr(dump, ==, "Z=\"é\"@14\nagt_b={\"name\":\"b2\"}@20\nagt_c=[2]@26\n");
+	g_clear_pointer(&dump, g_free);
+	list = ark_store_test_list_objects(fx->store, "fresh");
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	/* records the caller owns, freed with ark_object_record_free() (the list's free func) */
+	list = ark_store_test_list_objects(fx->store, "trust");
+	o = g_ptr_array_index(list, 1);
+	{
+		g_autoptr(ArkObjectRecord) copy = ark_object_record_copy(o);
+		g_assert_true(copy->key != o->key);
+		g_assert_cmpstr(copy->kind, ==, "trust");
+		g_assert_cmpstr(copy->key, ==, "agt_b");
+		g_assert_cmpstr(copy->value, ==, "{\"alpha\":2}");
+		g_assert_cmpint(copy->updated_at, ==, 27);
+	}
+}
+
+/* what ark_store_op_check() refuses of an object op, the same in every store, with nothing of
+ * the batch applied */
+static void
+ark_store_test_objects_refused(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		ArkStoreOpKind op;
+		const gchar *kind;
+		const gchar *key;
+		const gchar *value;
+		const gchar *message;
+	} cases[] = {
+	    {ARK_STORE_OP_OBJECT_PUT, "Agent", "k", "{}", "object kind \"Agent\" is not made of"},
+	    {ARK_STORE_OP_OBJECT_PUT, "a/b", "k", "{}", "object kind \"a/b\""},
+	    {ARK_STORE_OP_OBJECT_PUT, "a b", "k", "{}", "object kind \"a b\""},
+	    {ARK_STORE_OP_OBJECT_PUT, "agent\n", "k", "{}", "object kind"},
+	    {ARK_STORE_OP_OBJECT_PUT, "é", "k", "{}", "object kind"},
+	    {ARK_STORE_OP_OBJECT_DELETE, "Agent", "k", NULL, "object kind \"Agent\""},
+	    {ARK_STORE_OP_OBJECT_PUT, "", "k", "{}", "object kind \"\""},
+	    {ARK_STORE_OP_OBJECT_PUT, NULL, "k", "{}", "an identifier of the record is missing"},
+	    {ARK_STORE_OP_OBJECT_PUT, "agent", "", "{}", "an identifier of the record is missing"},
+	    {ARK_STORE_OP_OBJECT_DELETE, "agent", "", NULL,
+	     "an identifier of the record is missing"},
+	    {ARK_STORE_OP_OBJECT_PUT, "agent", NULL, "{}",
+	     "an identifier of the record is missing"},
+	    {ARK_STORE_OP_OBJECT_PUT, "agent", "k", NULL, "an object needs a value"},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GPtrArray) list = NULL;
+		g_autoptr(GError) error = NULL;
+		ArkObjectRecord good = {.kind = "agent", .key = "before", .value = "{}"};
+		ArkObjectRecord bad = {
+		    .kind = (gchar *)cases[i].kind,
+		    .key = (gchar *)cases[i].key,
+		    .value = (gchar *)cases[i].value,
+		};
+		ArkStoreOp op = {.kind = cases[i].op, .object = bad};
+
+		/* the check itself, then through the store */
+		g_assert_false(ark_store_op_check(&op, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, cases[i].message));
+		g_clear_error(&error);
+
+		ark_store_batch_add_object(batch, ARK_STORE_OP_OBJECT_PUT, &good);
+		ark_store_batch_add_object(batch, cases[i].op, &bad);
+		g_assert_false(ark_store_apply(fx->store, batch, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, cases[i].message));
+		g_assert_nonnull(strstr(error->message, "(operation 2 of 2)"));
+		list = ark_store_test_list_objects(fx->store, "agent");
+		g_assert_cmpuint(list->len, ==, 0);
+	}
+	/* what the check allows: every character of the kind alphabet, any key */
+	{
+		g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+		g_autoptr(GPtrArray) list = NULL;
+		ArkObjectRecord ok = {.kind = "a-z_0-9", .key = "any key/ é\x01", .value = ""};
+		ark_store_batch_add_object(batch, ARK_STORE_OP_OBJECT_PUT, &ok);
+		ark_store_test_apply(fx->store, batch);
+		list = ark_store_test_list_objects(fx->store, "a-z_0-9");
+		g_assert_cmpuint(list->len, ==, 1);
+		g_assert_cmpstr(((ArkObjectRecord *)g_ptr_array_index(list, 0))->key, ==,
+				"any key/ é\x01");
+		g_assert_cmpstr(((ArkObjectRecord *)g_ptr_array_index(list, 0))->value, ==, "");
+	}
+}
+
+/* a result is written by the insert and by every update (NULL clears it), also when the update
+ * is coalesced into an earlier op of the batch */
+static void
+ark_store_test_attempt_result(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autofree gchar *big = NULL;
+	g_autofree gchar *scribbled = g_strdup("{\"verdict\":\"ok\",\"n\":[1,2,3]}");
+	ArkRunRecord run = ark_store_test_run("run-r", "wf", ARK_RUN_STATE_RUNNING);
+	ArkTaskRecord task1 = ark_store_test_task("run-r", "one", 0);
+	ArkTaskRecord task2 = ark_store_test_task("run-r", "two", 1);
+	ArkAttemptRecord a1 = ark_store_test_attempt("run-r", "one", 1, 1);
+	ArkAttemptRecord a2 = ark_store_test_attempt("run-r", "two", 1, 2);
+	ArkAttemptRecord a3 = ark_store_test_attempt("run-r", "two", 2, 3);
+
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &run);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task1);
+	ark_store_batch_add_task(batch, ARK_STORE_OP_TASK_INSERT, &task2);
+	a1.result = "\"inserted with a result\"";
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &a1);
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &a2);
+	/* coalesced into the insert of a3 */
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_INSERT, &a3);
+	a3.status = ARK_ATTEMPT_STATUS_SUCCEEDED;
+	a3.result = scribbled;
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &a3);
+	g_assert_cmpuint(ark_store_batch_get_length(batch), ==, 6);
+	ark_store_test_apply(fx->store, batch);
+	ark_store_batch_clear(batch);
+	memset(scribbled, 'X', strlen(scribbled));
+	a3.result = "{\"verdict\":\"ok\",\"n\":[1,2,3]}";
+
+	attempts = ark_store_test_list_attempts(fx->store, "run-r", NULL);
+	g_assert_cmpuint(attempts->len, ==, 3);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &a1);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &a2);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 2), &a3);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+
+	/* an update sets one (the largest a task may produce), another clears one */
+	big = g_strnfill(ARK_RESULT_MAX_BYTES, 'a');
+	big[0] = big[ARK_RESULT_MAX_BYTES - 1] = '"';
+	a2.status = ARK_ATTEMPT_STATUS_SUCCEEDED;
+	a2.result = big;
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &a2);
+	a1.status = ARK_ATTEMPT_STATUS_FAILED;
+	a1.result = NULL;
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &a1);
+	ark_store_test_apply(fx->store, batch);
+	ark_store_batch_clear(batch);
+
+	attempts = ark_store_test_list_attempts(fx->store, "run-r", "two");
+	g_assert_cmpuint(attempts->len, ==, 2);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &a2);
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &a3);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+	attempts = ark_store_test_list_attempts(fx->store, "run-r", "one");
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 0), &a1);
+	g_clear_pointer(&attempts, g_ptr_array_unref);
+
+	/* a failed batch leaves the result as it was */
+	a3.result = "\"lost\"";
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &a3);
+	a1.number = 7; /* no such attempt: refused by both stores */
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &a1);
+	g_assert_false(ark_store_apply(fx->store, batch, NULL));
+	a3.result = "{\"verdict\":\"ok\",\"n\":[1,2,3]}";
+	attempts = ark_store_test_list_attempts(fx->store, "run-r", "two");
+	ark_store_test_assert_attempt(g_ptr_array_index(attempts, 1), &a3);
+
+	/* copies carry it */
+	{
+		g_autoptr(ArkAttemptRecord) copy =
+		    ark_attempt_record_copy(g_ptr_array_index(attempts, 1));
+		g_assert_cmpstr(copy->result, ==, a3.result);
+	}
+}
+
+/* objects and attempt results survive a close and reopen */
+static void
+ark_store_test_sqlite_objects_reopen(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) store = ark_store_test_open(registry, "sqlite", dir);
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) attempts = NULL;
+	g_autofree gchar *dump = NULL;
+	ArkStoreTestData d;
+
+	ark_store_test_data_init(&d);
+	ark_store_test_fill(store, &d);
+	ark_store_test_add_object(batch, owned, "agent", "agt_1", "{\"name\":\"one\"}", 5);
+	ark_store_test_add_object(batch, owned, "agent", "agt_0", "{\"name\":\"zero\"}", 6);
+	ark_store_test_add_object(batch, owned, "assignment", "asg_1", "{\"fence\":3}", 7);
+	d.attempts[2].status = ARK_ATTEMPT_STATUS_SUCCEEDED;
+	d.attempts[2].result = "{\"ok\":true}";
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &d.attempts[2]);
+	ark_store_test_apply_scribbled(store, batch, owned);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	dump = ark_store_test_dump_objects(store, "agent");
+	g_assert_cmpstr(dump, ==, "agt_0={\"name\":\"zero\"}@6\nagt_1={\"name\":\"one\"}@5\n");
+	g_clear_pointer(&dump, g_free);
+	ark_store_test_add_object(batch, owned, "agent", "agt_1", NULL, 8);
+	ark_store_test_apply_scribbled(store, batch, owned);
+	ark_store_close(store);
+	g_clear_object(&store);
+
+	/* a reader sees them too */
+	store = ark_store_test_create(registry, "sqlite");
+	g_object_set(store, "read-only", TRUE, NULL);
+	g_assert_true(ark_store_open(store, dir, NULL));
+	ark_store_test_check_filled(store, &d);
+	dump = ark_store_test_dump_objects(store, "agent");
+	g_assert_cmpstr(dump, ==, "agt_0={\"name\":\"zero\"}@6\n");
+	g_clear_pointer(&dump, g_free);
+	dump = ark_store_test_dump_objects(store, "assignment");
+	g_assert_cmpstr(dump, ==, "asg_1={\"fence\":3}@7\n");
+	attempts = ark_store_test_list_attempts(store, "run-a", "compile");
+	g_assert_cmpstr(((ArkAttemptRecord *)g_ptr_array_index(attempts, 0))->result, ==,
+			"{\"ok\":true}");
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
+/*
+ * tests/ark-store-v4.db is the v3 fixture opened by the version 4 store (which migrated it) and
+ * given two estimates, checkpointed: version 5 adds attempts.result and the objects table. A
+ * reader refuses it; a writer migrates it in place with every record and estimate kept, and it
+ * then takes results and objects that survive a reopen.
+ */
+static void
+ark_store_test_sqlite_migrate_v4(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_store_test_copy_fixture("ark-store-v4.db");
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dump = NULL;
+	ArkStoreTestData d;
+
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==, 4);
+	store = ark_store_test_create(registry, "sqlite");
+	g_object_set(store, "read-only", TRUE, NULL);
+	g_assert_false(ark_store_open(store, dir, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED);
+	g_assert_nonnull(strstr(error->message, "schema version 4"));
+	g_clear_error(&error);
+	g_clear_object(&store);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_data_init(&d);
+	/* results of attempts from before the migration are NULL */
+	ark_store_test_check_filled(store, &d);
+	list = ark_store_list_estimates(store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 2);
+	g_assert_cmpint(ark_store_test_find_estimate(list, "build")->estimate, ==,
+			42 * G_USEC_PER_SEC);
+	g_assert_cmpuint(ark_store_test_find_estimate(list, "build")->samples, ==, 3);
+	g_assert_cmpint(ark_store_test_find_estimate(list, "test")->estimate, ==,
+			7 * G_USEC_PER_SEC);
+	g_clear_pointer(&list, g_ptr_array_unref);
+	list = ark_store_test_list_objects(store, "agent");
+	g_assert_cmpuint(list->len, ==, 0);
+	g_clear_pointer(&list, g_ptr_array_unref);
+
+	ark_store_test_add_object(batch, owned, "trust", "agt_1/review", "{\"alpha\":2.5}", 9);
+	d.attempts[0].result = "[\"after the migration\"]";
+	ark_store_batch_add_attempt(batch, ARK_STORE_OP_ATTEMPT_UPDATE, &d.attempts[0]);
+	ark_store_test_apply_scribbled(store, batch, owned);
+	ark_store_close(store);
+	g_clear_object(&store);
+	g_assert_cmpuint(ark_store_test_read_header(dir, HEADER_USER_VERSION), ==,
+			 ARK_STORE_TEST_SCHEMA_VERSION);
+
+	store = ark_store_test_open(registry, "sqlite", dir);
+	ark_store_test_check_filled(store, &d);
+	dump = ark_store_test_dump_objects(store, "trust");
+	g_assert_cmpstr(dump, ==, "agt_1/review={\"alpha\":2.5}@9\n");
+	list = ark_store_list_estimates(store, "ci", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 2);
+	ark_store_close(store);
+	ark_test_rmdir(dir);
+}
+
 static void
 ark_store_test_add_shared(const gchar *store_name, const gchar *name,
 			  void (*func)(Fixture *, gconstpointer))
@@ -2779,6 +3212,9 @@ main(int argc, char **argv)
 		ark_store_test_add_shared(name, "audit", ark_store_test_audit_records);
 		ark_store_test_add_shared(name, "audit-refused", ark_store_test_audit_refused);
 		ark_store_test_add_shared(name, "estimates", ark_store_test_estimates);
+		ark_store_test_add_shared(name, "objects", ark_store_test_objects);
+		ark_store_test_add_shared(name, "objects-refused", ark_store_test_objects_refused);
+		ark_store_test_add_shared(name, "attempt-result", ark_store_test_attempt_result);
 	}
 	ark_store_test_add_shared("memory", "max-events", ark_store_test_memory_max_events);
 	ark_store_test_add_shared("memory", "footprint", ark_store_test_memory_footprint);
@@ -2795,6 +3231,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/migrate-v1", ark_store_test_sqlite_migrate_v1);
 	g_test_add_func("/ark/store/sqlite/migrate-v2", ark_store_test_sqlite_migrate_v2);
 	g_test_add_func("/ark/store/sqlite/migrate-v3", ark_store_test_sqlite_migrate_v3);
+	g_test_add_func("/ark/store/sqlite/migrate-v4", ark_store_test_sqlite_migrate_v4);
+	g_test_add_func("/ark/store/sqlite/objects-reopen", ark_store_test_sqlite_objects_reopen);
 	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
 	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
 	g_test_add_func("/ark/store/sqlite/read-only", ark_store_test_sqlite_read_only);

@@ -97,4 +97,9 @@ ARK_API gchar *ark_timestamp_format(ArkTimestamp ts);
  * characters; invalid UTF-8 is replaced (ABI 1.1) */
 ARK_API void ark_json_append_string(GString *out, const gchar *str);
 
+/* TRUE when @text is exactly one JSON value (RFC 8259, UTF-8) nested at most @max_depth deep;
+ * iterative, safe on any input. ARK_ERROR_INVALID_ARGUMENT says what and where (ABI 1.3) */
+ARK_API gboolean ark_json_validate(const gchar *text, gssize length, guint max_depth,
+				   GError **error);
+
 G_END_DECLS

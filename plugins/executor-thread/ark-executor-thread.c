@@ -647,6 +647,18 @@ ark_executor_thread_noop(const ArkTaskSpec *spec, GCancellable *cancellable, gch
 	return TRUE;
 }
 
+/* the task's "args", or its "input" when it has no args, as its result (null for neither): a
+ * task that hands data on, and a stand-in for one that computes it */
+static gboolean
+ark_executor_thread_echo(const ArkTaskSpec *spec, GCancellable *cancellable, gchar **out_result,
+			 gpointer user_data, GError **error)
+{
+	JsonNode *value = spec->args != NULL ? spec->args : spec->input;
+
+	*out_result = value != NULL ? json_to_string(value, FALSE) : g_strdup("null");
+	return TRUE;
+}
+
 typedef struct {
 	GMutex lock;
 	GCond cond;
@@ -743,6 +755,9 @@ ark_executor_thread_plugin_startup(ArkPlugin *plugin, ArkRegistry *registry, GEr
 	if (!ark_registry_add_function(registry, "executor-thread", "noop",
 				       ark_executor_thread_noop, NULL, error))
 		return FALSE;
+	if (!ark_registry_add_function(registry, "executor-thread", "echo",
+				       ark_executor_thread_echo, NULL, error))
+		return FALSE;
 	return ark_registry_add_function(registry, "executor-thread", "sleep",
 					 ark_executor_thread_sleep, NULL, error);
 }
@@ -760,4 +775,4 @@ ark_executor_thread_plugin_class_init(ArkExecutorThreadPluginClass *klass)
 
 ARK_PLUGIN_DEFINE("executor-thread", ark_executor_thread_plugin_get_type, "0.1.0",
 		  "LGPL-2.1-or-later",
-		  "Runs in-process functions on a thread pool; built-ins: noop, sleep")
+		  "Runs in-process functions on a thread pool; built-ins: noop, echo, sleep")

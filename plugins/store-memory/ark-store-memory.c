@@ -61,6 +61,7 @@ struct _ArkStoreMemoryAttempt {
 	const gchar *holder;   /* interned in the store */
 	gchar *error;
 	gchar *log_path;
+	gchar *result;
 	guint64 token;
 	ArkTimestamp started_at;
 	ArkTimestamp finished_at;
@@ -123,6 +124,9 @@ struct _ArkStoreMemory {
 	GPtrArray *audit; /* of ArkAuditRecord, owned, seq n at index n - 1 */
 	/* "workflow\x1ftask" -> ArkEstimateRecord, both owned */
 	GHashTable *estimates;
+	/* kind -> GTree of key (of the record) -> ArkObjectRecord, owned: ordered by key like
+	 * SQLite's BINARY collation */
+	GHashTable *objects;
 	GArray *undo; /* of ArkStoreMemoryUndo, during apply() only */
 };
 
@@ -177,6 +181,7 @@ ark_store_memory_attempt_free(ArkStoreMemoryAttempt *attempt)
 {
 	g_free(attempt->error);
 	g_free(attempt->log_path);
+	g_free(attempt->result);
 	g_free(attempt);
 }
 
@@ -298,6 +303,7 @@ ark_store_memory_reset(ArkStoreMemory *self)
 	g_clear_pointer(&self->names, g_hash_table_unref);
 	g_clear_pointer(&self->audit, g_ptr_array_unref);
 	g_clear_pointer(&self->estimates, g_hash_table_unref);
+	g_clear_pointer(&self->objects, g_hash_table_unref);
 	self->last_event_seq = 0;
 	self->last_attempt_token = 0;
 }
@@ -316,6 +322,8 @@ ark_store_memory_open(ArkStore *store, const gchar *location, GError **error)
 	self->audit = g_ptr_array_new_with_free_func((GDestroyNotify)ark_audit_record_free);
 	self->estimates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 						(GDestroyNotify)ark_estimate_record_free);
+	self->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      (GDestroyNotify)g_tree_unref);
 	self->is_open = TRUE;
 	return TRUE;
 }
@@ -568,6 +576,7 @@ ark_store_memory_insert_attempt(ArkStoreMemory *self, const ArkAttemptRecord *re
 	attempt->holder = ark_store_memory_intern(self, record->holder);
 	attempt->error = g_strdup(record->error);
 	attempt->log_path = g_strdup(record->log_path);
+	attempt->result = g_strdup(record->result);
 	attempt->token = record->token;
 	attempt->started_at = record->started_at;
 	attempt->finished_at = record->finished_at;
@@ -608,6 +617,7 @@ ark_store_memory_update_attempt(ArkStoreMemory *self, const ArkAttemptRecord *re
 	attempt->signal = record->signal;
 	attempt->error = g_strdup(record->error);
 	attempt->log_path = g_strdup(record->log_path);
+	attempt->result = g_strdup(record->result);
 	return TRUE;
 }
 
@@ -698,6 +708,42 @@ ark_store_memory_put_estimate(ArkStoreMemory *self, const ArkEstimateRecord *rec
 	return TRUE;
 }
 
+static GTree *
+ark_store_memory_object_tree(ArkStoreMemory *self, const gchar *kind, gboolean create)
+{
+	GTree *tree = g_hash_table_lookup(self->objects, kind);
+
+	if (tree == NULL && create) {
+		tree = g_tree_new_full(ark_store_memory_compare_ids_cb, NULL, NULL,
+				       (GDestroyNotify)ark_object_record_free);
+		g_hash_table_insert(self->objects, g_strdup(kind), tree);
+	}
+	return tree;
+}
+
+/*
+ * OBJECT_PUT and OBJECT_DELETE: the record of (kind, key) is replaced by a copy of @record, or
+ * removed when @record has no value. The undo keeps the identity (a record without value) as
+ * target and the previous record (or NULL) as saved.
+ */
+static gboolean
+ark_store_memory_write_object(ArkStoreMemory *self, ArkStoreOpKind kind,
+			      const ArkObjectRecord *record)
+{
+	GTree *tree = ark_store_memory_object_tree(self, record->kind, TRUE);
+	ArkObjectRecord *old = g_tree_lookup(tree, record->key);
+	ArkObjectRecord identity = {.kind = record->kind, .key = record->key};
+
+	if (old != NULL)
+		g_tree_steal(tree, record->key);
+	if (kind == ARK_STORE_OP_OBJECT_PUT) {
+		ArkObjectRecord *copy = ark_object_record_copy(record);
+		g_tree_insert(tree, copy->key, copy);
+	}
+	ark_store_memory_push_undo(self, kind, ark_object_record_copy(&identity), old);
+	return TRUE;
+}
+
 static void
 ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 {
@@ -755,6 +801,7 @@ ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 		ArkStoreMemoryAttempt *attempt = undo->target;
 		g_free(attempt->error);
 		g_free(attempt->log_path);
+		g_free(attempt->result);
 		memcpy(attempt, undo->saved, sizeof(*attempt));
 		g_free(undo->saved);
 		break;
@@ -773,6 +820,17 @@ ark_store_memory_revert(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 			g_free(undo->target);
 		}
 		break;
+	case ARK_STORE_OP_OBJECT_PUT:
+	case ARK_STORE_OP_OBJECT_DELETE: {
+		ArkObjectRecord *identity = undo->target;
+		ArkObjectRecord *saved = undo->saved;
+		GTree *tree = ark_store_memory_object_tree(self, identity->kind, TRUE);
+		g_tree_remove(tree, identity->key);
+		if (saved != NULL)
+			g_tree_insert(tree, saved->key, saved);
+		ark_object_record_free(identity);
+		break;
+	}
 	default:
 		g_assert_not_reached();
 	}
@@ -798,10 +856,16 @@ ark_store_memory_commit(ArkStoreMemory *self, const ArkStoreMemoryUndo *undo)
 	case ARK_STORE_OP_ATTEMPT_UPDATE:
 		g_free(((ArkStoreMemoryAttempt *)undo->saved)->error);
 		g_free(((ArkStoreMemoryAttempt *)undo->saved)->log_path);
+		g_free(((ArkStoreMemoryAttempt *)undo->saved)->result);
 		break;
 	case ARK_STORE_OP_ESTIMATE:
 		g_free(undo->target);
 		ark_estimate_record_free(undo->saved);
+		return;
+	case ARK_STORE_OP_OBJECT_PUT:
+	case ARK_STORE_OP_OBJECT_DELETE:
+		ark_object_record_free(undo->target);
+		ark_object_record_free(undo->saved);
 		return;
 	default:
 		/* inserts keep nothing but pointers to what now belongs to the store */
@@ -847,6 +911,10 @@ ark_store_memory_describe_op(const ArkStoreOp *op)
 	case ARK_STORE_OP_ESTIMATE:
 		return g_strdup_printf("record the estimate of task %s of workflow %s",
 				       op->estimate.task_id, op->estimate.workflow_name);
+	case ARK_STORE_OP_OBJECT_PUT:
+		return g_strdup_printf("put object %s/%s", op->object.kind, op->object.key);
+	case ARK_STORE_OP_OBJECT_DELETE:
+		return g_strdup_printf("delete object %s/%s", op->object.kind, op->object.key);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -880,6 +948,9 @@ ark_store_memory_apply_op(ArkStoreMemory *self, const ArkStoreOp *op, guint64 *l
 		return ark_store_memory_append_audit(self, &op->audit, error);
 	case ARK_STORE_OP_ESTIMATE:
 		return ark_store_memory_put_estimate(self, &op->estimate);
+	case ARK_STORE_OP_OBJECT_PUT:
+	case ARK_STORE_OP_OBJECT_DELETE:
+		return ark_store_memory_write_object(self, op->kind, &op->object);
 	default:
 		return ark_store_memory_append_event(self, &op->event, last_event_seq, error);
 	}
@@ -984,6 +1055,7 @@ ark_store_memory_attempt_to_record(const ArkStoreMemoryTask *task,
 	record->signal = attempt->signal;
 	record->error = g_strdup(attempt->error);
 	record->log_path = g_strdup(attempt->log_path);
+	record->result = g_strdup(attempt->result);
 	return record;
 }
 
@@ -1237,6 +1309,28 @@ ark_store_memory_list_estimates(ArkStore *store, const gchar *workflow_name, GEr
 }
 
 static gboolean
+ark_store_memory_list_objects_cb(gpointer key, gpointer value, gpointer user_data)
+{
+	g_ptr_array_add(user_data, ark_object_record_copy(value));
+	return FALSE;
+}
+
+static GPtrArray *
+ark_store_memory_list_objects(ArkStore *store, const gchar *kind, GError **error)
+{
+	ArkStoreMemory *self = ARK_STORE_MEMORY(store);
+	GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)ark_object_record_free);
+	GTree *tree;
+
+	g_return_val_if_fail(self->is_open, NULL);
+
+	tree = ark_store_memory_object_tree(self, kind, FALSE);
+	if (tree != NULL)
+		g_tree_foreach(tree, ark_store_memory_list_objects_cb, records);
+	return records;
+}
+
+static gboolean
 ark_store_memory_find_tasks_in_run(ArkStoreMemoryRun *run, const ArkTaskFilter *filter,
 				   GPtrArray *into)
 {
@@ -1373,6 +1467,7 @@ ark_store_memory_store_iface_init(ArkStoreInterface *iface)
 	iface->read_audit = ark_store_memory_read_audit;
 	iface->get_last_audit = ark_store_memory_get_last_audit;
 	iface->list_estimates = ark_store_memory_list_estimates;
+	iface->list_objects = ark_store_memory_list_objects;
 }
 
 /* the plugin: registers the store type under the name "memory" */

@@ -126,6 +126,16 @@ static const gchar *const ark_store_sqlite_migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (workflow_name, task_id)"
     ") WITHOUT ROWID;",
+    /* 4 -> 5: what a successful attempt produced (agent tasks hand it to their dependants),
+     * and keyed JSON objects beside the runs: agents, their trust, their assignments */
+    "ALTER TABLE attempts ADD COLUMN result TEXT;"
+    "CREATE TABLE objects ("
+    "  kind TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, key)"
+    ") WITHOUT ROWID;",
 };
 
 #define ARK_STORE_SQLITE_SCHEMA_VERSION ((gint64)G_N_ELEMENTS(ark_store_sqlite_migrations))
@@ -138,7 +148,7 @@ static const gchar *const ark_store_sqlite_migrations[] = {
 	"reason, next_attempt_at, cancelled_by, retry_base"
 #define ATTEMPT_COLUMNS                                                                            \
 	"run_id, task_id, number, token, status, executor, holder, started_at, finished_at, "      \
-	"exit_code, signal, error, log_path"
+	"exit_code, signal, error, log_path, result"
 #define EVENT_COLUMNS "seq, time, kind, run_id, task_id, attempt, state, data"
 #define AUDIT_COLUMNS                                                                              \
 	"seq, time, actor, origin, action, target, result, request_id, detail, prev_hash, hash"
@@ -166,6 +176,9 @@ typedef enum {
 	STMT_AUDIT_LAST_RECORD,
 	STMT_ESTIMATE_PUT,
 	STMT_ESTIMATES_OF_WORKFLOW,
+	STMT_OBJECT_PUT,
+	STMT_OBJECT_DELETE,
+	STMT_OBJECTS_OF_KIND,
 	STMT_LAST
 } ArkStoreSqliteStmtId;
 
@@ -189,9 +202,10 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
 			 "next_attempt_at = ?11, cancelled_by = ?12, retry_base = ?13 "
 			 "WHERE run_id = ?1 AND task_id = ?2",
     [STMT_ATTEMPT_INSERT] = "INSERT INTO attempts (" ATTEMPT_COLUMNS ") "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [STMT_ATTEMPT_UPDATE] = "UPDATE attempts SET status = ?5, finished_at = ?9, "
-			    "exit_code = ?10, signal = ?11, error = ?12, log_path = ?13 "
+			    "exit_code = ?10, signal = ?11, error = ?12, log_path = ?13, "
+			    "result = ?14 "
 			    "WHERE run_id = ?1 AND task_id = ?2 AND number = ?3",
     [STMT_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLUMNS ") "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -202,7 +216,7 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
     [STMT_TASKS_OF_RUN] = "SELECT " TASK_COLUMNS " FROM tasks WHERE run_id = ?1",
     [STMT_ATTEMPTS_OF_RUN] = "SELECT a.run_id, a.task_id, a.number, a.token, a.status, "
 			     "a.executor, a.holder, a.started_at, a.finished_at, a.exit_code, "
-			     "a.signal, a.error, a.log_path "
+			     "a.signal, a.error, a.log_path, a.result "
 			     "FROM attempts AS a JOIN tasks AS t "
 			     "ON t.run_id = a.run_id AND t.task_id = a.task_id "
 			     "WHERE a.run_id = ?1 ORDER BY t.idx, a.number",
@@ -219,6 +233,11 @@ static const gchar *const ark_store_sqlite_sql[STMT_LAST] = {
 			  "samples, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_ESTIMATES_OF_WORKFLOW] = "SELECT workflow_name, task_id, estimate, samples, updated_at "
 				   "FROM estimates WHERE workflow_name = ?1",
+    [STMT_OBJECT_PUT] = "INSERT OR REPLACE INTO objects (kind, key, value, updated_at) "
+			"VALUES (?1, ?2, ?3, ?4)",
+    [STMT_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND key = ?2",
+    [STMT_OBJECTS_OF_KIND] = "SELECT kind, key, value, updated_at FROM objects WHERE kind = ?1 "
+			     "ORDER BY key",
 };
 
 typedef enum {
@@ -497,6 +516,7 @@ ark_store_sqlite_bind_attempt(sqlite3_stmt *stmt, const ArkAttemptRecord *attemp
 	ark_store_sqlite_bind_int(stmt, 11, attempt->signal);
 	ark_store_sqlite_bind_text(stmt, 12, attempt->error);
 	ark_store_sqlite_bind_text(stmt, 13, attempt->log_path);
+	ark_store_sqlite_bind_text(stmt, 14, attempt->result);
 }
 
 static void
@@ -536,6 +556,15 @@ ark_store_sqlite_bind_estimate(sqlite3_stmt *stmt, const ArkEstimateRecord *esti
 	ark_store_sqlite_bind_int(stmt, 3, estimate->estimate);
 	ark_store_sqlite_bind_int(stmt, 4, estimate->samples);
 	ark_store_sqlite_bind_int(stmt, 5, estimate->updated_at);
+}
+
+static void
+ark_store_sqlite_bind_object(sqlite3_stmt *stmt, const ArkObjectRecord *object)
+{
+	ark_store_sqlite_bind_text(stmt, 1, object->kind);
+	ark_store_sqlite_bind_text(stmt, 2, object->key);
+	ark_store_sqlite_bind_text(stmt, 3, object->value);
+	ark_store_sqlite_bind_int(stmt, 4, object->updated_at);
 }
 
 static inline gchar *
@@ -602,6 +631,7 @@ ark_store_sqlite_attempt_from_row(sqlite3_stmt *stmt)
 	attempt->signal = sqlite3_column_int(stmt, 10);
 	attempt->error = ark_store_sqlite_column_dup(stmt, 11);
 	attempt->log_path = ark_store_sqlite_column_dup(stmt, 12);
+	attempt->result = ark_store_sqlite_column_dup(stmt, 13);
 	return attempt;
 }
 
@@ -649,6 +679,17 @@ ark_store_sqlite_estimate_from_row(sqlite3_stmt *stmt)
 	estimate->samples = (guint)sqlite3_column_int64(stmt, 3);
 	estimate->updated_at = sqlite3_column_int64(stmt, 4);
 	return estimate;
+}
+
+static ArkObjectRecord *
+ark_store_sqlite_object_from_row(sqlite3_stmt *stmt)
+{
+	ArkObjectRecord *object = g_new0(ArkObjectRecord, 1);
+	object->kind = ark_store_sqlite_column_dup(stmt, 0);
+	object->key = ark_store_sqlite_column_dup(stmt, 1);
+	object->value = ark_store_sqlite_column_dup(stmt, 2);
+	object->updated_at = sqlite3_column_int64(stmt, 3);
+	return object;
 }
 
 typedef gpointer (*ArkStoreSqliteRowFunc)(sqlite3_stmt *stmt);
@@ -1109,6 +1150,10 @@ ark_store_sqlite_describe_op(const ArkStoreOp *op)
 	case ARK_STORE_OP_ESTIMATE:
 		return g_strdup_printf("record the estimate of task %s of workflow %s",
 				       op->estimate.task_id, op->estimate.workflow_name);
+	case ARK_STORE_OP_OBJECT_PUT:
+		return g_strdup_printf("put object %s/%s", op->object.kind, op->object.key);
+	case ARK_STORE_OP_OBJECT_DELETE:
+		return g_strdup_printf("delete object %s/%s", op->object.kind, op->object.key);
 	default:
 		return g_strdup_printf("apply operation %d", (gint)op->kind);
 	}
@@ -1159,6 +1204,15 @@ ark_store_sqlite_bind_op(ArkStoreSqlite *self, const ArkStoreOp *op, GError **er
 		stmt = ark_store_sqlite_stmt(self, STMT_ESTIMATE_PUT, error);
 		if (stmt != NULL)
 			ark_store_sqlite_bind_estimate(stmt, &op->estimate);
+		break;
+	case ARK_STORE_OP_OBJECT_PUT:
+	case ARK_STORE_OP_OBJECT_DELETE:
+		stmt = ark_store_sqlite_stmt(self,
+					     op->kind == ARK_STORE_OP_OBJECT_PUT ? STMT_OBJECT_PUT
+										 : STMT_OBJECT_DELETE,
+					     error);
+		if (stmt != NULL)
+			ark_store_sqlite_bind_object(stmt, &op->object);
 		break;
 	default:
 		stmt = ark_store_sqlite_stmt(self, STMT_EVENT_INSERT, error);
@@ -1477,6 +1531,28 @@ ark_store_sqlite_list_tasks(ArkStore *store, const gchar *run_id, GError **error
 }
 
 static GPtrArray *
+ark_store_sqlite_list_objects(ArkStore *store, const gchar *kind, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(ArkStoreSqliteStmtUse) stmt = NULL;
+	GPtrArray *objects;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+	g_return_val_if_fail(kind != NULL, NULL);
+
+	stmt = ark_store_sqlite_stmt(self, STMT_OBJECTS_OF_KIND, error);
+	if (stmt == NULL)
+		return NULL;
+	ark_store_sqlite_bind_text(stmt, 1, kind);
+	objects = ark_store_sqlite_collect(self, stmt,
+					   (ArkStoreSqliteRowFunc)ark_store_sqlite_object_from_row,
+					   (GDestroyNotify)ark_object_record_free, error);
+	if (objects == NULL)
+		g_prefix_error(error, "failed to read the objects of kind %s: ", kind);
+	return objects;
+}
+
+static GPtrArray *
 ark_store_sqlite_list_estimates(ArkStore *store, const gchar *workflow_name, GError **error)
 {
 	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
@@ -1772,6 +1848,7 @@ ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 	iface->read_audit = ark_store_sqlite_read_audit;
 	iface->get_last_audit = ark_store_sqlite_get_last_audit;
 	iface->list_estimates = ark_store_sqlite_list_estimates;
+	iface->list_objects = ark_store_sqlite_list_objects;
 }
 
 /* the plugin: registers the store type under the name "sqlite" */
