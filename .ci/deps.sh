@@ -8,7 +8,7 @@ meson ninja-build pkg-config gcc gettext
 libglib2.0-dev libglib2.0-bin libjson-glib-dev libsqlite3-dev sqlite3
 python3 python3-jsonschema binutils make
 libsoup-3.0-dev prometheus
-curl wrk
+curl jq wrk
 dbus-daemon dbus-bin dbus-session-bus-common
 "
 

@@ -88,6 +88,10 @@ ark_cli_client_options_clear(ArkCliClientOptions *opts)
 	g_free(opts->reconnect_timeout);
 	g_free(opts->scope);
 	g_free(opts->bus);
+	g_free(opts->agent_name);
+	g_strfreev(opts->capabilities);
+	g_free(opts->metadata);
+	g_free(opts->agent);
 }
 
 GOptionGroup *
@@ -122,6 +126,17 @@ ark_cli_client_option_group(ArkCliClientOptions *opts)
 		"(default: D-Bus when the daemon owns its name and no --url or --state-dir is "
 		"given)"),
 	     N_("BUS")},
+	    {"name", 0, 0, G_OPTION_ARG_STRING, &opts->agent_name,
+	     N_("agents register: the agent's name"), N_("NAME")},
+	    {"capability", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->capabilities,
+	     N_("agents register: a capability, with a proficiency from 0 to 1 (repeatable)"),
+	     N_("NAME[:PROFICIENCY]")},
+	    {"max-assignments", 0, 0, G_OPTION_ARG_INT, &opts->max_assignments,
+	     N_("agents register: assignments it may hold at once (default 1)"), N_("N")},
+	    {"metadata", 0, 0, G_OPTION_ARG_STRING, &opts->metadata,
+	     N_("agents register: a JSON object kept with the agent"), N_("JSON")},
+	    {"agent", 0, 0, G_OPTION_ARG_STRING, &opts->agent,
+	     N_("agents assignments: only this agent's"), N_("ID")},
 	    {NULL},
 	};
 	GOptionGroup *group =
@@ -753,6 +768,9 @@ ark_cli_client_call_full(ArkCliClient *self, SoupSession *session, const gchar *
 	answer = ark_cli_client_read_body(msg, in, ARK_CLI_CLIENT_MAX_JSON, NULL, error);
 	if (answer == NULL)
 		return NULL;
+	/* DELETE of an agent: done, nothing to say */
+	if (self->status == SOUP_STATUS_NO_CONTENT)
+		return json_object_new();
 	data = g_bytes_get_data(answer, &len);
 	if (data == NULL || len == 0) {
 		g_set_error(error, ARK_ERROR, ARK_ERROR_FAILED, _("%s %s: empty answer"), method,
@@ -2769,6 +2787,457 @@ ark_cli_client_cmd_explain(ArkCliClient *self, const gchar *run_id, const gchar 
 	return ARK_CLI_EXIT_OK;
 }
 
+/* arkitect agents ------------------------------------------------------------------------------ */
+
+/* "code-review:0.8" -> {"name": "code-review", "proficiency": 0.8}; NULL after printing why */
+static JsonNode *
+ark_cli_client_parse_capability(const gchar *arg)
+{
+	const gchar *colon = strrchr(arg, ':');
+	g_autofree gchar *name =
+	    colon != NULL ? g_strndup(arg, (gsize)(colon - arg)) : g_strdup(arg);
+	g_autoptr(JsonObject) object = json_object_new();
+	gdouble proficiency = 1.0;
+
+	if (name[0] == '\0') {
+		ark_cli_print_error(_("--capability: '%s' has no name"), arg);
+		return NULL;
+	}
+	if (colon != NULL) {
+		gchar *end = NULL;
+		proficiency = g_ascii_strtod(colon + 1, &end);
+		if (colon[1] == '\0' || end == NULL || *end != '\0' || !(proficiency >= 0.0) ||
+		    proficiency > 1.0) {
+			ark_cli_print_error(_("--capability: the proficiency of '%s' must be a "
+					      "number from 0 to 1"),
+					    arg);
+			return NULL;
+		}
+		json_object_set_string_member(object, "name", name);
+		json_object_set_double_member(object, "proficiency", proficiency);
+		return json_node_init_object(json_node_alloc(), object);
+	}
+	return json_node_init_string(json_node_alloc(), name);
+}
+
+/* the body of POST /api/v1/agents from --name, --capability, --max-assignments, --metadata */
+static GBytes *
+ark_cli_client_agent_spec(ArkCliClientOptions *opts)
+{
+	g_autoptr(JsonObject) spec = json_object_new();
+	g_autoptr(JsonNode) root = NULL;
+	JsonArray *capabilities = json_array_new();
+	gchar *text;
+
+	json_object_set_array_member(spec, "capabilities", capabilities);
+	if (opts->agent_name == NULL || opts->capabilities == NULL) {
+		ark_cli_print_error(
+		    _("agents register needs --name and at least one --capability"));
+		return NULL;
+	}
+	json_object_set_string_member(spec, "name", opts->agent_name);
+	for (guint i = 0; opts->capabilities[i] != NULL; i++) {
+		JsonNode *capability = ark_cli_client_parse_capability(opts->capabilities[i]);
+		if (capability == NULL)
+			return NULL;
+		json_array_add_element(capabilities, capability);
+	}
+	if (opts->max_assignments != 0) {
+		if (opts->max_assignments < 1 ||
+		    opts->max_assignments > ARK_AGENT_MAX_ASSIGNMENTS) {
+			ark_cli_print_error(_("--max-assignments must be from 1 to %d"),
+					    ARK_AGENT_MAX_ASSIGNMENTS);
+			return NULL;
+		}
+		json_object_set_int_member(spec, "max_assignments", opts->max_assignments);
+	}
+	if (opts->metadata != NULL) {
+		g_autoptr(JsonParser) parser = json_parser_new();
+		JsonNode *node;
+		if (!json_parser_load_from_data(parser, opts->metadata, -1, NULL) ||
+		    (node = json_parser_get_root(parser)) == NULL ||
+		    !JSON_NODE_HOLDS_OBJECT(node)) {
+			ark_cli_print_error(_("--metadata must be a JSON object"));
+			return NULL;
+		}
+		json_object_set_member(spec, "metadata", json_node_copy(node));
+	}
+	root = json_node_init_object(json_node_alloc(), spec);
+	text = json_to_string(root, FALSE);
+	return g_bytes_new_take(text, strlen(text));
+}
+
+/* "code-review, go:0.70" */
+static gchar *
+ark_cli_client_capabilities_string(JsonObject *agent)
+{
+	JsonArray *array = ark_cli_client_array(agent, "capabilities");
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	for (guint i = 0; array != NULL && i < json_array_get_length(array); i++) {
+		JsonNode *node = json_array_get_element(array, i);
+		const gchar *name = NULL;
+		gdouble proficiency = 1.0;
+		if (JSON_NODE_HOLDS_OBJECT(node)) {
+			JsonObject *c = json_node_get_object(node);
+			JsonNode *p = json_object_get_member(c, "proficiency");
+			name = ark_cli_client_str(c, "name");
+			if (p != NULL && JSON_NODE_HOLDS_VALUE(p) &&
+			    (json_node_get_value_type(p) == G_TYPE_DOUBLE ||
+			     json_node_get_value_type(p) == G_TYPE_INT64))
+				proficiency = json_node_get_double(p);
+		} else if (JSON_NODE_HOLDS_VALUE(node) &&
+			   json_node_get_value_type(node) == G_TYPE_STRING) {
+			name = json_node_get_string(node);
+		}
+		if (name == NULL)
+			continue;
+		g_string_append_printf(out, "%s%s", out->len > 0 ? ", " : "", name);
+		if (proficiency < 1.0)
+			g_string_append_printf(out, ":%.2f", proficiency);
+	}
+	return ark_cli_client_safe(out->str);
+}
+
+/* a number member (integer or not), @fallback when absent */
+static gdouble
+ark_cli_client_number(JsonObject *object, const gchar *member, gdouble fallback)
+{
+	JsonNode *node = object != NULL ? json_object_get_member(object, member) : NULL;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node))
+		return fallback;
+	if (json_node_get_value_type(node) == G_TYPE_DOUBLE ||
+	    json_node_get_value_type(node) == G_TYPE_INT64)
+		return json_node_get_double(node);
+	return fallback;
+}
+
+static gint
+ark_cli_client_cmd_agents_list(ArkCliClient *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) answer = ark_cli_client_call(self, "GET", "/api/v1/agents", &error);
+	JsonArray *agents;
+
+	if (answer == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(answer);
+		return ARK_CLI_EXIT_OK;
+	}
+	agents = ark_cli_client_array(answer, "agents");
+	/* TRANSLATORS: column headings of the agent list */
+	g_print("%-20s  %-20s  %-7s  %7s  %-25s  %s\n", _("AGENT"), _("NAME"), _("STATE"),
+		_("LOAD"), _("LAST HEARTBEAT"), _("CAPABILITIES"));
+	for (guint i = 0; agents != NULL && i < json_array_get_length(agents); i++) {
+		JsonNode *node = json_array_get_element(agents, i);
+		JsonObject *a;
+		g_autofree gchar *id = NULL;
+		g_autofree gchar *name = NULL;
+		g_autofree gchar *state = NULL;
+		g_autofree gchar *heartbeat = NULL;
+		g_autofree gchar *caps = NULL;
+		g_autofree gchar *load = NULL;
+
+		if (!JSON_NODE_HOLDS_OBJECT(node))
+			continue;
+		a = json_node_get_object(node);
+		id = ark_cli_client_safe(ark_cli_client_str(a, "id"));
+		name = ark_cli_client_safe(ark_cli_client_str(a, "name"));
+		state = ark_cli_client_safe(ark_cli_client_str(a, "state"));
+		heartbeat = ark_cli_client_safe(ark_cli_client_str(a, "last_heartbeat"));
+		caps = ark_cli_client_capabilities_string(a);
+		load = g_strdup_printf("%u/%u", ark_cli_client_uint(a, "load", 0),
+				       ark_cli_client_uint(a, "max_assignments", 0));
+		g_print("%-20s  %-20s  %-7s  %7s  %-25s  %s\n", id, name, state, load, heartbeat,
+			caps);
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+static gint
+ark_cli_client_cmd_agents_show(ArkCliClient *self, const gchar *agent_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) agent = NULL;
+	g_autofree gchar *escaped = ark_cli_client_escape(agent_id);
+	g_autofree gchar *path = g_strdup_printf("/api/v1/agents/%s", escaped);
+	JsonObject *trust;
+	JsonArray *caps;
+	JsonArray *assignments;
+
+	agent = ark_cli_client_call(self, "GET", path, &error);
+	if (agent == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(agent);
+		return ARK_CLI_EXIT_OK;
+	}
+	{
+		static const gchar *const members[] = {"id",		 "name",
+						       "state",		 "registered_at",
+						       "last_heartbeat", NULL};
+		for (guint i = 0; members[i] != NULL; i++) {
+			g_autofree gchar *value =
+			    ark_cli_client_safe(ark_cli_client_str(agent, members[i]));
+			g_print("%-16s %s\n", members[i], value);
+		}
+	}
+	g_print("%-16s %u/%u\n", "load", ark_cli_client_uint(agent, "load", 0),
+		ark_cli_client_uint(agent, "max_assignments", 0));
+	if (ark_cli_client_obj(agent, "metadata") != NULL &&
+	    json_object_get_size(ark_cli_client_obj(agent, "metadata")) > 0) {
+		g_autoptr(JsonNode) node = json_node_init_object(
+		    json_node_alloc(), ark_cli_client_obj(agent, "metadata"));
+		g_autofree gchar *text = json_to_string(node, FALSE);
+		g_print("%-16s ", "metadata");
+		ark_cli_client_write_safe(stdout, text, strlen(text));
+		g_print("\n");
+	}
+	/* trust per capability: the posterior mean and the evidence behind it */
+	trust = ark_cli_client_obj(agent, "trust");
+	caps = ark_cli_client_array(agent, "capabilities");
+	/* TRANSLATORS: column headings of an agent's trust per capability */
+	g_print("\n%-24s  %11s  %5s  %6s  %6s  %5s  %5s  %8s  %9s\n", _("CAPABILITY"),
+		_("PROFICIENCY"), _("TRUST"), _("ALPHA"), _("BETA"), _("OK"), _("FAIL"),
+		_("REJECTED"), _("LATENCY"));
+	for (guint i = 0; caps != NULL && i < json_array_get_length(caps); i++) {
+		JsonNode *node = json_array_get_element(caps, i);
+		JsonObject *cap = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+		const gchar *name = ark_cli_client_str(cap, "name");
+		JsonObject *t;
+		g_autofree gchar *safe = NULL;
+		gdouble alpha, beta, mean, latency;
+
+		if (name == NULL)
+			continue;
+		t = ark_cli_client_obj(trust, name);
+		safe = ark_cli_client_safe(name);
+		alpha = ark_cli_client_number(t, "alpha", 1.0);
+		beta = ark_cli_client_number(t, "beta", 1.0);
+		mean = ark_cli_client_number(t, "mean", alpha / (alpha + beta));
+		latency = ark_cli_client_number(t, "latency_mean", 0);
+		g_print("%-24s  %11.2f  %5.2f  %6.2f  %6.2f  %5.0f  %5.0f  %8.0f  %8.1fs\n", safe,
+			ark_cli_client_number(cap, "proficiency", 1.0), mean, alpha, beta,
+			ark_cli_client_number(t, "successes", 0),
+			ark_cli_client_number(t, "failures", 0),
+			ark_cli_client_number(t, "rejected", 0), latency);
+	}
+	assignments = ark_cli_client_array(agent, "assignments");
+	if (assignments != NULL && json_array_get_length(assignments) > 0) {
+		g_print("\n%s\n", _("assignments:"));
+		for (guint i = 0; i < json_array_get_length(assignments); i++) {
+			JsonNode *node = json_array_get_element(assignments, i);
+			g_autofree gchar *text = json_to_string(node, FALSE);
+			g_print("  ");
+			ark_cli_client_write_safe(stdout, text, strlen(text));
+			g_print("\n");
+		}
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+static gint
+ark_cli_client_cmd_agents_register(ArkCliClient *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) body = ark_cli_client_agent_spec(self->opts);
+	g_autoptr(JsonObject) agent = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *token = NULL;
+
+	if (body == NULL)
+		return ARK_CLI_EXIT_INVALID;
+	agent = ark_cli_client_call_full(self, self->session, "POST", "/api/v1/agents", body, NULL,
+					 NULL, &error);
+	if (agent == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(agent);
+		return ARK_CLI_EXIT_OK;
+	}
+	id = ark_cli_client_safe(ark_cli_client_str(agent, "id"));
+	token = ark_cli_client_safe(ark_cli_client_str(agent, "token"));
+	/* the id and the token alone on stdout, one a line, for a script; the rest for a person */
+	g_print("%s\n%s\n", id, token);
+	if (!self->opts->quiet)
+		/* TRANSLATORS: after registering an agent */
+		g_printerr(_("Agent %s is registered. Its token (the second line) is shown once: "
+			     "give it to the agent, which sends it as 'Authorization: Bearer "
+			     "TOKEN'.\n"),
+			   id);
+	return ARK_CLI_EXIT_OK;
+}
+
+static gint
+ark_cli_client_cmd_agents_remove(ArkCliClient *self, const gchar *agent_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) answer = NULL;
+	g_autofree gchar *escaped = ark_cli_client_escape(agent_id);
+	g_autofree gchar *path = g_strdup_printf("/api/v1/agents/%s", escaped);
+	g_autofree gchar *safe = ark_cli_client_safe(agent_id);
+
+	answer = ark_cli_client_call(self, "DELETE", path, &error);
+	if (answer == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		g_autoptr(JsonObject) root = json_object_new();
+		json_object_set_string_member(root, "id", agent_id);
+		json_object_set_boolean_member(root, "removed", TRUE);
+		ark_cli_client_print_json_object(root);
+	} else if (!self->opts->quiet) {
+		/* TRANSLATORS: an agent id */
+		g_print(_("agent %s removed\n"), safe);
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+static gint
+ark_cli_client_cmd_agents_assignments(ArkCliClient *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) answer = NULL;
+	g_autofree gchar *path = NULL;
+	JsonArray *list;
+
+	if (self->opts->agent != NULL) {
+		g_autofree gchar *escaped = ark_cli_client_escape(self->opts->agent);
+		path = g_strdup_printf("/api/v1/assignments?agent=%s", escaped);
+	} else {
+		path = g_strdup("/api/v1/assignments");
+	}
+	answer = ark_cli_client_call(self, "GET", path, &error);
+	if (answer == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(answer);
+		return ARK_CLI_EXIT_OK;
+	}
+	list = ark_cli_client_array(answer, "assignments");
+	/* TRANSLATORS: column headings of the assignment list */
+	g_print("%-24s  %-9s  %-20s  %-26s  %-16s  %5s  %s\n", _("ASSIGNMENT"), _("STATE"),
+		_("AGENT"), _("RUN"), _("TASK"), _("PIECE"), _("LEASE EXPIRES"));
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonNode *node = json_array_get_element(list, i);
+		JsonObject *a;
+		g_autofree gchar *id = NULL;
+		g_autofree gchar *state = NULL;
+		g_autofree gchar *agent = NULL;
+		g_autofree gchar *run = NULL;
+		g_autofree gchar *task = NULL;
+		g_autofree gchar *lease = NULL;
+
+		if (!JSON_NODE_HOLDS_OBJECT(node))
+			continue;
+		a = json_node_get_object(node);
+		id = ark_cli_client_safe(ark_cli_client_str(a, "id"));
+		state = ark_cli_client_safe(ark_cli_client_str(a, "state"));
+		agent = ark_cli_client_safe(ark_cli_client_str(a, "agent_id"));
+		run = ark_cli_client_safe(ark_cli_client_str(a, "run_id"));
+		task = ark_cli_client_safe(ark_cli_client_str(a, "task_id"));
+		lease = ark_cli_client_safe(ark_cli_client_str(a, "lease_expires_at"));
+		g_print("%-24s  %-9s  %-20s  %-26s  %-16s  %5u  %s\n", id, state, agent, run, task,
+			ark_cli_client_uint(a, "piece", 0), lease);
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* one member of an explanation on one line, as compact JSON made safe */
+static void
+ark_cli_client_print_json_line(const gchar *prefix, JsonNode *node)
+{
+	g_autofree gchar *text = json_to_string(node, FALSE);
+
+	g_print("%s", prefix);
+	ark_cli_client_write_safe(stdout, text, strlen(text));
+	g_print("\n");
+}
+
+static gint
+ark_cli_client_cmd_agents_explain(ArkCliClient *self, const gchar *assignment_id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) why = NULL;
+	g_autofree gchar *escaped = ark_cli_client_escape(assignment_id);
+	g_autofree gchar *path = g_strdup_printf("/api/v1/assignments/%s/explain", escaped);
+	JsonObject *assignment;
+	JsonObject *choice;
+	JsonArray *history;
+
+	why = ark_cli_client_call(self, "GET", path, &error);
+	if (why == NULL)
+		return ark_cli_client_fail(self, error);
+	if (self->opts->json) {
+		ark_cli_client_print_json_object(why);
+		return ARK_CLI_EXIT_OK;
+	}
+	assignment = ark_cli_client_obj(why, "assignment");
+	if (assignment == NULL)
+		assignment = why;
+	{
+		g_autofree gchar *id = ark_cli_client_safe(ark_cli_client_str(assignment, "id"));
+		g_autofree gchar *state =
+		    ark_cli_client_safe(ark_cli_client_str(assignment, "state"));
+		g_autofree gchar *agent =
+		    ark_cli_client_safe(ark_cli_client_str(assignment, "agent_id"));
+		g_autofree gchar *run =
+		    ark_cli_client_safe(ark_cli_client_str(assignment, "run_id"));
+		g_autofree gchar *task =
+		    ark_cli_client_safe(ark_cli_client_str(assignment, "task_id"));
+		g_autofree gchar *mode =
+		    ark_cli_client_safe(ark_cli_client_str(assignment, "mode"));
+		/* TRANSLATORS: assignment id, state, agent id, task id, run id, mode */
+		g_print(_("assignment %s: %s, agent %s, task %s of run %s (%s)\n"), id, state,
+			agent, task, run, mode);
+	}
+	choice = ark_cli_client_obj(why, "choice");
+	if (choice != NULL) {
+		JsonArray *candidates = ark_cli_client_array(choice, "candidates");
+		g_autoptr(GList) members = json_object_get_members(choice);
+		g_print("%s\n", _("choice:"));
+		for (GList *l = members; l != NULL; l = l->next) {
+			g_autofree gchar *prefix = NULL;
+			g_autofree gchar *name = ark_cli_client_safe(l->data);
+			if (g_str_equal(l->data, "candidates"))
+				continue;
+			prefix = g_strdup_printf("  %s: ", name);
+			ark_cli_client_print_json_line(prefix,
+						       json_object_get_member(choice, l->data));
+		}
+		for (guint i = 0; candidates != NULL && i < json_array_get_length(candidates); i++)
+			ark_cli_client_print_json_line(i == 0 ? "  candidates: " : "              ",
+						       json_array_get_element(candidates, i));
+	}
+	history = ark_cli_client_array(why, "history");
+	if (history != NULL && json_array_get_length(history) > 0) {
+		g_print("%s\n", _("history:"));
+		for (guint i = 0; i < json_array_get_length(history); i++)
+			ark_cli_client_print_json_line("  ", json_array_get_element(history, i));
+	}
+	return ARK_CLI_EXIT_OK;
+}
+
+/* arkitect agents [list | show ID | register | remove ID | assignments | explain ASSIGNMENT] */
+static gint
+ark_cli_client_cmd_agents(ArkCliClient *self, gint argc, gchar **argv)
+{
+	const gchar *sub = argc > 1 ? argv[1] : "list";
+
+	if (g_strcmp0(sub, "list") == 0)
+		return ark_cli_client_cmd_agents_list(self);
+	if (g_strcmp0(sub, "show") == 0)
+		return ark_cli_client_cmd_agents_show(self, argv[2]);
+	if (g_strcmp0(sub, "register") == 0)
+		return ark_cli_client_cmd_agents_register(self);
+	if (g_strcmp0(sub, "remove") == 0)
+		return ark_cli_client_cmd_agents_remove(self, argv[2]);
+	if (g_strcmp0(sub, "assignments") == 0)
+		return ark_cli_client_cmd_agents_assignments(self);
+	return ark_cli_client_cmd_agents_explain(self, argv[2]);
+}
+
 /* arkitect token create ------------------------------------------------------------------------ */
 
 static gint
@@ -2841,9 +3310,9 @@ ark_cli_client_stray_option(ArkCliClientOptions *opts, const gchar *cmd)
 		const gchar *commands; /* space-separated, with spaces around */
 	} table[] = {
 	    {"--url", opts->url != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch explain "},
+	     " submit runs status tasks logs cancel retry dlq watch explain agents "},
 	    {"--token-file", opts->token_file != NULL,
-	     " submit runs status tasks logs cancel retry dlq watch explain "},
+	     " submit runs status tasks logs cancel retry dlq watch explain agents "},
 	    {"--wait", opts->wait, " submit cancel retry dlq "},
 	    {"--state", opts->states != NULL, " runs tasks "},
 	    {"--workflow", opts->workflow != NULL, " runs "},
@@ -2855,6 +3324,11 @@ ark_cli_client_stray_option(ArkCliClientOptions *opts, const gchar *cmd)
 	    {"--scope", opts->scope != NULL, " token "},
 	    {"--bus", opts->bus != NULL,
 	     " submit runs status tasks cancel retry dlq explain "},
+	    {"--name", opts->agent_name != NULL, " agents "},
+	    {"--capability", opts->capabilities != NULL, " agents "},
+	    {"--max-assignments", opts->max_assignments != 0, " agents "},
+	    {"--metadata", opts->metadata != NULL, " agents "},
+	    {"--agent", opts->agent != NULL, " agents "},
 	};
 	g_autofree gchar *padded = g_strdup_printf(" %s ", cmd);
 
@@ -2892,6 +3366,16 @@ ark_cli_client_check_usage(const gchar *cmd, gint argc, gchar **argv)
 		usage = "cancel RUN_ID [TASK_ID] [--reason TEXT]";
 	else if (g_strcmp0(cmd, "token") == 0 && (argc != 3 || g_strcmp0(sub, "create") != 0))
 		usage = "token create NAME [--scope read|admin]";
+	else if (g_strcmp0(cmd, "agents") == 0 &&
+		 !(argc == 1 || (g_strcmp0(sub, "list") == 0 && argc == 2) ||
+		   (g_strcmp0(sub, "show") == 0 && argc == 3) ||
+		   (g_strcmp0(sub, "register") == 0 && argc == 2) ||
+		   (g_strcmp0(sub, "remove") == 0 && argc == 3) ||
+		   (g_strcmp0(sub, "assignments") == 0 && argc == 2) ||
+		   (g_strcmp0(sub, "explain") == 0 && argc == 3)))
+		usage = "agents [list] | agents show ID | agents register --name NAME --capability "
+			"NAME[:PROFICIENCY]... [--max-assignments N] [--metadata JSON] | agents "
+			"remove ID | agents assignments [--agent ID] | agents explain ASSIGNMENT";
 	else if (g_strcmp0(cmd, "dlq") == 0 &&
 		 !((g_strcmp0(sub, "list") == 0 && argc <= 3) ||
 		   (g_strcmp0(sub, "show") == 0 && argc == 4) ||
@@ -2908,16 +3392,17 @@ ark_cli_client_check_usage(const gchar *cmd, gint argc, gchar **argv)
 gint
 ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean *out_handled)
 {
-	static const gchar *const daemon_only[] = {"submit", "runs",  "tasks",	 "logs",
-						   "retry",  "watch", "explain", NULL};
+	static const gchar *const daemon_only[] = {"submit", "runs",	"tasks",  "logs", "retry",
+						   "watch",  "explain", "agents", NULL};
 	static const gchar *const either[] = {"status", "cancel", "dlq", NULL};
 	g_autoptr(ArkCliClient) self = NULL;
 	g_autoptr(GError) error = NULL;
 	const gchar *cmd = argv[0];
 	const gchar *stray;
 	gboolean only_daemon = g_strv_contains(daemon_only, cmd);
-	/* logs and live progress are streams of the HTTP API */
-	gboolean dbus_ok = !opts->wait && g_strcmp0(cmd, "logs") != 0 && g_strcmp0(cmd, "watch") != 0;
+	/* logs and live progress are streams of the HTTP API; agents are HTTP only (docs/cli.md) */
+	gboolean dbus_ok = !opts->wait && g_strcmp0(cmd, "logs") != 0 &&
+			   g_strcmp0(cmd, "watch") != 0 && g_strcmp0(cmd, "agents") != 0;
 	gint rc;
 
 	*out_handled = TRUE;
@@ -2981,6 +3466,8 @@ ark_cli_client_main(ArkCliClientOptions *opts, gint argc, gchar **argv, gboolean
 		return ark_cli_client_watch(self, argv[1]);
 	if (g_strcmp0(cmd, "explain") == 0)
 		return ark_cli_client_cmd_explain(self, argv[1], argv[2]);
+	if (g_strcmp0(cmd, "agents") == 0)
+		return ark_cli_client_cmd_agents(self, argc, argv);
 	if (g_strcmp0(cmd, "status") == 0)
 		return ark_cli_client_cmd_status(self, argc == 2 ? argv[1] : NULL);
 	if (g_strcmp0(cmd, "cancel") == 0)

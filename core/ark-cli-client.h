@@ -22,6 +22,11 @@ typedef struct {
 	gchar *reconnect_timeout; /* watch, submit --wait, logs --follow: DURATION */
 	gchar *scope;		  /* token create: read or admin */
 	gchar *bus;		  /* --bus: session, system or none */
+	gchar *agent_name;	  /* agents register: --name */
+	gchar **capabilities;	  /* agents register: --capability NAME[:PROFICIENCY] */
+	gint max_assignments;	  /* agents register: --max-assignments N */
+	gchar *metadata;	  /* agents register: --metadata JSON */
+	gchar *agent;		  /* agents assignments: --agent ID */
 
 	/* the main options a client command uses, set before ark_cli_client_main(); borrowed */
 	const gchar *state_dir; /* --state-dir, or NULL for the default */
@@ -47,9 +52,10 @@ gchar *ark_cli_client_state_dir_path(const gchar *state_dir);
 
 /*
  * Runs @argv[0] (the command) as a client when it is one: the daemon-only commands (submit,
- * runs, tasks, logs, retry, watch, explain, token) always, status, cancel and dlq when a daemon
+ * runs, tasks, logs, retry, watch, explain, token, agents) always, status, cancel and dlq when a daemon
  * is reachable: over D-Bus when it owns org.arkitect.Arkitect1 on the bus and neither --url,
- * $ARKITECT_URL nor --state-dir point elsewhere (ark-cli-dbus.c), else over HTTP (--url,
+ * $ARKITECT_URL nor --state-dir point elsewhere (ark-cli-dbus.c; agents only over HTTP), else
+ * over HTTP (--url,
  * $ARKITECT_URL, or <state dir>/http.url of a daemon that answers). Sets
  * @out_handled to FALSE when the command is not the client's to run, and the caller runs it
  * directly on the state directory. Returns the exit status.

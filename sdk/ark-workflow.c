@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ark-json-schema-private.h"
+
 /*
  * A workflow document is read in three passes:
  *
@@ -83,6 +85,10 @@ typedef struct {
 	gboolean allow_failure;
 	ArkRetryPolicy retry;
 	gint64 queue_timeout;
+	/* "agent" in defaults: only lease and max_handoffs (ARK_WORKFLOW_AGENT_* bits) */
+	guint32 agent_set;
+	gint64 agent_lease;
+	guint agent_max_handoffs;
 } ArkWorkflowDefaults;
 
 /* what a task has that only the definition needs; few tasks have any */
@@ -121,6 +127,7 @@ struct _ArkWorkflow {
 	gint *exit_codes;
 	ArkWorkflowDefaults defaults;
 	GHashTable *extras; /* task index → ArkWorkflowExtra, or NULL when no task has any */
+	GPtrArray *agents;  /* of ArkWorkflowAgent, what the "agent" of tasks point to, or NULL */
 	ArkWorkflowIndex by_id;
 	guint *order;
 	guint *task_locations; /* line, column for each task */
@@ -2154,6 +2161,8 @@ typedef enum {
 	ARK_WORKFLOW_FIELD_MEMORY = 1 << 19,
 	ARK_WORKFLOW_FIELD_GPUS = 1 << 20,
 	ARK_WORKFLOW_FIELD_CONCURRENCY = 1 << 21,
+	ARK_WORKFLOW_FIELD_INPUT = 1 << 22,
+	ARK_WORKFLOW_FIELD_AGENT = 1 << 23,
 	ARK_WORKFLOW_FIELD_SIMULATE = 1 << 30,
 	/* not a member: "run" was a script string, which the definition writes back as one */
 	ARK_WORKFLOW_FIELD_RUN_IS_STRING = 1 << 31,
@@ -2196,7 +2205,50 @@ typedef struct {
 	guint concurrency_limit;
 	gchar *simulate;	      /* compact JSON */
 	ArkTaskSimulation simulation; /* parsed @simulate */
+	JsonNode *input;
+	struct _ArkWorkflowAgent *agent; /* owned; in defaults only lease and max_handoffs */
 } ArkWorkflowFields;
+
+/* the members of "agent" a document gave, for the definition */
+typedef enum {
+	ARK_WORKFLOW_AGENT_CAPABILITIES = 1 << 0,
+	ARK_WORKFLOW_AGENT_MODE = 1 << 1,
+	ARK_WORKFLOW_AGENT_CONTENDERS = 1 << 2,
+	ARK_WORKFLOW_AGENT_ACCEPT = 1 << 3,
+	ARK_WORKFLOW_AGENT_SHARDS = 1 << 4,
+	ARK_WORKFLOW_AGENT_SHARDS_FROM = 1 << 5,
+	ARK_WORKFLOW_AGENT_LEASE = 1 << 6,
+	ARK_WORKFLOW_AGENT_MAX_HANDOFFS = 1 << 7,
+} ArkWorkflowAgentMember;
+
+#define ARK_WORKFLOW_AGENT_DEFAULT_MODE "delegated"
+#define ARK_WORKFLOW_AGENT_DEFAULT_LEASE (60 * G_USEC_PER_SEC)
+#define ARK_WORKFLOW_AGENT_DEFAULT_MAX_HANDOFFS 5
+#define ARK_WORKFLOW_MAX_HANDOFFS_LIMIT 1000
+#define ARK_WORKFLOW_MAX_CAPABILITY_LEN 128
+
+/* an agent task's spec and which of its members the document gave; few tasks have one, so
+ * each is an allocation of its own */
+typedef struct _ArkWorkflowAgent {
+	ArkAgentSpec spec; /* first: a task's spec points here */
+	guint32 set;	   /* ArkWorkflowAgentMember bits */
+} ArkWorkflowAgent;
+
+static void
+ark_workflow_agent_free(ArkWorkflowAgent *agent)
+{
+	if (agent == NULL)
+		return;
+	g_strfreev(agent->spec.capabilities);
+	g_free(agent->spec.mode);
+	g_clear_pointer(&agent->spec.shards, json_node_unref);
+	g_free(agent->spec.shards_from);
+	g_clear_pointer(&agent->spec.accept_schema, json_node_unref);
+	g_strfreev(agent->spec.accept_command);
+	g_free(agent);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkWorkflowAgent, ark_workflow_agent_free)
 
 static void
 ark_workflow_fields_init(ArkWorkflowFields *f)
@@ -2220,6 +2272,8 @@ ark_workflow_fields_reset(ArkWorkflowFields *f)
 	GString *env_text = f->env_text;
 
 	g_clear_pointer(&f->args, json_node_unref);
+	g_clear_pointer(&f->input, json_node_unref);
+	g_clear_pointer(&f->agent, ark_workflow_agent_free);
 	g_free(f->labels);
 	g_free(f->simulate);
 	g_free(f->retry.exit_codes);
@@ -3244,6 +3298,431 @@ ark_workflow_check_concurrency(ArkWorkflowContext *ctx, const ArkWorkflowPath *p
 	return TRUE;
 }
 
+/* "input": any JSON value the task's executor is handed (agent tasks give it to their agents);
+ * null is no input, like null "args" */
+static gboolean
+ark_workflow_check_input(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			 const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	g_autoptr(GString) text = NULL;
+
+	if (node->kind == ARK_WORKFLOW_NODE_NULL)
+		return TRUE;
+	/* it travels whole to agents and into the store with every run */
+	text = g_string_new(NULL);
+	ark_workflow_node_write(text, node);
+	if (text->len > ARK_RESULT_MAX_BYTES) {
+		ark_workflow_context_add(ctx, path,
+					 "input is larger than 1 MiB (%" G_GSIZE_FORMAT
+					 " bytes as compact JSON)",
+					 text->len);
+		return FALSE;
+	}
+	g_clear_pointer(&f->input, json_node_unref);
+	f->input = ark_workflow_node_to_json(node);
+	return TRUE;
+}
+
+static const gchar *const ark_workflow_agent_members[] = {
+    "capabilities", "mode", "contenders", "accept", "shards", "shards_from", "lease",
+    "max_handoffs",
+};
+
+static gboolean
+ark_workflow_check_agent_lease(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			       const ArkWorkflowNode *node, gint64 *out)
+{
+	gint64 lease;
+
+	if (!ark_workflow_check_duration_node(ctx, path, node, &lease))
+		return FALSE;
+	if (lease < ARK_AGENT_MIN_LEASE || lease > ARK_AGENT_MAX_LEASE) {
+		g_autofree gchar *shown = ark_duration_format(lease);
+		ark_workflow_context_add(ctx, path, "lease %s is out of range (1s to 1d)", shown);
+		return FALSE;
+	}
+	*out = lease;
+	return TRUE;
+}
+
+static gboolean
+ark_workflow_check_agent_max_handoffs(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				      const ArkWorkflowNode *node, guint *out)
+{
+	gint64 value;
+
+	if (!ark_workflow_expect_integer(ctx, path, node, "max_handoffs", 1,
+					 ARK_WORKFLOW_MAX_HANDOFFS_LIMIT, &value))
+		return FALSE;
+	*out = (guint)value;
+	return TRUE;
+}
+
+/* "capabilities": what every agent of the task must have, 1 to 64 distinct names */
+static gboolean
+ark_workflow_check_agent_capabilities(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				      const ArkWorkflowNode *node, ArkAgentSpec *spec)
+{
+	g_autoptr(GPtrArray) names = NULL;
+	gboolean ok = TRUE;
+
+	if (ark_workflow_expect_array(ctx, path, node) == NULL)
+		return FALSE;
+	if (node->n_children == 0) {
+		ark_workflow_context_add(ctx, path,
+					 "must name at least one capability an agent needs");
+		return FALSE;
+	}
+	if (node->n_children > ARK_AGENT_MAX_CAPABILITIES) {
+		ark_workflow_context_add(ctx, path, "too many capabilities (%u, at most %d)",
+					 node->n_children, ARK_AGENT_MAX_CAPABILITIES);
+		return FALSE;
+	}
+	names = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < node->n_children; i++) {
+		ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(path, i);
+		const gchar *name =
+		    ark_workflow_expect_nonempty(ctx, &element, &node->v.children[i]);
+		gboolean duplicate = FALSE;
+
+		if (name == NULL) {
+			ok = FALSE;
+			continue;
+		}
+		if (g_utf8_strlen(name, ARK_WORKFLOW_MAX_CAPABILITY_LEN + 1) >
+		    ARK_WORKFLOW_MAX_CAPABILITY_LEN) {
+			g_autofree gchar *shown = ark_workflow_shorten(name);
+			ark_workflow_context_add(ctx, &element,
+						 "capability '%s' is too long (at most %d "
+						 "characters)",
+						 shown, ARK_WORKFLOW_MAX_CAPABILITY_LEN);
+			ok = FALSE;
+			continue;
+		}
+		for (guint k = 0; k < names->len && !duplicate; k++)
+			duplicate = strcmp(g_ptr_array_index(names, k), name) == 0;
+		if (duplicate) {
+			g_autofree gchar *shown = ark_workflow_shorten(name);
+			ark_workflow_context_add(ctx, &element, "duplicate capability '%s'", shown);
+			ok = FALSE;
+			continue;
+		}
+		g_ptr_array_add(names, g_strdup(name));
+	}
+	if (!ok)
+		return FALSE;
+	g_ptr_array_add(names, NULL);
+	spec->capabilities = (gchar **)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+	return TRUE;
+}
+
+/* a problem at @path plus a suffix that is not a document path of its own (inside a schema) */
+static void
+ark_workflow_context_add_below(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			       const gchar *suffix, const gchar *message)
+{
+	g_autofree gchar *str = ark_workflow_path_to_string(path);
+	g_autofree gchar *full = g_strconcat(str, suffix, NULL);
+	ArkProblem *problem = ark_workflow_context_add_at(ctx, full, 0, 0, g_strdup(message));
+
+	if (problem != NULL)
+		g_ptr_array_add(ctx->unlocated, problem);
+}
+
+/* "accept": "first", {"schema": {...}} or {"command": ["prog", "arg"...]} */
+static gboolean
+ark_workflow_check_agent_accept(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				const ArkWorkflowNode *node, ArkAgentSpec *spec)
+{
+	const ArkWorkflowNode *rule;
+	ArkWorkflowPath at;
+
+	if (node->kind == ARK_WORKFLOW_NODE_STRING && strcmp(node->v.string, "first") == 0) {
+		spec->accept = ARK_AGENT_ACCEPT_FIRST;
+		return TRUE;
+	}
+	if (node->kind != ARK_WORKFLOW_NODE_OBJECT || node->n_children != 1) {
+		g_autofree gchar *shown = node->kind == ARK_WORKFLOW_NODE_STRING
+					      ? g_strdup_printf("'%s'", node->v.string)
+					      : g_strdup(ark_workflow_node_kind(node));
+		g_autofree gchar *cut = ark_workflow_shorten(shown);
+		ark_workflow_context_add(ctx, path,
+					 "expected \"first\", {\"schema\": {...}} or "
+					 "{\"command\": [...]}, got %s",
+					 node->kind == ARK_WORKFLOW_NODE_OBJECT
+					     ? "an object with other members"
+					     : cut);
+		return FALSE;
+	}
+	rule = &node->v.children[0];
+	at = (ArkWorkflowPath)ARK_WORKFLOW_PATH_MEMBER(path, rule->name);
+	if (strcmp(rule->name, "schema") == 0) {
+		g_autoptr(JsonNode) schema = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *where = NULL;
+
+		if (ark_workflow_expect_object(ctx, &at, rule) == NULL)
+			return FALSE;
+		schema = ark_workflow_node_to_json(rule);
+		if (!ark_json_schema_check_schema(schema, &where, &error)) {
+			ark_workflow_context_add_below(ctx, &at, where, error->message);
+			return FALSE;
+		}
+		spec->accept = ARK_AGENT_ACCEPT_SCHEMA;
+		spec->accept_schema = g_steal_pointer(&schema);
+		return TRUE;
+	}
+	if (strcmp(rule->name, "command") == 0) {
+		g_autoptr(GPtrArray) argv = NULL;
+
+		if (rule->kind != ARK_WORKFLOW_NODE_ARRAY) {
+			ark_workflow_context_add(ctx, &at,
+						 "expected an array of arguments, got %s",
+						 ark_workflow_node_kind(rule));
+			return FALSE;
+		}
+		if (rule->n_children == 0) {
+			ark_workflow_context_add(ctx, &at,
+						 "must have at least the program to run");
+			return FALSE;
+		}
+		if (rule->n_children > ARK_WORKFLOW_MAX_ARGV) {
+			ark_workflow_context_add(ctx, &at, "too many arguments (%u, at most %d)",
+						 rule->n_children, ARK_WORKFLOW_MAX_ARGV);
+			return FALSE;
+		}
+		argv = g_ptr_array_new_with_free_func(g_free);
+		for (guint i = 0; i < rule->n_children; i++) {
+			ArkWorkflowPath element = ARK_WORKFLOW_PATH_ELEMENT(&at, i);
+			const gchar *arg =
+			    ark_workflow_expect_string(ctx, &element, &rule->v.children[i]);
+			if (arg == NULL)
+				return FALSE;
+			if (i == 0 && arg[0] == '\0') {
+				ark_workflow_context_add(ctx, &element,
+							 "the program must not be empty");
+				return FALSE;
+			}
+			g_ptr_array_add(argv, g_strdup(arg));
+		}
+		g_ptr_array_add(argv, NULL);
+		spec->accept = ARK_AGENT_ACCEPT_COMMAND;
+		spec->accept_command = (gchar **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+		return TRUE;
+	}
+	{
+		g_autofree gchar *shown = ark_workflow_shorten(rule->name);
+		ark_workflow_context_add(ctx, &at,
+					 "unknown acceptance rule '%s' (expected \"first\", "
+					 "\"schema\" or \"command\")",
+					 shown);
+	}
+	return FALSE;
+}
+
+/* the members of "agent" that defaults may set; the others are the task's own business */
+static gboolean
+ark_workflow_check_agent_defaults(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+				  const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	g_autoptr(ArkWorkflowAgent) agent = g_new0(ArkWorkflowAgent, 1);
+	gboolean ok = TRUE;
+
+	if (ark_workflow_expect_object(ctx, path, node) == NULL)
+		return FALSE;
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *member = &node->v.children[k];
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, member->name);
+
+		if (strcmp(member->name, "lease") == 0) {
+			if (ark_workflow_check_agent_lease(ctx, &at, member, &agent->spec.lease))
+				agent->set |= ARK_WORKFLOW_AGENT_LEASE;
+			else
+				ok = FALSE;
+		} else if (strcmp(member->name, "max_handoffs") == 0) {
+			if (ark_workflow_check_agent_max_handoffs(ctx, &at, member,
+								  &agent->spec.max_handoffs))
+				agent->set |= ARK_WORKFLOW_AGENT_MAX_HANDOFFS;
+			else
+				ok = FALSE;
+		} else {
+			g_autofree gchar *shown = ark_workflow_shorten(member->name);
+			ark_workflow_context_add(ctx, &at,
+						 "'%s' can not be set in defaults (only lease and "
+						 "max_handoffs)",
+						 shown);
+			ok = FALSE;
+		}
+	}
+	if (!ok)
+		return FALSE;
+	g_clear_pointer(&f->agent, ark_workflow_agent_free);
+	f->agent = g_steal_pointer(&agent);
+	return TRUE;
+}
+
+/*
+ * "agent": what the agents of a task whose executor is "agent" must be able to do and how the
+ * work is shared among them. The defaults of the members it leaves out are applied when the
+ * task is added (lease and max_handoffs may come from "defaults"); whether the executor is
+ * "agent" and whether shards_from is a need are checked with the whole task.
+ */
+static gboolean
+ark_workflow_check_agent(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
+			 const ArkWorkflowNode *node, ArkWorkflowFields *f)
+{
+	g_autoptr(ArkWorkflowAgent) agent = NULL;
+	ArkAgentSpec *spec;
+	const gchar *mode = ARK_WORKFLOW_AGENT_DEFAULT_MODE;
+	gint64 contenders = 1;
+	gboolean mode_known;
+	gboolean ok = TRUE;
+
+	if (node->kind != ARK_WORKFLOW_NODE_OBJECT) {
+		ark_workflow_context_add(ctx, path,
+					 "expected an object such as {\"capabilities\": "
+					 "[\"code-review\"]}, got %s",
+					 ark_workflow_node_kind(node));
+		return FALSE;
+	}
+	agent = g_new0(ArkWorkflowAgent, 1);
+	spec = &agent->spec;
+	for (guint k = 0; k < node->n_children; k++) {
+		const ArkWorkflowNode *member = &node->v.children[k];
+		const gchar *name = member->name;
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, name);
+		ArkWorkflowAgentMember bit = 0;
+		gboolean valid = FALSE;
+
+		if (strcmp(name, "capabilities") == 0) {
+			bit = ARK_WORKFLOW_AGENT_CAPABILITIES;
+			g_clear_pointer(&spec->capabilities, g_strfreev);
+			valid = ark_workflow_check_agent_capabilities(ctx, &at, member, spec);
+		} else if (strcmp(name, "mode") == 0) {
+			const gchar *str = ark_workflow_expect_nonempty(ctx, &at, member);
+			bit = ARK_WORKFLOW_AGENT_MODE;
+			if (str != NULL && !ark_workflow_is_executor_name(str)) {
+				g_autofree gchar *shown = ark_workflow_shorten(str);
+				ark_workflow_context_add(ctx, &at,
+							 "invalid mode '%s' (a coordinator name: "
+							 "lower-case letters, digits, '_' and '-', "
+							 "such as delegated, competitive or "
+							 "cooperative)",
+							 shown);
+			} else if (str != NULL) {
+				mode = str;
+				valid = TRUE;
+			}
+		} else if (strcmp(name, "contenders") == 0) {
+			bit = ARK_WORKFLOW_AGENT_CONTENDERS;
+			valid = ark_workflow_expect_integer(ctx, &at, member, "contenders", 1,
+							    ARK_AGENT_MAX_CONTENDERS, &contenders);
+		} else if (strcmp(name, "accept") == 0) {
+			bit = ARK_WORKFLOW_AGENT_ACCEPT;
+			g_clear_pointer(&spec->accept_schema, json_node_unref);
+			g_clear_pointer(&spec->accept_command, g_strfreev);
+			valid = ark_workflow_check_agent_accept(ctx, &at, member, spec);
+		} else if (strcmp(name, "shards") == 0) {
+			bit = ARK_WORKFLOW_AGENT_SHARDS;
+			if (ark_workflow_expect_array(ctx, &at, member) == NULL) {
+				/* reported */
+			} else if (member->n_children == 0) {
+				ark_workflow_context_add(ctx, &at,
+							 "must have at least one shard");
+			} else if (member->n_children > ARK_AGENT_MAX_SHARDS) {
+				ark_workflow_context_add(ctx, &at,
+							 "too many shards (%u, at most %d)",
+							 member->n_children, ARK_AGENT_MAX_SHARDS);
+			} else {
+				g_clear_pointer(&spec->shards, json_node_unref);
+				spec->shards = ark_workflow_node_to_json(member);
+				valid = TRUE;
+			}
+		} else if (strcmp(name, "shards_from") == 0) {
+			const gchar *from = ark_workflow_expect_nonempty(ctx, &at, member);
+			bit = ARK_WORKFLOW_AGENT_SHARDS_FROM;
+			if (from != NULL) {
+				g_free(spec->shards_from);
+				spec->shards_from = g_strdup(from);
+				valid = TRUE;
+			}
+		} else if (strcmp(name, "lease") == 0) {
+			bit = ARK_WORKFLOW_AGENT_LEASE;
+			valid = ark_workflow_check_agent_lease(ctx, &at, member, &spec->lease);
+		} else if (strcmp(name, "max_handoffs") == 0) {
+			bit = ARK_WORKFLOW_AGENT_MAX_HANDOFFS;
+			valid = ark_workflow_check_agent_max_handoffs(ctx, &at, member,
+								      &spec->max_handoffs);
+		} else {
+			g_autofree gchar *shown = ark_workflow_shorten(name);
+			g_autofree gchar *hint = ark_workflow_did_you_mean(
+			    ark_workflow_suggest(name, ark_workflow_agent_members,
+						 G_N_ELEMENTS(ark_workflow_agent_members)));
+			ark_workflow_context_add(ctx, &at, "unknown member '%s'%s", shown, hint);
+		}
+		if (valid)
+			agent->set |= bit;
+		else
+			ok = FALSE;
+	}
+
+	if (!(agent->set & ARK_WORKFLOW_AGENT_CAPABILITIES) &&
+	    ark_workflow_node_get_member(node, "capabilities") == NULL) {
+		ark_workflow_context_add(ctx, path,
+					 "missing member 'capabilities': what an agent must be "
+					 "able to do, such as [\"code-review\"]");
+		ok = FALSE;
+	}
+	/* the rules between members, when the mode is known (given and fine, or the default) */
+	mode_known = (agent->set & ARK_WORKFLOW_AGENT_MODE) ||
+		     ark_workflow_node_get_member(node, "mode") == NULL;
+	if (mode_known && (agent->set & ARK_WORKFLOW_AGENT_CONTENDERS) && contenders > 1 &&
+	    strcmp(mode, "competitive") != 0) {
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, "contenders");
+		ark_workflow_context_add(ctx, &at,
+					 "%" G_GINT64_FORMAT " contenders need mode "
+					 "\"competitive\" (mode is \"%s\"): only competing agents "
+					 "work on the same piece at once",
+					 contenders, mode);
+		ok = FALSE;
+	}
+	if (mode_known && (agent->set & (ARK_WORKFLOW_AGENT_SHARDS | ARK_WORKFLOW_AGENT_SHARDS_FROM)) &&
+	    strcmp(mode, "cooperative") != 0) {
+		const gchar *which =
+		    (agent->set & ARK_WORKFLOW_AGENT_SHARDS) ? "shards" : "shards_from";
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, which);
+		ark_workflow_context_add(ctx, &at,
+					 "'%s' needs mode \"cooperative\" (mode is \"%s\")", which,
+					 mode);
+		ok = FALSE;
+	}
+	if ((agent->set & ARK_WORKFLOW_AGENT_SHARDS) &&
+	    (agent->set & ARK_WORKFLOW_AGENT_SHARDS_FROM)) {
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, "shards_from");
+		ark_workflow_context_add(ctx, &at,
+					 "give either 'shards' or 'shards_from', not both");
+		ok = FALSE;
+	}
+	if (mode_known && strcmp(mode, "cooperative") == 0 &&
+	    ark_workflow_node_get_member(node, "shards") == NULL &&
+	    ark_workflow_node_get_member(node, "shards_from") == NULL) {
+		ark_workflow_context_add(ctx, path,
+					 "mode \"cooperative\" needs 'shards' (the pieces of the "
+					 "work) or 'shards_from' (a task in needs whose result "
+					 "is them)");
+		ok = FALSE;
+	}
+	if (!ok)
+		return FALSE;
+	spec->mode = g_strdup(mode);
+	spec->contenders = (agent->set & ARK_WORKFLOW_AGENT_CONTENDERS) ? (guint)contenders
+			   : strcmp(mode, "competitive") == 0			   ? 2
+										   : 1;
+	g_clear_pointer(&f->agent, ark_workflow_agent_free);
+	f->agent = g_steal_pointer(&agent);
+	return TRUE;
+}
+
 typedef struct {
 	const gchar *name;
 	ArkWorkflowField field;
@@ -3275,6 +3754,9 @@ static const ArkWorkflowMember ark_workflow_task_members[] = {
     {"gpus", ARK_WORKFLOW_FIELD_GPUS, FALSE, ark_workflow_check_gpus},
     {"concurrency", ARK_WORKFLOW_FIELD_CONCURRENCY, FALSE, ark_workflow_check_concurrency},
     {"simulate", ARK_WORKFLOW_FIELD_SIMULATE, FALSE, ark_workflow_check_simulate},
+    {"input", ARK_WORKFLOW_FIELD_INPUT, FALSE, ark_workflow_check_input},
+    /* in defaults, only its lease and max_handoffs (ark_workflow_check_agent_defaults()) */
+    {"agent", ARK_WORKFLOW_FIELD_AGENT, TRUE, ark_workflow_check_agent},
 };
 
 static gchar *
@@ -3324,11 +3806,13 @@ ark_workflow_check_fields(ArkWorkflowContext *ctx, const ArkWorkflowPath *path,
 			ark_workflow_context_add(ctx, &member,
 						 "'%s' can not be set in defaults (only executor, "
 						 "shell, cwd, env, priority, timeout, "
-						 "allow_failure, retry and queue_timeout)",
+						 "allow_failure, retry, queue_timeout and agent)",
 						 name);
 			continue;
 		}
-		if (m->check(ctx, &member, node, f))
+		if (defaults && m->field == ARK_WORKFLOW_FIELD_AGENT
+			? ark_workflow_check_agent_defaults(ctx, &member, node, f)
+			: m->check(ctx, &member, node, f))
 			f->set |= m->field;
 	}
 }
@@ -3370,6 +3854,7 @@ typedef struct {
 	ArkWorkflowDefaults defaults;
 	ArkWorkflowOffsets defaults_offsets;
 	GHashTable *extras;
+	GPtrArray *agents; /* of ArkWorkflowAgent, or NULL while no task has one */
 	/* task index → GArray of guint: where its needs were in the document's array, for the
 	 * few tasks where that is not 0, 1, 2... because some were refused */
 	GHashTable *needs_at;
@@ -3384,8 +3869,11 @@ ark_workflow_draft_clear(ArkWorkflowDraft *d)
 	g_free(d->description);
 	g_free(d->policy);
 	ark_workflow_fields_clear(&d->defaults_fields);
-	for (guint i = 0; d->specs != NULL && i < d->n_tasks; i++)
+	for (guint i = 0; d->specs != NULL && i < d->n_tasks; i++) {
 		g_clear_pointer(&d->specs[i].args, json_node_unref);
+		g_clear_pointer(&d->specs[i].input, json_node_unref);
+	}
+	g_clear_pointer(&d->agents, g_ptr_array_unref);
 	g_free(d->specs);
 	g_free(d->task_set);
 	g_free(d->offsets);
@@ -3481,6 +3969,11 @@ ark_workflow_draft_begin(ArkWorkflowDraft *d, guint n_tasks)
 	d->defaults_offsets.exit_codes = ark_workflow_draft_add_codes(d, &defaults->retry);
 	defaults->retry.exit_codes = NULL;
 	defaults->queue_timeout = f->queue_timeout;
+	if (f->agent != NULL) {
+		defaults->agent_set = f->agent->set;
+		defaults->agent_lease = f->agent->spec.lease;
+		defaults->agent_max_handoffs = f->agent->spec.max_handoffs;
+	}
 }
 
 /* what task @index says, with the defaults filled in where it says nothing */
@@ -3544,6 +4037,26 @@ ark_workflow_draft_add_task(ArkWorkflowDraft *d, guint index, ArkWorkflowFields 
 	if (f->concurrency_key != NULL) {
 		spec->concurrency_key = ark_workflow_draft_intern(d, f->concurrency_key);
 		spec->concurrency_limit = f->concurrency_limit;
+	}
+	spec->input = g_steal_pointer(&f->input);
+	if (f->agent != NULL) {
+		ArkWorkflowAgent *agent = g_steal_pointer(&f->agent);
+		ArkAgentSpec *a = &agent->spec;
+
+		/* what the task leaves out: lease and max_handoffs from defaults, if they say */
+		if (!(agent->set & ARK_WORKFLOW_AGENT_LEASE))
+			a->lease = (defaults->agent_set & ARK_WORKFLOW_AGENT_LEASE)
+				       ? defaults->agent_lease
+				       : ARK_WORKFLOW_AGENT_DEFAULT_LEASE;
+		if (!(agent->set & ARK_WORKFLOW_AGENT_MAX_HANDOFFS))
+			a->max_handoffs = (defaults->agent_set & ARK_WORKFLOW_AGENT_MAX_HANDOFFS)
+					      ? defaults->agent_max_handoffs
+					      : ARK_WORKFLOW_AGENT_DEFAULT_MAX_HANDOFFS;
+		if (d->agents == NULL)
+			d->agents = g_ptr_array_new_with_free_func(
+			    (GDestroyNotify)ark_workflow_agent_free);
+		g_ptr_array_add(d->agents, agent);
+		spec->agent = a;
 	}
 	d->task_set[index] = f->set | (f->run_is_string ? ARK_WORKFLOW_FIELD_RUN_IS_STRING : 0);
 	if (f->description != NULL || f->labels != NULL || f->simulate != NULL) {
@@ -3989,6 +4502,58 @@ ark_workflow_check_graph(ArkWorkflowDraft *d)
 	}
 }
 
+/* the rules of "agent" that need the whole task: it goes with executor "agent" and only with it,
+ * and shards_from names one of its needs */
+static void
+ark_workflow_check_agent_task(ArkWorkflowDraft *d, const ArkWorkflowPath *path,
+			      const ArkWorkflowNode *object, const ArkWorkflowFields *f)
+{
+	ArkWorkflowContext *ctx = d->ctx;
+	const ArkWorkflowNode *agent = ark_workflow_node_get_member(object, "agent");
+	const gchar *executor;
+
+	/* an executor that was given but refused is not guessed at */
+	if (f->set & ARK_WORKFLOW_FIELD_EXECUTOR)
+		executor = f->executor;
+	else if (ark_workflow_node_get_member(object, "executor") != NULL)
+		return;
+	else if (d->defaults.set & ARK_WORKFLOW_FIELD_EXECUTOR)
+		executor = d->defaults.executor;
+	else
+		executor = "process";
+
+	if (strcmp(executor, "agent") == 0 && agent == NULL) {
+		ark_workflow_context_add(ctx, path,
+					 "a task with \"executor\": \"agent\" needs \"agent\", such "
+					 "as {\"capabilities\": [\"code-review\"]}");
+		return;
+	}
+	if (strcmp(executor, "agent") != 0 && agent != NULL) {
+		ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(path, "agent");
+		ark_workflow_context_add(ctx, &at,
+					 "only a task with \"executor\": \"agent\" has \"agent\" "
+					 "(the executor is \"%s\")",
+					 executor);
+		return;
+	}
+	if (f->agent != NULL && f->agent->spec.shards_from != NULL) {
+		const gchar *from = f->agent->spec.shards_from;
+		gboolean found = FALSE;
+
+		for (guint k = 0; k < f->needs->len && !found; k++)
+			found = strcmp(g_ptr_array_index(f->needs, k), from) == 0;
+		if (!found) {
+			ArkWorkflowPath agent_path = ARK_WORKFLOW_PATH_MEMBER(path, "agent");
+			ArkWorkflowPath at = ARK_WORKFLOW_PATH_MEMBER(&agent_path, "shards_from");
+			g_autofree gchar *shown = ark_workflow_shorten(from);
+			ark_workflow_context_add(ctx, &at,
+						 "'%s' is not in needs: the shards come from the "
+						 "result of a task this one needs",
+						 shown);
+		}
+	}
+}
+
 /* the elements of "tasks", one small tree at a time when the scanner found where they are */
 static void
 ark_workflow_check_tasks(ArkWorkflowDraft *d, const ArkWorkflowNode *node)
@@ -4052,6 +4617,7 @@ ark_workflow_check_tasks(ArkWorkflowDraft *d, const ArkWorkflowNode *node)
 							 "a shell, give the program and its "
 							 "arguments as an array)");
 			}
+			ark_workflow_check_agent_task(d, &path, object, &f);
 		}
 		ark_workflow_draft_add_task(d, i, &f);
 		ark_workflow_fields_reset(&f);
@@ -4280,6 +4846,7 @@ ark_workflow_new_from_draft(ArkWorkflowDraft *d, const ArkWorkflowLayout *layout
 	self->exit_codes = g_steal_pointer(&d->codes_block);
 	self->defaults = d->defaults;
 	self->extras = g_steal_pointer(&d->extras);
+	self->agents = g_steal_pointer(&d->agents);
 	self->by_id = d->by_id;
 	d->by_id.slots = NULL;
 	self->order = g_steal_pointer(&d->order);
@@ -4399,8 +4966,11 @@ ark_workflow_unref(ArkWorkflow *self)
 	g_free(self->name);
 	g_free(self->description);
 	g_free(self->policy);
-	for (guint i = 0; i < self->n_tasks; i++)
+	for (guint i = 0; i < self->n_tasks; i++) {
 		g_clear_pointer(&self->tasks[i].args, json_node_unref);
+		g_clear_pointer(&self->tasks[i].input, json_node_unref);
+	}
+	g_clear_pointer(&self->agents, g_ptr_array_unref);
 	g_free(self->tasks);
 	g_free(self->task_set);
 	g_string_chunk_free(self->strings);
@@ -4692,6 +5262,62 @@ ark_workflow_json_deadline(GString *out, const ArkTaskSpec *spec)
 	}
 }
 
+/* the members of "agent" the task gave itself; the others are defaults */
+static void
+ark_workflow_json_agent(GString *out, const ArkWorkflowAgent *agent)
+{
+	const ArkAgentSpec *spec = &agent->spec;
+
+	g_string_append_c(out, '{');
+	if (agent->set & ARK_WORKFLOW_AGENT_CAPABILITIES) {
+		ark_workflow_json_member(out, "capabilities");
+		ark_workflow_json_strv(out, spec->capabilities);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_MODE) {
+		ark_workflow_json_member(out, "mode");
+		ark_json_append_string(out, spec->mode);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_CONTENDERS) {
+		ark_workflow_json_member(out, "contenders");
+		g_string_append_printf(out, "%u", spec->contenders);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_ACCEPT) {
+		ark_workflow_json_member(out, "accept");
+		switch (spec->accept) {
+		case ARK_AGENT_ACCEPT_SCHEMA:
+			g_string_append(out, "{\"schema\":");
+			ark_workflow_json_value(out, spec->accept_schema);
+			g_string_append_c(out, '}');
+			break;
+		case ARK_AGENT_ACCEPT_COMMAND:
+			g_string_append(out, "{\"command\":");
+			ark_workflow_json_strv(out, spec->accept_command);
+			g_string_append_c(out, '}');
+			break;
+		default:
+			g_string_append(out, "\"first\"");
+			break;
+		}
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_SHARDS) {
+		ark_workflow_json_member(out, "shards");
+		ark_workflow_json_value(out, spec->shards);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_SHARDS_FROM) {
+		ark_workflow_json_member(out, "shards_from");
+		ark_json_append_string(out, spec->shards_from);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_LEASE) {
+		ark_workflow_json_member(out, "lease");
+		ark_workflow_json_duration(out, spec->lease);
+	}
+	if (agent->set & ARK_WORKFLOW_AGENT_MAX_HANDOFFS) {
+		ark_workflow_json_member(out, "max_handoffs");
+		g_string_append_printf(out, "%u", spec->max_handoffs);
+	}
+	g_string_append_c(out, '}');
+}
+
 /* a task as its members, the ones it set itself: defaults stay in "defaults" */
 static void
 ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index, const gchar *executor)
@@ -4739,6 +5365,15 @@ ark_workflow_json_task(GString *out, ArkWorkflow *self, guint index, const gchar
 	if (spec->args != NULL) {
 		ark_workflow_json_member(out, "args");
 		ark_workflow_json_value(out, spec->args);
+	}
+	if (spec->input != NULL) {
+		ark_workflow_json_member(out, "input");
+		ark_workflow_json_value(out, spec->input);
+	}
+	/* a workflow put on another executor (arkitect simulate) leaves its agents behind */
+	if (spec->agent != NULL && (executor == NULL || strcmp(executor, "agent") == 0)) {
+		ark_workflow_json_member(out, "agent");
+		ark_workflow_json_agent(out, (const ArkWorkflowAgent *)spec->agent);
 	}
 	if (set & ARK_WORKFLOW_FIELD_PRIORITY) {
 		ark_workflow_json_member(out, "priority");
@@ -4839,6 +5474,19 @@ ark_workflow_json_defaults(GString *out, const ArkWorkflowDefaults *defaults)
 	if (set & ARK_WORKFLOW_FIELD_QUEUE_TIMEOUT) {
 		ark_workflow_json_member(out, "queue_timeout");
 		ark_workflow_json_duration(out, defaults->queue_timeout);
+	}
+	if (set & ARK_WORKFLOW_FIELD_AGENT) {
+		ark_workflow_json_member(out, "agent");
+		g_string_append_c(out, '{');
+		if (defaults->agent_set & ARK_WORKFLOW_AGENT_LEASE) {
+			ark_workflow_json_member(out, "lease");
+			ark_workflow_json_duration(out, defaults->agent_lease);
+		}
+		if (defaults->agent_set & ARK_WORKFLOW_AGENT_MAX_HANDOFFS) {
+			ark_workflow_json_member(out, "max_handoffs");
+			g_string_append_printf(out, "%u", defaults->agent_max_handoffs);
+		}
+		g_string_append_c(out, '}');
 	}
 	g_string_append_c(out, '}');
 }

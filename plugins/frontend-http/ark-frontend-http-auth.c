@@ -248,19 +248,15 @@ ark_frontend_http_auth_free(ArkFrontendHttpAuth *auth)
 	g_free(auth);
 }
 
-ArkFrontendHttpAuthResult
-ark_frontend_http_auth_check(ArkFrontendHttpAuth *auth, const gchar *authorization,
-			     const gchar **out_name, gboolean *out_admin)
+/* the token of "Bearer TOKEN" without the spaces around it, and its length; NULL if none */
+static const gchar *
+ark_frontend_http_auth_parse_bearer(const gchar *authorization, gsize *out_len)
 {
-	guint8 digest[ARK_FRONTEND_HTTP_DIGEST_LEN];
-	const ArkFrontendHttpToken *found = NULL;
 	const gchar *token;
 	gsize len;
 
-	if (authorization == NULL)
-		return ARK_FRONTEND_HTTP_AUTH_MISSING;
-	if (g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0)
-		return ARK_FRONTEND_HTTP_AUTH_INVALID;
+	if (authorization == NULL || g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0)
+		return NULL;
 	token = authorization + 7;
 	while (*token == ' ')
 		token++;
@@ -268,6 +264,33 @@ ark_frontend_http_auth_check(ArkFrontendHttpAuth *auth, const gchar *authorizati
 	while (len > 0 && token[len - 1] == ' ')
 		len--;
 	if (len == 0)
+		return NULL;
+	*out_len = len;
+	return token;
+}
+
+gchar *
+ark_frontend_http_auth_bearer(const gchar *authorization)
+{
+	gsize len = 0;
+	const gchar *token = ark_frontend_http_auth_parse_bearer(authorization, &len);
+
+	return token != NULL ? g_strndup(token, len) : NULL;
+}
+
+ArkFrontendHttpAuthResult
+ark_frontend_http_auth_check(ArkFrontendHttpAuth *auth, const gchar *authorization,
+			     const gchar **out_name, gboolean *out_admin)
+{
+	guint8 digest[ARK_FRONTEND_HTTP_DIGEST_LEN];
+	const ArkFrontendHttpToken *found = NULL;
+	const gchar *token;
+	gsize len = 0;
+
+	if (authorization == NULL)
+		return ARK_FRONTEND_HTTP_AUTH_MISSING;
+	token = ark_frontend_http_auth_parse_bearer(authorization, &len);
+	if (token == NULL)
 		return ARK_FRONTEND_HTTP_AUTH_INVALID;
 
 	ark_frontend_http_auth_digest(token, len, digest);

@@ -153,8 +153,7 @@ ark_frontend_http_check_json(ArkFrontendHttp *self, SoupServerMessage *msg, cons
 	return FALSE;
 }
 
-/* the optional JSON object body of a POST; NULL with no body, or after a 4xx (@out_ok FALSE) */
-static JsonObject *
+JsonObject *
 ark_frontend_http_body_object(ArkFrontendHttp *self, SoupServerMessage *msg, gboolean *out_ok)
 {
 	g_autoptr(GBytes) bytes =
@@ -193,7 +192,7 @@ ark_frontend_http_body_object(ArkFrontendHttp *self, SoupServerMessage *msg, gbo
 }
 
 /* members of @object not in @allowed: a typo should not be silently ignored */
-static gboolean
+gboolean
 ark_frontend_http_check_members(SoupServerMessage *msg, JsonObject *object,
 				const gchar *const *allowed)
 {
@@ -212,7 +211,7 @@ ark_frontend_http_check_members(SoupServerMessage *msg, JsonObject *object,
 }
 
 /* a string member that may be absent; FALSE after a 400 when it is there but not a string */
-static gboolean
+gboolean
 ark_frontend_http_member_string(SoupServerMessage *msg, JsonObject *object, const gchar *name,
 				gsize max_len, const gchar **out_value)
 {
@@ -237,6 +236,19 @@ ark_frontend_http_member_string(SoupServerMessage *msg, JsonObject *object, cons
 		return FALSE;
 	}
 	return TRUE;
+}
+
+void
+ark_frontend_http_respond_object(SoupServerMessage *msg, guint status, JsonObject *object)
+{
+	g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), object);
+	gsize len = 0;
+	gchar *text = json_to_string(node, FALSE);
+
+	len = strlen(text);
+	soup_server_message_set_status(msg, status, NULL);
+	soup_message_body_truncate(soup_server_message_get_response_body(msg));
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, len);
 }
 
 /* records ------------------------------------------------------------------------------------ */
@@ -459,6 +471,20 @@ ark_frontend_http_write_attempt(ArkFrontendHttp *self, ArkFrontendHttpJson *w,
 	ark_frontend_http_json_string(w, attempt->error);
 	ark_frontend_http_json_key(w, "has_log");
 	ark_frontend_http_json_bool(w, log != NULL && g_file_test(log, G_FILE_TEST_IS_REGULAR));
+	/* what an agent task (or any task that hands one in) produced, as the JSON value it is;
+	 * checked again, a damaged store must not make the answer invalid JSON */
+	ark_frontend_http_json_key(w, "result");
+	if (attempt->result != NULL) {
+		g_auto(ArkFrontendHttpJsonScan) scan = {0};
+		if (ark_frontend_http_json_scan(attempt->result, strlen(attempt->result),
+						ARK_FRONTEND_HTTP_JSON_MAX_DEPTH * 4,
+						&scan) == ARK_FRONTEND_HTTP_JSON_SCAN_OK)
+			ark_frontend_http_json_raw(w, attempt->result, -1);
+		else
+			ark_frontend_http_json_null(w);
+	} else {
+		ark_frontend_http_json_null(w);
+	}
 	ark_frontend_http_json_end_object(w);
 }
 
@@ -1672,6 +1698,20 @@ static const ArkFrontendHttpHandler ark_frontend_http_handlers[] = {
     [ARK_FRONTEND_HTTP_ROUTE_HEALTHZ] = ark_frontend_http_healthz,
     [ARK_FRONTEND_HTTP_ROUTE_READYZ] = ark_frontend_http_readyz,
     [ARK_FRONTEND_HTTP_ROUTE_METRICS] = ark_frontend_http_metrics,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_REGISTER] = ark_frontend_http_agents_register,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_LIST] = ark_frontend_http_agents_list,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_GET] = ark_frontend_http_agents_get,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_REMOVE] = ark_frontend_http_agents_remove,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_HEARTBEAT] = ark_frontend_http_agents_heartbeat,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_CLAIM] = ark_frontend_http_agents_claim,
+    [ARK_FRONTEND_HTTP_ROUTE_AGENT_ASSIGNMENTS] = ark_frontend_http_agents_own_assignments,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_LIST] = ark_frontend_http_agents_assignment_list,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_GET] = ark_frontend_http_agents_assignment_get,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_EXPLAIN] = ark_frontend_http_agents_assignment_explain,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_HEARTBEAT] = ark_frontend_http_agents_assignment_heartbeat,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_COMPLETE] = ark_frontend_http_agents_assignment_complete,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_FAIL] = ark_frontend_http_agents_assignment_fail,
+    [ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_RELEASE] = ark_frontend_http_agents_assignment_release,
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(ark_frontend_http_handlers) == ARK_FRONTEND_HTTP_ROUTE_LAST);
 
@@ -1721,6 +1761,17 @@ ark_frontend_http_check_params(SoupServerMessage *msg, ArkFrontendHttpRequest *r
 			return FALSE;
 		if (g_str_has_prefix(p, "{task}") && !ark_frontend_http_check_task_id(msg, value))
 			return FALSE;
+		if (g_str_has_prefix(p, "{agent}") && !ark_frontend_http_valid_agent_id(value)) {
+			ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+						  "'%s' is not an agent id", value);
+			return FALSE;
+		}
+		if (g_str_has_prefix(p, "{assignment}") &&
+		    !ark_frontend_http_valid_assignment_id(value)) {
+			ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+						  "'%s' is not an assignment id", value);
+			return FALSE;
+		}
 		if (g_str_has_prefix(p, "{n}") &&
 		    !g_ascii_string_to_unsigned(value, 10, 1, G_MAXUINT, &number, NULL)) {
 			ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",

@@ -55,6 +55,7 @@ struct _ArkFrontendHttp {
 	GPtrArray *submitted;
 	guint submitted_id;
 	gint64 process_started_at; /* realtime µs */
+	GHashTable *claims; /* agent id -> GUINT_TO_POINTER(claims waiting for work) */
 	gboolean started;
 };
 
@@ -64,8 +65,9 @@ typedef struct {
 	gchar request_id[129];
 	const ArkFrontendHttpRoute *route; /* NULL until matched */
 	gchar *params[ARK_FRONTEND_HTTP_MAX_PARAMS];
-	gchar *actor; /* the token's name once authenticated */
+	gchar *actor; /* the token's name once authenticated (an agent's: its id) */
 	gboolean admin;
+	gchar *agent_id; /* the agent whose token it was, or NULL for an API token */
 	gint64 started; /* monotonic µs */
 	guint64 body_bytes;
 	gboolean streaming; /* a long-lived response (events, log follow) */
@@ -117,6 +119,9 @@ ArkFrontendHttpAuthResult ark_frontend_http_auth_check(ArkFrontendHttpAuth *auth
 						       const gchar *authorization,
 						       const gchar **out_name,
 						       gboolean *out_admin);
+/* the TOKEN of an Authorization header "Bearer TOKEN", or NULL (transfer full): an agent's token
+ * is the engine's to check (ark_engine_authenticate_agent()) */
+gchar *ark_frontend_http_auth_bearer(const gchar *authorization);
 
 /* events and streams (ark-frontend-http-events.c) */
 ArkFrontendHttpEvents *ark_frontend_http_events_new(ArkFrontendHttp *self);
@@ -161,6 +166,53 @@ gboolean ark_frontend_http_handlers_audit(ArkFrontendHttp *self, SoupServerMessa
 					  const gchar *detail, gboolean flush);
 /* drops submissions waiting for their commit (the frontend stops) */
 void ark_frontend_http_handlers_clear(ArkFrontendHttp *self);
+/* the handlers' shared helpers for request bodies (ark-frontend-http-handlers.c) */
+/* the optional JSON object body of a POST; NULL with no body, or after a 4xx (@out_ok FALSE) */
+JsonObject *ark_frontend_http_body_object(ArkFrontendHttp *self, SoupServerMessage *msg,
+					  gboolean *out_ok);
+/* FALSE after a 400 when @object has a member not in @allowed */
+gboolean ark_frontend_http_check_members(SoupServerMessage *msg, JsonObject *object,
+					 const gchar *const *allowed);
+/* a string member that may be absent; FALSE after a 400 when it is not a string or too long */
+gboolean ark_frontend_http_member_string(SoupServerMessage *msg, JsonObject *object,
+					 const gchar *name, gsize max_len,
+					 const gchar **out_value);
+/* a JSON object answered with @status */
+void ark_frontend_http_respond_object(SoupServerMessage *msg, guint status, JsonObject *object);
+
+/* the agent routes (ark-frontend-http-agents.c) */
+void ark_frontend_http_agents_register(ArkFrontendHttp *self, SoupServerMessage *msg,
+				       ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_list(ArkFrontendHttp *self, SoupServerMessage *msg,
+				   ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_get(ArkFrontendHttp *self, SoupServerMessage *msg,
+				  ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_remove(ArkFrontendHttp *self, SoupServerMessage *msg,
+				     ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_heartbeat(ArkFrontendHttp *self, SoupServerMessage *msg,
+					ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_claim(ArkFrontendHttp *self, SoupServerMessage *msg,
+				    ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_own_assignments(ArkFrontendHttp *self, SoupServerMessage *msg,
+					      ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_list(ArkFrontendHttp *self, SoupServerMessage *msg,
+					      ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_get(ArkFrontendHttp *self, SoupServerMessage *msg,
+					     ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_explain(ArkFrontendHttp *self, SoupServerMessage *msg,
+						 ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_heartbeat(ArkFrontendHttp *self, SoupServerMessage *msg,
+						   ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_complete(ArkFrontendHttp *self, SoupServerMessage *msg,
+						  ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_fail(ArkFrontendHttp *self, SoupServerMessage *msg,
+					      ArkFrontendHttpRequest *req, GHashTable *query);
+void ark_frontend_http_agents_assignment_release(ArkFrontendHttp *self, SoupServerMessage *msg,
+						 ArkFrontendHttpRequest *req, GHashTable *query);
+/* whether @id may be an agent id / assignment id */
+gboolean ark_frontend_http_valid_agent_id(const gchar *id);
+gboolean ark_frontend_http_valid_assignment_id(const gchar *id);
+
 /* whether @id may be a run id / task id (what the engine creates and the workflow format
  * allows) */
 gboolean ark_frontend_http_valid_run_id(const gchar *id);

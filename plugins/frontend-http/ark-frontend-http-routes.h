@@ -6,12 +6,14 @@
 G_BEGIN_DECLS
 
 /* who may call a route: read tokens GET, admin tokens everything; the health and metrics routes
- * need a token unless open-health / open-metrics say otherwise */
+ * need a token unless open-health / open-metrics say otherwise; the agent routes only an agent's
+ * own token (and an agent token nothing else) */
 typedef enum {
 	ARK_FRONTEND_HTTP_SCOPE_READ,
 	ARK_FRONTEND_HTTP_SCOPE_ADMIN,
 	ARK_FRONTEND_HTTP_SCOPE_HEALTH,
 	ARK_FRONTEND_HTTP_SCOPE_METRICS,
+	ARK_FRONTEND_HTTP_SCOPE_AGENT,
 } ArkFrontendHttpScope;
 
 typedef enum {
@@ -36,6 +38,20 @@ typedef enum {
 	ARK_FRONTEND_HTTP_ROUTE_METRICS,
 	ARK_FRONTEND_HTTP_ROUTE_TASK_ADD,
 	ARK_FRONTEND_HTTP_ROUTE_TASK_EXPLAIN,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_REGISTER,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_LIST,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_GET,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_REMOVE,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_HEARTBEAT,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_CLAIM,
+	ARK_FRONTEND_HTTP_ROUTE_AGENT_ASSIGNMENTS,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_LIST,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_GET,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_EXPLAIN,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_HEARTBEAT,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_COMPLETE,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_FAIL,
+	ARK_FRONTEND_HTTP_ROUTE_ASSIGNMENT_RELEASE,
 	ARK_FRONTEND_HTTP_ROUTE_LAST
 } ArkFrontendHttpRouteId;
 
@@ -47,7 +63,7 @@ typedef enum {
 typedef struct {
 	ArkFrontendHttpRouteId id;
 	const gchar *method;
-	const gchar *pattern; /* literal segments and {run}, {task}, {n} */
+	const gchar *pattern; /* literal segments and {run}, {task}, {n}, {agent}, {assignment} */
 	ArkFrontendHttpScope scope;
 	const gchar *action; /* the audit action of a mutating route, NULL for reads */
 	gboolean has_body;   /* takes a JSON request body */

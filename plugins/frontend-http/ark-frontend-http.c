@@ -113,6 +113,7 @@ ark_frontend_http_request_free(gpointer data)
 	for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
 		g_free(req->params[i]);
 	g_free(req->actor);
+	g_free(req->agent_id);
 	g_free(req->audit_target);
 	g_free(req->audit_detail);
 	g_free(req->mount_path);
@@ -410,19 +411,34 @@ ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer u
 		ark_frontend_http_refuse_body(msg, limit);
 }
 
-/* checks the bearer token: FALSE after a 401 */
+/* checks the bearer token: an API token, else an agent's (then @req's agent_id is set); FALSE
+ * after a 401 */
 static gboolean
 ark_frontend_http_authenticate(ArkFrontendHttp *self, SoupServerMessage *msg,
 			       ArkFrontendHttpRequest *req)
 {
 	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
 	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
+	const gchar *authorization = soup_message_headers_get_one(request_headers, "Authorization");
 	const gchar *name = NULL;
 	gboolean admin = FALSE;
-	ArkFrontendHttpAuthResult result = ark_frontend_http_auth_check(
-	    self->auth, soup_message_headers_get_one(request_headers, "Authorization"), &name,
-	    &admin);
+	ArkFrontendHttpAuthResult result =
+	    ark_frontend_http_auth_check(self->auth, authorization, &name, &admin);
 
+	if (result == ARK_FRONTEND_HTTP_AUTH_INVALID) {
+		g_autofree gchar *token = ark_frontend_http_auth_bearer(authorization);
+		g_autofree gchar *agent_id =
+		    token != NULL ? ark_engine_authenticate_agent(self->engine, token) : NULL;
+
+		if (token != NULL)
+			memset(token, 0, strlen(token));
+		if (agent_id != NULL) {
+			req->actor = g_strdup(agent_id);
+			req->agent_id = g_steal_pointer(&agent_id);
+			req->admin = FALSE;
+			return TRUE;
+		}
+	}
 	if (result != ARK_FRONTEND_HTTP_AUTH_OK) {
 		soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 		soup_message_headers_replace(response_headers, "WWW-Authenticate",
@@ -437,6 +453,49 @@ ark_frontend_http_authenticate(ArkFrontendHttp *self, SoupServerMessage *msg,
 	}
 	req->actor = g_strdup(name);
 	req->admin = admin;
+	return TRUE;
+}
+
+/*
+ * An agent's token opens the agent routes, each only for that agent, and nothing else; the
+ * agent routes take nothing but an agent's token: what an agent may do is decided by who it is,
+ * and an API token is not any agent. FALSE after a 403.
+ */
+static gboolean
+ark_frontend_http_check_agent_scope(SoupServerMessage *msg, ArkFrontendHttpRequest *req,
+				    const ArkFrontendHttpRoute *route)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+
+	if (route->scope != ARK_FRONTEND_HTTP_SCOPE_AGENT && req->agent_id != NULL) {
+		soup_message_body_set_accumulate(body, FALSE);
+		ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
+					  "an agent's token is only accepted on the agent routes "
+					  "(/api/v1/agents/%s/..., /api/v1/assignments/...); %s %s "
+					  "needs an API token",
+					  req->agent_id, route->method, route->pattern);
+		return FALSE;
+	}
+	if (route->scope != ARK_FRONTEND_HTTP_SCOPE_AGENT)
+		return TRUE;
+	if (req->agent_id == NULL) {
+		soup_message_body_set_accumulate(body, FALSE);
+		ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
+					  "%s %s is an agent's own route: it needs the agent's "
+					  "token (Bearer arkagt_...), not token '%s'",
+					  route->method, route->pattern, req->actor);
+		return FALSE;
+	}
+	/* /api/v1/agents/{agent}/...: only its own; an assignment's holder is the engine's to
+	 * check */
+	if (g_str_has_prefix(route->pattern, "/api/v1/agents/{agent}") &&
+	    g_strcmp0(req->params[0], req->agent_id) != 0) {
+		soup_message_body_set_accumulate(body, FALSE);
+		ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
+					  "this token belongs to agent %s, not to %s",
+					  req->agent_id, req->params[0]);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -527,6 +586,8 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	if (!open) {
 		if (!ark_frontend_http_authenticate(self, msg, req))
 			return;
+		if (!ark_frontend_http_check_agent_scope(msg, req, route))
+			return;
 		if (route->scope == ARK_FRONTEND_HTTP_SCOPE_ADMIN && !req->admin) {
 			soup_message_body_set_accumulate(body, FALSE);
 			ark_frontend_http_problem(msg, SOUP_STATUS_FORBIDDEN, "permission-denied",
@@ -575,6 +636,7 @@ ark_frontend_http_handler_cb(SoupServer *server, SoupServerMessage *msg, const c
 		info.admin = req->admin;
 		info.origin = req->origin;
 		info.request_id = req->request_id;
+		info.agent_id = req->agent_id;
 		mount->handler(msg, path, &info, mount_data);
 		return;
 	}
@@ -893,6 +955,7 @@ ark_frontend_http_finalize(GObject *object)
 	ark_frontend_http_auth_free(self->auth);
 	g_hash_table_unref(self->connections);
 	g_hash_table_unref(self->counts_cache);
+	g_hash_table_unref(self->claims);
 	g_clear_pointer(&self->openapi, g_bytes_unref);
 	g_free(self->config.listen);
 	g_free(self->url);
@@ -914,6 +977,7 @@ ark_frontend_http_init(ArkFrontendHttp *self)
 	self->connections = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->submitted = g_ptr_array_new();
 	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	self->claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* the plugin --------------------------------------------------------------------------------- */
@@ -953,5 +1017,5 @@ ark_frontend_http_plugin_class_init(ArkFrontendHttpPluginClass *klass)
 
 ARK_PLUGIN_DEFINE(ARK_FRONTEND_HTTP_PLUGIN_NAME, ark_frontend_http_plugin_get_type, PACKAGE_VERSION,
 		  "LGPL-2.1-or-later",
-		  "HTTP API: runs, tasks, logs, the dead-letter queue, events (SSE), health and "
-		  "metrics")
+		  "HTTP API: runs, tasks, logs, the dead-letter queue, events (SSE), agents and "
+		  "their assignments, health and metrics")
