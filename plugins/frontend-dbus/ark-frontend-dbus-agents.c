@@ -67,9 +67,6 @@ ark_frontend_dbus_agents_authenticate(ArkFrontendDbusCall *call, const gchar *ag
 					     "the token is not agent %s's", agent_id);
 		return FALSE;
 	}
-	/* what it does is audited with it as the actor */
-	g_free(call->actor);
-	call->actor = g_strdup(agent_id);
 	return TRUE;
 }
 
@@ -182,23 +179,13 @@ ark_frontend_dbus_agents_register(ArkFrontendDbus *self, ArkFrontendDbusCall *ca
 					     "\"capabilities\": [...]}");
 		return;
 	}
-	{
-		JsonNode *name = json_object_get_member(json_node_get_object(spec), "name");
-		if (name != NULL && JSON_NODE_HOLDS_VALUE(name) &&
-		    json_node_get_value_type(name) == G_TYPE_STRING) {
-			g_autoptr(GString) detail = g_string_new("{\"name\":");
-			ark_json_append_string(detail, json_node_get_string(name));
-			g_string_append_c(detail, '}');
-			call->detail = g_string_free(g_steal_pointer(&detail), FALSE);
-		}
-	}
+	/* the engine records it in the audit log, with the caller's uid */
 	agent = ark_engine_register_agent(self->engine, json_node_get_object(spec), call->actor,
 					  &error);
 	if (agent == NULL) {
 		ark_frontend_dbus_call_fail(call, error);
 		return;
 	}
-	call->target = g_strdup(json_object_get_string_member_with_default(agent, "id", ""));
 	ark_frontend_dbus_agents_return_object(call, agent);
 }
 
@@ -501,7 +488,6 @@ ark_frontend_dbus_agents_complete(ArkFrontendDbus *self, ArkFrontendDbusCall *ca
 	if (!ark_frontend_dbus_agents_authenticate(call, agent_id, token) ||
 	    !ark_frontend_dbus_agents_check_id(call, "an assignment", assignment_id))
 		return;
-	call->target = g_strdup(assignment_id);
 	result = ark_frontend_dbus_agents_parse(call, "the result", text, ARK_RESULT_MAX_BYTES);
 	if (result == NULL)
 		return;
@@ -532,19 +518,13 @@ ark_frontend_dbus_agents_hand_back(ArkFrontendDbus *self, ArkFrontendDbusCall *c
 	if (!ark_frontend_dbus_agents_authenticate(call, agent_id, token) ||
 	    !ark_frontend_dbus_agents_check_id(call, "an assignment", assignment_id))
 		return;
-	call->target = g_strdup(assignment_id);
 	if (strlen(reason) > ARK_AGENT_MAX_REASON_LEN || (fail && reason[0] == '\0')) {
 		ark_frontend_dbus_call_failf(call, ARK_ERROR_INVALID_ARGUMENT,
 					     "the reason must be %d to %d bytes", fail ? 1 : 0,
 					     ARK_AGENT_MAX_REASON_LEN);
 		return;
 	}
-	if (reason[0] != '\0') {
-		g_autoptr(GString) detail = g_string_new("{\"reason\":");
-		ark_json_append_string(detail, reason);
-		g_string_append_c(detail, '}');
-		call->detail = g_string_free(g_steal_pointer(&detail), FALSE);
-	}
+
 	if (fail)
 		ok = ark_engine_fail_assignment(self->engine, agent_id, assignment_id, fence, reason,
 						&error);
@@ -574,9 +554,9 @@ ark_frontend_dbus_agents_release(ArkFrontendDbus *self, ArkFrontendDbusCall *cal
 
 static const ArkFrontendDbusMethod ark_frontend_dbus_agents_table[] = {
     {"RegisterAgent", "agent.register", ARK_FRONTEND_DBUS_ACCESS_ADMIN,
-     ark_frontend_dbus_agents_register},
+     ark_frontend_dbus_agents_register, TRUE},
     {"RemoveAgent", "agent.remove", ARK_FRONTEND_DBUS_ACCESS_ADMIN,
-     ark_frontend_dbus_agents_remove},
+     ark_frontend_dbus_agents_remove, TRUE},
     {"ListAgents", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_agents_list},
     {"GetAgent", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_agents_get},
     {"ListAssignments", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT,
@@ -584,16 +564,14 @@ static const ArkFrontendDbusMethod ark_frontend_dbus_agents_table[] = {
     {"GetAssignment", NULL, ARK_FRONTEND_DBUS_ACCESS_READ,
      ark_frontend_dbus_agents_get_assignment},
     {"ExplainAssignment", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_agents_explain},
-    /* what an agent hands in is audited with the agent as the actor */
+    /* the engine audits what agents hand in, with the agent as the actor */
     {"Heartbeat", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_heartbeat},
     {"Claim", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_claim},
     {"AssignmentHeartbeat", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT,
      ark_frontend_dbus_agents_assignment_heartbeat},
-    {"Complete", "assignment.complete", ARK_FRONTEND_DBUS_ACCESS_AGENT,
-     ark_frontend_dbus_agents_complete},
-    {"Fail", "assignment.fail", ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_fail},
-    {"Release", "assignment.release", ARK_FRONTEND_DBUS_ACCESS_AGENT,
-     ark_frontend_dbus_agents_release},
+    {"Complete", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_complete},
+    {"Fail", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_fail},
+    {"Release", NULL, ARK_FRONTEND_DBUS_ACCESS_AGENT, ark_frontend_dbus_agents_release},
 };
 
 const ArkFrontendDbusMethod *

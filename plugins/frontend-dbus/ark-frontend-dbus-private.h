@@ -64,6 +64,9 @@ typedef struct {
 	const gchar *action; /* the audit action of a method the frontend audits, or NULL */
 	ArkFrontendDbusAccess access;
 	ArkFrontendDbusMethodFunc func;
+	/* the engine audits the call itself (the agent API): the frontend records only a
+	 * refusal of its access rule, which the engine never sees */
+	gboolean engine_audits;
 } ArkFrontendDbusMethod;
 
 struct _ArkFrontendDbusCall {
@@ -86,6 +89,7 @@ struct _ArkFrontendDbusCall {
 	gchar *key;
 	gchar *policy;
 	gboolean audit_failed;
+	gboolean refused; /* by the access rule */
 	/* Claim */
 	gchar *agent_id;
 	guint watch_id; /* the caller's name on the bus */

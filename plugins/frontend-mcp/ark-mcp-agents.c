@@ -15,7 +15,8 @@
  * (the HTTP frontend authenticated it and says so in ArkHttpRequestInfo.agent_id); it has the
  * agent tools only, and they act for that agent. Any other session names the agent with the
  * "token" argument (and, to guard against mix-ups, "agent_id"), which the engine checks. The
- * engine then checks that the agent acts on its own assignments and with their current fence.
+ * engine then checks that the agent acts on its own assignments and with their current fence,
+ * and records registrations, removals and what agents hand in in the audit log itself.
  *
  * agent_claim waits like the HTTP claim does, on ark_engine_claim_assignment(), but for at most
  * a minute: MCP clients give up on a call after their own timeout (60 s in the TypeScript SDK
@@ -176,22 +177,6 @@ ark_mcp_agents_fail(ArkMcpCall *call, const GError *error)
 	ark_mcp_call_tool_error(call, "%s: %s%s", kind, error->message, hint);
 }
 
-/* {"reason": ...} or {"name": ...} for an audit record, or NULL */
-static gchar *
-ark_mcp_agents_audit_detail(const gchar *member, const gchar *value)
-{
-	GString *detail;
-
-	if (value == NULL)
-		return NULL;
-	detail = g_string_new("{");
-	ark_json_append_string(detail, member);
-	g_string_append_c(detail, ':');
-	ark_json_append_string(detail, value);
-	g_string_append_c(detail, '}');
-	return g_string_free(detail, FALSE);
-}
-
 static JsonObject *
 ark_mcp_agents_wrap_array(const gchar *member, JsonArray *array)
 {
@@ -220,17 +205,12 @@ ark_mcp_tool_agent_register(ArkMcpCall *call, JsonObject *args)
 {
 	ArkEngine *engine = ark_mcp_tool_engine(call);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *detail = NULL;
 	JsonObject *agent;
 
 	if (engine == NULL)
 		return;
-	detail = ark_mcp_agents_audit_detail("name", ark_mcp_get_string(args, "name"));
+	/* the engine records it in the audit log, with the session's actor */
 	agent = ark_engine_register_agent(engine, args, ark_mcp_call_get_actor(call), &error);
-	ark_mcp_audit(call, "agent.register",
-		      agent != NULL ? json_object_get_string_member_with_default(agent, "id", NULL)
-				    : NULL,
-		      error, detail);
 	if (agent == NULL) {
 		ark_mcp_call_tool_error(call, "the agent was not registered: %s", error->message);
 		return;
@@ -253,11 +233,10 @@ ark_mcp_tool_agent_remove(ArkMcpCall *call, JsonObject *args)
 	if (engine == NULL || !ark_mcp_agents_arg_id(call, args, "agent_id", TRUE, &agent_id))
 		return;
 	if (!ark_engine_deregister_agent(engine, agent_id, ark_mcp_call_get_actor(call), &error)) {
-		ark_mcp_audit(call, "agent.remove", agent_id, error, NULL);
 		ark_mcp_agents_fail(call, error);
 		return;
 	}
-	ark_mcp_audit(call, "agent.remove", agent_id, NULL, NULL);
+
 	result = json_object_new();
 	json_object_set_string_member(result, "agent_id", agent_id);
 	json_object_set_boolean_member(result, "removed", TRUE);
@@ -542,7 +521,6 @@ ark_mcp_tool_agent_complete(ArkMcpCall *call, JsonObject *args)
 		return;
 	result = ark_engine_complete_assignment(ark_mcp_call_get_engine(call), agent,
 						assignment_id, fence, value, &error);
-	ark_mcp_audit_as(call, agent, "assignment.complete", assignment_id, error, NULL);
 	if (result == NULL) {
 		ark_mcp_agents_fail(call, error);
 		return;
@@ -558,7 +536,6 @@ ark_mcp_agents_hand_back(ArkMcpCall *call, JsonObject *args, gboolean fail)
 	g_autoptr(GError) error = NULL;
 	const gchar *assignment_id = NULL;
 	const gchar *reason = NULL;
-	g_autofree gchar *detail = NULL;
 	JsonObject *result;
 	guint64 fence = 0;
 	gboolean ok;
@@ -574,9 +551,6 @@ ark_mcp_agents_hand_back(ArkMcpCall *call, JsonObject *args, gboolean fail)
 	else
 		ok = ark_engine_release_assignment(ark_mcp_call_get_engine(call), agent,
 						   assignment_id, fence, reason, &error);
-	detail = ark_mcp_agents_audit_detail("reason", reason);
-	ark_mcp_audit_as(call, agent, fail ? "assignment.fail" : "assignment.release",
-			 assignment_id, ok ? NULL : error, detail);
 	if (!ok) {
 		ark_mcp_agents_fail(call, error);
 		return;

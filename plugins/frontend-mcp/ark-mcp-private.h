@@ -188,12 +188,6 @@ gboolean ark_mcp_arg_string(ArkMcpCall *call, JsonObject *args, const gchar *nam
 /* a number argument within @min..@max, @fallback when absent */
 gboolean ark_mcp_arg_int(ArkMcpCall *call, JsonObject *args, const gchar *name, gint64 min,
 			 gint64 max, gint64 fallback, gint64 *out);
-/* an audit record of a mutating call, with the session's actor and origin */
-void ark_mcp_audit(ArkMcpCall *call, const gchar *action, const gchar *target,
-		   const GError *error, const gchar *detail);
-/* the same with another actor (an agent acting for itself) */
-void ark_mcp_audit_as(ArkMcpCall *call, const gchar *actor, const gchar *action,
-		      const gchar *target, const GError *error, const gchar *detail);
 
 /* resources, prompts, completion (ark-mcp-resources.c) ----------------------------------------- */
 

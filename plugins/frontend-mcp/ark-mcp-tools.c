@@ -277,14 +277,14 @@ ark_mcp_arg_task(ArkMcpCall *call, JsonObject *args, const ArkRunRecord *run,
 	return NULL;
 }
 
-void
-ark_mcp_audit_as(ArkMcpCall *call, const gchar *actor, const gchar *action, const gchar *target,
-		 const GError *error, const gchar *detail)
+static void
+ark_mcp_audit(ArkMcpCall *call, const gchar *action, const gchar *target, const GError *error,
+	      const gchar *detail)
 {
 	ArkAuditEntry entry = {0};
 	g_autoptr(GError) local_error = NULL;
 
-	entry.actor = actor != NULL ? actor : "mcp";
+	entry.actor = ark_mcp_call_get_actor(call) != NULL ? ark_mcp_call_get_actor(call) : "mcp";
 	entry.origin = ark_mcp_call_get_origin(call);
 	entry.action = action;
 	entry.target = target;
@@ -296,13 +296,6 @@ ark_mcp_audit_as(ArkMcpCall *call, const gchar *actor, const gchar *action, cons
 	if (!ark_engine_audit(ark_mcp_call_get_engine(call), &entry, TRUE, &local_error))
 		g_warning("could not write the audit record of %s %s: %s", action,
 			  target != NULL ? target : "", local_error->message);
-}
-
-void
-ark_mcp_audit(ArkMcpCall *call, const gchar *action, const gchar *target, const GError *error,
-	      const gchar *detail)
-{
-	ark_mcp_audit_as(call, ark_mcp_call_get_actor(call), action, target, error, detail);
 }
 
 /* waiting for runs ----------------------------------------------------------------------------- */

@@ -460,8 +460,7 @@ def test_agent_loop(sid, a, b):
     ok(any(r.get("action") == "assignment.complete" and r.get("target") == aid_ and
            r.get("result") == "ok" for r in mine) and
        any(r.get("action") == "assignment.release" for r in mine) and
-       any(r.get("action") == "assignment.fail" and "math" in (r.get("detail") or "")
-           for r in mine), "the agent's calls are audited with the agent as actor", mine)
+       any(r.get("action") == "assignment.fail" for r in mine), "the agent's calls are audited with the agent as actor", mine)
     ok(any(r.get("action") == "agent.register" and r.get("target") == aid for r in records),
        "the registration is audited", records[:6])
 
