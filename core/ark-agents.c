@@ -856,9 +856,20 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 	want = work->contenders - piece->active;
 	agents = ark_agents_candidates(self, work, index, FALSE);
 	if (agents->len == 0 && g_hash_table_size(piece->tried) > 0) {
-		/* nobody else is left: those who had it may have it again */
+		const gchar *last = piece->handbacks->len > 0
+					? g_ptr_array_index(piece->handbacks,
+							    piece->handbacks->len - 1)
+					: NULL;
+		/* nobody else is left: those who had it may have it again, the one who just
+		 * gave it back only when there is no one else */
 		g_ptr_array_unref(agents);
 		agents = ark_agents_candidates(self, work, index, TRUE);
+		for (guint i = 0; last != NULL && agents->len > 1 && i < agents->len; i++) {
+			if (g_strcmp0(((ArkAgent *)g_ptr_array_index(agents, i))->id, last) == 0) {
+				g_ptr_array_remove_index(agents, i);
+				break;
+			}
+		}
 		if (agents->len > 0)
 			g_hash_table_remove_all(piece->tried);
 	}
@@ -1043,8 +1054,10 @@ ark_agents_answer(ArkAgents *self, ArkClaimWaiter *w, gboolean claim, const GErr
 	if (agent != NULL) {
 		if (agent->waiting > 0)
 			agent->waiting--;
-		/* it waited until now: that counts as being heard from */
-		ark_agents_touch(self, agent);
+		/* it waited until now: that counts as being heard from (not at shutdown: nothing
+		 * is recorded any more) */
+		if (!self->stopped)
+			ark_agents_touch(self, agent);
 	}
 	if (claim && error == NULL && agent != NULL)
 		a = ark_agents_oldest_offer(self, w->agent_id);
@@ -1496,7 +1509,7 @@ ark_agents_work_start(ArkAgents *self, ArkAttempt *attempt, GPtrArray *pieces, g
 	work->n_pieces = pieces->len;
 	work->pieces = g_new0(ArkAgentPiece, MAX(pieces->len, 1));
 	for (guint i = 0; i < pieces->len; i++) {
-		work->pieces[i].input = g_steal_pointer(&pieces->pdata[i]);
+		work->pieces[i].input = json_node_ref(g_ptr_array_index(pieces, i));
 		work->pieces[i].handbacks = g_ptr_array_new_with_free_func(g_free);
 		work->pieces[i].tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	}
@@ -1843,7 +1856,7 @@ ark_agents_assignment_from_record(const ArkObjectRecord *rec)
 	a->run_id = g_strdup(json_object_get_string_member(obj, "run_id"));
 	a->task_id = g_strdup(json_object_get_string_member(obj, "task_id"));
 	a->agent_id = g_strdup(json_object_get_string_member(obj, "agent_id"));
-	a->mode = g_strdup(json_object_get_string_member_with_default(obj, "mode", "delegated"));
+	a->mode = g_strdup(json_object_get_string_member_with_default(obj, "mode", ""));
 	a->state = state;
 	a->attempt = (guint)MIN(ark_agents_get_uint(obj, "attempt"), G_MAXUINT);
 	a->piece = (guint)MIN(ark_agents_get_uint(obj, "piece"), G_MAXUINT);

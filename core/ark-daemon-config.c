@@ -64,6 +64,19 @@ static const ArkConfigKey ark_engine_keys[] = {
      "KEY:LIMIT entries capping named concurrency keys: a task's own limit can only be lower"},
 };
 
+static const ArkConfigKey ark_agents_keys[] = {
+    {"heartbeat-timeout", ARK_CONFIG_DURATION, "30s",
+     "an agent not heard from for this long (a heartbeat, a claim, an assignment heartbeat) is "
+     "offline: its offers are withdrawn and what it holds expires and is offered again"},
+    {"offer-timeout", ARK_CONFIG_DURATION, "30s",
+     "an offer its agent does not claim within this is withdrawn and goes to another agent"},
+    {"trust-half-life", ARK_CONFIG_DURATION, "7d",
+     "how fast what was learned about an agent fades back towards the prior: half of the "
+     "evidence is left after this long"},
+    {"max-agents", ARK_CONFIG_UINT, "10000", "the most agents that may be registered at once",
+     .min = 1, .max = 1000000},
+};
+
 void
 ark_daemon_config_declare_core_keys(ArkRegistry *registry)
 {
@@ -73,7 +86,9 @@ ark_daemon_config_declare_core_keys(ArkRegistry *registry)
 	if (!ark_registry_add_config_keys(registry, "core", "daemon", ark_daemon_keys,
 					  G_N_ELEMENTS(ark_daemon_keys), &error) ||
 	    !ark_registry_add_config_keys(registry, "core", "engine", ark_engine_keys,
-					  G_N_ELEMENTS(ark_engine_keys), &error))
+					  G_N_ELEMENTS(ark_engine_keys), &error) ||
+	    !ark_registry_add_config_keys(registry, "core", "agents", ark_agents_keys,
+					  G_N_ELEMENTS(ark_agents_keys), &error))
 		g_error("core configuration keys: %s", error->message);
 }
 
