@@ -443,7 +443,7 @@ def test_vanishing_claim(a, token_a):
     before = gcall("GetAgent", a).stdout
     beat = member(before, "last_heartbeat") or str(int_member(before, "last_heartbeat"))
     time.sleep(0.01)
-    names = connections()
+    before_names = connections()
     client = subprocess.Popen(["gdbus", "call", "--session", "-d", NAME, "-o", PATH, "-m",
                                f"{AGENTS}.Claim", a, token_a, "120000", "--timeout", "200"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -452,10 +452,13 @@ def test_vanishing_claim(a, token_a):
         now = gcall("GetAgent", a).stdout
         return (member(now, "last_heartbeat") or str(int_member(now, "last_heartbeat"))) != beat
     ok(wait_for(claim_arrived, 30), "the waiting Claim reached the daemon (a heartbeat)")
+    # the client's unique name (and that of the listing call itself, which is gone by then)
+    new_names = connections() - before_names
     client.kill()
     client.wait()
     # the bus has seen the caller go (and told the daemon, in order) once it is not listed
-    ok(wait_for(lambda: connections() <= names, 30), "the caller is gone from the bus")
+    ok(new_names and wait_for(lambda: not (connections() & new_names), 30),
+       "the caller is gone from the bus", new_names)
     run_id, _ = submit({"name": "vanished", "tasks": [agent_task("review", "review")]})
 
     def offered():
@@ -471,7 +474,7 @@ def test_vanishing_claim(a, token_a):
     ok(claimed and member(p.stdout, "run_id") == run_id, "the next Claim gets it",
        p.stdout + p.stderr)
     gcall("Complete", a, token_a, member(p.stdout, "id") or "none",
-          int_member(p.stdout, "fence") or 0, '"done"')
+          int_member(p.stdout, "fence") or 0, '{"done": true}')
     ok(wait_run(run_id) == "succeeded", "and completes it", run_state(run_id))
 
     # twenty callers killed while they wait: the daemon serves on
@@ -499,7 +502,8 @@ def test_waiting_claim_gets_work(a, token_a):
     ok(out.startswith("(true,") and member(out, "run_id") == run_id,
        "a waiting Claim is answered with work submitted while it waits", out + err)
     if out.startswith("(true,"):
-        gcall("Complete", a, token_a, member(out, "id"), int_member(out, "fence") or 0, "1")
+        gcall("Complete", a, token_a, member(out, "id"), int_member(out, "fence") or 0,
+              '{"n": 1}')
     ok(wait_run(run_id) == "succeeded", "and the run succeeds", run_state(run_id))
 
 
