@@ -522,6 +522,62 @@ def test_agent_session(sid, a, b):
     return asid
 
 
+def stdio_session(args, env=None):
+    """an `arkitect mcp` process and a function that sends one request and reads its answer"""
+    e = dict(os.environ)
+    e.update(env or {})
+    proc = subprocess.Popen([ARKITECT, "mcp"] + args, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+
+    def rpc(id, method, params):
+        proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": id, "method": method,
+                                      "params": params}) + "\n").encode())
+        proc.stdin.flush()
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                return {}
+            msg = json.loads(line)
+            if msg.get("id") == id:
+                return msg
+    return proc, rpc
+
+
+def test_stdio_bridge(sid, a):
+    """what an assistant's configuration starts: `arkitect mcp --url URL --token-file FILE`
+    with the agent's token, bridged to the daemon's /mcp"""
+    token_file = os.path.join(WORK, "agent.token")
+    with open(token_file, "w") as f:
+        f.write(a["token"] + "\n")
+    os.chmod(token_file, 0o600)
+    proc, rpc = stdio_session(["--url", f"http://{D.host}:{D.port}", "--token-file",
+                               token_file])
+    try:
+        msg = rpc(1, "initialize", INIT["params"])
+        ok(a["id"] in result(msg).get("instructions", ""),
+           "stdio bridge with the agent's token: the session is the agent's", msg)
+        msg = rpc(2, "tools/list", {})
+        names = sorted(t["name"] for t in result(msg).get("tools", []))
+        ok(names == sorted(AGENT_TOOLS), "stdio bridge: the agent tools only", names)
+        msg, _ = tool(sid, "submit_workflow", {"workflow": {"name": "bridged", "tasks": [
+            agent_task("answer", "review")]}})
+        run_id = structured(msg).get("run_id")
+        msg = rpc(3, "tools/call", {"name": "agent_claim", "arguments": {"wait_seconds": 30}})
+        asg = structured(msg).get("assignment") or {}
+        ok(asg.get("run_id") == run_id, "stdio bridge: agent_claim", msg)
+        msg = rpc(4, "tools/call", {"name": "agent_complete", "arguments": {
+            "assignment_id": asg.get("id"), "fence": asg.get("fence"), "result": {"a": 4}}})
+        ok(not is_error(msg), "stdio bridge: agent_complete", msg)
+        msg, _ = tool(sid, "wait_for_run", {"run_id": run_id, "timeout_seconds": 60})
+        ok(structured(msg).get("state") == "succeeded", "stdio bridge: the run succeeds", msg)
+        msg = rpc(5, "tools/call", {"name": "cancel_run", "arguments": {"run_id": run_id}})
+        ok(is_error(msg) and "only the agent tools" in text_of(msg),
+           "stdio bridge: the agent can not cancel runs", msg)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
 def offered_to(sid, agent_id):
     msg, _ = tool(sid, "list_assignments", {"agent_id": agent_id}, id=40)
     return [x for x in structured(msg).get("assignments", []) if x.get("state") == "offered"]
@@ -587,21 +643,7 @@ def test_remove(sid, b):
 
 def test_stdio():
     """the same tools over stdio, with an embedded engine"""
-    proc = subprocess.Popen([ARKITECT, "mcp", "--ephemeral"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def rpc(id, method, params):
-        proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": id, "method": method,
-                                      "params": params}) + "\n").encode())
-        proc.stdin.flush()
-        while True:
-            line = proc.stdout.readline()
-            if not line:
-                return {}
-            msg = json.loads(line)
-            if msg.get("id") == id:
-                return msg
-
+    proc, rpc = stdio_session(["--ephemeral"])
     try:
         rpc(1, "initialize", INIT["params"])
         msg = rpc(2, "tools/call", {"name": "agent_register", "arguments": {
@@ -628,7 +670,7 @@ def test_stdio():
                                           "token": agent.get("token"),
                                           "wait_seconds": 60}}}) + "\n").encode())
         proc.stdin.close()
-        rc = proc.wait(timeout=60)
+        rc = proc.wait(timeout=120)
         ok(rc == 0, "stdio: exits 0 on EOF with a claim waiting",
            proc.stderr.read().decode()[-1000:])
     finally:
@@ -648,6 +690,7 @@ def main():
         test_hostile_identity(sid, a, b)
         test_agent_loop(sid, a, b)
         test_agent_session(sid, a, b)
+        test_stdio_bridge(sid, a)
         test_cancelled_claim(sid, a)
         test_remove(sid, b)
         ok(D.alive(), "the daemon is still running")
