@@ -653,6 +653,7 @@ def main():
         print("1..0 # SKIP not under dbus-run-session")
         return 0
     d = Daemon("main", "", ["--bus", "session"])
+    client = None
     try:
         ok(wait_name(), "the daemon owns org.arkitect.Arkitect1 on the session bus", d.text())
         test_introspection()
@@ -662,9 +663,21 @@ def main():
         test_waiting_claim_gets_work(a, token_a)
         test_remove(a, token_a, b, token_b)
         ok(d.proc.poll() is None, "the daemon is still running")
+        # a claim waiting while the daemon stops is answered, and the daemon stops cleanly
+        beat = gcall("GetAgent", a).stdout
+        client = subprocess.Popen(["gdbus", "call", "--session", "-d", NAME, "-o", PATH, "-m",
+                                   f"{AGENTS}.Claim", a, token_a, "120000", "--timeout",
+                                   "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        ok(wait_for(lambda: member(gcall("GetAgent", a).stdout, "last_heartbeat") !=
+                    member(beat, "last_heartbeat"), 30), "a Claim waits as the daemon stops")
     finally:
         rc = d.stop()
     ok(rc == 0, "the daemon stops cleanly", d.text()[-3000:])
+    if client is not None:
+        out, err = client.communicate(timeout=60)
+        ok(client.returncode != 0 and not out.startswith("(true"),
+           "the waiting Claim is ended without work", out + err)
     test_access_rule()
     test_system_policy()
     print(f"1..{n_test}")
