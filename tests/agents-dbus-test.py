@@ -328,6 +328,12 @@ def test_end_to_end(d):
     p = gcall("ListAssignments", a, token_a)
     ok(p.returncode == 0 and assignment in p.stdout and int_member(p.stdout, "fence") == fence,
        "ListAssignments with the agent's token: its own, with the fence", p.stdout + p.stderr)
+    p = gcall("ListAssignments", "", token_a)
+    ok(p.returncode == 0 and assignment in p.stdout and int_member(p.stdout, "fence") == fence,
+       "ListAssignments with the token alone: the token's agent's own", p.stdout + p.stderr)
+    p = gcall("ListAssignments", "", "arkagt_nope")
+    ok(f"{ERR}PermissionDenied" in p.stderr, "ListAssignments with a made-up token alone: "
+       "PermissionDenied", p.stderr)
     p = gcall("ListAssignments", b, token_a)
     ok(f"{ERR}PermissionDenied" in p.stderr, "ListAssignments of b with a's token: refused",
        p.stderr)

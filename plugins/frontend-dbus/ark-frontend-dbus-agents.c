@@ -247,12 +247,24 @@ static void
 ark_frontend_dbus_agents_list_assignments(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
 {
 	g_autoptr(JsonArray) assignments = NULL;
+	g_autofree gchar *holder = NULL;
 	const gchar *agent_id = NULL;
 	const gchar *token = NULL;
 	gboolean own = FALSE;
 
 	g_variant_get(call->params, "(&s&s)", &agent_id, &token);
-	if (token[0] != '\0') {
+	if (token[0] != '\0' && agent_id[0] == '\0') {
+		/* the token alone says whose list it is */
+		if (strlen(token) <= ARK_FRONTEND_DBUS_AGENTS_MAX_TOKEN)
+			holder = ark_engine_authenticate_agent(self->engine, token);
+		if (holder == NULL) {
+			ark_frontend_dbus_call_failf(call, ARK_ERROR_PERMISSION_DENIED,
+						     "the token is not a registered agent's");
+			return;
+		}
+		agent_id = holder;
+		own = TRUE;
+	} else if (token[0] != '\0') {
 		if (!ark_frontend_dbus_agents_authenticate(call, agent_id, token))
 			return;
 		own = TRUE;
