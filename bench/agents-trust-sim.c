@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include <arkitect/arkitect-core.h>
 
 /*
@@ -97,6 +99,8 @@ typedef struct {
 	guint agent;
 	gboolean success;
 	gint64 started;
+	gchar *assignment_id; /* engine mode: the assignment to complete (owned) */
+	guint64 fence;
 } SimEvent;
 
 typedef struct {
@@ -123,6 +127,13 @@ typedef struct {
 	guint done;
 	gint64 last_done;
 	gdouble regret;
+	/* engine mode */
+	ArkEngine *engine;
+	ArkClock *clock;
+	gchar *agent_ids[SIM_MAX_AGENTS];
+	GHashTable *agent_index; /* agent id -> index + 1 */
+	GHashTable *run_task;	 /* run id -> task index + 1 */
+	guint dead;		 /* tasks whose run did not succeed (the loop guard) */
 } Sim;
 
 /* splitmix64: the world's random numbers, a pure function of where they are used */
@@ -356,6 +367,331 @@ sim_run(Sim *sim)
 	g_assert(sim->done == sim->config->tasks);
 }
 
+/* engine mode --------------------------------------------------------------------------------
+ *
+ * The same world driven through a real ArkEngine (memory store, the agent executor, the real
+ * coordinator plugins, trust kept by the engine) on a virtual clock: tasks are one-task runs
+ * submitted at their arrival times, the simulated agents claim through
+ * ark_engine_claim_assignment() and hand in {"ok": true} or {"ok": false}; the task's acceptance
+ * schema refuses the latter, which is trust REJECTED and offers the piece again to an agent that
+ * has not had it, as in the direct mode. The regret is read from each assignment's explanation
+ * (the candidates the coordinator was shown).
+ */
+
+/* the coordinator choosing as the oracle does, for the engine mode's "oracle" row: it knows the
+ * agents' hidden probabilities through the simulation being run */
+static Sim *sim_current;
+
+#define SIM_TYPE_ORACLE (sim_oracle_get_type())
+G_DECLARE_FINAL_TYPE(SimOracle, sim_oracle, SIM, ORACLE, GObject)
+
+struct _SimOracle {
+	GObject parent_instance;
+};
+
+static guint
+sim_agent_of(const Sim *sim, const gchar *agent_id)
+{
+	guint i = GPOINTER_TO_UINT(g_hash_table_lookup(sim->agent_index, agent_id));
+	g_assert(i > 0);
+	return i - 1;
+}
+
+static guint
+sim_oracle_choose_cb(ArkCoordinator *coordinator, const ArkTaskSpec *spec,
+		     const ArkAgentCandidate *candidates, guint n_candidates, guint *out_chosen,
+		     guint max_chosen)
+{
+	guint map[SIM_MAX_AGENTS];
+
+	if (n_candidates == 0 || max_chosen == 0)
+		return 0;
+	g_assert(n_candidates <= SIM_MAX_AGENTS);
+	for (guint i = 0; i < n_candidates; i++) {
+		map[i] = sim_agent_of(sim_current, candidates[i].agent_id);
+		sim_current->load[map[i]] = candidates[i].load; /* the oracle's tie-break */
+	}
+	out_chosen[0] = sim_oracle_choose(sim_current, map, n_candidates);
+	return 1;
+}
+
+static void
+sim_oracle_iface_init(ArkCoordinatorInterface *iface)
+{
+	iface->choose = sim_oracle_choose_cb;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE(SimOracle, sim_oracle, G_TYPE_OBJECT,
+			      G_IMPLEMENT_INTERFACE(ARK_TYPE_COORDINATOR, sim_oracle_iface_init))
+
+static void
+sim_oracle_class_init(SimOracleClass *klass)
+{
+}
+
+static void
+sim_oracle_init(SimOracle *self)
+{
+}
+
+static void
+sim_engine_iterate(void)
+{
+	for (guint i = 0; i < 1000000 && g_main_context_iteration(NULL, FALSE); i++)
+		;
+}
+
+static void
+sim_engine_run_finished_cb(ArkEngine *engine, const gchar *run_id, gint state,
+			   gpointer user_data)
+{
+	Sim *sim = user_data;
+
+	sim->done++;
+	sim->last_done = sim->now;
+	if (state != ARK_RUN_STATE_SUCCEEDED)
+		sim->dead++;
+}
+
+typedef struct {
+	gboolean called;
+	JsonObject *assignment;
+} SimClaim;
+
+static void
+sim_engine_claim_cb(ArkEngine *engine, JsonObject *assignment, const GError *error,
+		    gpointer user_data)
+{
+	SimClaim *c = user_data;
+
+	if (error != NULL)
+		g_error("claim: %s", error->message);
+	c->called = TRUE;
+	c->assignment = assignment != NULL ? json_object_ref(assignment) : NULL;
+}
+
+/* the hidden probability of the best candidate the coordinator was shown for @assignment_id */
+static gdouble
+sim_engine_best_candidate(Sim *sim, const gchar *assignment_id, gdouble fallback)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) explain =
+	    ark_engine_explain_assignment(sim->engine, assignment_id, &error);
+	JsonObject *choice;
+	JsonArray *cands;
+	gdouble best = fallback;
+
+	if (explain == NULL)
+		g_error("explain %s: %s", assignment_id, error->message);
+	choice = json_object_get_object_member(explain, "choice");
+	if (choice == NULL || !json_object_has_member(choice, "candidates"))
+		g_error("assignment %s has no recorded choice", assignment_id);
+	cands = json_object_get_array_member(choice, "candidates");
+	for (guint i = 0; i < json_array_get_length(cands); i++) {
+		JsonObject *c = json_array_get_object_element(cands, i);
+		guint agent = sim_agent_of(sim, json_object_get_string_member(c, "agent_id"));
+		best = MAX(best, sim_agent_p(sim, agent, sim->now));
+	}
+	return best;
+}
+
+/* every agent claims whatever it was offered, at once; returns how many it claimed */
+static guint
+sim_engine_claim_all(Sim *sim)
+{
+	guint claimed = 0;
+
+	for (guint i = 0; i < G_N_ELEMENTS(sim_agents); i++) {
+		for (;;) {
+			SimClaim c = {0};
+			g_autoptr(JsonObject) a = NULL;
+			SimEvent ev = {0};
+			const gchar *run_id;
+			guint task, attempt;
+			gdouble p, duration;
+
+			ark_engine_claim_assignment(sim->engine, sim->agent_ids[i], 0, NULL,
+						    sim_engine_claim_cb, &c);
+			for (guint k = 0; !c.called && k < 1000; k++)
+				g_main_context_iteration(NULL, FALSE);
+			g_assert(c.called);
+			if (c.assignment == NULL)
+				break;
+			a = c.assignment;
+			run_id = json_object_get_string_member(a, "run_id");
+			task = GPOINTER_TO_UINT(g_hash_table_lookup(sim->run_task, run_id));
+			g_assert(task > 0);
+			task--;
+			attempt = sim->attempts[task]++;
+			p = sim_agent_p(sim, i, sim->now);
+			sim->regret += sim_engine_best_candidate(
+					   sim, json_object_get_string_member(a, "id"), p) -
+				       p;
+			duration = sim_agents[i].mean_duration *
+				   (0.5 + sim_uniform(sim, task, attempt, 1));
+			ev.at = sim->now + (gint64)(duration * G_USEC_PER_SEC);
+			ev.kind = SIM_EVENT_DONE;
+			ev.task = task;
+			ev.agent = i;
+			ev.success = sim_uniform(sim, task, attempt, 2) < p;
+			ev.started = sim->now;
+			ev.assignment_id = g_strdup(json_object_get_string_member(a, "id"));
+			ev.fence = (guint64)json_object_get_int_member(a, "fence");
+			sim_push(sim, ev);
+			sim->assignments++;
+			claimed++;
+		}
+	}
+	return claimed;
+}
+
+static void
+sim_engine_complete(Sim *sim, const SimEvent *ev)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) result = json_from_string(ev->success ? "{\"ok\":true}"
+								   : "{\"ok\":false}",
+						      NULL);
+	g_autoptr(JsonObject) out =
+	    ark_engine_complete_assignment(sim->engine, sim->agent_ids[ev->agent],
+					   ev->assignment_id, ev->fence, result, &error);
+	const gchar *state;
+	gboolean late = ev->started - SIM_T0 >= sim->span / 2;
+
+	if (out == NULL)
+		g_error("complete %s: %s", ev->assignment_id, error->message);
+	state = json_object_get_string_member(out, "state");
+	if (g_strcmp0(state, ev->success ? "completed" : "rejected") != 0)
+		g_error("complete %s: state %s", ev->assignment_id, state);
+	sim->successes += ev->success;
+	sim->late_assignments += late;
+	sim->late_successes += late && ev->success;
+}
+
+static void
+sim_engine_set_time(Sim *sim, gint64 at)
+{
+	if (at > sim->now) {
+		sim->now = at;
+		ark_clock_set_time(sim->clock, at);
+	}
+	ark_engine_fire_timers(sim->engine);
+}
+
+static void
+sim_engine_run(Sim *sim, ArkRegistry *registry, const SimStrategy *strategy, const gchar *dir)
+{
+	g_autoptr(ArkStore) store = NULL;
+	g_autoptr(GKeyFile) config = g_key_file_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autoptr(ArkWorkflow) wf = NULL;
+	g_autofree gchar *half_life = NULL;
+	g_autofree gchar *wf_text = NULL;
+	gint64 at = SIM_T0;
+
+	sim_current = sim;
+	store = ark_registry_create(registry, ARK_CAPABILITY_STORE, "memory", &error);
+	if (store == NULL || !ark_store_open(store, dir, &error))
+		g_error("memory store: %s", error->message);
+	/* nothing expires on its own: agents answer at once and hold nothing longer than 3 min */
+	g_key_file_set_string(config, "agents", "heartbeat-timeout", "1d");
+	g_key_file_set_string(config, "agents", "offer-timeout", "1d");
+	half_life = strategy->decay ? g_strdup_printf("%.0fs", sim->config->half_life)
+				    : g_strdup("36500d");
+	g_key_file_set_string(config, "agents", "trust-half-life", half_life);
+	if (strategy->strategy != NULL)
+		g_key_file_set_string(config, "coordinator-delegated", "strategy",
+				      strategy->strategy);
+	sim->clock = ark_clock_new_virtual(SIM_T0);
+	sim->engine = ark_engine_new(registry, store);
+	ark_engine_set_state_dir(sim->engine, dir);
+	ark_engine_set_config(sim->engine, config);
+	ark_engine_set_clock(sim->engine, sim->clock);
+	if (!ark_engine_start(sim->engine, &error))
+		g_error("engine: %s", error->message);
+	/* the engine's own GRand is seeded from the system: core exports no way to seed it, so
+	 * the coordinator's draws (not the world) differ from one engine-mode run to the next */
+	g_signal_connect(sim->engine, "run-finished", G_CALLBACK(sim_engine_run_finished_cb),
+			 sim);
+	sim->agent_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sim->run_task = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(sim_agents); i++) {
+		g_autofree gchar *text = g_strdup_printf(
+		    "{\"name\":\"%s\",\"capabilities\":[\"work\"],\"max_assignments\":%u}",
+		    sim_agents[i].id, sim_slots(sim, i));
+		g_autoptr(JsonNode) spec = json_from_string(text, NULL);
+		g_autoptr(JsonObject) out = ark_engine_register_agent(
+		    sim->engine, json_node_get_object(spec), "bench", &error);
+		if (out == NULL)
+			g_error("register: %s", error->message);
+		sim->agent_ids[i] = g_strdup(json_object_get_string_member(out, "id"));
+		g_hash_table_insert(sim->agent_index, g_strdup(sim->agent_ids[i]),
+				    GUINT_TO_POINTER(i + 1));
+	}
+	wf_text = g_strdup_printf(
+	    "{\"name\":\"sim\",\"tasks\":[{\"id\":\"work\",\"executor\":\"agent\",\"input\":{},"
+	    "\"agent\":{\"capabilities\":[\"work\"],\"mode\":\"%s\",\"lease\":\"12h\","
+	    "\"max_handoffs\":1000,\"accept\":{\"schema\":{\"type\":\"object\","
+	    "\"required\":[\"ok\"],\"properties\":{\"ok\":{\"const\":true}}}}}}]}",
+	    strategy->strategy != NULL ? "delegated" : "oracle");
+	wf = ark_workflow_parse(wf_text, -1, &problems);
+	g_assert(wf != NULL);
+
+	for (guint task = 0; task < sim->config->tasks; task++) {
+		SimEvent ev = {0};
+		if (task > 0)
+			at += (gint64)(-log(sim_uniform(sim, task, 0, 0)) / sim->config->rate *
+				       G_USEC_PER_SEC);
+		ev.at = at;
+		ev.kind = SIM_EVENT_ARRIVAL;
+		ev.task = task;
+		sim_push(sim, ev);
+	}
+	while (sim->done < sim->config->tasks) {
+		ArkTimestamp timer_at = 0;
+		gboolean has_timer;
+
+		sim_engine_iterate();
+		if (sim_engine_claim_all(sim) > 0)
+			continue;
+		has_timer = ark_engine_get_next_timer(sim->engine, &timer_at);
+		if (sim->heap->len == 0 && !has_timer)
+			g_error("stuck at task %u of %u", sim->done, sim->config->tasks);
+		if (has_timer &&
+		    (sim->heap->len == 0 || timer_at <= g_array_index(sim->heap, SimEvent, 0).at)) {
+			sim_engine_set_time(sim, timer_at);
+			continue;
+		}
+		{
+			SimEvent ev = sim_pop(sim);
+			sim_engine_set_time(sim, ev.at);
+			if (ev.kind == SIM_EVENT_ARRIVAL) {
+				gchar *run_id = ark_engine_submit(sim->engine, wf, NULL, &error);
+				if (run_id == NULL)
+					g_error("submit: %s", error->message);
+				g_hash_table_insert(sim->run_task, run_id,
+						    GUINT_TO_POINTER(ev.task + 1));
+			} else {
+				sim_engine_complete(sim, &ev);
+				g_free(ev.assignment_id);
+			}
+		}
+	}
+	sim_engine_iterate();
+	ark_engine_shutdown(sim->engine);
+	g_clear_object(&sim->engine);
+	ark_store_close(store);
+	g_clear_object(&sim->clock);
+	for (guint i = 0; i < G_N_ELEMENTS(sim_agents); i++)
+		g_clear_pointer(&sim->agent_ids[i], g_free);
+	g_clear_pointer(&sim->agent_index, g_hash_table_unref);
+	g_clear_pointer(&sim->run_task, g_hash_table_unref);
+	for (guint i = 0; i < sim->heap->len; i++)
+		g_free(g_array_index(sim->heap, SimEvent, i).assignment_id);
+	sim_current = NULL;
+}
+
 typedef struct {
 	gdouble sum, sum2;
 	guint n;
@@ -416,6 +752,8 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	SimConfig config = {2000, 50, 1, 0.1, 1800, 0};
 	gint slots = 0;
+	gboolean engine = FALSE;
+	g_autofree gchar *dir = NULL;
 	gint tasks = 2000, trials = 50;
 	gint64 seed = 1;
 	static gchar *capabilities[] = {(gchar *)"work", NULL};
@@ -430,6 +768,9 @@ main(int argc, char **argv)
 	     "trust half-life in seconds (1800)", "S"},
 	    {"slots", 'l', 0, G_OPTION_ARG_INT, &slots,
 	     "assignments every agent holds at once (each agent's own: 2)", "N"},
+	    {"engine", 'e', 0, G_OPTION_ARG_NONE, &engine,
+	     "drive a real engine (virtual clock, memory store) instead of the coordinator alone",
+	     NULL},
 	    {NULL},
 	};
 
@@ -463,6 +804,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	if (engine) {
+		if (!ark_registry_add_type(registry, "agents-trust-sim", ARK_CAPABILITY_COORDINATOR,
+					   "oracle", SIM_TYPE_ORACLE, &error)) {
+			g_printerr("%s\n", error->message);
+			return 1;
+		}
+		dir = g_dir_make_tmp("ark-agents-trust-XXXXXX", &error);
+		if (dir == NULL) {
+			g_printerr("%s\n", error->message);
+			return 1;
+		}
+	}
 	agent_spec.capabilities = capabilities;
 	agent_spec.mode = (gchar *)"delegated";
 	agent_spec.contenders = 1;
@@ -478,11 +831,13 @@ main(int argc, char **argv)
 			config.slots > 0 ? config.slots : sim_agents[i].max_load);
 	}
 	g_print("{\"tasks\": %u, \"trials\": %u, \"seed\": %" G_GUINT64_FORMAT
-		", \"rate\": %g, \"capacity\": %.3f, \"half_life\": %g}\n",
-		config.tasks, config.trials, config.seed, config.rate, capacity, config.half_life);
+		", \"rate\": %g, \"capacity\": %.3f, \"half_life\": %g, \"engine\": %s}\n",
+		config.tasks, config.trials, config.seed, config.rate, capacity, config.half_life,
+		engine ? "true" : "false");
 
 	for (guint s = 0; s < G_N_ELEMENTS(sim_strategies); s++) {
 		SimStat success = {0}, late = {0}, makespan = {0}, regret = {0}, assignments = {0};
+		SimStat dead = {0};
 
 		for (guint trial = 0; trial < config.trials; trial++) {
 			g_autoptr(GRand) rand =
@@ -514,10 +869,14 @@ main(int argc, char **argv)
 				sim.order[i] = sim.order[MIN(j, i)];
 				sim.order[MIN(j, i)] = tmp;
 			}
-			if (sim_strategies[s].strategy != NULL)
-				sim.coordinator = sim_coordinator_new(
-				    registry, sim_strategies[s].strategy, rand);
-			sim_run(&sim);
+			if (engine) {
+				sim_engine_run(&sim, registry, &sim_strategies[s], dir);
+			} else {
+				if (sim_strategies[s].strategy != NULL)
+					sim.coordinator = sim_coordinator_new(
+					    registry, sim_strategies[s].strategy, rand);
+				sim_run(&sim);
+			}
 			sim_stat_add(&success, (gdouble)sim.successes / sim.assignments);
 			sim_stat_add(&late, sim.late_assignments > 0 ? (gdouble)sim.late_successes /
 										   sim.late_assignments
@@ -526,6 +885,7 @@ main(int argc, char **argv)
 						    (3600.0 * G_USEC_PER_SEC));
 			sim_stat_add(&regret, sim.regret);
 			sim_stat_add(&assignments, sim.assignments);
+			sim_stat_add(&dead, sim.dead);
 			g_clear_object(&sim.coordinator);
 			g_array_unref(sim.heap);
 			g_free(sim.tried);
@@ -537,8 +897,19 @@ main(int argc, char **argv)
 		sim_stat_print("success_rate_second_half", &late, FALSE);
 		sim_stat_print("makespan_h", &makespan, FALSE);
 		sim_stat_print("regret", &regret, FALSE);
-		sim_stat_print("assignments", &assignments, TRUE);
+		sim_stat_print("assignments", &assignments, FALSE);
+		sim_stat_print("dead", &dead, TRUE);
 		g_print("}\n");
+	}
+	if (dir != NULL) {
+		/* whatever the engine wrote there (no subdirectories) */
+		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+		const gchar *name;
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *path = g_build_filename(dir, name, NULL);
+			g_unlink(path);
+		}
+		g_rmdir(dir);
 	}
 	ark_plugin_loader_shutdown(loader);
 	return 0;

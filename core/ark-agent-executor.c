@@ -66,7 +66,8 @@ ark_agent_executor_split(ArkAgents *agents, ArkEngine *engine, ArkAttempt *attem
 {
 	const ArkTaskSpec *spec = ark_attempt_get_spec(attempt);
 	ArkCoordinator *coordinator = ark_agents_get_coordinator(agents, spec->agent->mode);
-	g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	g_autoptr(GPtrArray) pieces =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	g_autoptr(JsonNode) input = NULL;
 
 	if (coordinator == NULL) {
@@ -149,7 +150,7 @@ ark_agent_executor_shutdown(ArkExecutor *executor)
 	/* nothing runs here: the assignments stay recorded, and the next start adopts them */
 }
 
-/* acceptance ------------------------------------------------------------------------------------ */
+/* acceptance ---------------------------------------------------------------------------------- */
 
 typedef struct {
 	GSubprocess *process;
@@ -215,10 +216,10 @@ ark_agent_check_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 				*nl = '\0';
 			if (err_text != NULL && strlen(err_text) > 512)
 				err_text[512] = '\0';
-			reason = g_strdup_printf("the acceptance command %s exited with status %d%s%s",
-						 check->command, status,
-						 err_text != NULL && err_text[0] != '\0' ? ": " : "",
-						 err_text != NULL ? err_text : "");
+			reason = g_strdup_printf(
+			    "the acceptance command %s exited with status %d%s%s", check->command,
+			    status, err_text != NULL && err_text[0] != '\0' ? ": " : "",
+			    err_text != NULL ? err_text : "");
 		}
 	} else {
 		reason = g_strdup_printf("the acceptance command %s was killed by signal %d",

@@ -27,6 +27,9 @@
 #define ARK_AGENTS_KEEP_ENDED ((gint64)3600 * G_USEC_PER_SEC) /* ended assignments answer calls */
 #define ARK_AGENTS_SAME_AGENT_LIMIT 3 /* one agent handing one piece back this often: a loop */
 #define ARK_AGENTS_MAX_CAPABILITY_LEN 128
+#define ARK_AGENTS_MAX_RESULT_DEPTH 60 /* the engine stores results nested up to 64 deep */
+/* candidates an assignment's "choice" lists besides the chosen ones */
+#define ARK_AGENTS_CHOICE_SHOWN 16
 
 typedef enum {
 	ARK_ASSIGNMENT_OFFERED,
@@ -97,6 +100,7 @@ typedef struct {
 	guint handoffs;	    /* releases, expiries and rejections */
 	GPtrArray *handbacks; /* agent ids, one per handoff, in order */
 	GHashTable *tried;    /* agents that already held it in this attempt */
+	GPtrArray *holders;   /* its ArkAssignments, in any state */
 } ArkAgentPiece;
 
 struct _ArkAgentWork {
@@ -149,6 +153,7 @@ struct _ArkAgents {
 	guint deliver_id;
 	GCancellable *checks; /* cancels the acceptance commands still running at the end */
 	gboolean stopped;
+	gboolean loaded_active; /* assignments held before a restart may still be orphans */
 
 	ArkMetric *m_agents;
 	ArkMetric *m_assignments;
@@ -228,6 +233,30 @@ ark_agents_get_uint(JsonObject *obj, const gchar *name)
 	    json_node_get_value_type(node) != G_TYPE_INT64 || json_node_get_int(node) < 0)
 		return 0;
 	return (guint64)json_node_get_int(node);
+}
+
+/* whether @node nests no deeper than @max: what the engine stores as a result it also checks */
+static gboolean
+ark_agents_depth_ok(JsonNode *node, guint max)
+{
+	if (max == 0)
+		return FALSE;
+	if (JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *array = json_node_get_array(node);
+		for (guint i = 0; i < json_array_get_length(array); i++) {
+			if (!ark_agents_depth_ok(json_array_get_element(array, i), max - 1))
+				return FALSE;
+		}
+	} else if (JSON_NODE_HOLDS_OBJECT(node)) {
+		JsonObjectIter iter;
+		JsonNode *member;
+		json_object_iter_init(&iter, json_node_get_object(node));
+		while (json_object_iter_next(&iter, NULL, &member)) {
+			if (!ark_agents_depth_ok(member, max - 1))
+				return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 static gchar *
@@ -671,10 +700,11 @@ ark_agent_can_do(ArkAgent *agent, const ArkTaskSpec *spec)
 static gboolean
 ark_agents_holds_piece(ArkAgentWork *work, guint index, const gchar *agent_id)
 {
-	for (guint i = 0; i < work->assignments->len; i++) {
-		ArkAssignment *a = g_ptr_array_index(work->assignments, i);
-		if (a->piece == index && ark_assignment_is_active(a) &&
-		    g_strcmp0(a->agent_id, agent_id) == 0)
+	GPtrArray *holders = work->pieces[index].holders;
+
+	for (guint i = 0; i < holders->len; i++) {
+		ArkAssignment *a = g_ptr_array_index(holders, i);
+		if (ark_assignment_is_active(a) && g_strcmp0(a->agent_id, agent_id) == 0)
 			return TRUE;
 	}
 	return FALSE;
@@ -694,27 +724,41 @@ ark_agents_compare_strings(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+/* the online agents with a free slot, by id: the coordinator sees them in a stable order */
 static GPtrArray *
-ark_agents_candidates(ArkAgents *self, ArkAgentWork *work, guint index, gboolean with_tried)
+ark_agents_available(ArkAgents *self)
 {
 	GPtrArray *out = g_ptr_array_new();
-	ArkAgentPiece *piece = &work->pieces[index];
 	GHashTableIter iter;
 	gpointer value;
 
 	g_hash_table_iter_init(&iter, self->agents);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkAgent *agent = value;
-		if (!agent->online || agent->load >= agent->max_assignments ||
-		    !ark_agent_can_do(agent, work->spec) ||
+		if (agent->online && agent->load < agent->max_assignments)
+			g_ptr_array_add(out, agent);
+	}
+	g_ptr_array_sort(out, ark_agents_compare_agents);
+	return out;
+}
+
+/* who of @avail may get piece @index of @work: able to, still with a free slot (offers made in
+ * this round fill them), not holding it already, and not tried on it unless @with_tried */
+static GPtrArray *
+ark_agents_candidates(ArkAgentWork *work, guint index, GPtrArray *avail, gboolean with_tried)
+{
+	GPtrArray *out = g_ptr_array_new();
+	ArkAgentPiece *piece = &work->pieces[index];
+
+	for (guint i = 0; i < avail->len; i++) {
+		ArkAgent *agent = g_ptr_array_index(avail, i);
+		if (agent->load >= agent->max_assignments || !ark_agent_can_do(agent, work->spec) ||
 		    ark_agents_holds_piece(work, index, agent->id))
 			continue;
 		if (!with_tried && g_hash_table_contains(piece->tried, agent->id))
 			continue;
 		g_ptr_array_add(out, agent);
 	}
-	/* the coordinator sees them in a stable order */
-	g_ptr_array_sort(out, ark_agents_compare_agents);
 	return out;
 }
 
@@ -788,6 +832,7 @@ ark_agents_offer(ArkAgents *self, ArkAgentWork *work, guint index, ArkAgent *age
 	g_hash_table_insert(self->assignments, a->id, a);
 	g_ptr_array_add(self->order, a);
 	g_ptr_array_add(work->assignments, a);
+	g_ptr_array_add(work->pieces[index].holders, a);
 	work->pieces[index].active++;
 	agent->load++;
 	ark_agents_save_assignment(self, a);
@@ -808,10 +853,19 @@ ark_agents_choice_json(ArkAgentWork *work, const ArkAgentCandidate *cands, guint
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "coordinator");
 	json_builder_add_string_value(b, work->spec->agent->mode);
+	json_builder_set_member_name(b, "n_candidates");
+	json_builder_add_int_value(b, n_cands);
+	/* the chosen ones and the first others: a choice among thousands of agents is kept small */
 	json_builder_set_member_name(b, "candidates");
 	json_builder_begin_array(b);
-	for (guint i = 0; i < n_cands; i++) {
+	for (guint i = 0, shown = 0; i < n_cands; i++) {
 		const ArkAgentCandidate *c = &cands[i];
+		gboolean was_chosen = FALSE;
+		for (guint k = 0; k < n_chosen && !was_chosen; k++)
+			was_chosen = chosen[k] == i;
+		if (!was_chosen && shown >= ARK_AGENTS_CHOICE_SHOWN)
+			continue;
+		shown += !was_chosen;
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "agent_id");
 		json_builder_add_string_value(b, c->agent_id);
@@ -842,7 +896,7 @@ ark_agents_choice_json(ArkAgentWork *work, const ArkAgentCandidate *cands, guint
 
 /* offers piece @index of @work to as many agents as it still needs, as its coordinator chooses */
 static void
-ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
+ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index, GPtrArray *avail)
 {
 	ArkAgentPiece *piece = &work->pieces[index];
 	g_autoptr(GPtrArray) agents = NULL;
@@ -854,7 +908,7 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 	if (piece->done || piece->active >= work->contenders)
 		return;
 	want = work->contenders - piece->active;
-	agents = ark_agents_candidates(self, work, index, FALSE);
+	agents = ark_agents_candidates(work, index, avail, FALSE);
 	if (agents->len == 0 && g_hash_table_size(piece->tried) > 0) {
 		const gchar *last = piece->handbacks->len > 0
 					? g_ptr_array_index(piece->handbacks,
@@ -863,7 +917,7 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 		/* nobody else is left: those who had it may have it again, the one who just
 		 * gave it back only when there is no one else */
 		g_ptr_array_unref(agents);
-		agents = ark_agents_candidates(self, work, index, TRUE);
+		agents = ark_agents_candidates(work, index, avail, TRUE);
 		for (guint i = 0; last != NULL && agents->len > 1 && i < agents->len; i++) {
 			if (g_strcmp0(((ArkAgent *)g_ptr_array_index(agents, i))->id, last) == 0) {
 				g_ptr_array_remove_index(agents, i);
@@ -877,7 +931,8 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 		return;
 	cands = g_new0(ArkAgentCandidate, agents->len);
 	for (guint i = 0; i < agents->len; i++)
-		ark_agents_fill_candidate(self, g_ptr_array_index(agents, i), work->spec, &cands[i]);
+		ark_agents_fill_candidate(self, g_ptr_array_index(agents, i), work->spec,
+					  &cands[i]);
 	chosen = g_new0(guint, want);
 	n = ark_coordinator_choose(work->coordinator, work->spec, cands, agents->len, chosen, want);
 	/* a coordinator is a plugin: what it answers is checked */
@@ -901,6 +956,11 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index)
 static void
 ark_agents_sweep_orphans(ArkAgents *self)
 {
+	/* at run time an attempt ends what it holds; only a restart leaves orphans, found once the
+	 * runs were resumed (before the first match) */
+	if (!self->loaded_active)
+		return;
+	self->loaded_active = FALSE;
 	for (guint i = 0; i < self->order->len; i++) {
 		ArkAssignment *a = g_ptr_array_index(self->order, i);
 		if (a->work == NULL && ark_assignment_is_active(a))
@@ -913,15 +973,30 @@ static void
 ark_agents_match(ArkAgents *self)
 {
 	g_autoptr(GPtrArray) works = NULL;
+	g_autoptr(GPtrArray) avail = NULL;
 
 	if (self->stopped)
 		return;
 	ark_agents_sweep_orphans(self);
+	avail = ark_agents_available(self);
 	works = g_ptr_array_copy(self->work_list, NULL, NULL);
-	for (guint w = 0; w < works->len; w++) {
+	for (guint w = 0; w < works->len && avail->len > 0; w++) {
 		ArkAgentWork *work = g_ptr_array_index(works, w);
-		for (guint i = 0; i < work->n_pieces && !work->ended; i++)
-			ark_agents_match_piece(self, work, i);
+		for (guint i = 0; i < work->n_pieces && !work->ended; i++) {
+			ark_agents_match_piece(self, work, i, avail);
+			/* the agents that are full now are out of the round */
+			if (i % 64 == 63) {
+				guint k = 0;
+				for (guint j = 0; j < avail->len; j++) {
+					ArkAgent *agent = g_ptr_array_index(avail, j);
+					if (agent->load < agent->max_assignments)
+						avail->pdata[k++] = agent;
+				}
+				g_ptr_array_set_size(avail, k);
+				if (k == 0)
+					break;
+			}
+		}
 	}
 }
 
@@ -939,10 +1014,11 @@ ark_agents_schedule_match(ArkAgents *self)
 {
 	/* before the engine's idle tick, so that the offers share its commit */
 	if (self->match_id == 0 && !self->stopped)
-		self->match_id = g_idle_add_full(G_PRIORITY_DEFAULT, ark_agents_match_cb, self, NULL);
+		self->match_id =
+		    g_idle_add_full(G_PRIORITY_DEFAULT, ark_agents_match_cb, self, NULL);
 }
 
-/* claims ----------------------------------------------------------------------------------------- */
+/* claims --------------------------------------------------------------------------------------- */
 
 static JsonObject *
 ark_assignment_to_json(ArkAgents *self, ArkAssignment *a, gboolean for_agent)
@@ -1118,7 +1194,7 @@ ark_agents_waiter_cancelled_cb(GCancellable *cancellable, gpointer user_data)
 	ark_agents_schedule_deliver(self);
 }
 
-/* works: the attempts of agent tasks ------------------------------------------------------------ */
+/* works: the attempts of agent tasks ----------------------------------------------------------- */
 
 static void
 ark_agent_work_free(ArkAgentWork *work)
@@ -1129,6 +1205,7 @@ ark_agent_work_free(ArkAgentWork *work)
 		g_clear_pointer(&p->result, json_node_unref);
 		g_ptr_array_unref(p->handbacks);
 		g_hash_table_unref(p->tried);
+		g_ptr_array_unref(p->holders);
 	}
 	g_free(work->pieces);
 	g_ptr_array_unref(work->assignments);
@@ -1247,10 +1324,10 @@ ark_agents_verdict(ArkAgents *self, ArkAssignment *a, JsonNode *result, gboolean
 	piece->result = json_node_copy(result);
 	work->n_done++;
 	/* competitive: the first accepted result wins, the other contenders are superseded */
-	for (guint i = 0; i < work->assignments->len; i++) {
-		ArkAssignment *other = g_ptr_array_index(work->assignments, i);
+	for (guint i = 0; i < piece->holders->len; i++) {
+		ArkAssignment *other = g_ptr_array_index(piece->holders, i);
 		g_autofree gchar *why = NULL;
-		if (other->piece != index || !ark_assignment_is_active(other))
+		if (!ark_assignment_is_active(other))
 			continue;
 		why = g_strdup_printf("superseded: the result of assignment %s (agent %s) was "
 				      "accepted",
@@ -1460,6 +1537,7 @@ ark_agents_work_attach(ArkAgents *self, ArkAgentWork *work)
 		a->work = work;
 		g_ptr_array_add(work->assignments, a);
 		p = &work->pieces[a->piece];
+		g_ptr_array_add(p->holders, a);
 		switch (a->state) {
 		case ARK_ASSIGNMENT_OFFERED:
 			p->active++;
@@ -1511,7 +1589,9 @@ ark_agents_work_start(ArkAgents *self, ArkAttempt *attempt, GPtrArray *pieces, g
 	for (guint i = 0; i < pieces->len; i++) {
 		work->pieces[i].input = json_node_ref(g_ptr_array_index(pieces, i));
 		work->pieces[i].handbacks = g_ptr_array_new_with_free_func(g_free);
-		work->pieces[i].tried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		work->pieces[i].tried =
+		    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		work->pieces[i].holders = g_ptr_array_new();
 	}
 	if (spec->timeout > 0)
 		work->timeout_at = ark_agents_now(self) + spec->timeout;
@@ -1635,7 +1715,7 @@ ark_agents_new(ArkEngine *engine)
 	    "assignments the engine knows (held, and ended ones kept for an hour) by state",
 	    (const gchar *[]){"state", NULL});
 	self->m_outcomes = ark_metrics_counter(metrics, "arkitect_agent_assignments_total",
-					       "assignments that ended, by agent and how they ended",
+					       "assignments that ended, by agent and outcome",
 					       (const gchar *[]){"agent", "outcome", NULL});
 	self->m_trust = ark_metrics_gauge(
 	    metrics, "arkitect_agent_trust",
@@ -1937,14 +2017,15 @@ ark_agents_load(ArkAgents *self, GError **error)
 		    !ark_trust_from_json(json_node_get_object(node), &t, NULL))
 			continue;
 		*ark_agent_get_trust(agent, slash + 1) = t;
-		ark_metric_series_set(ark_metric_series(self->m_trust,
-							(const gchar *[]){agent_id, slash + 1, NULL}),
-				      ark_trust_get_mean(&t));
+		ark_metric_series_set(
+		    ark_metric_series(self->m_trust, (const gchar *[]){agent_id, slash + 1, NULL}),
+		    ark_trust_get_mean(&t));
 	}
 	for (guint i = 0; i < state->len; i++) {
 		const ArkObjectRecord *rec = g_ptr_array_index(state, i);
 		g_autoptr(JsonNode) node = json_from_string(rec->value, NULL);
-		if (g_strcmp0(rec->key, "fence") == 0 && node != NULL && JSON_NODE_HOLDS_OBJECT(node))
+		if (g_strcmp0(rec->key, "fence") == 0 && node != NULL &&
+		    JSON_NODE_HOLDS_OBJECT(node))
 			self->next_fence = MAX(self->next_fence,
 					       ark_agents_get_uint(json_node_get_object(node),
 								   "fence"));
@@ -1960,6 +2041,8 @@ ark_agents_load(ArkAgents *self, GError **error)
 		agent = g_hash_table_lookup(self->agents, a->agent_id);
 		if (ark_assignment_is_active(a) && agent != NULL)
 			agent->load++;
+		if (ark_assignment_is_active(a))
+			self->loaded_active = TRUE;
 		self->next_fence = MAX(self->next_fence, a->fence);
 		self->next_seq = MAX(self->next_seq, a->seq);
 		g_hash_table_insert(self->assignments, a->id, a);
@@ -2050,7 +2133,7 @@ ark_agents_explain_task(ArkAgents *self, const gchar *run_id, const gchar *task_
 			       waiting->str);
 }
 
-/* the engine API (ark-engine-agents.h) ---------------------------------------------------------- */
+/* the engine API (ark-engine-agents.h) --------------------------------------------------------- */
 
 static ArkAgents *
 ark_agents_get(ArkEngine *engine)
@@ -2104,15 +2187,12 @@ static gboolean
 ark_agents_check_capability_name(const gchar *name, GError **error)
 {
 	gsize len = strlen(name);
+	gboolean ok = len > 0 && len <= ARK_AGENTS_MAX_CAPABILITY_LEN;
 
-	if (len == 0 || len > ARK_AGENTS_MAX_CAPABILITY_LEN)
-		goto bad;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(name[i]) && strchr("._:/-", name[i]) == NULL)
-			goto bad;
-	}
-	return TRUE;
-bad:
+	for (gsize i = 0; ok && i < len; i++)
+		ok = g_ascii_isalnum(name[i]) || strchr("._:/-", name[i]) != NULL;
+	if (ok)
+		return TRUE;
 	g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 		    "capabilities: '%.64s' is not a capability name (1 to %d of A-Z a-z 0-9 . _ : "
 		    "/ -)",
@@ -2191,10 +2271,12 @@ ark_agents_parse_spec(JsonObject *spec, GError **error)
 			return NULL;
 		}
 		text = json_to_string(metadata, FALSE);
-		if (strlen(text) > ARK_AGENT_MAX_METADATA_BYTES) {
+		if (strlen(text) > ARK_AGENT_MAX_METADATA_BYTES ||
+		    !ark_agents_depth_ok(metadata, ARK_AGENTS_MAX_RESULT_DEPTH)) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "metadata: at most %d bytes of JSON are allowed",
-				    ARK_AGENT_MAX_METADATA_BYTES);
+				    "metadata: at most %d bytes of JSON, nested at most %d deep, "
+				    "are allowed",
+				    ARK_AGENT_MAX_METADATA_BYTES, ARK_AGENTS_MAX_RESULT_DEPTH);
 			return NULL;
 		}
 	}
@@ -2677,10 +2759,12 @@ ark_engine_assignment_heartbeat(ArkEngine *engine, const gchar *agent_id,
 		return NULL;
 	if (progress != NULL) {
 		g_autofree gchar *text = json_to_string(progress, FALSE);
-		if (strlen(text) > ARK_AGENT_MAX_PROGRESS_BYTES) {
+		if (strlen(text) > ARK_AGENT_MAX_PROGRESS_BYTES ||
+		    !ark_agents_depth_ok(progress, ARK_AGENTS_MAX_RESULT_DEPTH)) {
 			g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
-				    "progress: at most %d bytes of JSON are allowed",
-				    ARK_AGENT_MAX_PROGRESS_BYTES);
+				    "progress: at most %d bytes of JSON, nested at most %d deep, "
+				    "are allowed",
+				    ARK_AGENT_MAX_PROGRESS_BYTES, ARK_AGENTS_MAX_RESULT_DEPTH);
 			return NULL;
 		}
 		g_clear_pointer(&a->progress, json_node_unref);
@@ -2752,6 +2836,11 @@ ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
 			g_set_error(&local_error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 				    "result: at most %d bytes of JSON are allowed",
 				    ARK_RESULT_MAX_BYTES);
+		/* merged into the task's result one level down */
+		else if (!ark_agents_depth_ok(result, ARK_AGENTS_MAX_RESULT_DEPTH))
+			g_set_error(&local_error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+				    "result: nested deeper than %d levels",
+				    ARK_AGENTS_MAX_RESULT_DEPTH);
 	}
 	if (local_error != NULL) {
 		ark_agents_audit(self, agent_id, "assignment.complete", assignment_id, local_error,
@@ -2815,9 +2904,9 @@ ark_engine_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar
 	ark_agents_end_assignment(self, a, ARK_ASSIGNMENT_FAILED, reason);
 	g_hash_table_add(work->pieces[index].tried, g_strdup(agent_id));
 	/* competitive: the others on the piece may still make it */
-	for (guint i = 0; i < work->assignments->len && !others; i++) {
-		ArkAssignment *other = g_ptr_array_index(work->assignments, i);
-		others = other->piece == index && other->state == ARK_ASSIGNMENT_CLAIMED;
+	for (guint i = 0; i < work->pieces[index].holders->len && !others; i++) {
+		ArkAssignment *other = g_ptr_array_index(work->pieces[index].holders, i);
+		others = other->state == ARK_ASSIGNMENT_CLAIMED;
 	}
 	if (!others) {
 		ArkAttemptResult result = {.status = ARK_ATTEMPT_STATUS_FAILED, .exit_code = -1};

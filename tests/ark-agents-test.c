@@ -52,7 +52,8 @@ fixture_open(Fixture *f, ArkTimestamp now)
 	g_assert_no_error(error);
 	g_assert_true(ark_store_open(f->store, f->dir, &error));
 	g_assert_no_error(error);
-	f->clock = ark_clock_new_virtual(now);
+	/* 0: the wall clock */
+	f->clock = now != 0 ? ark_clock_new_virtual(now) : NULL;
 	f->engine = ark_engine_new(registry, f->store);
 	ark_engine_set_state_dir(f->engine, f->dir);
 	ark_engine_set_config(f->engine, f->config);
@@ -187,10 +188,12 @@ attempt_result(Fixture *f, const gchar *run_id, const gchar *task_id)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) attempts = ark_store_list_attempts(f->store, run_id, task_id, &error);
+	ArkAttemptRecord *last;
 
 	g_assert_no_error(error);
 	g_assert_cmpuint(attempts->len, >, 0);
-	return g_strdup(((ArkAttemptRecord *)g_ptr_array_index(attempts, attempts->len - 1))->result);
+	last = g_ptr_array_index(attempts, attempts->len - 1);
+	return g_strdup(last->result);
 }
 
 /* registers an agent; returns its id, and its token in @out_token */
@@ -199,7 +202,8 @@ agent_new(Fixture *f, const gchar *name, const gchar *capabilities, guint max,
 	  gchar **out_token)
 {
 	g_autofree gchar *text = g_strdup_printf(
-	    "{\"name\":\"%s\",\"capabilities\":%s,\"max_assignments\":%u}", name, capabilities, max);
+	    "{\"name\":\"%s\",\"capabilities\":%s,\"max_assignments\":%u}", name, capabilities,
+	    max);
 	g_autoptr(JsonObject) spec = parse_object(text);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) out = ark_engine_register_agent(f->engine, spec, "tester", &error);
@@ -441,7 +445,7 @@ test_token_auth(Fixture *f, gconstpointer data)
 	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 }
 
-/* claims ---------------------------------------------------------------------------------------- */
+/* claims --------------------------------------------------------------------------------------- */
 
 static void
 test_claim(Fixture *f, gconstpointer data)
@@ -559,7 +563,7 @@ test_claim_long_poll(Fixture *f, gconstpointer data)
 	claim_clear(&late);
 }
 
-/* leases and fencing ----------------------------------------------------------------------------- */
+/* leases and fencing --------------------------------------------------------------------------- */
 
 static void
 test_lease_expiry(Fixture *f, gconstpointer data)
@@ -631,7 +635,8 @@ test_heartbeat_extends_lease(Fixture *f, gconstpointer data)
 	state = assignment_state(f, id_of(got));
 	g_assert_cmpstr(state, ==, "claimed");
 	{
-		g_autoptr(JsonObject) shown = ark_engine_get_assignment(f->engine, id_of(got), &error);
+		g_autoptr(JsonObject) shown =
+		    ark_engine_get_assignment(f->engine, id_of(got), &error);
 		JsonObject *p = json_object_get_object_member(shown, "progress");
 		g_assert_cmpfloat(json_object_get_double_member(p, "done"), ==, 0.5);
 	}
@@ -691,6 +696,19 @@ test_credentials(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(state, ==, "claimed");
 	complete_ok(f, holder, got, "\"mine\"", "completed");
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+	/* the attempt is on record, with who tried */
+	{
+		g_autoptr(GPtrArray) audit = ark_store_read_audit(f->store, 0, 0, &error);
+		gboolean denied = FALSE;
+		g_assert_no_error(error);
+		for (guint i = 0; i < audit->len; i++) {
+			ArkAuditRecord *r = g_ptr_array_index(audit, i);
+			denied |= g_strcmp0(r->action, "assignment.complete") == 0 &&
+				  g_strcmp0(r->actor, intruder) == 0 &&
+				  g_strcmp0(r->result, "permission-denied") == 0;
+		}
+		g_assert_true(denied);
+	}
 }
 
 static void
@@ -741,13 +759,28 @@ test_bad_input(Fixture *f, gconstpointer data)
 		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
 		g_clear_error(&error);
 	}
+	/* nested too deep for the task's result */
+	{
+		g_autoptr(GString) deep = g_string_new(NULL);
+		g_autoptr(JsonNode) deep_node = NULL;
+		for (guint i = 0; i < 100; i++)
+			g_string_append_c(deep, '[');
+		for (guint i = 0; i < 100; i++)
+			g_string_append_c(deep, ']');
+		deep_node = json_from_string(deep->str, NULL);
+		g_assert_nonnull(deep_node);
+		g_assert_null(ark_engine_complete_assignment(f->engine, a, id_of(got),
+							     fence_of(got), deep_node, &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT);
+		g_clear_error(&error);
+	}
 	state = assignment_state(f, id_of(got));
 	g_assert_cmpstr(state, ==, "claimed");
 	complete_ok(f, a, got, "null", "completed");
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
-/* modes ----------------------------------------------------------------------------------------- */
+/* modes ---------------------------------------------------------------------------------------- */
 
 static void
 test_competitive(Fixture *f, gconstpointer data)
@@ -984,7 +1017,7 @@ test_shards_from(Fixture *f, gconstpointer data)
 		json_object_unref(got[i]);
 }
 
-/* the loop guard -------------------------------------------------------------------------------- */
+/* the loop guard ------------------------------------------------------------------------------- */
 
 static void
 test_loop_same_agent(Fixture *f, gconstpointer data)
@@ -1160,6 +1193,20 @@ test_deregister_reassigns(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(state, ==, "cancelled");
 	taken = claim(f, b);
 	g_assert_nonnull(taken);
+	/* a claim the removed agent was waiting in learns that it is gone */
+	{
+		Claim c = {0};
+		g_autofree gchar *d = agent_simple(f, "d");
+		ark_engine_claim_assignment(f->engine, d, 60 * SEC, NULL, claim_cb, &c);
+		iterate(f);
+		g_assert_false(c.called);
+		g_assert_true(ark_engine_deregister_agent(f->engine, d, "tester", &error));
+		g_assert_no_error(error);
+		iterate(f);
+		g_assert_true(c.called);
+		g_assert_error(c.error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
+		claim_clear(&c);
+	}
 	/* the removed agent can do nothing more */
 	{
 		g_autoptr(JsonObject) late = complete(f, a, got, "1", &error);
@@ -1218,7 +1265,7 @@ test_fail(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(reason, a));
 }
 
-/* restarts ---------------------------------------------------------------------------------------- */
+/* restarts ------------------------------------------------------------------------------------- */
 
 static void
 test_restart_mid_lease(Fixture *f, gconstpointer data)
@@ -1365,7 +1412,66 @@ test_interrupt_keeps_assignments(Fixture *f, gconstpointer data)
 	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
 }
 
-/* what the engine reports ------------------------------------------------------------------------- */
+static gboolean
+assignment_expired(gpointer user_data)
+{
+	StateWait *w = user_data;
+	g_autofree gchar *state = assignment_state(w->f, w->id);
+	return g_strcmp0(state, "expired") == 0;
+}
+
+/* the daemon's case: real timers on the wall clock (the waits are hang guards only) */
+static void
+test_wall_clock(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *run_id = NULL;
+	g_autoptr(JsonObject) got = NULL;
+	g_autoptr(JsonObject) again = NULL;
+	StateWait w = {f, NULL};
+	RunWait rw = {f, NULL};
+
+	fixture_close(f);
+	fixture_open(f, 0);
+	a = agent_simple(f, "a");
+	run_id = submit(
+	    f, "{\"name\":\"wall\",\"tasks\":[{\"id\":\"review\",\"executor\":\"agent\","
+	       "\"agent\":{\"capabilities\":[\"review\"],\"lease\":\"1s\"}}]}");
+	got = claim(f, a);
+	g_assert_nonnull(got);
+	w.id = id_of(got);
+	ark_test_loop_run_until(assignment_expired, &w, 30000);
+	again = claim(f, a);
+	g_assert_nonnull(again);
+	complete_ok(f, a, again, "1", "completed");
+	rw.run_id = run_id;
+	ark_test_loop_run_until(run_done, &rw, 30000);
+	g_assert_cmpint(run_state(f, run_id), ==, ARK_RUN_STATE_SUCCEEDED);
+}
+
+/* a run nobody resumes: what its agents held is cancelled, and their slots are free again */
+static void
+test_restart_orphan(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *run_id = submit(f, delegated_wf);
+	g_autoptr(JsonObject) got = claim(f, a);
+	g_autoptr(JsonObject) agent = NULL;
+	g_autofree gchar *state = NULL;
+	ArkTimestamp now;
+
+	g_assert_nonnull(got);
+	now = ark_clock_get_time(f->clock);
+	fixture_close(f);
+	fixture_open(f, now + SEC);
+	g_assert_null(claim(f, a));
+	state = assignment_state(f, id_of(got));
+	g_assert_cmpstr(state, ==, "cancelled");
+	agent = ark_engine_get_agent(f->engine, a, NULL);
+	g_assert_cmpint(json_object_get_int_member(agent, "load"), ==, 0);
+}
+
+/* what the engine reports ---------------------------------------------------------------------- */
 
 static void
 test_events_metrics_audit(Fixture *f, gconstpointer data)
@@ -1477,8 +1583,10 @@ main(int argc, char **argv)
 	ADD("/agents/deregister", test_deregister_reassigns);
 	ADD("/agents/cancel", test_cancel_run);
 	ADD("/agents/fail", test_fail);
+	ADD("/agents/lease/wall-clock", test_wall_clock);
 	ADD("/agents/timeout", test_timeout);
 	ADD("/agents/restart/interrupted", test_interrupt_keeps_assignments);
+	ADD("/agents/restart/orphan", test_restart_orphan);
 	ADD("/agents/restart/mid-lease", test_restart_mid_lease);
 	ADD("/agents/restart/expired", test_restart_expired_meanwhile);
 	ADD("/agents/report", test_events_metrics_audit);
