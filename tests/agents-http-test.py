@@ -312,8 +312,8 @@ def test_delegated_run(d):
        all("fence" not in x for x in listed["assignments"]),
        "GET /api/v1/assignments?agent= lists it, without fences", (status, listed))
     status, own, _ = d.request("GET", f"/api/v1/agents/{a.id}/assignments", token=a.token)
-    ok(status == 200 and [x["id"] for x in own["assignments"]] == [asg["id"]],
-       "the agent's own list has it", (status, own))
+    ok(status == 200 and [(x["id"], x.get("fence")) for x in own["assignments"]] ==
+       [(asg["id"], fence)], "the agent's own list has it, with its fence", (status, own))
     status, why, _ = d.request("GET", f"/api/v1/assignments/{asg['id']}/explain",
                                token=READ_TOKEN)
     ok(status == 200 and "choice" in why and "history" in why and "fence" not in json.dumps(
@@ -341,9 +341,12 @@ def test_delegated_run(d):
     audit = os.path.join(d.state, "audit.jsonl")
     records = [json.loads(line) for line in open(audit)] if os.path.exists(audit) else []
     done = [r for r in records if r.get("action") == "assignment.complete" and
-            r.get("target") == asg["id"]]
-    ok(len(done) >= 1 and done[0].get("actor") == a.id and done[0].get("result") == "ok",
-       "assignment.complete is audited with the agent as actor", done or records[-5:])
+            r.get("target") == asg["id"] and (r.get("origin") or "").startswith("http ")]
+    ok([(r["actor"], r["result"]) for r in done] ==
+       [(other.id, "permission-denied"), (a.id, "ok"), (a.id, "conflict")] and
+       all(r.get("request_id") for r in done),
+       "each assignment.complete is audited once by HTTP, with the agent as actor and the "
+       "request id", done or records[-5:])
 
 
 def test_long_poll(d):
@@ -493,20 +496,22 @@ def example_env(d, capability, name):
     return env
 
 
-def review_workflow(capability):
+def review_workflow(capability, lease=None):
     with open(os.path.join(SRC, "examples", "agents", "review.json")) as f:
         workflow = json.load(f)
     for task in workflow["tasks"]:
         if task.get("executor") == "agent":
             task["agent"]["capabilities"] = [capability]
+            if lease is not None:
+                task["agent"]["lease"] = lease
     return workflow
 
 
-def run_example(d, argv, capability, name):
+def run_example(d, argv, capability, name, env=None, lease=None):
     log = open(os.path.join(d.root, f"{name}.log"), "w")
-    proc = subprocess.Popen(argv, env=example_env(d, capability, name), stdout=log,
-                            stderr=subprocess.STDOUT)
-    run_id = d.submit(review_workflow(capability))
+    proc = subprocess.Popen(argv, env={**example_env(d, capability, name), **(env or {})},
+                            stdout=log, stderr=subprocess.STDOUT)
+    run_id = d.submit(review_workflow(capability, lease))
     try:
         rc = proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
@@ -531,6 +536,15 @@ def test_shell_example(d):
        result.get("verdict") == "changes-requested" and result.get("lines") == 7,
        "the shell example agent reviews a change end to end (run succeeds with its verdict)",
        f"rc {rc}, run {run['state']}, result {result}\n{output}")
+    # work that takes longer than the lease: only the heartbeats keep the assignment the agent's
+    slow = 'sleep 12; jq -c "{verdict: \\"slow\\", lines: (.diff | split(\\"\\n\\") | length)}"'
+    rc, run, task, output = run_example(d, ["sh", script], "cap-shell-slow", "shell-agent-slow",
+                                        env={"AGENT_WORK": slow}, lease="8s")
+    result = task["attempts"][-1].get("result") if task.get("attempts") else None
+    ok(rc == 0 and run["state"] == "succeeded" and result == {"verdict": "slow", "lines": 7} and
+       "lost" not in output,
+       "its heartbeats (every second) keep an 8s lease through 12s of work",
+       f"rc {rc}, result {result}\n{output}")
 
 
 def node_program():
@@ -645,14 +659,31 @@ def main():
                 ok(False, f"{t.__name__} raised", f"{type(e).__name__}: {e}")
         # the examples get a daemon of their own: nothing else competes for their work
         ex = Daemon("examples").start()
+        waiter = None
+        ended = {}
         try:
-            for t in (test_shell_example, test_node_example):
+            for example in (test_shell_example, test_node_example):
                 try:
-                    t(ex)
+                    example(ex)
                 except Exception as e:
-                    ok(False, f"{t.__name__} raised", f"{type(e).__name__}: {e}")
+                    ok(False, f"{example.__name__} raised", f"{type(e).__name__}: {e}")
+            # a claim still waits when the daemon stops: the stop ends it, and nothing crashes
+            waiting = Agent(ex, ex.register("waiting", ["cap-never"]))
+
+            def claim():
+                try:
+                    ended["r"] = waiting.claim("120s")[0]
+                except OSError as e:
+                    ended["r"] = type(e).__name__
+            waiter = threading.Thread(target=claim)
+            waiter.start()
+            time.sleep(0.5)
         finally:
-            ok(ex.stop() == 0, "the examples' daemon stops cleanly", ex.log()[-3000:])
+            ok(ex.stop() == 0, "a daemon stops cleanly while a claim waits", ex.log()[-3000:])
+        if waiter is not None:
+            waiter.join(timeout=60)
+        ok("r" in ended and ended["r"] not in (200, 204),
+           "the waiting claim ends with the daemon", ended)
         ok(d.proc.poll() is None, "the daemon survived everything", d.log()[-3000:])
     finally:
         rc = d.stop()

@@ -100,6 +100,8 @@ while [ "$MAX_TASKS" -eq 0 ] || [ "$done_tasks" -lt "$MAX_TASKS" ]; do
 			log "lost $asg: $(jq -r .detail "$dir/answer")"
 			kill "$work_pid" 2>/dev/null || true
 			lost=1
+		elif [ "$code" != 200 ]; then
+			log "heartbeat: HTTP $code $(cat "$dir/answer" 2>/dev/null)"
 		fi
 	done
 	status=0

@@ -206,6 +206,7 @@ ark_frontend_http_agents_claim_free(ArkFrontendHttpClaim *claim)
 	if (claim->paused) {
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(claim->self->claims,
 							       claim->agent_id));
+		g_ptr_array_remove_fast(claim->self->waiting_claims, claim);
 		if (n <= 1)
 			g_hash_table_remove(claim->self->claims, claim->agent_id);
 		else
@@ -249,6 +250,27 @@ ark_frontend_http_agents_claim_cb(ArkEngine *engine, JsonObject *assignment, con
 	}
 	if (!claim->calling)
 		ark_frontend_http_agents_claim_free(claim);
+}
+
+void
+ark_frontend_http_agents_stop(ArkFrontendHttp *self)
+{
+	g_autoptr(GPtrArray) claims = g_ptr_array_copy(self->waiting_claims, NULL, NULL);
+
+	/* the server's disconnect ends the messages without a word to us: nothing may touch them
+	 * after it, so each claim is withdrawn now (a cancel may call back and free it) */
+	for (guint i = 0; i < claims->len; i++) {
+		ArkFrontendHttpClaim *claim = g_ptr_array_index(claims, i);
+		if (!g_ptr_array_find(self->waiting_claims, claim, NULL))
+			continue;
+		claim->finished = TRUE;
+		g_clear_signal_handler(&claim->finished_id, claim->msg);
+		if (claim->hangup != NULL) {
+			g_source_destroy(claim->hangup);
+			g_clear_pointer(&claim->hangup, g_source_unref);
+		}
+		g_cancellable_cancel(claim->cancellable);
+	}
 }
 
 /* the message ended before the engine answered: the claim is withdrawn */
@@ -359,6 +381,7 @@ ark_frontend_http_agents_claim(ArkFrontendHttp *self, SoupServerMessage *msg,
 
 	/* the engine answers later: the message waits, and so does its connection */
 	claim->paused = TRUE;
+	g_ptr_array_add(self->waiting_claims, claim);
 	g_hash_table_insert(self->claims, g_strdup(req->agent_id), GUINT_TO_POINTER(waiting + 1));
 	/* a long poll's duration is the wait, not the server's latency */
 	req->streaming = TRUE;

@@ -56,6 +56,7 @@ struct _ArkFrontendHttp {
 	guint submitted_id;
 	gint64 process_started_at; /* realtime µs */
 	GHashTable *claims; /* agent id -> GUINT_TO_POINTER(claims waiting for work) */
+	GPtrArray *waiting_claims; /* the claims of ark-frontend-http-agents.c that wait */
 	gboolean started;
 };
 
@@ -209,6 +210,8 @@ void ark_frontend_http_agents_assignment_fail(ArkFrontendHttp *self, SoupServerM
 					      ArkFrontendHttpRequest *req, GHashTable *query);
 void ark_frontend_http_agents_assignment_release(ArkFrontendHttp *self, SoupServerMessage *msg,
 						 ArkFrontendHttpRequest *req, GHashTable *query);
+/* the server stops: waiting claims are withdrawn (their messages go with the server) */
+void ark_frontend_http_agents_stop(ArkFrontendHttp *self);
 /* whether @id may be an agent id / assignment id */
 gboolean ark_frontend_http_valid_agent_id(const gchar *id);
 gboolean ark_frontend_http_valid_assignment_id(const gchar *id);

@@ -18,7 +18,8 @@
  *   "request-started"  its record (request id) is attached; its connection starts the
  *                      request-timeout clock
  *   early handler      after the headers: route, token, scope and body size are checked, so that
- *                      nothing unauthorised or too large is read into memory
+ *                      nothing unauthorised or too large is read into memory (an agent's token
+ *                      opens that agent's routes and the mounts, nothing else)
  *   "got-chunk"        counts body bytes (a chunked body has no Content-Length to check)
  *   "request-read"     the whole request is in: its clock stops
  *   handler            the route's handler, then the audit record of a mutating call
@@ -27,8 +28,10 @@
  * libsoup 3.2 reads asynchronously but has no deadlines of its own, so a client sending its
  * request one byte at a time would hold a connection forever. A one-second sweep over the
  * connections answers 408 to a request not fully read within request-timeout and closes the
- * connection, and closes kept-alive connections idle for keepalive-timeout. It caps the
- * header block at 64 KiB itself (a bigger one gets 400 and a closed connection).
+ * connection, and closes kept-alive connections idle for keepalive-timeout. A request that has
+ * been read is no longer timed by it: an agent's claim may wait for work far longer
+ * (ark-frontend-http-agents.c). It caps the header block at 64 KiB itself (a bigger one gets
+ * 400 and a closed connection).
  */
 
 #define ARK_FRONTEND_HTTP_SWEEP_SECONDS 1
@@ -894,6 +897,7 @@ ark_frontend_http_stop(ArkFrontend *frontend)
 		g_signal_handler_disconnect(self->engine, self->event_handler_id);
 	self->event_handler_id = 0;
 	ark_frontend_http_events_close_all(self->events);
+	ark_frontend_http_agents_stop(self);
 	soup_server_disconnect(self->server);
 	/* sockets libsoup still holds must not call back into us once we are gone */
 	g_hash_table_iter_init(&iter, self->connections);
@@ -956,6 +960,7 @@ ark_frontend_http_finalize(GObject *object)
 	g_hash_table_unref(self->connections);
 	g_hash_table_unref(self->counts_cache);
 	g_hash_table_unref(self->claims);
+	g_ptr_array_unref(self->waiting_claims);
 	g_clear_pointer(&self->openapi, g_bytes_unref);
 	g_free(self->config.listen);
 	g_free(self->url);
@@ -978,6 +983,7 @@ ark_frontend_http_init(ArkFrontendHttp *self)
 	self->submitted = g_ptr_array_new();
 	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->waiting_claims = g_ptr_array_new();
 }
 
 /* the plugin --------------------------------------------------------------------------------- */
