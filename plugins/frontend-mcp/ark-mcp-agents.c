@@ -123,12 +123,16 @@ static gchar *
 ark_mcp_agents_identify(ArkMcpCall *call, JsonObject *args)
 {
 	ArkEngine *engine = ark_mcp_tool_engine(call);
-	const gchar *session_agent = ark_mcp_call_get_agent(call);
+	const gchar *session_agent;
 	g_autofree gchar *agent = NULL;
 	const gchar *agent_id = NULL;
 	const gchar *token = NULL;
 
-	if (engine == NULL || !ark_mcp_agents_arg_id(call, args, "agent_id", FALSE, &agent_id) ||
+	/* without an engine the call is answered (and gone) already */
+	if (engine == NULL)
+		return NULL;
+	session_agent = ark_mcp_call_get_agent(call);
+	if (!ark_mcp_agents_arg_id(call, args, "agent_id", FALSE, &agent_id) ||
 	    !ark_mcp_arg_string(call, args, "token", session_agent == NULL,
 				ARK_MCP_AGENT_TOKEN_MAX, &token))
 		return NULL;
