@@ -33,6 +33,8 @@ struct _ArkFrontendDbus {
 	GBusType bus_type; /* G_BUS_TYPE_NONE when off */
 	GDBusConnection *connection;
 	ArkDbusManager *skeleton;
+	ArkDbusAgents *agents_skeleton;
+	GPtrArray *claims; /* ArkFrontendDbusCall of Claim waiting for work (borrowed) */
 	ArkFrontendDbusSignals *signals;
 	guint owner_id;
 	gulong closed_id;
@@ -44,6 +46,75 @@ struct _ArkFrontendDbus {
 	gint64 process_started_at; /* realtime µs */
 	gboolean started;
 };
+
+/* method calls ------------------------------------------------------------------------------- */
+
+typedef struct _ArkFrontendDbusCall ArkFrontendDbusCall;
+typedef void (*ArkFrontendDbusMethodFunc)(ArkFrontendDbus *self, ArkFrontendDbusCall *call);
+
+/* who may call a method */
+typedef enum {
+	ARK_FRONTEND_DBUS_ACCESS_READ,	/* everyone */
+	ARK_FRONTEND_DBUS_ACCESS_ADMIN, /* root, the daemon's user, members of admin-group */
+	ARK_FRONTEND_DBUS_ACCESS_AGENT, /* everyone; the method checks the agent's token */
+} ArkFrontendDbusAccess;
+
+typedef struct {
+	const gchar *name;
+	const gchar *action; /* the audit action of a method the frontend audits, or NULL */
+	ArkFrontendDbusAccess access;
+	ArkFrontendDbusMethodFunc func;
+	/* the engine audits the call itself (the agent API): the frontend records only a
+	 * refusal of its access rule, which the engine never sees */
+	gboolean engine_audits;
+} ArkFrontendDbusMethod;
+
+struct _ArkFrontendDbusCall {
+	ArkFrontendDbus *self;
+	GDBusMethodInvocation *invocation;
+	const ArkFrontendDbusMethod *method;
+	GVariant *params; /* borrowed from @invocation */
+	guint32 uid;
+	gchar *user;  /* the uid's name, or NULL */
+	gchar *actor; /* "uid 1000 (alice)" */
+	gchar *origin;
+	gchar *target;
+	gchar *detail;
+	/* SubmitFd, Claim */
+	GInputStream *stream;
+	GByteArray *data;
+	GCancellable *cancellable;
+	guint timeout_id;
+	gboolean timed_out;
+	gchar *key;
+	gchar *policy;
+	gboolean audit_failed;
+	gboolean refused; /* by the access rule */
+	/* Claim */
+	gchar *agent_id;
+	guint watch_id; /* the caller's name on the bus */
+	gboolean vanished;
+};
+
+void ark_frontend_dbus_call_free(ArkFrontendDbusCall *call);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkFrontendDbusCall, ark_frontend_dbus_call_free)
+/* answers @call with an error (any domain: others are reported as Failed) and frees it */
+void ark_frontend_dbus_call_fail(ArkFrontendDbusCall *call, const GError *error);
+void ark_frontend_dbus_call_failf(ArkFrontendDbusCall *call, ArkError code, const gchar *format,
+				  ...) G_GNUC_PRINTF(3, 4);
+/* answers @call with @value (a tuple, floating) and frees it */
+void ark_frontend_dbus_call_return(ArkFrontendDbusCall *call, GVariant *value);
+/* what was sent, cut short for an error message (transfer full) */
+gchar *ark_frontend_dbus_shown(const gchar *value);
+
+/* runs the method @invocation calls, after the access check its table entry asks for */
+void ark_frontend_dbus_dispatch(ArkFrontendDbus *self, GDBusMethodInvocation *invocation);
+
+/* the Agents interface (ark-frontend-dbus-agents.c) */
+const ArkFrontendDbusMethod *ark_frontend_dbus_agents_methods(guint *out_n);
+void ark_frontend_dbus_agents_connect(ArkFrontendDbus *self);
+/* ends the claims still waiting (the frontend stops) */
+void ark_frontend_dbus_agents_stop(ArkFrontendDbus *self);
 
 /* records as a{sv} (ark-frontend-dbus-variant.c) */
 GVariant *ark_frontend_dbus_run_to_variant(ArkFrontendDbus *self, const ArkRunRecord *run);

@@ -68,41 +68,11 @@ G_DEFINE_FINAL_TYPE_WITH_CODE(ArkFrontendDbus, ark_frontend_dbus, G_TYPE_OBJECT,
 
 /* calls -------------------------------------------------------------------------------------- */
 
-typedef struct _ArkFrontendDbusCall ArkFrontendDbusCall;
-typedef void (*ArkFrontendDbusMethodFunc)(ArkFrontendDbus *self, ArkFrontendDbusCall *call);
-
-typedef struct {
-	const gchar *name;
-	const gchar *action; /* the audit action of a mutating method, NULL for a read */
-	ArkFrontendDbusMethodFunc func;
-} ArkFrontendDbusMethod;
-
-struct _ArkFrontendDbusCall {
-	ArkFrontendDbus *self;
-	GDBusMethodInvocation *invocation;
-	const ArkFrontendDbusMethod *method;
-	GVariant *params; /* borrowed from @invocation */
-	guint32 uid;
-	gchar *user;  /* the uid's name, or NULL */
-	gchar *actor; /* "uid 1000 (alice)" */
-	gchar *origin;
-	gchar *target;
-	gchar *detail;
-	/* SubmitFd */
-	GInputStream *stream;
-	GByteArray *data;
-	GCancellable *cancellable;
-	guint timeout_id;
-	gboolean timed_out;
-	gchar *key;
-	gchar *policy;
-	gboolean audit_failed;
-};
-
-static void
+void
 ark_frontend_dbus_call_free(ArkFrontendDbusCall *call)
 {
 	g_clear_handle_id(&call->timeout_id, g_source_remove);
+	g_clear_handle_id(&call->watch_id, g_bus_unwatch_name);
 	g_clear_object(&call->stream);
 	g_clear_object(&call->cancellable);
 	g_clear_pointer(&call->data, g_byte_array_unref);
@@ -115,9 +85,9 @@ ark_frontend_dbus_call_free(ArkFrontendDbusCall *call)
 	g_free(call->detail);
 	g_free(call->key);
 	g_free(call->policy);
+	g_free(call->agent_id);
 	g_free(call);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ArkFrontendDbusCall, ark_frontend_dbus_call_free)
 
 /* records a mutating call; FALSE when the record could not be stored */
 static gboolean
@@ -127,6 +97,9 @@ ark_frontend_dbus_audit(ArkFrontendDbusCall *call, const gchar *result, gboolean
 	ArkAuditEntry entry = {0};
 
 	if (call->method->action == NULL || call->actor == NULL)
+		return TRUE;
+	/* the engine records what it carries out; what the access rule refused it never saw */
+	if (call->method->engine_audits && !call->refused)
 		return TRUE;
 	entry.actor = call->actor;
 	entry.origin = call->origin;
@@ -143,8 +116,7 @@ ark_frontend_dbus_audit(ArkFrontendDbusCall *call, const gchar *result, gboolean
 	return FALSE;
 }
 
-/* answers @call with an error (any domain: others are reported as Failed) and frees it */
-static void
+void
 ark_frontend_dbus_call_fail(ArkFrontendDbusCall *call, const GError *error)
 {
 	ArkError code = error->domain == ARK_ERROR ? (ArkError)error->code : ARK_ERROR_FAILED;
@@ -156,11 +128,7 @@ ark_frontend_dbus_call_fail(ArkFrontendDbusCall *call, const GError *error)
 	ark_frontend_dbus_call_free(call);
 }
 
-static void
-ark_frontend_dbus_call_failf(ArkFrontendDbusCall *call, ArkError code, const gchar *format, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static void
+void
 ark_frontend_dbus_call_failf(ArkFrontendDbusCall *call, ArkError code, const gchar *format, ...)
 {
 	g_autoptr(GError) error = NULL;
@@ -172,9 +140,8 @@ ark_frontend_dbus_call_failf(ArkFrontendDbusCall *call, ArkError code, const gch
 	ark_frontend_dbus_call_fail(call, error);
 }
 
-/* answers @call with @value (a tuple, floating) and frees it; a mutating call is answered only
- * once its audit record is durable */
-static void
+/* a mutating call is answered only once its audit record is durable */
+void
 ark_frontend_dbus_call_return(ArkFrontendDbusCall *call, GVariant *value)
 {
 	g_autoptr(GVariant) owned = g_variant_ref_sink(value);
@@ -223,7 +190,7 @@ ark_frontend_dbus_valid_task_id(const gchar *id)
 }
 
 /* an id shown in an error message: what was sent, cut short */
-static gchar *
+gchar *
 ark_frontend_dbus_shown(const gchar *value)
 {
 	if (strlen(value) <= 64)
@@ -1355,20 +1322,20 @@ ark_frontend_dbus_get_status(ArkFrontendDbus *self, ArkFrontendDbusCall *call)
 }
 
 static const ArkFrontendDbusMethod ark_frontend_dbus_methods[] = {
-    {"Submit", "run.submit", ark_frontend_dbus_submit},
-    {"SubmitFd", "run.submit", ark_frontend_dbus_submit_fd},
-    {"ListRuns", NULL, ark_frontend_dbus_list_runs},
-    {"GetRun", NULL, ark_frontend_dbus_get_run_method},
-    {"ListTasks", NULL, ark_frontend_dbus_list_tasks},
-    {"GetTask", NULL, ark_frontend_dbus_get_task_method},
-    {"CancelRun", "run.cancel", ark_frontend_dbus_cancel_run},
-    {"CancelTask", "task.cancel", ark_frontend_dbus_cancel_task},
-    {"RetryTask", "task.retry", ark_frontend_dbus_retry_task},
-    {"AddTask", "task.add", ark_frontend_dbus_add_task},
-    {"DlqList", NULL, ark_frontend_dbus_dlq_list},
-    {"DlqReplay", "dlq.replay", ark_frontend_dbus_dlq_replay},
-    {"Explain", NULL, ark_frontend_dbus_explain},
-    {"GetStatus", NULL, ark_frontend_dbus_get_status},
+    {"Submit", "run.submit", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_submit},
+    {"SubmitFd", "run.submit", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_submit_fd},
+    {"ListRuns", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_list_runs},
+    {"GetRun", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_get_run_method},
+    {"ListTasks", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_list_tasks},
+    {"GetTask", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_get_task_method},
+    {"CancelRun", "run.cancel", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_cancel_run},
+    {"CancelTask", "task.cancel", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_cancel_task},
+    {"RetryTask", "task.retry", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_retry_task},
+    {"AddTask", "task.add", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_add_task},
+    {"DlqList", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_dlq_list},
+    {"DlqReplay", "dlq.replay", ARK_FRONTEND_DBUS_ACCESS_ADMIN, ark_frontend_dbus_dlq_replay},
+    {"Explain", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_explain},
+    {"GetStatus", NULL, ARK_FRONTEND_DBUS_ACCESS_READ, ark_frontend_dbus_get_status},
 };
 
 /* the caller and access ---------------------------------------------------------------------- */
@@ -1450,6 +1417,7 @@ ark_frontend_dbus_caller_cb(GObject *source, GAsyncResult *result, gpointer user
 		return;
 	}
 	if (!ark_frontend_dbus_may_change(self, call->uid)) {
+		call->refused = TRUE;
 		ark_frontend_dbus_call_failf(g_steal_pointer(&call), ARK_ERROR_PERMISSION_DENIED,
 					     "%s changes the daemon's work: only root, the "
 					     "daemon's user and members of group '%s' may call it",
@@ -1459,24 +1427,29 @@ ark_frontend_dbus_caller_cb(GObject *source, GAsyncResult *result, gpointer user
 	call->method->func(self, g_steal_pointer(&call));
 }
 
-static void
+void
 ark_frontend_dbus_dispatch(ArkFrontendDbus *self, GDBusMethodInvocation *invocation)
 {
 	const gchar *name = g_dbus_method_invocation_get_method_name(invocation);
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
+	const ArkFrontendDbusMethod *methods = ark_frontend_dbus_methods;
+	guint n_methods = G_N_ELEMENTS(ark_frontend_dbus_methods);
 	ArkFrontendDbusCall *call = g_new0(ArkFrontendDbusCall, 1);
 
+	if (g_strcmp0(g_dbus_method_invocation_get_interface_name(invocation),
+		      "org.arkitect.Arkitect1.Agents") == 0)
+		methods = ark_frontend_dbus_agents_methods(&n_methods);
 	call->self = g_object_ref(self);
 	/* the handler owns the invocation's reference; the answer (return_*) consumes it */
 	call->invocation = invocation;
 	call->params = g_dbus_method_invocation_get_parameters(invocation);
 	call->origin = g_strdup_printf("dbus %s", sender != NULL ? sender : "?");
-	for (guint i = 0; i < G_N_ELEMENTS(ark_frontend_dbus_methods); i++) {
-		if (g_strcmp0(ark_frontend_dbus_methods[i].name, name) == 0)
-			call->method = &ark_frontend_dbus_methods[i];
+	for (guint i = 0; i < n_methods; i++) {
+		if (g_strcmp0(methods[i].name, name) == 0)
+			call->method = &methods[i];
 	}
 	g_assert(call->method != NULL); /* GDBus only dispatches methods of the XML */
-	if (call->method->action == NULL) {
+	if (call->method->access != ARK_FRONTEND_DBUS_ACCESS_ADMIN) {
 		call->method->func(self, call);
 		return;
 	}
@@ -1587,6 +1560,10 @@ ark_frontend_dbus_disconnect(ArkFrontendDbus *self)
 	    g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->skeleton)) !=
 		NULL)
 		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skeleton));
+	if (self->agents_skeleton != NULL &&
+	    g_dbus_interface_skeleton_get_connection(
+		G_DBUS_INTERFACE_SKELETON(self->agents_skeleton)) != NULL)
+		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->agents_skeleton));
 	if (self->connection != NULL) {
 		g_clear_signal_handler(&self->closed_id, self->connection);
 		if (!g_dbus_connection_is_closed(self->connection)) {
@@ -1638,9 +1615,15 @@ ark_frontend_dbus_connected_cb(GObject *source, GAsyncResult *result, gpointer u
 		return;
 	}
 	if (connection != NULL &&
-	    !g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), connection,
-					      ARK_FRONTEND_DBUS_OBJECT_PATH, &error))
+	    (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), connection,
+					       ARK_FRONTEND_DBUS_OBJECT_PATH, &error) ||
+	     !g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->agents_skeleton),
+					       connection, ARK_FRONTEND_DBUS_OBJECT_PATH, &error))) {
+		if (g_dbus_interface_skeleton_get_connection(
+			G_DBUS_INTERFACE_SKELETON(self->skeleton)) != NULL)
+			g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skeleton));
 		g_clear_object(&connection);
+	}
 	if (connection == NULL) {
 		/* the daemon is useful without D-Bus: say so once, and try again after losing a
 		 * bus it had */
@@ -1882,6 +1865,10 @@ ark_frontend_dbus_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 			 G_CALLBACK(ark_frontend_dbus_handle_explain_cb), self);
 	g_signal_connect(self->skeleton, "handle-get-status",
 			 G_CALLBACK(ark_frontend_dbus_handle_get_status_cb), self);
+	self->agents_skeleton = ark_dbus_agents_skeleton_new();
+	if (self->claims == NULL)
+		self->claims = g_ptr_array_new();
+	ark_frontend_dbus_agents_connect(self);
 	self->signals = ark_frontend_dbus_signals_new(self);
 	g_signal_connect(self->engine, "event", G_CALLBACK(ark_frontend_dbus_event_cb), self);
 	self->started = TRUE;
@@ -1903,6 +1890,8 @@ ark_frontend_dbus_stop(ArkFrontend *frontend)
 		return;
 	self->started = FALSE;
 	g_signal_handlers_disconnect_by_data(self->engine, self);
+	/* claims waiting for work are answered while the bus is still there */
+	ark_frontend_dbus_agents_stop(self);
 	/* what is pending is still announced: clients see the last states */
 	if (self->connection != NULL)
 		ark_frontend_dbus_signals_flush(self->signals);
@@ -1916,6 +1905,9 @@ ark_frontend_dbus_stop(ArkFrontend *frontend)
 	if (self->skeleton != NULL)
 		g_signal_handlers_disconnect_by_data(self->skeleton, self);
 	g_clear_object(&self->skeleton);
+	if (self->agents_skeleton != NULL)
+		g_signal_handlers_disconnect_by_data(self->agents_skeleton, self);
+	g_clear_object(&self->agents_skeleton);
 	g_clear_pointer(&self->config.admin_group, g_free);
 	g_message("D-Bus interface stopped (%" G_GUINT64_FORMAT " signals for %" G_GUINT64_FORMAT
 		  " task transitions)",
@@ -1945,6 +1937,7 @@ ark_frontend_dbus_finalize(GObject *object)
 	ArkFrontendDbus *self = ARK_FRONTEND_DBUS(object);
 
 	g_free(self->config.admin_group);
+	g_clear_pointer(&self->claims, g_ptr_array_unref);
 	G_OBJECT_CLASS(ark_frontend_dbus_parent_class)->finalize(object);
 }
 

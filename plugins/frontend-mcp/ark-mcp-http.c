@@ -344,7 +344,12 @@ ark_mcp_http_session_new(ArkMcpHttp *http, const ArkHttpRequestInfo *info)
 	session->last_active = g_get_monotonic_time();
 	/* without a token (require-token=false) the operator let every local client in */
 	session->core = ark_mcp_session_new(http->server, &ark_mcp_http_funcs, session, info->actor,
-					    info->origin, info->actor == NULL || info->admin);
+					    info->origin,
+					    info->agent_id == NULL &&
+						(info->actor == NULL || info->admin));
+	/* an agent's bearer token (ABI 1.3): the session is that agent's */
+	if (info->agent_id != NULL)
+		ark_mcp_session_set_agent(session->core, info->agent_id);
 	return session;
 }
 
@@ -534,8 +539,9 @@ ark_mcp_http_lookup(ArkMcpHttp *http, SoupServerMessage *msg, const ArkHttpReque
 		return NULL;
 	}
 	session = g_hash_table_lookup(http->sessions, id);
-	/* a session belongs to the token that opened it */
-	if (session == NULL || g_strcmp0(session->actor, info->actor) != 0) {
+	/* a session belongs to the token that opened it (an agent's: to that agent) */
+	if (session == NULL || g_strcmp0(session->actor, info->actor) != 0 ||
+	    g_strcmp0(ark_mcp_session_get_agent(session->core), info->agent_id) != 0) {
 		ark_mcp_http_error(msg, SOUP_STATUS_NOT_FOUND, -32001,
 				   "Session not found: initialize a new session");
 		return NULL;

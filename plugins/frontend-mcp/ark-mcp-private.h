@@ -85,6 +85,10 @@ gchar *ark_mcp_peek_method(const gchar *data, gsize len);
 ArkMcpSession *ark_mcp_session_new(ArkMcpServer *server, const ArkMcpTransportFuncs *funcs,
 				   gpointer user_data, const gchar *actor, const gchar *origin,
 				   gboolean admin);
+/* the session is agent @agent_id's (an HTTP request with that agent's token opened it): it may
+ * call only the agent tools, for that agent; set before initialize (ABI 1.3 mounts) */
+void ark_mcp_session_set_agent(ArkMcpSession *self, const gchar *agent_id);
+const gchar *ark_mcp_session_get_agent(ArkMcpSession *self);
 /* the transport is gone: pending calls are dropped without an answer */
 void ark_mcp_session_close(ArkMcpSession *self);
 ArkMcpSession *ark_mcp_session_ref(ArkMcpSession *self);
@@ -107,6 +111,8 @@ gboolean ark_mcp_call_is_cancelled(ArkMcpCall *call);
 /* who called, for audit records and submitters */
 const gchar *ark_mcp_call_get_actor(ArkMcpCall *call);
 const gchar *ark_mcp_call_get_origin(ArkMcpCall *call);
+/* the agent whose session this is, or NULL (see ark_mcp_session_set_agent()) */
+const gchar *ark_mcp_call_get_agent(ArkMcpCall *call);
 /* runs @cancel(@data) when the client cancels the call (notifications/cancelled, tasks/cancel)
  * or the session ends; @free releases @data when the call is over */
 void ark_mcp_call_set_cancel(ArkMcpCall *call, GFunc cancel, gpointer data, GDestroyNotify free);
@@ -144,6 +150,7 @@ typedef enum {
 	ARK_MCP_IDEMPOTENT = 1 << 2,
 	ARK_MCP_OPEN_WORLD = 1 << 3,
 	ARK_MCP_TASK_OPTIONAL = 1 << 4, /* execution.taskSupport: optional */
+	ARK_MCP_AGENT = 1 << 5,		/* an agent's own tool: the only ones an agent session has */
 } ArkMcpToolFlags;
 
 typedef void (*ArkMcpToolFunc)(ArkMcpCall *call, JsonObject *arguments);
@@ -170,6 +177,17 @@ gchar *ark_mcp_attempt_log_path(ArkEngine *engine, const ArkAttemptRecord *attem
 gboolean ark_mcp_read_log(const gchar *path, gint64 offset, gsize max, gchar **out_text,
 			  gint64 *out_offset, gint64 *out_size, GError **error);
 const ArkMcpTool *ark_mcp_fixtures_tools_get(guint *out_n);
+/* the agent tools and the supervisors' agent tools (ark-mcp-agents.c) */
+const ArkMcpTool *ark_mcp_agent_tools_get(guint *out_n);
+
+/* shared by the tools: each fails the call with a tool error when it returns FALSE or NULL */
+ArkEngine *ark_mcp_tool_engine(ArkMcpCall *call);
+/* a string argument of at most @max_len bytes, non-empty; NULL in @out when absent */
+gboolean ark_mcp_arg_string(ArkMcpCall *call, JsonObject *args, const gchar *name,
+			    gboolean required, gsize max_len, const gchar **out);
+/* a number argument within @min..@max, @fallback when absent */
+gboolean ark_mcp_arg_int(ArkMcpCall *call, JsonObject *args, const gchar *name, gint64 min,
+			 gint64 max, gint64 fallback, gint64 *out);
 
 /* resources, prompts, completion (ark-mcp-resources.c) ----------------------------------------- */
 
@@ -189,6 +207,10 @@ JsonObject *ark_mcp_prompts_get(ArkMcpServer *server, const gchar *name, JsonObj
 /* completion/complete: values for @argument, or NULL with @out_message (invalid params) */
 JsonArray *ark_mcp_complete(ArkMcpServer *server, JsonObject *ref, const gchar *argument,
 			    const gchar *value, JsonObject *context, gchar **out_message);
+/* arkitect://agents and arkitect://agents/{agent_id}: the contents, or NULL with @out_code and
+ * @out_message (ark-mcp-agents.c) */
+JsonArray *ark_mcp_agents_read(ArkEngine *engine, const gchar *uri, gint *out_code,
+			       gchar **out_message);
 void ark_mcp_fixtures_resources(JsonArray *resources, JsonArray *templates);
 JsonArray *ark_mcp_fixtures_read(const gchar *uri);
 void ark_mcp_fixtures_prompts(JsonArray *prompts);

@@ -28,6 +28,7 @@ static const ArkMcpStaticResource ark_mcp_static_resources[] = {
      "every change"},
     {"arkitect://dlq", "dead-letter queue", "Tasks whose retries are exhausted"},
     {"arkitect://plugins", "plugins", "The plugins loaded and refused"},
+    {"arkitect://agents", "agents", "The registered agents, as list_agents returns them"},
 };
 
 static const struct {
@@ -44,6 +45,8 @@ static const struct {
     {"arkitect://runs/{run_id}/tasks/{task_id}/explain", "explain",
      "Why a task is (or is not) running", "application/json"},
     {"arkitect://plugins/{name}", "plugin", "One plugin: version, what it provides",
+     "application/json"},
+    {"arkitect://agents/{agent_id}", "agent", "One agent with its trust, as get_agent returns it",
      "application/json"},
 };
 
@@ -315,6 +318,8 @@ ark_mcp_resources_read(ArkMcpServer *server, const gchar *uri, gint *out_code,
 		return NULL;
 	}
 	path = uri + strlen("arkitect://");
+	if (g_strcmp0(path, "agents") == 0 || g_str_has_prefix(path, "agents/"))
+		return ark_mcp_agents_read(engine, uri, out_code, out_message);
 	if (g_strcmp0(path, "status") == 0 || g_strcmp0(path, "plugins") == 0 ||
 	    g_strcmp0(path, "dlq") == 0) {
 		/* the same JSON as the tools */

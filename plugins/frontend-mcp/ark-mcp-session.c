@@ -52,6 +52,7 @@ struct _ArkMcpSession {
 	gchar *actor;
 	gchar *origin;
 	gboolean admin;
+	gchar *agent_id; /* an agent's session: its tools only, for it only */
 	gboolean initialized;
 	gboolean closed;
 	gchar *version;
@@ -230,6 +231,12 @@ ark_mcp_server_new(ArkEngine *engine, const ArkMcpConfig *config, gboolean fixtu
 		g_hash_table_insert(server->tool_index, (gpointer)tools[i].name,
 				    (gpointer)&tools[i]);
 	}
+	tools = ark_mcp_agent_tools_get(&n);
+	for (guint i = 0; i < n; i++) {
+		g_ptr_array_add(server->tools, (gpointer)&tools[i]);
+		g_hash_table_insert(server->tool_index, (gpointer)tools[i].name,
+				    (gpointer)&tools[i]);
+	}
 	if (fixtures) {
 		tools = ark_mcp_fixtures_tools_get(&n);
 		for (guint i = 0; i < n; i++) {
@@ -396,6 +403,12 @@ const gchar *
 ark_mcp_call_get_origin(ArkMcpCall *call)
 {
 	return call->session->origin;
+}
+
+const gchar *
+ark_mcp_call_get_agent(ArkMcpCall *call)
+{
+	return call->session->agent_id;
 }
 
 void
@@ -797,6 +810,7 @@ ark_mcp_session_unref(ArkMcpSession *self)
 	g_hash_table_unref(self->tasks);
 	g_free(self->actor);
 	g_free(self->origin);
+	g_free(self->agent_id);
 	g_free(self->version);
 	g_free(self);
 }
@@ -829,6 +843,19 @@ ark_mcp_session_close(ArkMcpSession *self)
 	for (GList *l = calls; l != NULL; l = l->next)
 		ark_mcp_call_cancel(l->data);
 	/* the calls are freed when their work ends (a cancelled call answers nothing) */
+}
+
+void
+ark_mcp_session_set_agent(ArkMcpSession *self, const gchar *agent_id)
+{
+	g_free(self->agent_id);
+	self->agent_id = g_strdup(agent_id);
+}
+
+const gchar *
+ark_mcp_session_get_agent(ArkMcpSession *self)
+{
+	return self->agent_id;
 }
 
 gboolean
@@ -945,6 +972,19 @@ ark_mcp_return_page(ArkMcpCall *call, JsonObject *params, JsonArray *all, const 
 	ark_mcp_call_return(call, ark_mcp_object_node(result));
 }
 
+/* an agent's session has its tools and logging, nothing else */
+static JsonObject *
+ark_mcp_agent_capabilities(void)
+{
+	JsonObject *caps = json_object_new();
+	JsonObject *tools = json_object_new();
+
+	json_object_set_boolean_member(tools, "listChanged", FALSE);
+	json_object_set_object_member(caps, "tools", tools);
+	json_object_set_object_member(caps, "logging", json_object_new());
+	return caps;
+}
+
 static JsonObject *
 ark_mcp_capabilities(void)
 {
@@ -1001,7 +1041,9 @@ ark_mcp_initialize(ArkMcpCall *call, JsonObject *params)
 
 	result = json_object_new();
 	json_object_set_string_member(result, "protocolVersion", self->version);
-	json_object_set_object_member(result, "capabilities", ark_mcp_capabilities());
+	json_object_set_object_member(result, "capabilities",
+				      self->agent_id != NULL ? ark_mcp_agent_capabilities()
+							     : ark_mcp_capabilities());
 	info = json_object_new();
 	json_object_set_string_member(info, "name", "arkitect");
 	json_object_set_string_member(info, "title", "Arkitect");
@@ -1009,6 +1051,19 @@ ark_mcp_initialize(ArkMcpCall *call, JsonObject *params)
 	json_object_set_string_member(info, "description",
 				      "Orchestration daemon for task DAGs and AI agents");
 	json_object_set_object_member(result, "serverInfo", info);
+	if (self->agent_id != NULL) {
+		g_autofree gchar *text = g_strdup_printf(
+		    "You are Arkitect agent %s. Work loop: agent_claim waits for an assignment "
+		    "(call it again when it returns none); work on its input; call agent_heartbeat "
+		    "with assignment_id and fence (and progress) before lease_expires_at; finish "
+		    "with agent_complete (the result as JSON), agent_fail (a reason) or "
+		    "agent_release (give it back). A conflict error means the assignment is no "
+		    "longer yours: drop it and claim again.",
+		    self->agent_id);
+		json_object_set_string_member(result, "instructions", text);
+		ark_mcp_call_return(call, ark_mcp_object_node(result));
+		return;
+	}
 	json_object_set_string_member(
 	    result, "instructions",
 	    "Arkitect runs workflows: DAGs of tasks (processes, functions, agents). Use "
@@ -1062,8 +1117,13 @@ ark_mcp_tools_list(ArkMcpCall *call, JsonObject *params)
 	ArkMcpServer *server = call->session->server;
 	g_autoptr(JsonArray) all = json_array_new();
 
-	for (guint i = 0; i < server->tools->len; i++)
-		json_array_add_element(all, ark_mcp_tool_to_json(g_ptr_array_index(server->tools, i)));
+	for (guint i = 0; i < server->tools->len; i++) {
+		const ArkMcpTool *tool = g_ptr_array_index(server->tools, i);
+		/* an agent's session lists what it may call */
+		if (call->session->agent_id != NULL && (tool->flags & ARK_MCP_AGENT) == 0)
+			continue;
+		json_array_add_element(all, ark_mcp_tool_to_json(tool));
+	}
 	ark_mcp_return_page(call, params, all, "tools");
 }
 
@@ -1101,8 +1161,18 @@ ark_mcp_tools_call(ArkMcpCall *call, JsonObject *params)
 	args = arguments != NULL && JSON_NODE_HOLDS_OBJECT(arguments)
 		   ? json_object_ref(json_node_get_object(arguments))
 		   : json_object_new();
+	/* an agent's token opens its own tools, nothing else (they check the agent) */
+	if (self->agent_id != NULL && (tool->flags & ARK_MCP_AGENT) == 0) {
+		ark_mcp_call_tool_error(call,
+					"this session was opened with the token of agent %s: it may "
+					"call only the agent tools (agent_claim, agent_heartbeat, "
+					"agent_complete, agent_fail, agent_release, "
+					"agent_assignments), not %s",
+					self->agent_id, name);
+		return;
+	}
 	/* the scopes of the HTTP API's tokens hold here too */
-	if (!self->admin && (tool->flags & ARK_MCP_READ_ONLY) == 0) {
+	if (self->agent_id == NULL && !self->admin && (tool->flags & ARK_MCP_READ_ONLY) == 0) {
 		ark_mcp_call_tool_error(call,
 					"token '%s' has the read scope: %s changes things and needs "
 					"an admin token",
@@ -1697,6 +1767,16 @@ ark_mcp_session_receive(ArkMcpSession *self, const gchar *data, gsize len, gpoin
 	if (!self->initialized && func != ark_mcp_initialize && func != ark_mcp_ping) {
 		ark_mcp_call_error(call, ARK_MCP_INVALID_REQUEST, NULL,
 				   "the session is not initialized: send initialize first");
+		return ARK_MCP_RECEIVED_REQUEST;
+	}
+	/* an agent's session declares tools and logging only: the rest is not there for it */
+	if (self->agent_id != NULL &&
+	    (g_str_has_prefix(method, "resources/") || g_str_has_prefix(method, "prompts/") ||
+	     g_str_has_prefix(method, "completion/"))) {
+		ark_mcp_call_error(call, ARK_MCP_METHOD_NOT_FOUND, NULL,
+				   "Method not found: %s is not available to a session opened with "
+				   "an agent's token (it has the agent tools only)",
+				   method);
 		return ARK_MCP_RECEIVED_REQUEST;
 	}
 	if (g_hash_table_contains(self->calls, call->key)) {

@@ -124,7 +124,7 @@ ark_mcp_task_record_to_json(const ArkTaskRecord *task)
 
 /* argument checks ------------------------------------------------------------------------------ */
 
-static ArkEngine *
+ArkEngine *
 ark_mcp_tool_engine(ArkMcpCall *call)
 {
 	ArkEngine *engine = ark_mcp_call_get_engine(call);
@@ -135,7 +135,7 @@ ark_mcp_tool_engine(ArkMcpCall *call)
 }
 
 /* a required (or optional) string argument; FALSE after a tool error */
-static gboolean
+gboolean
 ark_mcp_arg_string(ArkMcpCall *call, JsonObject *args, const gchar *name, gboolean required,
 		   gsize max_len, const gchar **out)
 {
@@ -159,7 +159,7 @@ ark_mcp_arg_string(ArkMcpCall *call, JsonObject *args, const gchar *name, gboole
 	return TRUE;
 }
 
-static gboolean
+gboolean
 ark_mcp_arg_int(ArkMcpCall *call, JsonObject *args, const gchar *name, gint64 min, gint64 max,
 		gint64 fallback, gint64 *out)
 {

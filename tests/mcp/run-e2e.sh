@@ -1,7 +1,8 @@
 #!/bin/sh
 # The official TypeScript SDK client (@modelcontextprotocol/sdk, pinned in package.json) against
 # arkitectd over Streamable HTTP (with its bearer token), and against arkitect mcp over stdio:
-# bridged to that daemon, and embedding the engine on a state directory of its own.
+# bridged to that daemon, and embedding the engine on a state directory of its own; then an
+# agent loop over HTTP (mcp-agents-e2e.mjs: a supervisor and an agent with its own token).
 #
 # usage: run-e2e.sh ARKITECTD ARKITECT SOURCE_ROOT
 set -eu
@@ -41,6 +42,8 @@ token="$(cat "$dir/state/api-token")"
 status=0
 cd "$src/tests/mcp"
 "$bin/node" mcp-e2e.mjs --http "$url" "$token" || status=1
+# an agent loop: a supervisor client and an agent client with the agent's own token
+"$bin/node" mcp-agents-e2e.mjs "$url" "$token" || status=1
 "$bin/node" mcp-e2e.mjs --stdio "$arkitect" mcp --state-dir "$dir/state" || status=1
 "$bin/node" mcp-e2e.mjs --stdio "$arkitect" mcp --state-dir "$dir/embedded" || status=1
 if ! kill -0 "$pid" 2>/dev/null; then
