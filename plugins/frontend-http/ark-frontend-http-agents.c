@@ -93,17 +93,6 @@ ark_frontend_http_agents_register(ArkFrontendHttp *self, SoupServerMessage *msg,
 		return;
 	}
 	id = json_object_get_string_member_with_default(agent, "id", NULL);
-	req->audit_target = g_strdup(id);
-	if (json_object_has_member(spec, "name")) {
-		JsonNode *name = json_object_get_member(spec, "name");
-		if (JSON_NODE_HOLDS_VALUE(name) &&
-		    json_node_get_value_type(name) == G_TYPE_STRING) {
-			g_autoptr(GString) detail = g_string_new("{\"name\":");
-			ark_json_append_string(detail, json_node_get_string(name));
-			g_string_append_c(detail, '}');
-			req->audit_detail = g_string_free(g_steal_pointer(&detail), FALSE);
-		}
-	}
 	if (id != NULL) {
 		g_autofree gchar *escaped = g_uri_escape_string(id, NULL, FALSE);
 		g_autofree gchar *location = g_strdup_printf("/api/v1/agents/%s", escaped);
@@ -145,7 +134,6 @@ ark_frontend_http_agents_remove(ArkFrontendHttp *self, SoupServerMessage *msg,
 {
 	g_autoptr(GError) error = NULL;
 
-	req->audit_target = g_strdup(req->params[0]);
 	if (!ark_engine_deregister_agent(self->engine, req->params[0], req->actor, &error)) {
 		ark_frontend_http_problem_from_error(msg, error);
 		return;
@@ -560,7 +548,6 @@ ark_frontend_http_agents_assignment_complete(ArkFrontendHttp *self, SoupServerMe
 	guint64 fence = 0;
 	gboolean ok;
 
-	req->audit_target = g_strdup(req->params[0]);
 	body = ark_frontend_http_agents_assignment_body(self, msg, members, &fence);
 	if (body == NULL)
 		return;
@@ -595,7 +582,6 @@ ark_frontend_http_agents_assignment_end(ArkFrontendHttp *self, SoupServerMessage
 	guint64 fence = 0;
 	gboolean ok;
 
-	req->audit_target = g_strdup(req->params[0]);
 	body = ark_frontend_http_agents_assignment_body(self, msg, members, &fence);
 	if (body == NULL ||
 	    !ark_frontend_http_member_string(msg, body, "reason", ARK_AGENT_MAX_REASON_LEN,
@@ -610,12 +596,6 @@ ark_frontend_http_agents_assignment_end(ArkFrontendHttp *self, SoupServerMessage
 		ark_frontend_http_problem(msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
 					  "reason must be UTF-8");
 		return;
-	}
-	if (reason != NULL) {
-		g_autoptr(GString) detail = g_string_new("{\"reason\":");
-		ark_json_append_string(detail, reason);
-		g_string_append_c(detail, '}');
-		req->audit_detail = g_string_free(g_steal_pointer(&detail), FALSE);
 	}
 	ok = fail ? ark_engine_fail_assignment(self->engine, req->agent_id, req->params[0], fence,
 					       reason, &error)
