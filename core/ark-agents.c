@@ -600,8 +600,7 @@ ark_agents_event(ArkAgents *self, ArkAssignment *a)
 	g_string_append(data, ",\"state\":");
 	ark_json_append_string(data, ark_assignment_state_to_string(a->state));
 	g_string_append_printf(data, ",\"piece\":%u", a->piece);
-	if (a->state == ARK_ASSIGNMENT_CLAIMED)
-		g_string_append_printf(data, ",\"fence\":%" G_GUINT64_FORMAT, a->fence);
+	/* no fence: events are read with read-scope tokens, fences are only for the agent */
 	if (a->reason != NULL && !ark_assignment_is_active(a)) {
 		g_string_append(data, ",\"reason\":");
 		ark_json_append_string(data, a->reason);
@@ -762,6 +761,26 @@ ark_agents_candidates(ArkAgentWork *work, guint index, GPtrArray *avail, gboolea
 	return out;
 }
 
+/* whether an online agent that can do piece @index of @work and was not tried on it exists,
+ * busy or not: then the piece waits for it rather than going back to those who had it */
+static gboolean
+ark_agents_untried_exists(ArkAgents *self, ArkAgentWork *work, guint index)
+{
+	ArkAgentPiece *piece = &work->pieces[index];
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->agents);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		ArkAgent *agent = value;
+		if (agent->online && !g_hash_table_contains(piece->tried, agent->id) &&
+		    ark_agent_can_do(agent, work->spec) &&
+		    !ark_agents_holds_piece(work, index, agent->id))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* what a coordinator sees of @agent for @spec: capability match, trust, load */
 static void
 ark_agents_fill_candidate(ArkAgents *self, ArkAgent *agent, const ArkTaskSpec *spec,
@@ -909,13 +928,14 @@ ark_agents_match_piece(ArkAgents *self, ArkAgentWork *work, guint index, GPtrArr
 		return;
 	want = work->contenders - piece->active;
 	agents = ark_agents_candidates(work, index, avail, FALSE);
-	if (agents->len == 0 && g_hash_table_size(piece->tried) > 0) {
+	if (agents->len == 0 && g_hash_table_size(piece->tried) > 0 &&
+	    !ark_agents_untried_exists(self, work, index)) {
 		const gchar *last = piece->handbacks->len > 0
 					? g_ptr_array_index(piece->handbacks,
 							    piece->handbacks->len - 1)
 					: NULL;
-		/* nobody else is left: those who had it may have it again, the one who just
-		 * gave it back only when there is no one else */
+		/* nobody else is left, not even a busy agent: those who had it may have it
+		 * again, the one who just gave it back only when there is no one else */
 		g_ptr_array_unref(agents);
 		agents = ark_agents_candidates(work, index, avail, TRUE);
 		for (guint i = 0; last != NULL && agents->len > 1 && i < agents->len; i++) {
