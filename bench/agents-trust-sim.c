@@ -604,14 +604,14 @@ sim_engine_run(Sim *sim, ArkRegistry *registry, const SimStrategy *strategy, con
 		g_key_file_set_string(config, "coordinator-delegated", "strategy",
 				      strategy->strategy);
 	sim->clock = ark_clock_new_virtual(SIM_T0);
+	/* the engine seeds its GRand from the global generator: the same seed, the same draws */
+	g_random_set_seed((guint32)sim_hash(sim->config->seed ^ sim_hash(sim->trial + 1)));
 	sim->engine = ark_engine_new(registry, store);
 	ark_engine_set_state_dir(sim->engine, dir);
 	ark_engine_set_config(sim->engine, config);
 	ark_engine_set_clock(sim->engine, sim->clock);
 	if (!ark_engine_start(sim->engine, &error))
 		g_error("engine: %s", error->message);
-	/* the engine's own GRand is seeded from the system: core exports no way to seed it, so
-	 * the coordinator's draws (not the world) differ from one engine-mode run to the next */
 	g_signal_connect(sim->engine, "run-finished", G_CALLBACK(sim_engine_run_finished_cb),
 			 sim);
 	sim->agent_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -3747,7 +3747,9 @@ ark_engine_init(ArkEngine *self)
 	    "resources an executor has for its tasks (memory in bytes)",
 	    (const gchar *[]){"executor", "resource", NULL});
 	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
-	self->rand = g_rand_new();
+	/* seeded from the global generator, so that a program that seeds that one before it
+	 * creates the engine (the simulator, the agents bench) gets the same choices every time */
+	self->rand = g_rand_new_with_seed(g_random_int());
 	self->agents = ark_agents_new(self);
 }
 
