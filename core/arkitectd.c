@@ -482,6 +482,11 @@ ark_daemon_start(ArkDaemon *self, ArkDaemonMode mode)
 		g_printerr("arkitectd: %s\n", error->message);
 		return ARK_DAEMON_EXIT_STARTUP;
 	}
+	/* before the frontends: a client may signal as soon as it sees one answer, and the
+	 * default action of SIGTERM would end the daemon without draining */
+	g_unix_signal_add(SIGTERM, ark_daemon_terminate_cb, self);
+	g_unix_signal_add(SIGINT, ark_daemon_terminate_cb, self);
+	g_unix_signal_add(SIGHUP, ark_daemon_reload_cb, self);
 	g_signal_connect(self->engine, "run-finished", G_CALLBACK(ark_daemon_run_finished_cb),
 			 self);
 	ark_daemon_recover(self);
@@ -492,9 +497,6 @@ ark_daemon_start(ArkDaemon *self, ArkDaemonMode mode)
 		return ARK_DAEMON_EXIT_STARTUP;
 	}
 	ark_daemon_apply_timers(self);
-	g_unix_signal_add(SIGTERM, ark_daemon_terminate_cb, self);
-	g_unix_signal_add(SIGINT, ark_daemon_terminate_cb, self);
-	g_unix_signal_add(SIGHUP, ark_daemon_reload_cb, self);
 	g_message("arkitectd %s ready; state in %s", PACKAGE_VERSION, self->state_dir);
 	ark_sd_notifyf("READY=1\nMAINPID=%d", (gint)getpid());
 	ark_daemon_update_status(self);
