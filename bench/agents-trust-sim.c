@@ -604,7 +604,8 @@ sim_engine_run(Sim *sim, ArkRegistry *registry, const SimStrategy *strategy, con
 		g_key_file_set_string(config, "coordinator-delegated", "strategy",
 				      strategy->strategy);
 	sim->clock = ark_clock_new_virtual(SIM_T0);
-	/* the engine seeds its GRand from the global generator: the same seed, the same draws */
+	/* the engine seeds its GRand from the global generator; agent ids stay random, and they
+	 * order the candidates, so engine-mode trials are not repeated exactly */
 	g_random_set_seed((guint32)sim_hash(sim->config->seed ^ sim_hash(sim->trial + 1)));
 	sim->engine = ark_engine_new(registry, store);
 	ark_engine_set_state_dir(sim->engine, dir);

@@ -7,8 +7,8 @@ results as Markdown tables: mean ± 95 % confidence half-width over the trials.
                         [--engine] [--scenario moderate|light|heavy ...]
 
 --engine drives a real embedded engine on a virtual clock instead of the coordinator alone
-(about 2 ms per task instead of 2 us; the engine's random source is seeded from the trial's
-seed, so repeated runs give the same numbers).
+(about 2 ms per task instead of 2 us; agent ids are random and order the candidates, so
+repeated runs differ within the confidence intervals).
 """
 import argparse
 import json

@@ -333,12 +333,10 @@ ark_agents_delete(ArkAgents *self, const gchar *kind, const gchar *key)
 	ark_store_batch_add_object(batch, ARK_STORE_OP_OBJECT_DELETE, &rec);
 }
 
-static JsonNode *
-ark_agent_to_record(ArkAgent *agent)
+/* what the agent said of itself when it registered: its record and its answers share it */
+static void
+ark_agent_add_description(JsonBuilder *b, ArkAgent *agent)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new();
-
-	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "name");
 	json_builder_add_string_value(b, agent->name);
 	json_builder_set_member_name(b, "capabilities");
@@ -357,6 +355,15 @@ ark_agent_to_record(ArkAgent *agent)
 	json_builder_add_int_value(b, agent->max_assignments);
 	json_builder_set_member_name(b, "metadata");
 	json_builder_add_value(b, json_node_copy(agent->metadata));
+}
+
+static JsonNode *
+ark_agent_to_record(ArkAgent *agent)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	ark_agent_add_description(b, agent);
 	json_builder_set_member_name(b, "token_sha256");
 	json_builder_add_string_value(b, agent->token_sha256);
 	ark_agents_add_time(b, "registered_at", agent->registered_at);
@@ -372,13 +379,10 @@ ark_agents_save_agent(ArkAgents *self, ArkAgent *agent)
 	ark_agents_put(self, "agent", agent->id, node);
 }
 
-static JsonNode *
-ark_assignment_to_record(ArkAssignment *a)
+/* what the stored record and the answers about an assignment share */
+static void
+ark_assignment_add_common(JsonBuilder *b, ArkAssignment *a)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	ArkAgentWork *work = a->work;
-
-	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "run_id");
 	json_builder_add_string_value(b, a->run_id);
 	json_builder_set_member_name(b, "task_id");
@@ -389,16 +393,26 @@ ark_assignment_to_record(ArkAssignment *a)
 	json_builder_add_int_value(b, a->piece);
 	json_builder_set_member_name(b, "agent_id");
 	json_builder_add_string_value(b, a->agent_id);
-	json_builder_set_member_name(b, "mode");
-	json_builder_add_string_value(b, a->mode);
 	json_builder_set_member_name(b, "state");
 	json_builder_add_string_value(b, ark_assignment_state_to_string(a->state));
+	json_builder_set_member_name(b, "mode");
+	json_builder_add_string_value(b, a->mode);
+	ark_agents_add_time(b, "offered_at", a->offered_at);
+	ark_agents_add_time(b, "claimed_at", a->claimed_at);
+}
+
+static JsonNode *
+ark_assignment_to_record(ArkAssignment *a)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	ArkAgentWork *work = a->work;
+
+	json_builder_begin_object(b);
+	ark_assignment_add_common(b, a);
 	json_builder_set_member_name(b, "fence");
 	json_builder_add_int_value(b, (gint64)a->fence);
 	json_builder_set_member_name(b, "seq");
 	json_builder_add_int_value(b, (gint64)a->seq);
-	ark_agents_add_time(b, "offered_at", a->offered_at);
-	ark_agents_add_time(b, "claimed_at", a->claimed_at);
 	ark_agents_add_time(b, "lease_expires_at", a->lease_expires_at);
 	ark_agents_add_time(b, "ended_at", a->ended_at);
 	if (a->progress != NULL) {
@@ -1049,22 +1063,7 @@ ark_assignment_to_json(ArkAgents *self, ArkAssignment *a, gboolean for_agent)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "id");
 	json_builder_add_string_value(b, a->id);
-	json_builder_set_member_name(b, "run_id");
-	json_builder_add_string_value(b, a->run_id);
-	json_builder_set_member_name(b, "task_id");
-	json_builder_add_string_value(b, a->task_id);
-	json_builder_set_member_name(b, "attempt");
-	json_builder_add_int_value(b, a->attempt);
-	json_builder_set_member_name(b, "piece");
-	json_builder_add_int_value(b, a->piece);
-	json_builder_set_member_name(b, "agent_id");
-	json_builder_add_string_value(b, a->agent_id);
-	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, ark_assignment_state_to_string(a->state));
-	json_builder_set_member_name(b, "mode");
-	json_builder_add_string_value(b, a->mode);
-	ark_agents_add_time(b, "offered_at", a->offered_at);
-	ark_agents_add_time(b, "claimed_at", a->claimed_at);
+	ark_assignment_add_common(b, a);
 	if (a->state == ARK_ASSIGNMENT_CLAIMED)
 		ark_agents_add_time(b, "lease_expires_at", a->lease_expires_at);
 	ark_agents_add_time(b, "ended_at", a->ended_at);
@@ -2405,24 +2404,7 @@ ark_agents_agent_to_json(ArkAgents *self, ArkAgent *agent, gboolean with_assignm
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "id");
 	json_builder_add_string_value(b, agent->id);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, agent->name);
-	json_builder_set_member_name(b, "capabilities");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < agent->caps->len; i++) {
-		ArkAgentCapability *c = &g_array_index(agent->caps, ArkAgentCapability, i);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, c->name);
-		json_builder_set_member_name(b, "proficiency");
-		json_builder_add_double_value(b, c->proficiency);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "max_assignments");
-	json_builder_add_int_value(b, agent->max_assignments);
-	json_builder_set_member_name(b, "metadata");
-	json_builder_add_value(b, json_node_copy(agent->metadata));
+	ark_agent_add_description(b, agent);
 	json_builder_set_member_name(b, "state");
 	json_builder_add_string_value(b, agent->online ? "online" : "offline");
 	ark_agents_add_time(b, "registered_at", agent->registered_at);
