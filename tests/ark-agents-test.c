@@ -1074,6 +1074,45 @@ test_loop_ping_pong(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(reason, "back and forth"));
 }
 
+/* a piece given back waits for an agent that has not tried it, even a busy one, rather than
+ * going back at once to the agent that gave it back (at heavy load that tripped the loop guard) */
+static void
+test_loop_waits_for_busy(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a = agent_simple(f, "a");
+	g_autofree gchar *b = agent_simple(f, "b");
+	const gchar *ids[] = {a, b};
+	g_autofree gchar *first = submit(f, delegated_wf);
+	g_autoptr(JsonObject) held = NULL;
+	g_autoptr(JsonObject) second = NULL;
+	g_autoptr(JsonObject) again = NULL;
+	g_autoptr(JsonObject) later = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *second_run = NULL;
+	guint holder = claim_either(f, ids, &held);
+	const gchar *busy = ids[holder];
+	const gchar *free_one = ids[1 - holder];
+
+	/* the other agent is the only free one: it gets the second run's piece and gives it back */
+	second_run = submit(f, delegated_wf);
+	second = claim(f, free_one);
+	g_assert_nonnull(second);
+	g_assert_true(ark_engine_release_assignment(f->engine, free_one, id_of(second),
+						    fence_of(second), "not now", &error));
+	g_assert_no_error(error);
+	iterate(f);
+	/* the busy agent has not tried it: the piece waits for it */
+	again = claim(f, free_one);
+	g_assert_null(again);
+	complete_ok(f, busy, held, "{\"ok\":true}", "completed");
+	later = claim(f, busy);
+	g_assert_nonnull(later);
+	g_assert_cmpstr(json_object_get_string_member(later, "run_id"), ==, second_run);
+	complete_ok(f, busy, later, "{\"ok\":true}", "completed");
+	g_assert_cmpint(run_state(f, first), ==, ARK_RUN_STATE_SUCCEEDED);
+	g_assert_cmpint(run_state(f, second_run), ==, ARK_RUN_STATE_SUCCEEDED);
+}
+
 static void
 test_max_handoffs(Fixture *f, gconstpointer data)
 {
@@ -1578,6 +1617,7 @@ main(int argc, char **argv)
 	ADD("/agents/loop/same-agent", test_loop_same_agent);
 	ADD("/agents/loop/ping-pong", test_loop_ping_pong);
 	ADD("/agents/loop/max-handoffs", test_max_handoffs);
+	ADD("/agents/loop/waits-for-busy", test_loop_waits_for_busy);
 	ADD("/agents/offline", test_offline_reclaims);
 	ADD("/agents/offer-timeout", test_offer_timeout);
 	ADD("/agents/deregister", test_deregister_reassigns);
