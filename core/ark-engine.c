@@ -3748,7 +3748,7 @@ ark_engine_init(ArkEngine *self)
 	    (const gchar *[]){"executor", "resource", NULL});
 	ark_metrics_add_collector(self->metrics, ark_engine_collect_metrics, self);
 	/* seeded from the global generator, so that a program that seeds that one before it
-	 * creates the engine (the simulator, the agents bench) gets the same choices every time */
+	 * creates the engine (the simulator, the agents bench) fixes the coordinators' draws */
 	self->rand = g_rand_new_with_seed(g_random_int());
 	self->agents = ark_agents_new(self);
 }
