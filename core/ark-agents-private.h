@@ -81,6 +81,9 @@ ArkTimestamp ark_engine_get_time(ArkEngine *self);
 GRand *ark_engine_get_rand(ArkEngine *self);
 /* the batch of the next commit (which is scheduled) */
 ArkStoreBatch *ark_engine_get_batch(ArkEngine *self);
+/* commits what the engine holds now (nothing to commit is fine); FALSE after a store failure,
+ * which stops the engine */
+gboolean ark_engine_commit(ArkEngine *self, GError **error);
 /* an ARK_EVENT_ASSIGNMENT of an open run, with @data (a JSON object) */
 void ark_engine_add_assignment_event(ArkEngine *self, const gchar *run_id, const gchar *task_id,
 				     guint attempt, const gchar *data);

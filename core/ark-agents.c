@@ -2181,6 +2181,17 @@ ark_agents_audit(ArkAgents *self, const gchar *actor, const gchar *action, const
 		g_debug("could not audit %s: %s", action, local_error->message);
 }
 
+/* a change an agent or its supervisor asked for, and its audit record, are durable before the
+ * call returns and the frontend answers (a failing store stops the engine, which says so) */
+static void
+ark_agents_commit(ArkEngine *engine)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (ark_engine_get_store(engine) != NULL && !ark_engine_commit(engine, &error))
+		g_debug("could not commit an agent call: %s", error->message);
+}
+
 /* a name a person reads: 1 to ARK_AGENT_MAX_NAME_LEN bytes of UTF-8, no control characters */
 static gboolean
 ark_agents_check_text(const gchar *what, const gchar *text, gsize max, GError **error)
@@ -2450,8 +2461,8 @@ ark_agents_lookup(ArkAgents *self, const gchar *agent_id, GError **error)
 	return agent;
 }
 
-JsonObject *
-ark_engine_register_agent(ArkEngine *engine, JsonObject *spec, const gchar *by, GError **error)
+static JsonObject *
+ark_agents_register_agent(ArkEngine *engine, JsonObject *spec, const gchar *by, GError **error)
 {
 	ArkAgents *self;
 	g_autoptr(GError) local_error = NULL;
@@ -2508,8 +2519,17 @@ ark_engine_register_agent(ArkEngine *engine, JsonObject *spec, const gchar *by, 
 	return out;
 }
 
-gboolean
-ark_engine_deregister_agent(ArkEngine *engine, const gchar *agent_id, const gchar *by,
+JsonObject *
+ark_engine_register_agent(ArkEngine *engine, JsonObject *spec, const gchar *by, GError **error)
+{
+	JsonObject *out = ark_agents_register_agent(engine, spec, by, error);
+
+	ark_agents_commit(engine);
+	return out;
+}
+
+static gboolean
+ark_agents_deregister_agent(ArkEngine *engine, const gchar *agent_id, const gchar *by,
 			    GError **error)
 {
 	ArkAgents *self;
@@ -2554,6 +2574,16 @@ ark_engine_deregister_agent(ArkEngine *engine, const gchar *agent_id, const gcha
 	ark_agents_schedule_deliver(self);
 	ark_agents_schedule_match(self);
 	return TRUE;
+}
+
+gboolean
+ark_engine_deregister_agent(ArkEngine *engine, const gchar *agent_id, const gchar *by,
+			    GError **error)
+{
+	gboolean out = ark_agents_deregister_agent(engine, agent_id, by, error);
+
+	ark_agents_commit(engine);
+	return out;
 }
 
 gchar *
@@ -2814,8 +2844,8 @@ ark_agents_checked_cb(gboolean accepted, const gchar *reason, gpointer user_data
 	ark_agents_verdict(self, a, check->result, accepted, reason);
 }
 
-JsonObject *
-ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
+static JsonObject *
+ark_agents_complete_assignment(ArkEngine *engine, const gchar *agent_id,
 			       const gchar *assignment_id, guint64 fence, JsonNode *result,
 			       GError **error)
 {
@@ -2870,8 +2900,20 @@ ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
 	return out;
 }
 
-gboolean
-ark_engine_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar *assignment_id,
+JsonObject *
+ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
+			       const gchar *assignment_id, guint64 fence, JsonNode *result,
+			       GError **error)
+{
+	JsonObject *out = ark_agents_complete_assignment(engine, agent_id, assignment_id, fence,
+							  result, error);
+
+	ark_agents_commit(engine);
+	return out;
+}
+
+static gboolean
+ark_agents_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar *assignment_id,
 			   guint64 fence, const gchar *reason, GError **error)
 {
 	ArkAgents *self;
@@ -2920,7 +2962,18 @@ ark_engine_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar
 }
 
 gboolean
-ark_engine_release_assignment(ArkEngine *engine, const gchar *agent_id,
+ark_engine_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar *assignment_id,
+			   guint64 fence, const gchar *reason, GError **error)
+{
+	gboolean out = ark_agents_fail_assignment(engine, agent_id, assignment_id, fence, reason,
+						  error);
+
+	ark_agents_commit(engine);
+	return out;
+}
+
+static gboolean
+ark_agents_release_assignment(ArkEngine *engine, const gchar *agent_id,
 			      const gchar *assignment_id, guint64 fence, const gchar *reason,
 			      GError **error)
 {
@@ -2953,6 +3006,18 @@ ark_engine_release_assignment(ArkEngine *engine, const gchar *agent_id,
 	if (dead != NULL)
 		ark_agents_work_dead(work, dead);
 	return TRUE;
+}
+
+gboolean
+ark_engine_release_assignment(ArkEngine *engine, const gchar *agent_id,
+			      const gchar *assignment_id, guint64 fence, const gchar *reason,
+			      GError **error)
+{
+	gboolean out = ark_agents_release_assignment(engine, agent_id, assignment_id, fence,
+						     reason, error);
+
+	ark_agents_commit(engine);
+	return out;
 }
 
 JsonArray *

@@ -4327,6 +4327,12 @@ ark_engine_get_rand(ArkEngine *self)
 	return self->rand;
 }
 
+gboolean
+ark_engine_commit(ArkEngine *self, GError **error)
+{
+	return ark_engine_flush(self, error);
+}
+
 ArkStoreBatch *
 ark_engine_get_batch(ArkEngine *self)
 {
