@@ -2181,15 +2181,24 @@ ark_agents_audit(ArkAgents *self, const gchar *actor, const gchar *action, const
 		g_debug("could not audit %s: %s", action, local_error->message);
 }
 
-/* a change an agent or its supervisor asked for, and its audit record, are durable before the
- * call returns and the frontend answers (a failing store stops the engine, which says so) */
-static void
-ark_agents_commit(ArkEngine *engine)
+/*
+ * A change an agent or its supervisor asked for, and its audit record, are durable before the
+ * call returns and the frontend answers. @ok is how the call went; a call that succeeded but
+ * could not be committed fails with the store's error (a failing store also stops the engine).
+ */
+static gboolean
+ark_agents_commit(ArkEngine *engine, gboolean ok, GError **error)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) local_error = NULL;
 
-	if (ark_engine_get_store(engine) != NULL && !ark_engine_commit(engine, &error))
-		g_debug("could not commit an agent call: %s", error->message);
+	if (ark_engine_get_store(engine) == NULL || ark_engine_commit(engine, &local_error))
+		return ok;
+	if (ok) {
+		g_propagate_error(error, g_steal_pointer(&local_error));
+		return FALSE;
+	}
+	g_debug("could not commit a refused agent call: %s", local_error->message);
+	return FALSE;
 }
 
 /* a name a person reads: 1 to ARK_AGENT_MAX_NAME_LEN bytes of UTF-8, no control characters */
@@ -2524,7 +2533,8 @@ ark_engine_register_agent(ArkEngine *engine, JsonObject *spec, const gchar *by, 
 {
 	JsonObject *out = ark_agents_register_agent(engine, spec, by, error);
 
-	ark_agents_commit(engine);
+	if (!ark_agents_commit(engine, out != NULL, error))
+		g_clear_pointer(&out, json_object_unref);
 	return out;
 }
 
@@ -2580,10 +2590,9 @@ gboolean
 ark_engine_deregister_agent(ArkEngine *engine, const gchar *agent_id, const gchar *by,
 			    GError **error)
 {
-	gboolean out = ark_agents_deregister_agent(engine, agent_id, by, error);
+	gboolean ok = ark_agents_deregister_agent(engine, agent_id, by, error);
 
-	ark_agents_commit(engine);
-	return out;
+	return ark_agents_commit(engine, ok, error);
 }
 
 gchar *
@@ -2908,7 +2917,8 @@ ark_engine_complete_assignment(ArkEngine *engine, const gchar *agent_id,
 	JsonObject *out = ark_agents_complete_assignment(engine, agent_id, assignment_id, fence,
 							  result, error);
 
-	ark_agents_commit(engine);
+	if (!ark_agents_commit(engine, out != NULL, error))
+		g_clear_pointer(&out, json_object_unref);
 	return out;
 }
 
@@ -2965,11 +2975,10 @@ gboolean
 ark_engine_fail_assignment(ArkEngine *engine, const gchar *agent_id, const gchar *assignment_id,
 			   guint64 fence, const gchar *reason, GError **error)
 {
-	gboolean out = ark_agents_fail_assignment(engine, agent_id, assignment_id, fence, reason,
-						  error);
+	gboolean ok = ark_agents_fail_assignment(engine, agent_id, assignment_id, fence, reason,
+						 error);
 
-	ark_agents_commit(engine);
-	return out;
+	return ark_agents_commit(engine, ok, error);
 }
 
 static gboolean
@@ -3013,11 +3022,10 @@ ark_engine_release_assignment(ArkEngine *engine, const gchar *agent_id,
 			      const gchar *assignment_id, guint64 fence, const gchar *reason,
 			      GError **error)
 {
-	gboolean out = ark_agents_release_assignment(engine, agent_id, assignment_id, fence,
-						     reason, error);
+	gboolean ok = ark_agents_release_assignment(engine, agent_id, assignment_id, fence,
+						    reason, error);
 
-	ark_agents_commit(engine);
-	return out;
+	return ark_agents_commit(engine, ok, error);
 }
 
 JsonArray *
