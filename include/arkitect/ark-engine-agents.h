@@ -31,6 +31,9 @@ G_BEGIN_DECLS
  * that is not the assignment's current one, or about an assignment that is no longer held,
  * fails with ARK_ERROR_CONFLICT and changes nothing.
  *
+ * Register, deregister, complete, fail and release commit their effect and their audit record
+ * before they return; if the store fails, they fail with its error (ARK_ERROR_STORAGE).
+ *
  * All functions are for the main thread.
  */
 
