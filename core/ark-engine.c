@@ -126,6 +126,7 @@ struct _ArkEngine {
 	ArkStore *store;
 	ArkMetrics *metrics;
 	gchar *state_dir;
+	gchar *logs_dir; /* STATE_DIR/logs, or NULL without a state directory */
 	GKeyFile *config;
 	gchar *default_policy;
 	GHashTable *slot_overrides; /* executor name -> GUINT_TO_POINTER(slots) */
@@ -1372,9 +1373,11 @@ ark_engine_start_attempt(ArkEngine *self, ArkEngineTask *task)
 	ark_engine_add_event(self, ARK_EVENT_ATTEMPT_STARTED, run, task, task->arec->number,
 			     ARK_ATTEMPT_STATUS_RUNNING, NULL);
 
-	if (self->state_dir != NULL)
-		log_dir = g_build_filename(self->state_dir, "logs", run->rec.id, task->spec->id,
-					   NULL);
+	/* a task id is one path component (the workflow allows no '/'): a concatenation is the
+	 * same path as g_build_filename() would build, at a fraction of its cost per start */
+	if (self->logs_dir != NULL)
+		log_dir = g_strconcat(self->logs_dir, G_DIR_SEPARATOR_S, run->rec.id,
+				      G_DIR_SEPARATOR_S, task->spec->id, NULL);
 	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec->number,
 					task->arec->token, log_dir, ark_engine_attempt_finished_cb,
 					task);
@@ -1634,7 +1637,9 @@ ark_engine_set_state_dir(ArkEngine *self, const gchar *state_dir)
 {
 	g_return_if_fail(ARK_IS_ENGINE(self));
 	g_free(self->state_dir);
+	g_free(self->logs_dir);
 	self->state_dir = g_strdup(state_dir);
+	self->logs_dir = state_dir != NULL ? g_build_filename(state_dir, "logs", NULL) : NULL;
 }
 
 void
@@ -2927,9 +2932,11 @@ ark_engine_task_adopt(ArkEngine *self, ArkEngineTask *task)
 	ArkEngineRun *run = task->run;
 	g_autofree gchar *log_dir = NULL;
 
-	if (self->state_dir != NULL)
-		log_dir = g_build_filename(self->state_dir, "logs", run->rec.id, task->spec->id,
-					   NULL);
+	/* a task id is one path component (the workflow allows no '/'): a concatenation is the
+	 * same path as g_build_filename() would build, at a fraction of its cost per start */
+	if (self->logs_dir != NULL)
+		log_dir = g_strconcat(self->logs_dir, G_DIR_SEPARATOR_S, run->rec.id,
+				      G_DIR_SEPARATOR_S, task->spec->id, NULL);
 	task->arec->holder = self->holder;
 	task->attempt = ark_attempt_new(run->rec.id, task->spec, task->arec->number,
 					task->arec->token, log_dir, ark_engine_attempt_finished_cb,
@@ -3645,6 +3652,7 @@ ark_engine_finalize(GObject *object)
 	g_clear_pointer(&self->config, g_key_file_unref);
 	ark_metrics_free(self->metrics);
 	g_free(self->state_dir);
+	g_free(self->logs_dir);
 	g_free(self->default_policy);
 	G_OBJECT_CLASS(ark_engine_parent_class)->finalize(object);
 }
