@@ -830,6 +830,7 @@ ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 	g_autoptr(ArkWorkflow) workflow = NULL;
 	g_autofree gchar *run_id = NULL;
 	ArkSubmitOptions submit = {0};
+	guint n_tasks;
 	gint rc;
 
 	rc = ark_cli_session_open(&s, opts, TRUE);
@@ -873,7 +874,11 @@ ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 		g_printerr(_("run %s: %s, %u tasks\n"), run_id, ark_workflow_get_name(workflow),
 			   ark_workflow_get_n_tasks(workflow));
 	}
-	return ark_cli_wait_run(&s, opts, run_id, ark_workflow_get_n_tasks(workflow));
+	n_tasks = ark_workflow_get_n_tasks(workflow);
+	/* the open run holds the workflow while it needs it: dropped here, the parsed tasks are
+	 * freed when the run ends, before the report needs memory of its own */
+	g_clear_pointer(&workflow, ark_workflow_unref);
+	return ark_cli_wait_run(&s, opts, run_id, n_tasks);
 }
 
 /* how many tasks an open run has */
