@@ -838,6 +838,12 @@ ark_cli_cmd_run(ArkCliOptions *opts, const gchar *path)
 		return rc;
 	if (!opts->json && !opts->quiet)
 		ark_cli_hint_unfinished(s.store);
+	/* nothing in this command reads the event log back (no frontend runs here, the progress
+	 * takes the engine's signal and the report reads records) and the ephemeral store goes
+	 * with the command: it need not keep 100,000 events, 5 per task, until the report */
+	if (opts->ephemeral &&
+	    g_object_class_find_property(G_OBJECT_GET_CLASS(s.store), "max-events") != NULL)
+		g_object_set(s.store, "max-events", (guint)1024, NULL);
 	workflow = ark_cli_load_workflow(path, s.engine, opts->policy, opts->json, &rc);
 	if (workflow == NULL)
 		return rc;
