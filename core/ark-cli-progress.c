@@ -221,10 +221,12 @@ ark_cli_progress_new(ArkEngine *engine, const gchar *run_id, guint n_tasks, FILE
 	self->utf8 = ark_cli_progress_use_utf8();
 	self->started = g_get_monotonic_time();
 	self->task_started = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	if (engine != NULL)
+	/* quiet prints no task line: it needs no event (each one would cost a signal emission
+	 * and a start time kept per task) */
+	if (engine != NULL && !quiet)
 		self->event_handler = g_signal_connect(engine, "event",
 						       G_CALLBACK(ark_cli_progress_event_cb), self);
-	else
+	else if (engine == NULL)
 		self->task_states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->counts[ARK_TASK_STATE_PENDING] = n_tasks;
 	if (self->tty && !quiet)
@@ -269,7 +271,8 @@ ark_cli_progress_free(ArkCliProgress *self)
 		return;
 	ark_cli_progress_finish(self);
 	if (self->engine != NULL) {
-		g_signal_handler_disconnect(self->engine, self->event_handler);
+		if (self->event_handler != 0)
+			g_signal_handler_disconnect(self->engine, self->event_handler);
 		g_object_unref(self->engine);
 	}
 	g_clear_pointer(&self->task_states, g_hash_table_unref);

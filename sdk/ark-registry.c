@@ -211,10 +211,21 @@ ark_registry_add_function(ArkRegistry *self, const gchar *plugin_name, const gch
 static ArkRegistryEntry *
 ark_registry_lookup(ArkRegistry *self, ArkCapability kind, const gchar *name)
 {
-	g_autofree gchar *key = NULL;
+	/* the thread executor looks its function up per attempt: the key is built on the stack,
+	 * not printed; no registered name is longer than 64 characters */
+	gchar key[96];
+	const gchar *capability = ark_capability_to_string(kind);
+	gsize cap_len = strlen(capability);
+	gsize name_len;
+
 	if (name == NULL)
 		return NULL;
-	key = ark_registry_key(kind, name);
+	name_len = strlen(name);
+	if (name_len > 64)
+		return NULL;
+	memcpy(key, capability, cap_len);
+	key[cap_len] = ':';
+	memcpy(key + cap_len + 1, name, name_len + 1);
 	return g_hash_table_lookup(self->index, key);
 }
 

@@ -1932,9 +1932,12 @@ ark_workflow_is_rfc3339(const gchar *s)
 static void
 ark_workflow_json_member(GString *out, const gchar *name)
 {
+	/* appended, not printed: four members per task of every submitted workflow */
 	if (out->str[out->len - 1] != '{')
 		g_string_append_c(out, ',');
-	g_string_append_printf(out, "\"%s\":", name);
+	g_string_append_c(out, '"');
+	g_string_append(out, name);
+	g_string_append(out, "\":");
 }
 
 static void

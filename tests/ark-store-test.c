@@ -19,7 +19,7 @@
 
 #define T0 ((ArkTimestamp)1764000000000000) /* 2025-11-24, a realistic µs timestamp */
 /* the schema version the sqlite store migrates to */
-#define ARK_STORE_TEST_SCHEMA_VERSION 5
+#define ARK_STORE_TEST_SCHEMA_VERSION 6
 
 typedef struct {
 	const gchar *store_name;

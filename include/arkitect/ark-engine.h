@@ -68,7 +68,8 @@ ARK_API GKeyFile *ark_engine_get_config(ArkEngine *self);
 ARK_API const gchar *ark_engine_get_default_policy(ArkEngine *self);
 
 /* the checks that need the loaded plugins: executor and policy names, executor-specific task
- * fields; appends to @problems and returns FALSE if there were any */
+ * fields; appends to @problems and returns FALSE if there were any. The engine remembers the last
+ * workflow found valid (and its policy): submitting that workflow next does not check it again */
 ARK_API gboolean ark_engine_check_workflow(ArkEngine *self, ArkWorkflow *workflow,
 					   const gchar *policy, GPtrArray *problems);
 
