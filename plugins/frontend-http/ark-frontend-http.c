@@ -590,18 +590,23 @@ ark_frontend_http_hand_over(ArkFrontendHttpServer *server, SoupServerMessage *ms
 /* on a server thread, after the headers: whether this thread answers the request (its route
  * is a read it serves and its token an API token), else it goes to the main thread */
 static gboolean
-ark_frontend_http_worker_takes(ArkFrontendHttp *self, SoupServerMessage *msg, const char *path,
-			       ArkFrontendHttpRequest *req)
+ark_frontend_http_worker_takes(ArkFrontendHttp *self, SoupServerMessage *msg, const char *path)
 {
 	const ArkFrontendHttpRoute *route = NULL;
+	gchar *params[ARK_FRONTEND_HTTP_MAX_PARAMS] = {NULL};
 	const gchar *authorization;
 	const gchar *name = NULL;
 	gboolean admin = FALSE;
+	ArkFrontendHttpMatch match;
 
-	if (!self->workers_serve ||
-	    ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
-					   req->params, NULL) != ARK_FRONTEND_HTTP_MATCH_OK ||
-	    !ark_frontend_http_worker_route(route))
+	if (!self->workers_serve)
+		return FALSE;
+	/* the early handler matches again, into the request */
+	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
+					       params, NULL);
+	for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
+		g_free(params[i]);
+	if (match != ARK_FRONTEND_HTTP_MATCH_OK || !ark_frontend_http_worker_route(route))
 		return FALSE;
 	/* an agent's token is the engine's to check */
 	authorization = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
@@ -755,7 +760,7 @@ ark_frontend_http_early_handler_cb(SoupServer *soup_server, SoupServerMessage *m
 
 	if (req == NULL)
 		return;
-	if (server != self->server && !ark_frontend_http_worker_takes(self, msg, path, req)) {
+	if (server != self->server && !ark_frontend_http_worker_takes(self, msg, path)) {
 		ark_frontend_http_hand_over(server, msg);
 		return;
 	}
