@@ -469,6 +469,12 @@ def test_server_threads():
     late = [raw_exchange(d, b"GET /api/v1/runs HTTP/1.1\r\nHost: x\r\n") for _ in range(6)]
     ok(all(b" 408 " in x.split(b"\r\n")[0] for x in late),
        "an unfinished request gets 408 on every connection", [x[:40] for x in late])
+    # a body that never comes, after the headers took the connection to the main thread
+    slow = [raw_exchange(d, b"POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                         + d.token.encode() + b"\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"name\"") for _ in range(3)]
+    ok(all(b" 408 " in x.split(b"\r\n")[0] for x in slow),
+       "a body that never comes gets 408 from the main thread", [x[:40] for x in slow])
 
     ok(d.stop() == 0, "the daemon stops cleanly", d.log())
     ok("CRITICAL" not in d.log() and "WARNING" not in d.log(), "no warning was logged",

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <linux/filter.h>
+
 #include <glib/gstdio.h>
 
 #include "ark-frontend-http-private.h"
@@ -69,9 +71,9 @@ static const ArkConfigKey ark_frontend_http_config_keys[] = {
     {"open-metrics", ARK_CONFIG_BOOLEAN, "false", "/metrics answers without a token"},
     {"threads", ARK_CONFIG_STRING, "auto",
      "threads that accept connections and answer reads of runs and tasks beside the main "
-     "thread, which answers everything else: 0 to 64, or auto for one per CPU; 0 leaves "
-     "everything to the main thread (so does a store that can not be read from another "
-     "thread)"},
+     "thread, which answers everything else: 0 to 64, or auto for one per CPU but one; 0 "
+     "leaves everything to the main thread (so does a store that can not be read from "
+     "another thread)"},
     {"token.*", ARK_CONFIG_STRING, NULL,
      "a further API token as SCOPE:SHA256HEX: SCOPE read or admin, then the lowercase hex "
      "SHA-256 of the token"},
@@ -85,8 +87,9 @@ typedef enum {
 
 /*
  * A SoupServer and the connections it serves: the main thread's, or a server thread's. A server
- * thread has its own GMainContext, listens on the same address (SO_REUSEPORT: the kernel
- * spreads new connections) and answers the reads that need only the store
+ * thread has its own GMainContext, listens on the same address (SO_REUSEPORT; new connections
+ * go to the server threads, see ark_frontend_http_steer_to_workers()) and answers the reads
+ * that need only the store
  * (ark_frontend_http_worker_route()) from a reader of its own. Any other request, it hands over
  * with its connection to the main thread's server: the connection is stolen from libsoup once
  * the request's headers are read, and given to the main server with those headers replayed
@@ -587,34 +590,6 @@ ark_frontend_http_hand_over(ArkFrontendHttpServer *server, SoupServerMessage *ms
 	g_source_unref(source);
 }
 
-/* on a server thread, after the headers: whether this thread answers the request (its route
- * is a read it serves and its token an API token), else it goes to the main thread */
-static gboolean
-ark_frontend_http_worker_takes(ArkFrontendHttp *self, SoupServerMessage *msg, const char *path)
-{
-	const ArkFrontendHttpRoute *route = NULL;
-	gchar *params[ARK_FRONTEND_HTTP_MAX_PARAMS] = {NULL};
-	const gchar *authorization;
-	const gchar *name = NULL;
-	gboolean admin = FALSE;
-	ArkFrontendHttpMatch match;
-
-	if (!self->workers_serve)
-		return FALSE;
-	/* the early handler matches again, into the request */
-	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
-					       params, NULL);
-	for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
-		g_free(params[i]);
-	if (match != ARK_FRONTEND_HTTP_MATCH_OK || !ark_frontend_http_worker_route(route))
-		return FALSE;
-	/* an agent's token is the engine's to check */
-	authorization = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
-						     "Authorization");
-	return ark_frontend_http_auth_check(self->auth, authorization, &name, &admin) !=
-	       ARK_FRONTEND_HTTP_AUTH_INVALID;
-}
-
 static void
 ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
@@ -631,19 +606,28 @@ ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer u
 		ark_frontend_http_refuse_body(msg, limit);
 }
 
-/* checks the bearer token: an API token, else an agent's (then @req's agent_id is set); FALSE
- * after a 401 */
+/* the request's Authorization header checked against the API tokens */
+static ArkFrontendHttpAuthResult
+ark_frontend_http_check_token(ArkFrontendHttp *self, SoupServerMessage *msg,
+			      const gchar **out_name, gboolean *out_admin)
+{
+	return ark_frontend_http_auth_check(
+	    self->auth,
+	    soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+					 "Authorization"),
+	    out_name, out_admin);
+}
+
+/* the bearer token, with @result of ark_frontend_http_check_token(): an API token, else an
+ * agent's (then @req's agent_id is set); FALSE after a 401 */
 static gboolean
 ark_frontend_http_authenticate(ArkFrontendHttp *self, SoupServerMessage *msg,
-			       ArkFrontendHttpRequest *req)
+			       ArkFrontendHttpRequest *req, ArkFrontendHttpAuthResult result,
+			       const gchar *name, gboolean admin)
 {
 	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
 	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
 	const gchar *authorization = soup_message_headers_get_one(request_headers, "Authorization");
-	const gchar *name = NULL;
-	gboolean admin = FALSE;
-	ArkFrontendHttpAuthResult result =
-	    ark_frontend_http_auth_check(self->auth, authorization, &name, &admin);
 
 	if (result == ARK_FRONTEND_HTTP_AUTH_INVALID) {
 		g_autofree gchar *token = ark_frontend_http_auth_bearer(authorization);
@@ -730,8 +714,14 @@ ark_frontend_http_early_mount(ArkFrontendHttp *self, SoupServerMessage *msg,
 
 	req->mount_path = g_strdup(mount->path);
 	req->origin = ark_frontend_http_request_origin(msg);
-	if (!mount->open && !ark_frontend_http_authenticate(self, msg, req))
-		return;
+	if (!mount->open) {
+		const gchar *name = NULL;
+		gboolean admin = FALSE;
+		ArkFrontendHttpAuthResult result =
+		    ark_frontend_http_check_token(self, msg, &name, &admin);
+		if (!ark_frontend_http_authenticate(self, msg, req, result, name, admin))
+			return;
+	}
 	limit = ark_frontend_http_mount_body_limit(self, mount->path);
 	if (soup_message_headers_get_encoding(request_headers) == SOUP_ENCODING_CONTENT_LENGTH &&
 	    (guint64)soup_message_headers_get_content_length(request_headers) > limit) {
@@ -755,14 +745,31 @@ ark_frontend_http_early_handler_cb(SoupServer *soup_server, SoupServerMessage *m
 	const ArkFrontendHttpRoute *route = NULL;
 	const ArkHttpMount *mount;
 	g_autofree gchar *detail = NULL;
-	ArkFrontendHttpMatch match;
+	ArkFrontendHttpMatch match = ARK_FRONTEND_HTTP_MATCH_NOT_FOUND;
+	ArkFrontendHttpAuthResult auth = ARK_FRONTEND_HTTP_AUTH_MISSING;
+	const gchar *name = NULL;
+	gboolean admin = FALSE;
+	gboolean checked = FALSE;
 	gboolean open;
 
 	if (req == NULL)
 		return;
-	if (server != self->server && !ark_frontend_http_worker_takes(self, msg, path)) {
-		ark_frontend_http_hand_over(server, msg);
-		return;
+	/* a server thread answers the routes of ark_frontend_http_worker_route() that come with an
+	 * API token or none (an agent's token is the engine's to check); the rest, and anything a
+	 * mount may hide, goes to the main thread */
+	if (server != self->server) {
+		if (self->workers_serve)
+			match = ark_frontend_http_routes_match(soup_server_message_get_method(msg),
+							       path, &route, req->params, &detail);
+		if (match != ARK_FRONTEND_HTTP_MATCH_OK || !ark_frontend_http_worker_route(route) ||
+		    (auth = ark_frontend_http_check_token(self, msg, &name, &admin)) ==
+			ARK_FRONTEND_HTTP_AUTH_INVALID) {
+			for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
+				g_clear_pointer(&req->params[i], g_free);
+			ark_frontend_http_hand_over(server, msg);
+			return;
+		}
+		checked = TRUE;
 	}
 	if (ark_frontend_http_valid_request_id(client_id)) {
 		ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(server, msg);
@@ -782,8 +789,9 @@ ark_frontend_http_early_handler_cb(SoupServer *soup_server, SoupServerMessage *m
 		return;
 	}
 
-	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
-					       req->params, &detail);
+	if (!checked)
+		match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path,
+						       &route, req->params, &detail);
 	if (match != ARK_FRONTEND_HTTP_MATCH_OK) {
 		/* whatever body comes is not kept */
 		soup_message_body_set_accumulate(body, FALSE);
@@ -812,7 +820,9 @@ ark_frontend_http_early_handler_cb(SoupServer *soup_server, SoupServerMessage *m
 	open = (route->scope == ARK_FRONTEND_HTTP_SCOPE_HEALTH && self->config.open_health) ||
 	       (route->scope == ARK_FRONTEND_HTTP_SCOPE_METRICS && self->config.open_metrics);
 	if (!open) {
-		if (!ark_frontend_http_authenticate(self, msg, req))
+		if (!checked)
+			auth = ark_frontend_http_check_token(self, msg, &name, &admin);
+		if (!ark_frontend_http_authenticate(self, msg, req, auth, name, admin))
 			return;
 		if (!ark_frontend_http_check_agent_scope(msg, req, route))
 			return;
@@ -962,8 +972,9 @@ ark_frontend_http_load_config(ArkFrontendHttpConfig *config, GKeyFile *file, con
 		else if (g_strcmp0(key->name, "open-metrics") == 0)
 			config->open_metrics = g_strcmp0(value, "true") == 0;
 		else if (g_strcmp0(key->name, "threads") == 0) {
+			/* the main thread and the server threads, one per CPU */
 			if (g_strcmp0(value, "auto") == 0)
-				number = MIN(g_get_num_processors(), 64);
+				number = MIN(g_get_num_processors() - 1, 64);
 			else if (!g_ascii_string_to_unsigned(value, 10, 0, 64, &number, NULL)) {
 				g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
 					    "[%s] threads must be auto or a number from 0 to 64, "
@@ -1183,6 +1194,29 @@ ark_frontend_http_worker_thread_cb(gpointer data)
 	return NULL;
 }
 
+/*
+ * New connections go to the server threads only: the main thread's socket, the first of the
+ * SO_REUSEPORT group, keeps what is handed over and answers what the threads do not, while
+ * the engine's work does not delay a read a thread could answer. A classic BPF program picks
+ * one of the @n threads' sockets at random for each connection. Without it (an old kernel) the
+ * kernel spreads connections over every socket of the group, the main one too.
+ */
+static void
+ark_frontend_http_steer_to_workers(GSocket *socket, guint n)
+{
+	struct sock_filter code[] = {
+	    {BPF_LD | BPF_W | BPF_ABS, 0, 0, (guint32)(SKF_AD_OFF + SKF_AD_RANDOM)},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
+	    {BPF_ALU | BPF_ADD | BPF_K, 0, 0, 1},
+	    {BPF_RET | BPF_A, 0, 0, 0},
+	};
+	struct sock_fprog program = {G_N_ELEMENTS(code), code};
+
+	if (setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program,
+		       sizeof(program)) != 0)
+		g_debug("new connections go to the main thread too: %s", g_strerror(errno));
+}
+
 /* starts up to config.threads server threads on the address @socket listens on; fewer when the
  * store has no reader for them */
 static void
@@ -1224,6 +1258,8 @@ ark_frontend_http_start_workers(ArkFrontendHttp *self, GSocket *socket)
 		server->thread = g_thread_new(name, ark_frontend_http_worker_thread_cb, server);
 		g_ptr_array_add(self->workers, server);
 	}
+	if (self->workers->len > 0)
+		ark_frontend_http_steer_to_workers(socket, self->workers->len);
 }
 
 static void
