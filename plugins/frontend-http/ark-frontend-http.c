@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <linux/filter.h>
@@ -284,6 +286,10 @@ ark_frontend_http_connection_get(ArkFrontendHttpServer *server, SoupServerMessag
 		g_hash_table_insert(server->connections, socket, conn);
 		g_object_set_qdata_full(G_OBJECT(socket), ark_frontend_http_connection_quark(),
 					conn, ark_frontend_http_connection_free);
+		/* libsoup writes an answer's headers and body in two writes: Nagle would hold the
+		 * body back until the client acknowledges the headers, which it delays */
+		if (g_socket_get_family(socket) != G_SOCKET_FAMILY_UNIX)
+			(void)g_socket_set_option(socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 	}
 	return conn;
 }
