@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <linux/filter.h>
@@ -286,10 +285,6 @@ ark_frontend_http_connection_get(ArkFrontendHttpServer *server, SoupServerMessag
 		g_hash_table_insert(server->connections, socket, conn);
 		g_object_set_qdata_full(G_OBJECT(socket), ark_frontend_http_connection_quark(),
 					conn, ark_frontend_http_connection_free);
-		/* libsoup writes an answer's headers and body in two writes: Nagle would hold the
-		 * body back until the client acknowledges the headers, which it delays */
-		if (g_socket_get_family(socket) != G_SOCKET_FAMILY_UNIX)
-			(void)g_socket_set_option(socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 	}
 	return conn;
 }
@@ -1081,6 +1076,10 @@ ark_frontend_http_listen_socket(GSocketAddress *address, gboolean share, GError 
 	/* bind() itself: g_socket_bind() turns SO_REUSEPORT off on a stream socket */
 	if (!g_socket_set_option(socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
 	    (share && !g_socket_set_option(socket, SOL_SOCKET, SO_REUSEPORT, 1, error)))
+		return NULL;
+	/* as libsoup's own listeners: [::] is IPv6 only */
+	if (g_socket_address_get_family(address) == G_SOCKET_FAMILY_IPV6 &&
+	    !g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
 		return NULL;
 	if (bind(g_socket_get_fd(socket), (struct sockaddr *)&native, (socklen_t)len) != 0) {
 		int saved = errno;
