@@ -546,6 +546,7 @@ ark_frontend_http_handover_cb(gpointer user_data)
 	g_autoptr(GIOStream) stolen = NULL;
 	ArkFrontendHttpHandover *handover;
 	ArkFrontendHttpConnection *conn;
+	GSource *source;
 
 	if (server->stopping || socket == NULL)
 		return G_SOURCE_REMOVE;
@@ -572,7 +573,13 @@ ark_frontend_http_handover_cb(gpointer user_data)
 	handover->stream = ark_frontend_http_replay_new(msg, stolen);
 	handover->local = g_steal_pointer(&local);
 	handover->remote = g_steal_pointer(&remote);
-	g_main_context_invoke(NULL, ark_frontend_http_handover_accept_cb, handover);
+	/* not g_main_context_invoke(), which runs the callback right here when nobody holds the
+	 * main context at that moment */
+	source = g_idle_source_new();
+	g_source_set_priority(source, G_PRIORITY_DEFAULT);
+	g_source_set_callback(source, ark_frontend_http_handover_accept_cb, handover, NULL);
+	g_source_attach(source, g_main_context_default());
+	g_source_unref(source);
 	return G_SOURCE_REMOVE;
 }
 
