@@ -553,6 +553,8 @@ ark_frontend_http_handover_cb(gpointer user_data)
 	local = g_socket_get_local_address(socket, NULL);
 	remote = g_socket_get_remote_address(socket, NULL);
 	if (local == NULL || remote == NULL) {
+		/* the client is gone: the answer only closes the connection, and no handler runs */
+		soup_server_message_set_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
 		ark_frontend_http_shutdown_socket(socket);
 		soup_server_message_unpause(msg);
 		return G_SOURCE_REMOVE;
@@ -892,6 +894,8 @@ ark_frontend_http_handler_cb(SoupServer *soup_server, SoupServerMessage *msg, co
 					  "there is no such route");
 		return;
 	}
+	/* what a server thread does not answer went to the main thread after its headers */
+	g_return_if_fail(server == self->server || ark_frontend_http_worker_route(req->route));
 	ark_frontend_http_handlers_dispatch(self, msg, req, query);
 }
 
