@@ -13,7 +13,8 @@
 - server threads ([frontend-http] threads = 4): reads answered by the threads and everything
   handed over to the main thread work side by side on fresh and kept-alive connections; a run
   answered 201 is found by a GET right after, on any connection; event streams, MCP and the
-  request timeout work whichever thread accepted the connection.
+  request timeout work whichever thread accepted the connection; with the memory store, which
+  has no reader for another thread, the main thread serves everything.
 
 Usage: http-daemon-test.py ARKITECTD   (ARK_PLUGIN_DIR set, as meson test does). TAP output.
 """
@@ -479,6 +480,16 @@ def test_server_threads():
     ok(d.stop() == 0, "the daemon stops cleanly", d.log())
     ok("CRITICAL" not in d.log() and "WARNING" not in d.log(), "no warning was logged",
        d.log())
+
+    # a store without a reader for another thread: the main thread serves everything
+    m = Daemon(os.path.join(WORK, "threads-memory"), "[daemon]\nstore = memory\n"
+               "drain-timeout = 1s\n[frontend-http]\nlisten = 127.0.0.1:0\nthreads = 2\n")
+    m.start()
+    status, run = m.submit(noop_workflow("memory", 2))
+    got = m.request("GET", f"/api/v1/runs/{run['id']}") if status == 201 else (None, None)
+    ok("(0 server threads beside the main one)" in m.log() and got[0] == 200,
+       "with the memory store the main thread serves reads too", (status, got, m.log()))
+    ok(m.stop() == 0 and "WARNING" not in m.log(), "that daemon stops cleanly", m.log())
 
 
 def main():
