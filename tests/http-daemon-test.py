@@ -415,6 +415,9 @@ def test_server_threads():
                     r = kept.getresponse()
                     r.read()
                     check(r.status == 200, ("status", r.status))
+                status, task = d.request("GET", f"/api/v1/runs/{run['id']}/tasks/t1")
+                check(status == 200 and task["id"] == "t1" and "definition" in task,
+                      ("task GET", status, task))
                 kept.request("GET", f"/api/v1/runs/{run['id']}",
                              headers={**auth, "X-Request-Id": f"c{n}-{i}"})
                 r = kept.getresponse()
@@ -445,6 +448,8 @@ def test_server_threads():
     listed = {r["id"] for r in listing.get("runs", [])} if status == 200 else set()
     ok(status == 200 and created[-1] in listed, "the run list holds the last run created",
        status)
+    status, dlq = d.request("GET", "/api/v1/dlq")
+    ok(status == 200 and dlq.get("tasks") == [], "the dead-letter queue is read", (status, dlq))
     status, problem = d.request("GET", f"/api/v1/runs/{created[0]}",
                                 headers={"Authorization": "Bearer wrong"})
     ok(status == 401, "a wrong token is refused", (status, problem))

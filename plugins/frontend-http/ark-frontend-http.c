@@ -488,13 +488,22 @@ ark_frontend_http_refuse_body(SoupServerMessage *msg, guint64 limit)
 				  limit);
 }
 
-/* the routes a server thread answers itself: reads of the store alone, without a body */
+/* the routes a server thread answers itself: reads of the store alone, without a body (a
+ * running attempt's log path comes from the state directory, fixed for the engine's life) */
 static gboolean
 ark_frontend_http_worker_route(const ArkFrontendHttpRoute *route)
 {
-	return route->id == ARK_FRONTEND_HTTP_ROUTE_RUN_GET ||
-	       route->id == ARK_FRONTEND_HTTP_ROUTE_RUN_LIST ||
-	       route->id == ARK_FRONTEND_HTTP_ROUTE_TASK_LIST;
+	switch (route->id) {
+	case ARK_FRONTEND_HTTP_ROUTE_RUN_GET:
+	case ARK_FRONTEND_HTTP_ROUTE_RUN_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_TASK_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_TASK_GET:
+	case ARK_FRONTEND_HTTP_ROUTE_DLQ_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_DLQ_GET:
+		return TRUE;
+	default:
+		return FALSE;
+	}
 }
 
 typedef struct {
@@ -1343,10 +1352,13 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 	self->openapi = g_resource_lookup_data(ark_frontend_http_get_resource(),
 					       ARK_FRONTEND_HTTP_OPENAPI_PATH, 0, NULL);
 	self->process_started_at = ark_frontend_http_metrics_process_start_time();
-	/* the server threads answer the run routes themselves: only while no plugin mounts a
-	 * path over them */
-	self->workers_serve = ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine),
-							     "/api/v1/runs", NULL) == NULL;
+	/* the server threads answer their routes themselves: only while no plugin mounts a path
+	 * over them */
+	self->workers_serve =
+	    ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), "/api/v1/runs",
+					   NULL) == NULL &&
+	    ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), "/api/v1/dlq",
+					   NULL) == NULL;
 	self->started = TRUE;
 	ark_frontend_http_start_workers(self, socket);
 
