@@ -16,6 +16,7 @@
 #   BENCH_CONNS        wrk connections (default 64)
 #   BENCH_SUBSCRIBERS  SSE subscribers (default 100)
 #   BENCH_DURABILITY   [daemon] durability: full (default), normal or off
+#   BENCH_THREADS      [frontend-http] threads: auto (default), or 0 to 64
 set -u
 set -o pipefail
 
@@ -26,6 +27,7 @@ DURATION=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-64}
 SUBS=${BENCH_SUBSCRIBERS:-100}
 DURABILITY=${BENCH_DURABILITY:-full}
+THREADS=${BENCH_THREADS:-auto}
 
 die() { echo "http-bench: $*" >&2; exit 3; }
 log() { echo "http-bench: $*" >&2; }
@@ -61,6 +63,7 @@ threads=2
 [frontend-http]
 listen=127.0.0.1:0
 max-event-streams=1024
+threads=$THREADS
 CONF
 "$BUILD/core/arkitectd" --config "$TMP/arkitect.conf" --state-dir "$TMP/state" \
 	>"$TMP/daemon.log" 2>&1 &
@@ -96,7 +99,7 @@ wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
 
 log "$(nproc) CPUs; load: $(uptime | sed 's/.*load average: //')"
-log "daemon at $URL, durability $DURABILITY"
+log "daemon at $URL, durability $DURABILITY, $(grep -o '[0-9]* server threads' "$TMP/daemon.log")"
 
 RUN=$(curl -sf -H "$AUTH" -H "Content-Type: application/json" --data-binary @"$TMP/noop.json" \
 	"$URL/api/v1/runs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||

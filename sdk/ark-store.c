@@ -565,3 +565,21 @@ ark_store_supports_objects(ArkStore *self)
 	g_return_val_if_fail(ARK_IS_STORE(self), FALSE);
 	return ARK_STORE_GET_IFACE(self)->list_objects != NULL;
 }
+
+/**
+ * ark_store_open_reader:
+ * @self: an open store
+ * @error: return location for a #GError
+ *
+ * Opens a second view of @self for reading from another thread: see
+ * #ArkStoreInterface.open_reader.
+ *
+ * Returns: (transfer full): the reader, or NULL (ARK_ERROR_NOT_SUPPORTED when @self has none)
+ *
+ * Since: 0.1 (plugin ABI 1.4)
+ */
+ArkStore *
+ark_store_open_reader(ArkStore *self, GError **error)
+{
+	ARK_STORE_CALL(open_reader, error);
+}

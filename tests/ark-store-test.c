@@ -2533,6 +2533,60 @@ ark_store_test_file_size(const gchar *dir, const gchar *name)
 	return g_stat(path, &st) == 0 ? (goffset)st.st_size : 0;
 }
 
+typedef struct {
+	ArkStore *reader;
+	gboolean saw;
+} ArkStoreTestReaderThread;
+
+static gpointer
+ark_store_test_reader_thread_cb(gpointer data)
+{
+	ArkStoreTestReaderThread *t = data;
+	g_autoptr(ArkRunRecord) run = ark_store_get_run(t->reader, "run-t", NULL);
+
+	t->saw = run != NULL && g_strcmp0(run->workflow_name, "threaded") == 0;
+	return NULL;
+}
+
+/* ark_store_open_reader(): a view for another thread that sees each commit of the owner made
+ * before a read begins, and writes nothing; the memory store has none */
+static void
+ark_store_test_open_reader(void)
+{
+	g_autoptr(ArkRegistry) registry = ark_test_load_plugins();
+	g_autofree gchar *dir = ark_test_mkdtemp();
+	g_autoptr(ArkStore) owner = ark_store_test_open(registry, "sqlite", dir);
+	g_autoptr(ArkStore) memory = ark_store_test_open(registry, "memory", NULL);
+	g_autoptr(ArkStore) reader = NULL;
+	g_autoptr(ArkStoreBatch) batch = ark_store_batch_new();
+	g_autoptr(ArkRunRecord) run = NULL;
+	g_autoptr(GError) error = NULL;
+	ArkStoreTestReaderThread t = {0};
+	GThread *thread;
+	ArkRunRecord rec = {.id = "run-x", .workflow_name = "w", .definition = "{}", .n_tasks = 0};
+
+	ark_store_test_add_run(owner, "run-a", "build", ARK_RUN_STATE_RUNNING);
+	reader = ark_store_open_reader(owner, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(reader);
+	run = ark_store_test_get_run(reader, "run-a");
+	g_assert_cmpstr(run->workflow_name, ==, "build");
+	/* a commit after the reader opened, read from another thread */
+	ark_store_test_add_run(owner, "run-t", "threaded", ARK_RUN_STATE_PENDING);
+	t.reader = reader;
+	thread = g_thread_new("reader", ark_store_test_reader_thread_cb, &t);
+	g_thread_join(thread);
+	g_assert_true(t.saw);
+	ark_store_batch_add_run(batch, ARK_STORE_OP_RUN_INSERT, &rec);
+	g_assert_false(ark_store_apply(reader, batch, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+	ark_store_close(reader);
+
+	g_assert_null(ark_store_open_reader(memory, &error));
+	g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED);
+}
+
 /* a reader beside the owner: no lock taken, the owner's commits visible, nothing written */
 static void
 ark_store_test_sqlite_read_only(void)
@@ -3236,6 +3290,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ark/store/sqlite/migrate-failure", ark_store_test_sqlite_migrate_failure);
 	g_test_add_func("/ark/store/sqlite/lock", ark_store_test_sqlite_lock);
 	g_test_add_func("/ark/store/sqlite/read-only", ark_store_test_sqlite_read_only);
+	g_test_add_func("/ark/store/sqlite/open-reader", ark_store_test_open_reader);
 	g_test_add_func("/ark/store/sqlite/disk-full", ark_store_test_sqlite_disk_full);
 	g_test_add_func("/ark/store/sqlite/bad-directory", ark_store_test_sqlite_bad_directory);
 	g_test_add_func("/ark/store/sqlite/durability", ark_store_test_sqlite_durability);

@@ -9,7 +9,12 @@
 - concurrent submissions with a SIGTERM in the middle: every run answered 201 is in the store
   after the daemon stopped (the answer comes only after the commit);
 - a mutating call whose audit record can not be stored (the database is locked by another
-  process) is answered 503 storage, and no answer claims what the store does not hold.
+  process) is answered 503 storage, and no answer claims what the store does not hold;
+- server threads ([frontend-http] threads = 4): reads answered by the threads and everything
+  handed over to the main thread work side by side on fresh and kept-alive connections; a run
+  answered 201 is found by a GET right after, on any connection; event streams, MCP and the
+  request timeout work whichever thread accepted the connection; with the memory store, which
+  has no reader for another thread, the main thread serves everything.
 
 Usage: http-daemon-test.py ARKITECTD   (ARK_PLUGIN_DIR set, as meson test does). TAP output.
 """
@@ -350,6 +355,148 @@ def test_audit_failure():
     ok(submits == [("local", run["id"], "ok")], "the submission's record is", submits)
 
 
+def raw_exchange(d, data, timeout=10):
+    """sends @data on a fresh connection and reads until the server closes it or @timeout"""
+    import socket
+    s = socket.create_connection((d.url.hostname, d.url.port), timeout=timeout)
+    try:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+    except socket.timeout:
+        return got
+    finally:
+        s.close()
+
+
+def test_server_threads():
+    d = Daemon(os.path.join(WORK, "threads"), "[daemon]\ndrain-timeout = 1s\n"
+               "[frontend-http]\nlisten = 127.0.0.1:0\nthreads = 4\nrequest-timeout = 1s\n")
+    d.start()
+    ok("(4 server threads beside the main one)" in d.log(), "four server threads start",
+       d.log())
+    errors = []
+    created = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 4
+
+    def check(cond, what):
+        if not cond:
+            with lock:
+                errors.append(what)
+
+    def client(n):
+        kept = d.conn()
+        auth = {"Authorization": "Bearer " + d.token}
+        i = 0
+        try:
+            while time.monotonic() < stop_at:
+                i += 1
+                status, run = d.submit(noop_workflow(f"threads{n}", 2))
+                check(status == 201, ("submit", status, run))
+                if status != 201:
+                    continue
+                with lock:
+                    created.append(run["id"])
+                # a fresh connection, as likely a server thread's as the main one's
+                status, got = d.request("GET", f"/api/v1/runs/{run['id']}")
+                check(status == 200 and got["id"] == run["id"], ("fresh GET", status, got))
+                # a kept-alive connection that mixes reads and what only the main thread does
+                kept.request("GET", f"/api/v1/runs/{run['id']}/tasks", headers=auth)
+                r = kept.getresponse()
+                body = json.loads(r.read())
+                check(r.status == 200 and len(body["tasks"]) == 2, ("tasks", r.status, body))
+                if i % 3 == 0:
+                    kept.request("GET", "/api/v1/status", headers=auth)
+                    r = kept.getresponse()
+                    r.read()
+                    check(r.status == 200, ("status", r.status))
+                status, task = d.request("GET", f"/api/v1/runs/{run['id']}/tasks/t1")
+                check(status == 200 and task["id"] == "t1" and "definition" in task,
+                      ("task GET", status, task))
+                kept.request("GET", f"/api/v1/runs/{run['id']}",
+                             headers={**auth, "X-Request-Id": f"c{n}-{i}"})
+                r = kept.getresponse()
+                body = json.loads(r.read())
+                check(r.status == 200 and body["id"] == run["id"] and
+                      r.getheader("X-Request-Id") == f"c{n}-{i}", ("kept GET", r.status, body))
+        except (OSError, http.client.HTTPException) as e:
+            check(False, repr(e))
+        finally:
+            kept.close()
+
+    streams = [Sse(d) for _ in range(8)]
+    ok(all(s.status == 200 for s in streams), "event streams open on fresh connections",
+       [s.status for s in streams])
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join(timeout=120)
+    ok(not errors, f"{len(created)} runs submitted and read back at once, on fresh and "
+       "kept-alive connections", errors[:5])
+    seqs = [s.next_seq() for s in streams]
+    ok(all(q is not None for q in seqs), "every event stream delivers events", seqs)
+    for s in streams:
+        s.close()
+
+    status, listing = d.request("GET", "/api/v1/runs?limit=1000")
+    listed = {r["id"] for r in listing.get("runs", [])} if status == 200 else set()
+    ok(status == 200 and created[-1] in listed, "the run list holds the last run created",
+       status)
+    status, dlq = d.request("GET", "/api/v1/dlq")
+    ok(status == 200 and dlq.get("tasks") == [], "the dead-letter queue is read", (status, dlq))
+    status, problem = d.request("GET", f"/api/v1/runs/{created[0]}",
+                                headers={"Authorization": "Bearer wrong"})
+    ok(status == 401, "a wrong token is refused", (status, problem))
+    c = d.conn()
+    c.request("GET", "/api/v1/runs")
+    r = c.getresponse()
+    r.read()
+    c.close()
+    ok(r.status == 401, "no token is refused", r.status)
+
+    # MCP, mounted by another plugin, answers on connections any thread accepted
+    answers = []
+    for _ in range(6):
+        status, body = d.request("POST", "/mcp", json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                        "clientInfo": {"name": "threads", "version": "1"}}}),
+            {"Accept": "application/json, text/event-stream"})
+        answers.append(status)
+    ok(all(a == 200 for a in answers), "MCP initialize answers on every connection", answers)
+
+    # a request that never completes gets 408 from whichever thread holds its connection
+    late = [raw_exchange(d, b"GET /api/v1/runs HTTP/1.1\r\nHost: x\r\n") for _ in range(6)]
+    ok(all(b" 408 " in x.split(b"\r\n")[0] for x in late),
+       "an unfinished request gets 408 on every connection", [x[:40] for x in late])
+    # a body that never comes, after the headers took the connection to the main thread
+    slow = [raw_exchange(d, b"POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                         + d.token.encode() + b"\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"name\"") for _ in range(3)]
+    ok(all(b" 408 " in x.split(b"\r\n")[0] for x in slow),
+       "a body that never comes gets 408 from the main thread", [x[:40] for x in slow])
+
+    ok(d.stop() == 0, "the daemon stops cleanly", d.log())
+    ok("CRITICAL" not in d.log() and "WARNING" not in d.log(), "no warning was logged",
+       d.log())
+
+    # a store without a reader for another thread: the main thread serves everything
+    m = Daemon(os.path.join(WORK, "threads-memory"), "[daemon]\nstore = memory\n"
+               "drain-timeout = 1s\n[frontend-http]\nlisten = 127.0.0.1:0\nthreads = 2\n")
+    m.start()
+    status, run = m.submit(noop_workflow("memory", 2))
+    got = m.request("GET", f"/api/v1/runs/{run['id']}") if status == 201 else (None, None)
+    ok("(0 server threads beside the main one)" in m.log() and got[0] == 200,
+       "with the memory store the main thread serves reads too", (status, got, m.log()))
+    ok(m.stop() == 0 and "WARNING" not in m.log(), "that daemon stops cleanly", m.log())
+
+
 def main():
     print("TAP version 13", flush=True)
     try:
@@ -357,6 +504,7 @@ def main():
         test_drain()
         test_concurrent_submissions()
         test_audit_failure()
+        test_server_threads()
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     print(f"1..{n_test}", flush=True)

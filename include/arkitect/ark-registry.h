@@ -148,6 +148,13 @@ typedef struct {
 typedef void (*ArkHttpMountFunc)(gpointer message, const gchar *path,
 				 const ArkHttpRequestInfo *info, gpointer user_data);
 
+/*
+ * The GSocket of a request's connection, as object data of its SoupServerMessage: the HTTP
+ * frontend moves some connections from one of its server threads to the main thread, and
+ * libsoup's soup_server_message_get_socket() is NULL for those. (ABI 1.4)
+ */
+#define ARK_HTTP_MESSAGE_SOCKET "ark-http-socket"
+
 /**
  * ArkHttpMount:
  * @path: the path served: requests to it or below it ("/mcp", "/mcp/...") go to @handler

@@ -133,13 +133,18 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  * @list_objects: every object of @kind, ordered by key; element type #ArkObjectRecord. A store
  *   that has it also applies ARK_STORE_OP_OBJECT_PUT and _DELETE. Optional: without it agents
  *   and their trust live for the life of the process only. (ABI 1.3)
+ * @open_reader: a new store, already open, that reads what this one has committed and may be
+ *   used from one other thread (one thread at a time, not the one that owns this store): every
+ *   read method works, @apply fails. A read sees everything @apply committed before the read
+ *   began. Close and unref it before this store closes. Optional: a store without it has its
+ *   reads done on the main thread. (ABI 1.4)
  *
  * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
  * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
  * that changes or removes them. A store built for ABI 1.0 has neither method; the SDK wrappers
  * then fail with ARK_ERROR_NOT_SUPPORTED and the engine does not give it audit operations.
  *
- * Called on the main thread only. Every method that can fail sets an ARK_ERROR (ARK_ERROR_STORAGE
+ * Called on the main thread only (a reader from @open_reader on its own thread). Every method that can fail sets an ARK_ERROR (ARK_ERROR_STORAGE
  * for I/O and database errors).
  */
 struct _ArkStoreInterface {
@@ -163,9 +168,10 @@ struct _ArkStoreInterface {
 	ArkAuditRecord *(*get_last_audit)(ArkStore *self, GError **error);
 	GPtrArray *(*list_estimates)(ArkStore *self, const gchar *workflow_name, GError **error);
 	GPtrArray *(*list_objects)(ArkStore *self, const gchar *kind, GError **error);
+	ArkStore *(*open_reader)(ArkStore *self, GError **error);
 
 	/*< private >*/
-	gpointer padding[11];
+	gpointer padding[10];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -197,5 +203,8 @@ ARK_API gboolean ark_store_supports_estimates(ArkStore *self);
 /* ArkObjectRecord* (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without them (ABI 1.3) */
 ARK_API GPtrArray *ark_store_list_objects(ArkStore *self, const gchar *kind, GError **error);
 ARK_API gboolean ark_store_supports_objects(ArkStore *self);
+/* a reader for another thread (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without one
+ * (ABI 1.4) */
+ARK_API ArkStore *ark_store_open_reader(ArkStore *self, GError **error);
 
 G_END_DECLS

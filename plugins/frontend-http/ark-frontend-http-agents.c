@@ -376,7 +376,7 @@ ark_frontend_http_agents_claim(ArkFrontendHttp *self, SoupServerMessage *msg,
 	soup_server_message_pause(msg);
 	claim->finished_id = g_signal_connect(
 	    msg, "finished", G_CALLBACK(ark_frontend_http_agents_claim_finished_cb), claim);
-	socket = soup_server_message_get_socket(msg);
+	socket = ark_frontend_http_message_get_socket(msg);
 	if (socket != NULL) {
 		claim->hangup = g_socket_create_source(socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
 		g_source_set_callback(claim->hangup,

@@ -403,8 +403,8 @@ ark_frontend_http_events_stream_new(ArkFrontendHttpEvents *events, ArkFrontendHt
 	    msg, "finished", G_CALLBACK(ark_frontend_http_events_stream_finished_cb), stream);
 	stream->wrote_id = g_signal_connect(
 	    msg, "wrote-body-data", G_CALLBACK(ark_frontend_http_events_wrote_cb), stream);
-	if (soup_server_message_get_socket(msg) != NULL) {
-		stream->hangup = g_socket_create_source(soup_server_message_get_socket(msg),
+	if (ark_frontend_http_message_get_socket(msg) != NULL) {
+		stream->hangup = g_socket_create_source(ark_frontend_http_message_get_socket(msg),
 							G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
 		g_source_set_callback(stream->hangup,
 				      G_SOURCE_FUNC(ark_frontend_http_events_hangup_cb), stream,
@@ -734,7 +734,7 @@ ark_frontend_http_events_sweep(ArkFrontendHttpEvents *events, gint64 now)
 
 		if (stream->done || stream->pending == 0 || now - stream->last_progress < timeout)
 			continue;
-		socket = soup_server_message_get_socket(stream->msg);
+		socket = ark_frontend_http_message_get_socket(stream->msg);
 		if (socket != NULL)
 			g_ptr_array_add(stalled, g_object_ref(socket));
 		stream->last_progress = now; /* once */

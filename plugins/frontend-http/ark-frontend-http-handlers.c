@@ -253,11 +253,6 @@ ark_frontend_http_respond_object(SoupServerMessage *msg, guint status, JsonObjec
 
 /* records ------------------------------------------------------------------------------------ */
 
-static ArkStore *
-ark_frontend_http_store(ArkFrontendHttp *self)
-{
-	return ark_engine_get_store(self->engine);
-}
 
 /* the run, or NULL after a 400/404/5xx */
 static ArkRunRecord *
@@ -315,26 +310,38 @@ ark_frontend_http_task_counts(ArkFrontendHttp *self, const ArkRunRecord *run, gu
 	g_autoptr(GPtrArray) tasks = NULL;
 	const guint *cached;
 
+	guint64 generation;
+
 	memset(counts, 0, sizeof(guint) * ARK_TASK_STATE_LAST);
-	if (ark_engine_get_task_counts(self->engine, run->id, counts))
+	/* a server thread has no engine: it counts what the store has */
+	if (!ark_frontend_http_in_worker() &&
+	    ark_engine_get_task_counts(self->engine, run->id, counts))
 		return;
+	g_mutex_lock(&self->counts_lock);
 	cached = g_hash_table_lookup(self->counts_cache, run->id);
-	if (cached != NULL) {
+	if (cached != NULL)
 		memcpy(counts, cached, sizeof(guint) * ARK_TASK_STATE_LAST);
+	generation = self->counts_generation;
+	g_mutex_unlock(&self->counts_lock);
+	if (cached != NULL)
 		return;
-	}
 	tasks = ark_store_list_tasks(ark_frontend_http_store(self), run->id, NULL);
 	for (guint i = 0; tasks != NULL && i < tasks->len; i++) {
 		const ArkTaskRecord *task = g_ptr_array_index(tasks, i);
 		if ((guint)task->state < ARK_TASK_STATE_LAST)
 			counts[task->state]++;
 	}
-	if (tasks != NULL && ark_run_state_is_terminal(run->state)) {
+	if (tasks == NULL || !ark_run_state_is_terminal(run->state))
+		return;
+	g_mutex_lock(&self->counts_lock);
+	/* an event since the read may have reopened the run */
+	if (generation == self->counts_generation) {
 		if (g_hash_table_size(self->counts_cache) >= ARK_FRONTEND_HTTP_COUNTS_CACHE_MAX)
 			g_hash_table_remove_all(self->counts_cache);
 		g_hash_table_insert(self->counts_cache, g_strdup(run->id),
 				    g_memdup2(counts, sizeof(guint) * ARK_TASK_STATE_LAST));
 	}
+	g_mutex_unlock(&self->counts_lock);
 }
 
 static void

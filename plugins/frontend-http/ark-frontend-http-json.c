@@ -90,12 +90,40 @@ ark_frontend_http_json_end_array(ArkFrontendHttpJson *w)
 	ark_frontend_http_json_pop(w, ']');
 }
 
+/* @value in decimal, zero-padded to @width digits: printf costs more than the rest of a
+ * member (these are on the path of every GET) */
+static void
+ark_frontend_http_json_digits(GString *out, guint64 value, guint width)
+{
+	gchar buf[24];
+	guint n = 0;
+
+	do {
+		buf[sizeof(buf) - 1 - n++] = (gchar)('0' + value % 10);
+		value /= 10;
+	} while ((value > 0 || n < width) && n < sizeof(buf));
+	g_string_append_len(out, buf + sizeof(buf) - n, n);
+}
+
+/* @value as exactly @width digits at @p (the caller knows it fits); the end */
+static gchar *
+ark_frontend_http_json_put(gchar *p, guint64 value, guint width)
+{
+	for (guint i = width; i > 0; i--) {
+		p[i - 1] = (gchar)('0' + value % 10);
+		value /= 10;
+	}
+	return p + width;
+}
+
 void
 ark_frontend_http_json_key(ArkFrontendHttpJson *w, const gchar *key)
 {
 	ark_frontend_http_json_separate(w);
-	ark_json_append_string(w->out, key);
-	g_string_append_c(w->out, ':');
+	/* keys are this plugin's own ASCII names, with nothing to escape */
+	g_string_append_c(w->out, '"');
+	g_string_append(w->out, key);
+	g_string_append_len(w->out, "\":", 2);
 	w->after_key = TRUE;
 }
 
@@ -113,7 +141,12 @@ void
 ark_frontend_http_json_int(ArkFrontendHttpJson *w, gint64 value)
 {
 	ark_frontend_http_json_separate(w);
-	g_string_append_printf(w->out, "%" G_GINT64_FORMAT, value);
+	if (value < 0) {
+		g_string_append_c(w->out, '-');
+		ark_frontend_http_json_digits(w->out, -(guint64)value, 1);
+		return;
+	}
+	ark_frontend_http_json_digits(w->out, (guint64)value, 1);
 }
 
 void
@@ -153,24 +186,53 @@ ark_frontend_http_json_raw(ArkFrontendHttpJson *w, const gchar *json, gssize len
 void
 ark_frontend_http_json_time(ArkFrontendHttpJson *w, gint64 timestamp)
 {
-	struct tm tm;
-	time_t secs;
+	gint64 days = timestamp / G_USEC_PER_SEC / 86400;
+	gint64 secs = timestamp / G_USEC_PER_SEC % 86400;
+	gint64 era, doe, yoe, doy, mp, year;
+	guint month, day;
+	gchar buf[32];
+	gchar *p;
 
 	if (timestamp <= 0) {
 		ark_frontend_http_json_null(w);
 		return;
 	}
-	/* the format of ark_timestamp_format(), without a GDateTime per value */
-	secs = (time_t)(timestamp / G_USEC_PER_SEC);
-	if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 > 9999) {
+	/* the format of ark_timestamp_format(), without a GDateTime or a gmtime_r() per value:
+	 * the civil date of a day count (H. Hinnant's civil_from_days, for days >= 0) */
+	days += 719468;
+	era = days / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = (guint)(doy - (153 * mp + 2) / 5 + 1);
+	month = (guint)(mp < 10 ? mp + 3 : mp - 9);
+	year = yoe + era * 400 + (month <= 2);
+	if (year > 9999) {
 		g_autofree gchar *str = ark_timestamp_format(timestamp);
 		ark_frontend_http_json_string(w, str);
 		return;
 	}
 	ark_frontend_http_json_separate(w);
-	g_string_append_printf(w->out, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\"", tm.tm_year + 1900,
-			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       (gint)(timestamp % G_USEC_PER_SEC));
+	/* "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", appended at once */
+	p = buf;
+	*p++ = '"';
+	p = ark_frontend_http_json_put(p, (guint64)year, 4);
+	*p++ = '-';
+	p = ark_frontend_http_json_put(p, month, 2);
+	*p++ = '-';
+	p = ark_frontend_http_json_put(p, day, 2);
+	*p++ = 'T';
+	p = ark_frontend_http_json_put(p, (guint64)(secs / 3600), 2);
+	*p++ = ':';
+	p = ark_frontend_http_json_put(p, (guint64)(secs / 60 % 60), 2);
+	*p++ = ':';
+	p = ark_frontend_http_json_put(p, (guint64)(secs % 60), 2);
+	*p++ = '.';
+	p = ark_frontend_http_json_put(p, (guint64)(timestamp % G_USEC_PER_SEC), 6);
+	*p++ = 'Z';
+	*p++ = '"';
+	g_string_append_len(w->out, buf, p - buf);
 }
 
 /* scanner --------------------------------------------------------------------------------------- */

@@ -27,6 +27,7 @@ void ark_frontend_http_json_begin_object(ArkFrontendHttpJson *w);
 void ark_frontend_http_json_end_object(ArkFrontendHttpJson *w);
 void ark_frontend_http_json_begin_array(ArkFrontendHttpJson *w);
 void ark_frontend_http_json_end_array(ArkFrontendHttpJson *w);
+/* @key is written as it is: a name of this plugin's own, plain ASCII with nothing to escape */
 void ark_frontend_http_json_key(ArkFrontendHttpJson *w, const gchar *key);
 /* a string, or null for NULL */
 void ark_frontend_http_json_string(ArkFrontendHttpJson *w, const gchar *value);

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 typedef struct _ArkFrontendHttpAuth ArkFrontendHttpAuth;
 typedef struct _ArkFrontendHttpEvents ArkFrontendHttpEvents;
 typedef struct _ArkFrontendHttpMetrics ArkFrontendHttpMetrics;
+typedef struct _ArkFrontendHttpServer ArkFrontendHttpServer;
 
 /* the [frontend-http] settings, see ark_frontend_http_config_keys */
 typedef struct {
@@ -29,6 +30,7 @@ typedef struct {
 	guint64 max_stream_buffer;
 	gboolean open_health;
 	gboolean open_metrics;
+	guint threads; /* server threads beside the main one */
 } ArkFrontendHttpConfig;
 
 #define ARK_TYPE_FRONTEND_HTTP (ark_frontend_http_get_type())
@@ -37,19 +39,23 @@ G_DECLARE_FINAL_TYPE(ArkFrontendHttp, ark_frontend_http, ARK, FRONTEND_HTTP, GOb
 struct _ArkFrontendHttp {
 	GObject parent_instance;
 	ArkEngine *engine;
-	SoupServer *server;
+	ArkFrontendHttpServer *server; /* the main thread's */
+	GPtrArray *workers;	       /* ArkFrontendHttpServer*, each with its thread */
+	gboolean workers_serve;	       /* no mount hides the routes the workers answer */
 	ArkFrontendHttpConfig config;
 	ArkFrontendHttpAuth *auth;
 	ArkFrontendHttpEvents *events;
 	ArkFrontendHttpMetrics *metrics;
-	GHashTable *connections; /* GSocket* (borrowed) -> ArkFrontendHttpConnection* */
-	guint sweep_id;
 	gulong event_handler_id;
 	gchar *url;	 /* what was written to http.url */
 	gchar *url_path; /* <state_dir>/http.url, or NULL without a state dir */
 	/* task counts of finished runs by run id (guint[ARK_TASK_STATE_LAST]); an event of the
-	 * run drops its entry (a replay reopens it) */
+	 * run drops its entry (a replay reopens it). Under counts_lock (the server threads use
+	 * it); counts_generation counts the drops, so that counts read from the store before one
+	 * are not cached after it */
 	GHashTable *counts_cache;
+	GMutex counts_lock;
+	guint64 counts_generation;
 	GBytes *openapi;
 	/* submissions the engine committed, answered (and audited) together from an idle */
 	GPtrArray *submitted;
@@ -63,6 +69,7 @@ struct _ArkFrontendHttp {
 /* one HTTP request, kept on its SoupServerMessage from "request-started" on */
 typedef struct {
 	ArkFrontendHttp *self;
+	ArkFrontendHttpServer *server; /* the one it came to */
 	gchar request_id[129];
 	const ArkFrontendHttpRoute *route; /* NULL until matched */
 	gchar *params[ARK_FRONTEND_HTTP_MAX_PARAMS];
@@ -86,6 +93,20 @@ ArkFrontendHttpRequest *ark_frontend_http_request_get(SoupServerMessage *msg);
 gchar *ark_frontend_http_request_origin(SoupServerMessage *msg);
 /* closes the connection of @msg from under libsoup: it sees the end of the stream and drops it */
 void ark_frontend_http_shutdown_socket(GSocket *socket);
+/* the socket of @msg's connection, also for one a server thread handed to the main one (libsoup
+ * knows none for those) */
+GSocket *ark_frontend_http_message_get_socket(SoupServerMessage *msg);
+/* the store to read from on this thread: a server thread's reader, else the engine's */
+ArkStore *ark_frontend_http_store(ArkFrontendHttp *self);
+/* TRUE on a server thread, where only the store (ark_frontend_http_store()) may be used */
+gboolean ark_frontend_http_in_worker(void);
+
+/* a connection's input for the main thread: @msg's head, then what @stolen still holds
+ * (ark-frontend-http-replay.c) */
+#define ARK_TYPE_FRONTEND_HTTP_REPLAY (ark_frontend_http_replay_get_type())
+G_DECLARE_FINAL_TYPE(ArkFrontendHttpReplay, ark_frontend_http_replay, ARK, FRONTEND_HTTP_REPLAY,
+		     GInputStream)
+GIOStream *ark_frontend_http_replay_new(SoupServerMessage *msg, GIOStream *stolen);
 
 /* responses (ark-frontend-http-problem.c) */
 void ark_frontend_http_respond_json(SoupServerMessage *msg, guint status, GString *body);

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <linux/filter.h>
 
 #include <glib/gstdio.h>
 
@@ -10,7 +15,8 @@
 
 /*
  * The HTTP frontend: a SoupServer on the main context serving the API of
- * docs/http-api.md. This file owns the server and the life of a request; routing is in
+ * docs/http-api.md, and server threads beside it that answer the run reads (see
+ * ArkFrontendHttpServer). This file owns the servers and the life of a request; routing is in
  * ark-frontend-http-routes.c, the route handlers in ark-frontend-http-handlers.c, streams in
  * ark-frontend-http-events.c.
  *
@@ -64,6 +70,11 @@ static const ArkConfigKey ark_frontend_http_config_keys[] = {
      NULL, 4096, 0},
     {"open-health", ARK_CONFIG_BOOLEAN, "false", "/healthz and /readyz answer without a token"},
     {"open-metrics", ARK_CONFIG_BOOLEAN, "false", "/metrics answers without a token"},
+    {"threads", ARK_CONFIG_STRING, "auto",
+     "threads that accept connections and answer reads of runs and tasks beside the main "
+     "thread, which answers everything else: 0 to 64, or auto for one per CPU but one; 0 "
+     "leaves everything to the main thread (so does a store that can not be read from "
+     "another thread)"},
     {"token.*", ARK_CONFIG_STRING, NULL,
      "a further API token as SCOPE:SHA256HEX: SCOPE read or admin, then the lowercase hex "
      "SHA-256 of the token"},
@@ -75,8 +86,33 @@ typedef enum {
 	ARK_FRONTEND_HTTP_CONNECTION_IDLE,    /* kept alive between requests */
 } ArkFrontendHttpConnectionState;
 
-typedef struct {
+/*
+ * A SoupServer and the connections it serves: the main thread's, or a server thread's. A server
+ * thread has its own GMainContext, listens on the same address (SO_REUSEPORT; new connections
+ * go to the server threads, see ark_frontend_http_steer_to_workers()) and answers the reads
+ * that need only the store
+ * (ark_frontend_http_worker_route()) from a reader of its own. Any other request, it hands over
+ * with its connection to the main thread's server: the connection is stolen from libsoup once
+ * the request's headers are read, and given to the main server with those headers replayed
+ * ahead of whatever else it holds (ark-frontend-http-replay.c). From then on that connection
+ * is the main thread's, as if it had come there: every handler that needs the engine, streams,
+ * waits or mounts runs on the main thread as before, and no libsoup object is ever used by two
+ * threads.
+ */
+struct _ArkFrontendHttpServer {
 	ArkFrontendHttp *self;
+	SoupServer *server;
+	GHashTable *connections; /* GSocket* (borrowed) -> ArkFrontendHttpConnection* */
+	GSource *sweep;
+	GMainContext *context; /* NULL for the main thread's */
+	GMainLoop *loop;
+	GThread *thread;
+	ArkStore *reader; /* a server thread's, used by that thread only */
+	gboolean stopping;
+};
+
+typedef struct {
+	ArkFrontendHttpServer *server;
 	GSocket *socket; /* borrowed: this record lives on it as qdata */
 	ArkFrontendHttpConnectionState state;
 	gint64 since; /* monotonic */
@@ -104,6 +140,54 @@ ark_frontend_http_connection_quark(void)
 	if (G_UNLIKELY(quark == 0))
 		quark = g_quark_from_static_string("ark-frontend-http-connection");
 	return quark;
+}
+
+/* on the remote address of a connection handed to the main thread: its GSocket */
+static GQuark
+ark_frontend_http_socket_quark(void)
+{
+	static GQuark quark = 0;
+	if (G_UNLIKELY(quark == 0))
+		quark = g_quark_from_static_string("ark-frontend-http-socket");
+	return quark;
+}
+
+/* a server thread's store reader */
+static GPrivate ark_frontend_http_reader_key;
+
+ArkStore *
+ark_frontend_http_store(ArkFrontendHttp *self)
+{
+	ArkStore *reader = g_private_get(&ark_frontend_http_reader_key);
+	return reader != NULL ? reader : ark_engine_get_store(self->engine);
+}
+
+gboolean
+ark_frontend_http_in_worker(void)
+{
+	return g_private_get(&ark_frontend_http_reader_key) != NULL;
+}
+
+GSocket *
+ark_frontend_http_message_get_socket(SoupServerMessage *msg)
+{
+	GSocket *socket = soup_server_message_get_socket(msg);
+	GSocketAddress *remote;
+
+	if (socket != NULL)
+		return socket;
+	socket = g_object_get_data(G_OBJECT(msg), ARK_HTTP_MESSAGE_SOCKET);
+	if (socket != NULL)
+		return socket;
+	remote = soup_server_message_get_remote_address(msg);
+	socket = remote != NULL
+		     ? g_object_get_qdata(G_OBJECT(remote), ark_frontend_http_socket_quark())
+		     : NULL;
+	/* for mounts too */
+	if (socket != NULL)
+		g_object_set_data_full(G_OBJECT(msg), ARK_HTTP_MESSAGE_SOCKET, g_object_ref(socket),
+				       g_object_unref);
+	return socket;
 }
 
 /* requests ----------------------------------------------------------------------------------- */
@@ -180,15 +264,15 @@ ark_frontend_http_connection_free(gpointer data)
 {
 	ArkFrontendHttpConnection *conn = data;
 
-	if (conn->self != NULL)
-		g_hash_table_remove(conn->self->connections, conn->socket);
+	if (conn->server != NULL)
+		g_hash_table_remove(conn->server->connections, conn->socket);
 	g_free(conn);
 }
 
 static ArkFrontendHttpConnection *
-ark_frontend_http_connection_get(ArkFrontendHttp *self, SoupServerMessage *msg)
+ark_frontend_http_connection_get(ArkFrontendHttpServer *server, SoupServerMessage *msg)
 {
-	GSocket *socket = soup_server_message_get_socket(msg);
+	GSocket *socket = ark_frontend_http_message_get_socket(msg);
 	ArkFrontendHttpConnection *conn;
 
 	if (socket == NULL)
@@ -196,9 +280,9 @@ ark_frontend_http_connection_get(ArkFrontendHttp *self, SoupServerMessage *msg)
 	conn = g_object_get_qdata(G_OBJECT(socket), ark_frontend_http_connection_quark());
 	if (conn == NULL) {
 		conn = g_new0(ArkFrontendHttpConnection, 1);
-		conn->self = self;
+		conn->server = server;
 		conn->socket = socket;
-		g_hash_table_insert(self->connections, socket, conn);
+		g_hash_table_insert(server->connections, socket, conn);
 		g_object_set_qdata_full(G_OBJECT(socket), ark_frontend_http_connection_quark(),
 					conn, ark_frontend_http_connection_free);
 	}
@@ -206,10 +290,10 @@ ark_frontend_http_connection_get(ArkFrontendHttp *self, SoupServerMessage *msg)
 }
 
 static void
-ark_frontend_http_connection_set(ArkFrontendHttp *self, SoupServerMessage *msg,
+ark_frontend_http_connection_set(ArkFrontendHttpServer *server, SoupServerMessage *msg,
 				 ArkFrontendHttpConnectionState state)
 {
-	ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(self, msg);
+	ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(server, msg);
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 
 	if (conn == NULL)
@@ -223,14 +307,15 @@ ark_frontend_http_connection_set(ArkFrontendHttp *self, SoupServerMessage *msg,
 static gboolean
 ark_frontend_http_sweep_cb(gpointer user_data)
 {
-	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpServer *server = user_data;
+	ArkFrontendHttp *self = server->self;
 	gint64 now = g_get_monotonic_time();
 	g_autoptr(GPtrArray) late = g_ptr_array_new_with_free_func(g_object_unref);
 	g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func(g_object_unref);
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, self->connections);
+	g_hash_table_iter_init(&iter, server->connections);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		ArkFrontendHttpConnection *conn = value;
 		if (conn->state == ARK_FRONTEND_HTTP_CONNECTION_READING &&
@@ -269,21 +354,24 @@ ark_frontend_http_sweep_cb(gpointer user_data)
 			conn->state = ARK_FRONTEND_HTTP_CONNECTION_BUSY;
 		ark_frontend_http_shutdown_socket(socket);
 	}
-	ark_frontend_http_events_sweep(self->events, now);
+	if (server == self->server)
+		ark_frontend_http_events_sweep(self->events, now);
 	return G_SOURCE_CONTINUE;
 }
 
 /* the request lifecycle ---------------------------------------------------------------------- */
 
 static void
-ark_frontend_http_request_started_cb(SoupServer *server, SoupServerMessage *msg,
+ark_frontend_http_request_started_cb(SoupServer *soup_server, SoupServerMessage *msg,
 				     gpointer user_data)
 {
-	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpServer *server = user_data;
+	ArkFrontendHttp *self = server->self;
 	ArkFrontendHttpRequest *req = g_new0(ArkFrontendHttpRequest, 1);
 	g_autofree gchar *id = ark_id_new();
 
 	req->self = self;
+	req->server = server;
 	req->started = g_get_monotonic_time();
 	g_strlcpy(req->request_id, id, sizeof(req->request_id));
 	g_object_set_qdata_full(G_OBJECT(msg), ark_frontend_http_request_quark(), req,
@@ -291,17 +379,18 @@ ark_frontend_http_request_started_cb(SoupServer *server, SoupServerMessage *msg,
 	/* also on answers libsoup gives itself (a malformed request line) */
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "X-Request-Id",
 				     req->request_id);
-	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_READING);
+	ark_frontend_http_connection_set(server, msg, ARK_FRONTEND_HTTP_CONNECTION_READING);
 }
 
 static void
-ark_frontend_http_request_read_cb(SoupServer *server, SoupServerMessage *msg,
+ark_frontend_http_request_read_cb(SoupServer *soup_server, SoupServerMessage *msg,
 				  gpointer user_data)
 {
-	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpServer *server = user_data;
+	ArkFrontendHttp *self = server->self;
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 
-	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_BUSY);
+	ark_frontend_http_connection_set(server, msg, ARK_FRONTEND_HTTP_CONNECTION_BUSY);
 	/* a mutating call refused before its handler (scope, body size) is audited here; one
 	 * refused before its token was known has no actor to record */
 	if (req != NULL && req->route != NULL && req->route->action != NULL && req->actor != NULL &&
@@ -327,12 +416,13 @@ ark_frontend_http_method_label(const gchar *method)
 }
 
 static void
-ark_frontend_http_request_done(ArkFrontendHttp *self, SoupServerMessage *msg)
+ark_frontend_http_request_done(ArkFrontendHttpServer *server, SoupServerMessage *msg)
 {
+	ArkFrontendHttp *self = server->self;
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 	guint status = soup_server_message_get_status(msg);
 
-	ark_frontend_http_connection_set(self, msg, ARK_FRONTEND_HTTP_CONNECTION_IDLE);
+	ark_frontend_http_connection_set(server, msg, ARK_FRONTEND_HTTP_CONNECTION_IDLE);
 	if (req == NULL || status == 0)
 		return;
 	ark_frontend_http_metrics_observe(
@@ -398,6 +488,127 @@ ark_frontend_http_refuse_body(SoupServerMessage *msg, guint64 limit)
 				  limit);
 }
 
+/* the routes a server thread answers itself: reads of the store alone, without a body (a
+ * running attempt's log path comes from the state directory, fixed for the engine's life) */
+static gboolean
+ark_frontend_http_worker_route(const ArkFrontendHttpRoute *route)
+{
+	switch (route->id) {
+	case ARK_FRONTEND_HTTP_ROUTE_RUN_GET:
+	case ARK_FRONTEND_HTTP_ROUTE_RUN_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_TASK_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_TASK_GET:
+	case ARK_FRONTEND_HTTP_ROUTE_DLQ_LIST:
+	case ARK_FRONTEND_HTTP_ROUTE_DLQ_GET:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+typedef struct {
+	ArkFrontendHttp *self; /* a reference */
+	GIOStream *stream;
+	GSocketAddress *local;
+	GSocketAddress *remote;
+} ArkFrontendHttpHandover;
+
+static void
+ark_frontend_http_handover_free(ArkFrontendHttpHandover *handover)
+{
+	g_object_unref(handover->self);
+	g_clear_object(&handover->stream);
+	g_clear_object(&handover->local);
+	g_clear_object(&handover->remote);
+	g_free(handover);
+}
+
+/* on the main thread: the connection is the main server's from now on */
+static gboolean
+ark_frontend_http_handover_accept_cb(gpointer user_data)
+{
+	ArkFrontendHttpHandover *handover = user_data;
+	ArkFrontendHttp *self = handover->self;
+	g_autoptr(GError) error = NULL;
+
+	if (!self->started || self->server == NULL ||
+	    !soup_server_accept_iostream(self->server->server, handover->stream, handover->local,
+					 handover->remote, &error)) {
+		if (error != NULL)
+			g_debug("could not take over a connection: %s", error->message);
+		(void)g_io_stream_close(handover->stream, NULL, NULL);
+	}
+	ark_frontend_http_handover_free(handover);
+	return G_SOURCE_REMOVE;
+}
+
+/* on a server thread, once @msg is paused and libsoup is out of its way */
+static gboolean
+ark_frontend_http_handover_cb(gpointer user_data)
+{
+	SoupServerMessage *msg = user_data;
+	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
+	ArkFrontendHttpServer *server = req->server;
+	GSocket *socket = soup_server_message_get_socket(msg);
+	g_autoptr(GSocketAddress) local = NULL;
+	g_autoptr(GSocketAddress) remote = NULL;
+	g_autoptr(GIOStream) stolen = NULL;
+	ArkFrontendHttpHandover *handover;
+	ArkFrontendHttpConnection *conn;
+	GSource *source;
+
+	if (server->stopping || socket == NULL)
+		return G_SOURCE_REMOVE;
+	local = g_socket_get_local_address(socket, NULL);
+	remote = g_socket_get_remote_address(socket, NULL);
+	if (local == NULL || remote == NULL) {
+		/* the client is gone: the answer only closes the connection, and no handler runs */
+		soup_server_message_set_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+		ark_frontend_http_shutdown_socket(socket);
+		soup_server_message_unpause(msg);
+		return G_SOURCE_REMOVE;
+	}
+	/* this thread's timeouts no longer apply to it: the main thread's do */
+	conn = g_object_steal_qdata(G_OBJECT(socket), ark_frontend_http_connection_quark());
+	if (conn != NULL) {
+		g_hash_table_remove(server->connections, socket);
+		g_free(conn);
+	}
+	g_object_set_qdata_full(G_OBJECT(remote), ark_frontend_http_socket_quark(),
+				g_object_ref(socket), g_object_unref);
+	stolen = soup_server_message_steal_connection(msg);
+	if (stolen == NULL)
+		return G_SOURCE_REMOVE;
+	handover = g_new0(ArkFrontendHttpHandover, 1);
+	handover->self = g_object_ref(server->self);
+	handover->stream = ark_frontend_http_replay_new(msg, stolen);
+	handover->local = g_steal_pointer(&local);
+	handover->remote = g_steal_pointer(&remote);
+	/* not g_main_context_invoke(), which runs the callback right here when nobody holds the
+	 * main context at that moment */
+	source = g_idle_source_new();
+	g_source_set_priority(source, G_PRIORITY_DEFAULT);
+	g_source_set_callback(source, ark_frontend_http_handover_accept_cb, handover, NULL);
+	g_source_attach(source, g_main_context_default());
+	g_source_unref(source);
+	return G_SOURCE_REMOVE;
+}
+
+/* on a server thread: @msg goes to the main thread with its connection */
+static void
+ark_frontend_http_hand_over(ArkFrontendHttpServer *server, SoupServerMessage *msg)
+{
+	GSource *source = g_idle_source_new();
+
+	/* libsoup reads nothing more of it meanwhile; the steal waits until libsoup has returned */
+	soup_server_message_pause(msg);
+	g_source_set_priority(source, G_PRIORITY_DEFAULT);
+	g_source_set_callback(source, ark_frontend_http_handover_cb, g_object_ref(msg),
+			      g_object_unref);
+	g_source_attach(source, server->context);
+	g_source_unref(source);
+}
+
 static void
 ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
@@ -414,19 +625,28 @@ ark_frontend_http_got_chunk_cb(SoupServerMessage *msg, GBytes *chunk, gpointer u
 		ark_frontend_http_refuse_body(msg, limit);
 }
 
-/* checks the bearer token: an API token, else an agent's (then @req's agent_id is set); FALSE
- * after a 401 */
+/* the request's Authorization header checked against the API tokens */
+static ArkFrontendHttpAuthResult
+ark_frontend_http_check_token(ArkFrontendHttp *self, SoupServerMessage *msg,
+			      const gchar **out_name, gboolean *out_admin)
+{
+	return ark_frontend_http_auth_check(
+	    self->auth,
+	    soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+					 "Authorization"),
+	    out_name, out_admin);
+}
+
+/* the bearer token, with @result of ark_frontend_http_check_token(): an API token, else an
+ * agent's (then @req's agent_id is set); FALSE after a 401 */
 static gboolean
 ark_frontend_http_authenticate(ArkFrontendHttp *self, SoupServerMessage *msg,
-			       ArkFrontendHttpRequest *req)
+			       ArkFrontendHttpRequest *req, ArkFrontendHttpAuthResult result,
+			       const gchar *name, gboolean admin)
 {
 	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
 	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
 	const gchar *authorization = soup_message_headers_get_one(request_headers, "Authorization");
-	const gchar *name = NULL;
-	gboolean admin = FALSE;
-	ArkFrontendHttpAuthResult result =
-	    ark_frontend_http_auth_check(self->auth, authorization, &name, &admin);
 
 	if (result == ARK_FRONTEND_HTTP_AUTH_INVALID) {
 		g_autofree gchar *token = ark_frontend_http_auth_bearer(authorization);
@@ -513,8 +733,14 @@ ark_frontend_http_early_mount(ArkFrontendHttp *self, SoupServerMessage *msg,
 
 	req->mount_path = g_strdup(mount->path);
 	req->origin = ark_frontend_http_request_origin(msg);
-	if (!mount->open && !ark_frontend_http_authenticate(self, msg, req))
-		return;
+	if (!mount->open) {
+		const gchar *name = NULL;
+		gboolean admin = FALSE;
+		ArkFrontendHttpAuthResult result =
+		    ark_frontend_http_check_token(self, msg, &name, &admin);
+		if (!ark_frontend_http_authenticate(self, msg, req, result, name, admin))
+			return;
+	}
 	limit = ark_frontend_http_mount_body_limit(self, mount->path);
 	if (soup_message_headers_get_encoding(request_headers) == SOUP_ENCODING_CONTENT_LENGTH &&
 	    (guint64)soup_message_headers_get_content_length(request_headers) > limit) {
@@ -525,10 +751,11 @@ ark_frontend_http_early_mount(ArkFrontendHttp *self, SoupServerMessage *msg,
 }
 
 static void
-ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, const char *path,
-				   GHashTable *query, gpointer user_data)
+ark_frontend_http_early_handler_cb(SoupServer *soup_server, SoupServerMessage *msg,
+				   const char *path, GHashTable *query, gpointer user_data)
 {
-	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpServer *server = user_data;
+	ArkFrontendHttp *self = server->self;
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 	SoupMessageHeaders *request_headers = soup_server_message_get_request_headers(msg);
 	SoupMessageHeaders *response_headers = soup_server_message_get_response_headers(msg);
@@ -537,13 +764,34 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	const ArkFrontendHttpRoute *route = NULL;
 	const ArkHttpMount *mount;
 	g_autofree gchar *detail = NULL;
-	ArkFrontendHttpMatch match;
+	ArkFrontendHttpMatch match = ARK_FRONTEND_HTTP_MATCH_NOT_FOUND;
+	ArkFrontendHttpAuthResult auth = ARK_FRONTEND_HTTP_AUTH_MISSING;
+	const gchar *name = NULL;
+	gboolean admin = FALSE;
+	gboolean checked = FALSE;
 	gboolean open;
 
 	if (req == NULL)
 		return;
+	/* a server thread answers the routes of ark_frontend_http_worker_route() that come with an
+	 * API token or none (an agent's token is the engine's to check); the rest, and anything a
+	 * mount may hide, goes to the main thread */
+	if (server != self->server) {
+		if (self->workers_serve)
+			match = ark_frontend_http_routes_match(soup_server_message_get_method(msg),
+							       path, &route, req->params, &detail);
+		if (match != ARK_FRONTEND_HTTP_MATCH_OK || !ark_frontend_http_worker_route(route) ||
+		    (auth = ark_frontend_http_check_token(self, msg, &name, &admin)) ==
+			ARK_FRONTEND_HTTP_AUTH_INVALID) {
+			for (guint i = 0; i < ARK_FRONTEND_HTTP_MAX_PARAMS; i++)
+				g_clear_pointer(&req->params[i], g_free);
+			ark_frontend_http_hand_over(server, msg);
+			return;
+		}
+		checked = TRUE;
+	}
 	if (ark_frontend_http_valid_request_id(client_id)) {
-		ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(self, msg);
+		ArkFrontendHttpConnection *conn = ark_frontend_http_connection_get(server, msg);
 		g_strlcpy(req->request_id, client_id, sizeof(req->request_id));
 		soup_message_headers_replace(response_headers, "X-Request-Id", req->request_id);
 		/* a 408 for a body that never comes names the client's id too */
@@ -551,14 +799,18 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 			g_strlcpy(conn->request_id, client_id, sizeof(conn->request_id));
 	}
 
-	mount = ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), path, NULL);
+	/* a server thread only keeps what no mount hides (self->workers_serve) */
+	mount = server == self->server ? ark_registry_lookup_http_mount(
+					     ark_engine_get_registry(self->engine), path, NULL)
+				       : NULL;
 	if (mount != NULL) {
 		ark_frontend_http_early_mount(self, msg, req, mount);
 		return;
 	}
 
-	match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path, &route,
-					       req->params, &detail);
+	if (!checked)
+		match = ark_frontend_http_routes_match(soup_server_message_get_method(msg), path,
+						       &route, req->params, &detail);
 	if (match != ARK_FRONTEND_HTTP_MATCH_OK) {
 		/* whatever body comes is not kept */
 		soup_message_body_set_accumulate(body, FALSE);
@@ -587,7 +839,9 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 	open = (route->scope == ARK_FRONTEND_HTTP_SCOPE_HEALTH && self->config.open_health) ||
 	       (route->scope == ARK_FRONTEND_HTTP_SCOPE_METRICS && self->config.open_metrics);
 	if (!open) {
-		if (!ark_frontend_http_authenticate(self, msg, req))
+		if (!checked)
+			auth = ark_frontend_http_check_token(self, msg, &name, &admin);
+		if (!ark_frontend_http_authenticate(self, msg, req, auth, name, admin))
 			return;
 		if (!ark_frontend_http_check_agent_scope(msg, req, route))
 			return;
@@ -614,10 +868,11 @@ ark_frontend_http_early_handler_cb(SoupServer *server, SoupServerMessage *msg, c
 }
 
 static void
-ark_frontend_http_handler_cb(SoupServer *server, SoupServerMessage *msg, const char *path,
+ark_frontend_http_handler_cb(SoupServer *soup_server, SoupServerMessage *msg, const char *path,
 			     GHashTable *query, gpointer user_data)
 {
-	ArkFrontendHttp *self = user_data;
+	ArkFrontendHttpServer *server = user_data;
+	ArkFrontendHttp *self = server->self;
 	ArkFrontendHttpRequest *req = ark_frontend_http_request_get(msg);
 
 	if (req != NULL && req->mount_path != NULL) {
@@ -648,6 +903,8 @@ ark_frontend_http_handler_cb(SoupServer *server, SoupServerMessage *msg, const c
 					  "there is no such route");
 		return;
 	}
+	/* what a server thread does not answer went to the main thread after its headers */
+	g_return_if_fail(server == self->server || ark_frontend_http_worker_route(req->route));
 	ark_frontend_http_handlers_dispatch(self, msg, req, query);
 }
 
@@ -656,8 +913,12 @@ ark_frontend_http_event_cb(ArkEngine *engine, const ArkEvent *event, gpointer us
 {
 	ArkFrontendHttp *self = user_data;
 
-	if (event->run_id != NULL)
+	if (event->run_id != NULL) {
+		g_mutex_lock(&self->counts_lock);
 		g_hash_table_remove(self->counts_cache, event->run_id);
+		self->counts_generation++;
+		g_mutex_unlock(&self->counts_lock);
+	}
 	ark_frontend_http_events_push(self->events, event);
 }
 
@@ -731,6 +992,19 @@ ark_frontend_http_load_config(ArkFrontendHttpConfig *config, GKeyFile *file, con
 			config->open_health = g_strcmp0(value, "true") == 0;
 		else if (g_strcmp0(key->name, "open-metrics") == 0)
 			config->open_metrics = g_strcmp0(value, "true") == 0;
+		else if (g_strcmp0(key->name, "threads") == 0) {
+			/* the main thread and the server threads, one per CPU */
+			if (g_strcmp0(value, "auto") == 0)
+				number = MIN(g_get_num_processors() - 1, 64);
+			else if (!g_ascii_string_to_unsigned(value, 10, 0, 64, &number, NULL)) {
+				g_set_error(error, ARK_ERROR, ARK_ERROR_INVALID_ARGUMENT,
+					    "[%s] threads must be auto or a number from 0 to 64, "
+					    "not '%s'",
+					    group, value);
+				return FALSE;
+			}
+			config->threads = (guint)number;
+		}
 	}
 	return TRUE;
 }
@@ -778,7 +1052,7 @@ bad:
 static gchar *
 ark_frontend_http_bound_url(ArkFrontendHttp *self)
 {
-	GSList *listeners = soup_server_get_listeners(self->server);
+	GSList *listeners = soup_server_get_listeners(self->server->server);
 	g_autoptr(GSocketAddress) local = NULL;
 	g_autoptr(GInetAddress) loopback = NULL;
 	g_autofree gchar *ip = NULL;
@@ -802,6 +1076,229 @@ ark_frontend_http_bound_url(ArkFrontendHttp *self)
 	return g_strdup_printf("http://%s:%u", ip, port);
 }
 
+/* servers and their threads ------------------------------------------------------------------ */
+
+/* a listening socket on @address; with @share, other sockets may listen on the same address
+ * (SO_REUSEPORT, this user's only) and the kernel spreads new connections among them */
+static GSocket *
+ark_frontend_http_listen_socket(GSocketAddress *address, gboolean share, GError **error)
+{
+	g_autoptr(GSocket) socket = g_socket_new(g_socket_address_get_family(address),
+						 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+	struct sockaddr_storage native;
+	gssize len = g_socket_address_get_native_size(address);
+
+	if (socket == NULL)
+		return NULL;
+	if (len < 0 || !g_socket_address_to_native(address, &native, sizeof(native), error))
+		return NULL;
+	/* bind() itself: g_socket_bind() turns SO_REUSEPORT off on a stream socket */
+	if (!g_socket_set_option(socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+	    (share && !g_socket_set_option(socket, SOL_SOCKET, SO_REUSEPORT, 1, error)))
+		return NULL;
+	/* as libsoup's own listeners: [::] is IPv6 only */
+	if (g_socket_address_get_family(address) == G_SOCKET_FAMILY_IPV6 &&
+	    !g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+		return NULL;
+	if (bind(g_socket_get_fd(socket), (struct sockaddr *)&native, (socklen_t)len) != 0) {
+		int saved = errno;
+		g_autofree gchar *where = g_socket_connectable_to_string(G_SOCKET_CONNECTABLE(address));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+			    "Error binding to address %s: %s", where, g_strerror(saved));
+		return NULL;
+	}
+	/* room for many clients connecting at once (GLib's default is 10) */
+	g_socket_set_listen_backlog(socket, SOMAXCONN);
+	if (!g_socket_listen(socket, error))
+		return NULL;
+	return g_steal_pointer(&socket);
+}
+
+/* a SoupServer for @context (NULL: the main one), listening on @socket */
+static ArkFrontendHttpServer *
+ark_frontend_http_server_new(ArkFrontendHttp *self, GMainContext *context, GSocket *socket,
+			     GError **error)
+{
+	ArkFrontendHttpServer *server = g_new0(ArkFrontendHttpServer, 1);
+	gboolean ok;
+
+	server->self = self;
+	server->connections = g_hash_table_new(g_direct_hash, g_direct_equal);
+	server->context = context != NULL ? g_main_context_ref(context) : NULL;
+	/* libsoup attaches its sources to the thread-default context of the caller */
+	if (context != NULL)
+		g_main_context_push_thread_default(context);
+	server->server = soup_server_new("server-header", "arkitect/" PACKAGE_VERSION,
+					 /* routing decodes each segment itself: "%2F" stays inside */
+					 "raw-paths", TRUE, NULL);
+	g_signal_connect(server->server, "request-started",
+			 G_CALLBACK(ark_frontend_http_request_started_cb), server);
+	g_signal_connect(server->server, "request-read",
+			 G_CALLBACK(ark_frontend_http_request_read_cb), server);
+	g_signal_connect(server->server, "request-finished",
+			 G_CALLBACK(ark_frontend_http_request_finished_cb), server);
+	g_signal_connect(server->server, "request-aborted",
+			 G_CALLBACK(ark_frontend_http_request_aborted_cb), server);
+	soup_server_add_early_handler(server->server, NULL, ark_frontend_http_early_handler_cb,
+				      server, NULL);
+	soup_server_add_handler(server->server, NULL, ark_frontend_http_handler_cb, server, NULL);
+	ok = soup_server_listen_socket(server->server, socket, 0, error);
+	if (ok) {
+		server->sweep = g_timeout_source_new_seconds(ARK_FRONTEND_HTTP_SWEEP_SECONDS);
+		g_source_set_callback(server->sweep, ark_frontend_http_sweep_cb, server, NULL);
+		g_source_attach(server->sweep, context);
+	}
+	if (context != NULL)
+		g_main_context_pop_thread_default(context);
+	if (!ok) {
+		g_clear_object(&server->server);
+		g_hash_table_unref(server->connections);
+		g_clear_pointer(&server->context, g_main_context_unref);
+		g_free(server);
+		return NULL;
+	}
+	return server;
+}
+
+/* on the thread of @server: closes its connections and its server */
+static void
+ark_frontend_http_server_close(ArkFrontendHttpServer *server)
+{
+	GHashTableIter iter;
+	gpointer key;
+
+	if (server->sweep != NULL) {
+		g_source_destroy(server->sweep);
+		g_clear_pointer(&server->sweep, g_source_unref);
+	}
+	if (server->server == NULL)
+		return;
+	soup_server_disconnect(server->server);
+	/* sockets libsoup still holds must not call back into us once we are gone */
+	g_hash_table_iter_init(&iter, server->connections);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		ArkFrontendHttpConnection *conn =
+		    g_object_steal_qdata(G_OBJECT(key), ark_frontend_http_connection_quark());
+		g_free(conn);
+		g_hash_table_iter_remove(&iter);
+	}
+	/* messages libsoup still finishes must not reach us */
+	g_signal_handlers_disconnect_by_data(server->server, server);
+	g_clear_object(&server->server);
+}
+
+static void
+ark_frontend_http_server_free(ArkFrontendHttpServer *server)
+{
+	g_hash_table_unref(server->connections);
+	if (server->reader != NULL) {
+		ark_store_close(server->reader);
+		g_object_unref(server->reader);
+	}
+	g_clear_pointer(&server->loop, g_main_loop_unref);
+	g_clear_pointer(&server->context, g_main_context_unref);
+	g_free(server);
+}
+
+static gpointer
+ark_frontend_http_worker_thread_cb(gpointer data)
+{
+	ArkFrontendHttpServer *server = data;
+
+	g_main_context_push_thread_default(server->context);
+	g_private_set(&ark_frontend_http_reader_key, server->reader);
+	g_main_loop_run(server->loop);
+	server->stopping = TRUE;
+	ark_frontend_http_server_close(server);
+	/* what the close left to do (connections going, hand-overs that no longer happen) */
+	while (g_main_context_iteration(server->context, FALSE))
+		;
+	g_private_set(&ark_frontend_http_reader_key, NULL);
+	g_main_context_pop_thread_default(server->context);
+	return NULL;
+}
+
+/*
+ * New connections go to the server threads only: the main thread's socket, the first of the
+ * SO_REUSEPORT group, keeps what is handed over and answers what the threads do not, while
+ * the engine's work does not delay a read a thread could answer. A classic BPF program picks
+ * one of the @n threads' sockets at random for each connection. Without it (an old kernel) the
+ * kernel spreads connections over every socket of the group, the main one too.
+ */
+static void
+ark_frontend_http_steer_to_workers(GSocket *socket, guint n)
+{
+	struct sock_filter code[] = {
+	    {BPF_LD | BPF_W | BPF_ABS, 0, 0, (guint32)(SKF_AD_OFF + SKF_AD_RANDOM)},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
+	    {BPF_ALU | BPF_ADD | BPF_K, 0, 0, 1},
+	    {BPF_RET | BPF_A, 0, 0, 0},
+	};
+	struct sock_fprog program = {G_N_ELEMENTS(code), code};
+
+	if (setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program,
+		       sizeof(program)) != 0)
+		g_debug("new connections go to the main thread too: %s", g_strerror(errno));
+}
+
+/* starts up to config.threads server threads on the address @socket listens on; fewer when the
+ * store has no reader for them */
+static void
+ark_frontend_http_start_workers(ArkFrontendHttp *self, GSocket *socket)
+{
+	g_autoptr(GSocketAddress) address = g_socket_get_local_address(socket, NULL);
+
+	for (guint i = 0; address != NULL && i < self->config.threads; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ArkStore) reader = NULL;
+		g_autoptr(GMainContext) context = NULL;
+		g_autoptr(GSocket) listener = NULL;
+		g_autofree gchar *name = NULL;
+		ArkFrontendHttpServer *server;
+
+		reader = ark_store_open_reader(ark_engine_get_store(self->engine), &error);
+		if (reader == NULL) {
+			if (g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_SUPPORTED))
+				g_debug("the main thread serves every request: %s", error->message);
+			else
+				g_warning("the main thread serves every request: the store has no "
+					  "reader for another thread: %s",
+					  error->message);
+			return;
+		}
+		context = g_main_context_new();
+		listener = ark_frontend_http_listen_socket(address, TRUE, &error);
+		server = listener != NULL
+			     ? ark_frontend_http_server_new(self, context, listener, &error)
+			     : NULL;
+		if (server == NULL) {
+			g_warning("server thread %u not started: %s", i + 1, error->message);
+			ark_store_close(reader);
+			return;
+		}
+		server->reader = g_steal_pointer(&reader);
+		server->loop = g_main_loop_new(context, FALSE);
+		name = g_strdup_printf("ark-http-%u", i + 1);
+		server->thread = g_thread_new(name, ark_frontend_http_worker_thread_cb, server);
+		g_ptr_array_add(self->workers, server);
+	}
+	if (self->workers->len > 0)
+		ark_frontend_http_steer_to_workers(socket, self->workers->len);
+}
+
+static void
+ark_frontend_http_stop_workers(ArkFrontendHttp *self)
+{
+	for (guint i = 0; i < self->workers->len; i++) {
+		ArkFrontendHttpServer *server = g_ptr_array_index(self->workers, i);
+		g_main_loop_quit(server->loop);
+		g_thread_join(server->thread);
+		ark_frontend_http_server_free(server);
+	}
+	g_ptr_array_set_size(self->workers, 0);
+}
+
 /* the frontend ------------------------------------------------------------------------------- */
 
 static gboolean
@@ -810,6 +1307,7 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 {
 	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(frontend);
 	g_autoptr(GSocketAddress) address = NULL;
+	g_autoptr(GSocket) socket = NULL;
 	const gchar *state_dir;
 
 	if (!ARK_IS_ENGINE(engine)) {
@@ -835,23 +1333,11 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 	if (self->auth == NULL)
 		return FALSE;
 
-	self->server = soup_server_new("server-header", "arkitect/" PACKAGE_VERSION,
-				       /* routing decodes each segment itself: "%2F" stays inside */
-				       "raw-paths", TRUE, NULL);
-	g_signal_connect(self->server, "request-started",
-			 G_CALLBACK(ark_frontend_http_request_started_cb), self);
-	g_signal_connect(self->server, "request-read", G_CALLBACK(ark_frontend_http_request_read_cb),
-			 self);
-	g_signal_connect(self->server, "request-finished",
-			 G_CALLBACK(ark_frontend_http_request_finished_cb), self);
-	g_signal_connect(self->server, "request-aborted",
-			 G_CALLBACK(ark_frontend_http_request_aborted_cb), self);
-	soup_server_add_early_handler(self->server, NULL, ark_frontend_http_early_handler_cb, self,
-				      NULL);
-	soup_server_add_handler(self->server, NULL, ark_frontend_http_handler_cb, self, NULL);
-	if (!soup_server_listen(self->server, address, 0, error)) {
+	socket = ark_frontend_http_listen_socket(address, self->config.threads > 0, error);
+	if (socket != NULL)
+		self->server = ark_frontend_http_server_new(self, NULL, socket, error);
+	if (self->server == NULL) {
 		g_prefix_error(error, "failed to listen on %s: ", self->config.listen);
-		g_clear_object(&self->server);
 		g_clear_pointer(&self->auth, ark_frontend_http_auth_free);
 		return FALSE;
 	}
@@ -863,12 +1349,18 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 	self->events = ark_frontend_http_events_new(self);
 	self->event_handler_id = g_signal_connect(self->engine, "event",
 						  G_CALLBACK(ark_frontend_http_event_cb), self);
-	self->sweep_id = g_timeout_add_seconds(ARK_FRONTEND_HTTP_SWEEP_SECONDS,
-					       ark_frontend_http_sweep_cb, self);
 	self->openapi = g_resource_lookup_data(ark_frontend_http_get_resource(),
 					       ARK_FRONTEND_HTTP_OPENAPI_PATH, 0, NULL);
 	self->process_started_at = ark_frontend_http_metrics_process_start_time();
+	/* the server threads answer their routes themselves: only while no plugin mounts a path
+	 * over them */
+	self->workers_serve =
+	    ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), "/api/v1/runs",
+					   NULL) == NULL &&
+	    ark_registry_lookup_http_mount(ark_engine_get_registry(self->engine), "/api/v1/dlq",
+					   NULL) == NULL;
 	self->started = TRUE;
+	ark_frontend_http_start_workers(self, socket);
 
 	if (state_dir != NULL && self->url != NULL) {
 		g_autoptr(GError) local_error = NULL;
@@ -878,7 +1370,8 @@ ark_frontend_http_start(ArkFrontend *frontend, gpointer engine, GKeyFile *config
 					      G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
 			g_warning("could not write %s: %s", self->url_path, local_error->message);
 	}
-	g_message("HTTP API listening on %s", self->url != NULL ? self->url : self->config.listen);
+	g_message("HTTP API listening on %s (%u server threads beside the main one)",
+		  self->url != NULL ? self->url : self->config.listen, self->workers->len);
 	return TRUE;
 }
 
@@ -886,27 +1379,17 @@ static void
 ark_frontend_http_stop(ArkFrontend *frontend)
 {
 	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(frontend);
-	GHashTableIter iter;
-	gpointer key;
 
 	if (!self->started)
 		return;
 	self->started = FALSE;
-	g_clear_handle_id(&self->sweep_id, g_source_remove);
+	ark_frontend_http_stop_workers(self);
 	if (self->event_handler_id != 0)
 		g_signal_handler_disconnect(self->engine, self->event_handler_id);
 	self->event_handler_id = 0;
 	ark_frontend_http_events_close_all(self->events);
 	ark_frontend_http_agents_stop(self);
-	soup_server_disconnect(self->server);
-	/* sockets libsoup still holds must not call back into us once we are gone */
-	g_hash_table_iter_init(&iter, self->connections);
-	while (g_hash_table_iter_next(&iter, &key, NULL)) {
-		ArkFrontendHttpConnection *conn =
-		    g_object_steal_qdata(G_OBJECT(key), ark_frontend_http_connection_quark());
-		g_free(conn);
-		g_hash_table_iter_remove(&iter);
-	}
+	ark_frontend_http_server_close(self->server);
 	if (self->url_path != NULL) {
 		g_autofree gchar *contents = NULL;
 		g_autofree gchar *expected = g_strdup_printf("%s\n", self->url);
@@ -915,17 +1398,17 @@ ark_frontend_http_stop(ArkFrontend *frontend)
 		    g_strcmp0(contents, expected) == 0)
 			(void)g_unlink(self->url_path);
 	}
-	/* what start() made goes, so that start() can run again (a reload restarts frontends);
-	 * messages libsoup still finishes must not reach us */
-	g_signal_handlers_disconnect_by_data(self->server, self);
-	g_clear_object(&self->server);
+	/* what start() made goes, so that start() can run again (a reload restarts frontends) */
+	g_clear_pointer(&self->server, ark_frontend_http_server_free);
 	g_clear_pointer(&self->events, ark_frontend_http_events_free);
 	g_clear_pointer(&self->auth, ark_frontend_http_auth_free);
 	g_clear_pointer(&self->url, g_free);
 	g_clear_pointer(&self->url_path, g_free);
 	g_clear_pointer(&self->config.listen, g_free);
 	g_clear_pointer(&self->openapi, g_bytes_unref);
+	g_mutex_lock(&self->counts_lock);
 	g_hash_table_remove_all(self->counts_cache);
+	g_mutex_unlock(&self->counts_lock);
 	g_message("HTTP API stopped");
 }
 
@@ -942,7 +1425,6 @@ ark_frontend_http_dispose(GObject *object)
 	ArkFrontendHttp *self = ARK_FRONTEND_HTTP(object);
 
 	ark_frontend_http_stop(ARK_FRONTEND(self));
-	g_clear_object(&self->server);
 	g_clear_object(&self->engine);
 	G_OBJECT_CLASS(ark_frontend_http_parent_class)->dispose(object);
 }
@@ -957,8 +1439,9 @@ ark_frontend_http_finalize(GObject *object)
 	ark_frontend_http_events_free(self->events);
 	ark_frontend_http_metrics_free(self->metrics);
 	ark_frontend_http_auth_free(self->auth);
-	g_hash_table_unref(self->connections);
+	g_ptr_array_unref(self->workers);
 	g_hash_table_unref(self->counts_cache);
+	g_mutex_clear(&self->counts_lock);
 	g_hash_table_unref(self->claims);
 	g_ptr_array_unref(self->waiting_claims);
 	g_clear_pointer(&self->openapi, g_bytes_unref);
@@ -979,7 +1462,8 @@ ark_frontend_http_class_init(ArkFrontendHttpClass *klass)
 static void
 ark_frontend_http_init(ArkFrontendHttp *self)
 {
-	self->connections = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->workers = g_ptr_array_new();
+	g_mutex_init(&self->counts_lock);
 	self->submitted = g_ptr_array_new();
 	self->counts_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

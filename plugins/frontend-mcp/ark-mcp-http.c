@@ -210,6 +210,9 @@ ark_mcp_http_stream_attach(ArkMcpHttpStream *stream, SoupServerMessage *msg)
 	GSocket *socket = soup_server_message_get_socket(msg);
 	SoupServerMessage *held = g_object_ref(msg);
 
+	if (socket == NULL)
+		socket = g_object_get_data(G_OBJECT(msg), ARK_HTTP_MESSAGE_SOCKET);
+
 	ark_mcp_http_stream_detach(stream);
 	stream->msg = held;
 	stream->sse = TRUE;

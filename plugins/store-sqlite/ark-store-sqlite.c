@@ -1842,6 +1842,24 @@ ark_store_sqlite_init(ArkStoreSqlite *self)
 					      ark_store_sqlite_finalize_stmt_cb);
 }
 
+/* the same file through a connection of its own, read-only: WAL lets it read what the owner
+ * committed while the owner writes, and the lock stays the owner's */
+static ArkStore *
+ark_store_sqlite_open_reader(ArkStore *store, GError **error)
+{
+	ArkStoreSqlite *self = ARK_STORE_SQLITE(store);
+	g_autoptr(GObject) reader = NULL;
+	g_autofree gchar *location = NULL;
+
+	g_return_val_if_fail(self->db != NULL, NULL);
+
+	location = g_path_get_dirname(self->path);
+	reader = g_object_new(ARK_TYPE_STORE_SQLITE, "read-only", TRUE, NULL);
+	if (!ark_store_open(ARK_STORE(reader), location, error))
+		return NULL;
+	return ARK_STORE(g_steal_pointer(&reader));
+}
+
 static void
 ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 {
@@ -1861,6 +1879,7 @@ ark_store_sqlite_store_iface_init(ArkStoreInterface *iface)
 	iface->get_last_audit = ark_store_sqlite_get_last_audit;
 	iface->list_estimates = ark_store_sqlite_list_estimates;
 	iface->list_objects = ark_store_sqlite_list_objects;
+	iface->open_reader = ark_store_sqlite_open_reader;
 }
 
 /* the plugin: registers the store type under the name "sqlite" */
