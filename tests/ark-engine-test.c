@@ -1222,11 +1222,13 @@ static void
 test_add_task(Fixture *f, gconstpointer data)
 {
 	g_autofree gchar *gate = g_build_filename(f->dir, "gate", NULL);
+	/* the first attempt outlives the crash below, like a real process would; it ends when
+	 * the test's directory goes, should it miss the moment the gate exists */
 	g_autofree gchar *json = g_strdup_printf(
-	    "{\"name\":\"grow\",\"tasks\":[{\"id\":\"wait\",\"run\":\"while [ ! -e '%s' ]; do "
-	    "sleep 0.02; done\",\"shell\":true,"
+	    "{\"name\":\"grow\",\"tasks\":[{\"id\":\"wait\",\"run\":\"while [ ! -e '%s' ] && "
+	    "[ -d '%s' ]; do sleep 0.02; done\",\"shell\":true,"
 	    "\"retry\":{\"max_attempts\":2,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}}]}",
-	    gate);
+	    gate, f->dir);
 	g_autoptr(ArkWorkflow) wf = fixture_parse(json);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *run_id = ark_engine_submit(f->engine, wf, NULL, &error);
