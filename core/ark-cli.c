@@ -309,37 +309,18 @@ ark_cli_report_int_or_null(GString *out, const gchar *key, gboolean present, gin
 		ark_cli_report_string(out, key, NULL);
 }
 
-static void
-ark_cli_report_digits(gchar *p, guint value, guint n)
-{
-	for (guint i = n; i > 0; i--) {
-		p[i - 1] = (gchar)('0' + value % 10);
-		value /= 10;
-	}
-}
-
-/* ark_timestamp_format()'s text, without its printf and allocation for the usual case */
+/* ark_timestamp_format()'s text, or null for 0 */
 static void
 ark_cli_report_time(GString *out, const gchar *key, ArkTimestamp ts)
 {
-	struct tm tm;
-	time_t secs = (time_t)(ts / G_USEC_PER_SEC);
-	gchar buf[] = "\"0000-00-00T00:00:00.000000Z\"";
-
-	if (ts > 0 && gmtime_r(&secs, &tm) != NULL && tm.tm_year + 1900 <= 9999) {
-		ark_cli_report_digits(buf + 1, (guint)tm.tm_year + 1900, 4);
-		ark_cli_report_digits(buf + 6, (guint)tm.tm_mon + 1, 2);
-		ark_cli_report_digits(buf + 9, (guint)tm.tm_mday, 2);
-		ark_cli_report_digits(buf + 12, (guint)tm.tm_hour, 2);
-		ark_cli_report_digits(buf + 15, (guint)tm.tm_min, 2);
-		ark_cli_report_digits(buf + 18, (guint)tm.tm_sec, 2);
-		ark_cli_report_digits(buf + 21, (guint)(ts % G_USEC_PER_SEC), 6);
-		ark_cli_report_key(out, key);
-		g_string_append_len(out, buf, sizeof(buf) - 1);
-	} else {
-		g_autofree gchar *str = ark_timestamp_format(ts);
-		ark_cli_report_string(out, key, str);
+	if (ts == 0) {
+		ark_cli_report_string(out, key, NULL);
+		return;
 	}
+	ark_cli_report_key(out, key);
+	g_string_append_c(out, '"');
+	ark_timestamp_append(out, ts);
+	g_string_append_c(out, '"');
 }
 
 static void

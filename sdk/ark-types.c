@@ -177,22 +177,89 @@ ark_id_new(void)
 	return g_strdup(buf);
 }
 
+#define ARK_TIMESTAMP_TEXT_LENGTH 27 /* 2026-11-24T01:02:03.000004Z */
+
+static gchar *
+ark_timestamp_put_digits(gchar *p, guint64 value, guint width)
+{
+	for (guint i = width; i > 0; i--) {
+		p[i - 1] = (gchar)('0' + value % 10);
+		value /= 10;
+	}
+	return p + width;
+}
+
+/*
+ * The text of a positive @ts up to the year 9999 into @buf, or FALSE. Reports and API answers
+ * write three times per record: a printf, or gmtime_r() and its time-zone lock, was most of
+ * that. The civil date of a day count is H. Hinnant's civil_from_days (for days >= 0).
+ */
+static gboolean
+ark_timestamp_to_text(ArkTimestamp ts, gchar buf[ARK_TIMESTAMP_TEXT_LENGTH])
+{
+	gint64 days = ts / G_USEC_PER_SEC / 86400 + 719468;
+	gint64 secs = ts / G_USEC_PER_SEC % 86400;
+	gint64 era, doe, yoe, doy, mp, year;
+	guint month, day;
+	gchar *p = buf;
+
+	if (ts <= 0)
+		return FALSE;
+	era = days / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = (guint)(doy - (153 * mp + 2) / 5 + 1);
+	month = (guint)(mp < 10 ? mp + 3 : mp - 9);
+	year = yoe + era * 400 + (month <= 2);
+	if (year > 9999)
+		return FALSE;
+	p = ark_timestamp_put_digits(p, (guint64)year, 4);
+	*p++ = '-';
+	p = ark_timestamp_put_digits(p, month, 2);
+	*p++ = '-';
+	p = ark_timestamp_put_digits(p, day, 2);
+	*p++ = 'T';
+	p = ark_timestamp_put_digits(p, (guint64)(secs / 3600), 2);
+	*p++ = ':';
+	p = ark_timestamp_put_digits(p, (guint64)(secs / 60 % 60), 2);
+	*p++ = ':';
+	p = ark_timestamp_put_digits(p, (guint64)(secs % 60), 2);
+	*p++ = '.';
+	p = ark_timestamp_put_digits(p, (guint64)(ts % G_USEC_PER_SEC), 6);
+	*p = 'Z';
+	return TRUE;
+}
+
+void
+ark_timestamp_append(GString *out, ArkTimestamp ts)
+{
+	gchar buf[ARK_TIMESTAMP_TEXT_LENGTH];
+	g_autofree gchar *text = NULL;
+
+	g_return_if_fail(out != NULL);
+
+	if (ark_timestamp_to_text(ts, buf)) {
+		g_string_append_len(out, buf, sizeof(buf));
+		return;
+	}
+	text = ark_timestamp_format(ts);
+	if (text != NULL)
+		g_string_append(out, text);
+}
+
 gchar *
 ark_timestamp_format(ArkTimestamp ts)
 {
 	g_autoptr(GDateTime) dt = NULL;
 	g_autofree gchar *base = NULL;
-	struct tm tm;
-	time_t secs;
+	gchar buf[ARK_TIMESTAMP_TEXT_LENGTH];
 
 	if (ts == 0)
 		return NULL;
-	/* reports format three times per task: gmtime_r() costs a tenth of a GDateTime */
-	secs = (time_t)(ts / G_USEC_PER_SEC);
-	if (ts > 0 && gmtime_r(&secs, &tm) != NULL && tm.tm_year + 1900 <= 9999)
-		return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-				       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-				       (gint)(ts % G_USEC_PER_SEC));
+	if (ark_timestamp_to_text(ts, buf))
+		return g_strndup(buf, sizeof(buf));
 	dt = g_date_time_new_from_unix_utc(ts / G_USEC_PER_SEC);
 	if (dt == NULL)
 		return NULL;

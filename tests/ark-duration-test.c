@@ -239,6 +239,27 @@ ark_duration_test_timestamp(void)
 		g_autofree gchar *leap = ark_timestamp_format(951782400000000);
 		g_assert_cmpstr(leap, ==, "2000-02-29T00:00:00.000000Z");
 	}
+	/* the civil-date arithmetic against GDateTime, spread over years 1970 to 9999, and the
+	 * appending form against the allocating one (past 9999 both go through GDateTime) */
+	for (guint i = 0; i < 20000; i++) {
+		gint64 ts = 1 + (gint64)(((guint64)i * 2654435761u * 2654435761u) %
+					 (guint64)(253402300799999999 + G_GINT64_CONSTANT(100) * G_USEC_PER_SEC * 86400));
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(ts / G_USEC_PER_SEC);
+		g_autofree gchar *base = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+		g_autofree gchar *want = g_strdup_printf("%s.%06" G_GINT64_FORMAT "Z", base,
+							 ts % G_USEC_PER_SEC);
+		g_autofree gchar *got = ark_timestamp_format(ts);
+		g_autoptr(GString) out = g_string_new("t=");
+
+		g_assert_cmpstr(got, ==, want);
+		ark_timestamp_append(out, ts);
+		g_assert_cmpstr(out->str + 2, ==, want);
+	}
+	{
+		g_autoptr(GString) out = g_string_new("t=");
+		ark_timestamp_append(out, 0);
+		g_assert_cmpstr(out->str, ==, "t=");
+	}
 }
 
 int

@@ -92,6 +92,9 @@ ARK_API gchar *ark_id_new(void);
 
 /* RFC 3339 with microseconds in UTC, e.g. 2026-11-24T01:02:03.000004Z; NULL for 0 */
 ARK_API gchar *ark_timestamp_format(ArkTimestamp ts);
+/* appends ark_timestamp_format()'s text for @ts, nothing for 0; for writers of many records,
+ * without an allocation or a libc time call in the usual case (ABI 1.4) */
+ARK_API void ark_timestamp_append(GString *out, ArkTimestamp ts);
 
 /* appends @str as a JSON string literal: quotes, backslash escapes, \u00XX for other control
  * characters; invalid UTF-8 is replaced (ABI 1.1) */

@@ -105,17 +105,6 @@ ark_frontend_http_json_digits(GString *out, guint64 value, guint width)
 	g_string_append_len(out, buf + sizeof(buf) - n, n);
 }
 
-/* @value as exactly @width digits at @p (the caller knows it fits); the end */
-static gchar *
-ark_frontend_http_json_put(gchar *p, guint64 value, guint width)
-{
-	for (guint i = width; i > 0; i--) {
-		p[i - 1] = (gchar)('0' + value % 10);
-		value /= 10;
-	}
-	return p + width;
-}
-
 void
 ark_frontend_http_json_key(ArkFrontendHttpJson *w, const gchar *key)
 {
@@ -186,53 +175,14 @@ ark_frontend_http_json_raw(ArkFrontendHttpJson *w, const gchar *json, gssize len
 void
 ark_frontend_http_json_time(ArkFrontendHttpJson *w, gint64 timestamp)
 {
-	gint64 days = timestamp / G_USEC_PER_SEC / 86400;
-	gint64 secs = timestamp / G_USEC_PER_SEC % 86400;
-	gint64 era, doe, yoe, doy, mp, year;
-	guint month, day;
-	gchar buf[32];
-	gchar *p;
-
 	if (timestamp <= 0) {
 		ark_frontend_http_json_null(w);
 		return;
 	}
-	/* the format of ark_timestamp_format(), without a GDateTime or a gmtime_r() per value:
-	 * the civil date of a day count (H. Hinnant's civil_from_days, for days >= 0) */
-	days += 719468;
-	era = days / 146097;
-	doe = days - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	day = (guint)(doy - (153 * mp + 2) / 5 + 1);
-	month = (guint)(mp < 10 ? mp + 3 : mp - 9);
-	year = yoe + era * 400 + (month <= 2);
-	if (year > 9999) {
-		g_autofree gchar *str = ark_timestamp_format(timestamp);
-		ark_frontend_http_json_string(w, str);
-		return;
-	}
 	ark_frontend_http_json_separate(w);
-	/* "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", appended at once */
-	p = buf;
-	*p++ = '"';
-	p = ark_frontend_http_json_put(p, (guint64)year, 4);
-	*p++ = '-';
-	p = ark_frontend_http_json_put(p, month, 2);
-	*p++ = '-';
-	p = ark_frontend_http_json_put(p, day, 2);
-	*p++ = 'T';
-	p = ark_frontend_http_json_put(p, (guint64)(secs / 3600), 2);
-	*p++ = ':';
-	p = ark_frontend_http_json_put(p, (guint64)(secs / 60 % 60), 2);
-	*p++ = ':';
-	p = ark_frontend_http_json_put(p, (guint64)(secs % 60), 2);
-	*p++ = '.';
-	p = ark_frontend_http_json_put(p, (guint64)(timestamp % G_USEC_PER_SEC), 6);
-	*p++ = 'Z';
-	*p++ = '"';
-	g_string_append_len(w->out, buf, p - buf);
+	g_string_append_c(w->out, '"');
+	ark_timestamp_append(w->out, timestamp);
+	g_string_append_c(w->out, '"');
 }
 
 /* scanner --------------------------------------------------------------------------------------- */
