@@ -322,7 +322,7 @@ cli_crash_workflow(const gchar *dir)
 	    "{\"name\":\"crashy\",\"tasks\":["
 	    "{\"id\":\"first\",\"run\":[\"true\"]},"
 	    "{\"id\":\"slow\",\"needs\":[\"first\"],\"run\":[\"sh\",\"-c\","
-	    "\"test -e '%s' && exit 0; touch '%s'; sleep 30\"],"
+	    "\"test -e '%s' && exit 0; touch '%s'; echo waiting; sleep 30\"],"
 	    "\"retry\":{\"max_attempts\":3,\"initial_delay\":\"1ms\",\"on\":[\"lost\"]}},"
 	    "{\"id\":\"last\",\"needs\":[\"slow\"],\"run\":[\"true\"]}]}",
 	    marker, marker);
@@ -345,7 +345,8 @@ cli_run_and_kill(const gchar *state, const gchar *wf, gboolean check_lock)
 
 	runner = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
 	g_assert_no_error(error);
-	/* "slow" runs once its first attempt has a log file (logs/RUN/TASK/attempt-N.log) */
+	/* "slow" runs once its first attempt has a log file (logs/RUN/TASK/attempt-N.log), made
+	 * with its first output */
 	for (guint i = 0; i < 3000 && run_id == NULL; i++) {
 		const gchar *name;
 		g_usleep(10000);

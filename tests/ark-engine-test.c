@@ -457,7 +457,7 @@ test_retry_until_dead(Fixture *f, gconstpointer data)
 	g_assert_cmpint(
 	    fixture_run(f,
 			"{\"name\":\"r\",\"tasks\":["
-			"{\"id\":\"flaky\",\"run\":[\"sh\",\"-c\",\"exit 3\"],"
+			"{\"id\":\"flaky\",\"run\":[\"sh\",\"-c\",\"echo trying; exit 3\"],"
 			"\"retry\":{\"max_attempts\":3,\"backoff\":\"fixed\","
 			"\"initial_delay\":\"10ms\",\"jitter\":false}},"
 			"{\"id\":\"after\",\"needs\":[\"flaky\"],\"run\":[\"true\"]}]}",

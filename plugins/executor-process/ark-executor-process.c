@@ -51,6 +51,7 @@ struct _ArkExecutorProcess {
 	gboolean shut_down;
 	/* shared by every pipe: all reads happen on the main thread */
 	guint8 *buffer;
+	gchar *log_parent; /* the last run log directory found writable */
 };
 
 static void ark_executor_process_iface_init(ArkExecutorInterface *iface);
@@ -66,7 +67,8 @@ typedef struct {
 	ArkAttempt *attempt;
 	GPid pid; /* also the id of the process group it leads; 0 until spawned */
 	gint out_fd; /* read end of the output pipe; -1 when there is none or after EOF */
-	gint log_fd; /* -1 when output is discarded */
+	gint log_fd; /* -1 until the first output, and when output is discarded */
+	gboolean log_pending; /* the log file is made with the first output */
 	guint64 log_written;
 	gboolean log_truncated;
 	gboolean log_ends_in_newline;
@@ -126,6 +128,8 @@ ark_executor_process_write_all(gint fd, const void *data, gsize len)
 	return TRUE;
 }
 
+static gint ark_executor_process_open_log(const gchar *dir, const gchar *path);
+
 static void
 ark_executor_process_child_log(ArkExecutorProcessChild *child, const guint8 *data, gsize len)
 {
@@ -133,6 +137,19 @@ ark_executor_process_child_log(ArkExecutorProcessChild *child, const guint8 *dat
 	gsize keep = len;
 	gboolean ok;
 
+	if (child->log_pending && len > 0) {
+		/* an attempt that prints nothing costs no file and no directory: with thousands
+		 * of quiet tasks, creating them was most of what starting one cost */
+		child->log_pending = FALSE;
+		child->log_fd = ark_executor_process_open_log(ark_attempt_get_log_dir(child->attempt),
+							      ark_attempt_get_log_path(child->attempt));
+		if (child->log_fd < 0) {
+			gint saved_errno = errno;
+			g_warning("task %s: creating its log %s failed, dropping its output: %s",
+				  ark_attempt_get_task_id(child->attempt),
+				  ark_attempt_get_log_path(child->attempt), g_strerror(saved_errno));
+		}
+	}
 	if (child->log_fd < 0 || child->log_truncated || len == 0)
 		return;
 	if (cap > 0 && child->log_written + len > cap)
@@ -211,6 +228,9 @@ ark_executor_process_finish(ArkExecutorProcessChild *child)
 		g_close(child->log_fd, NULL);
 		child->log_fd = -1;
 	}
+	/* it printed nothing: it has no log, rather than the path of a file that is not there */
+	if (child->log_pending)
+		ark_attempt_set_log_path(child->attempt, NULL);
 	/* after a timeout or a cancel nothing of the task may outlive the attempt: whatever is
 	 * left of its process group (a grandchild that ignored SIGTERM) is killed now; the group
 	 * id can not have been reused, the leader was reaped only moments ago */
@@ -487,6 +507,26 @@ ark_executor_process_posix_spawn(ArkExecutorProcess *self, const gchar *path, gc
 	return r;
 }
 
+/*
+ * Whether the run's log directory, the parent of the attempt's own, exists and can be written
+ * (it is made if need be): checked before a task starts, so that a task whose output could not
+ * be kept fails rather than runs blind. Remembered for the next task of the run; the attempt's
+ * directory and file come with its first output.
+ */
+static gboolean
+ark_executor_process_check_log_parent(ArkExecutorProcess *self, const gchar *log_dir)
+{
+	g_autofree gchar *parent = g_path_get_dirname(log_dir);
+
+	if (g_strcmp0(parent, self->log_parent) == 0)
+		return TRUE;
+	if (g_mkdir_with_parents(parent, 0700) < 0 || access(parent, W_OK | X_OK) < 0)
+		return FALSE;
+	g_free(self->log_parent);
+	self->log_parent = g_steal_pointer(&parent);
+	return TRUE;
+}
+
 static gint
 ark_executor_process_open_log(const gchar *dir, const gchar *path)
 {
@@ -563,8 +603,7 @@ ark_executor_process_child_spawn(ArkExecutorProcessChild *child, GError **error)
 		g_autofree gchar *name =
 		    g_strdup_printf("attempt-%u.log", ark_attempt_get_number(attempt));
 		g_autofree gchar *log_path = g_build_filename(log_dir, name, NULL);
-		child->log_fd = ark_executor_process_open_log(log_dir, log_path);
-		if (child->log_fd < 0) {
+		if (!ark_executor_process_check_log_parent(self, log_dir)) {
 			gint saved_errno = errno;
 			g_set_error(error, ARK_ERROR, ARK_ERROR_STORAGE,
 				    "failed to open the log file %s: %s", log_path,
@@ -572,6 +611,7 @@ ark_executor_process_child_spawn(ArkExecutorProcessChild *child, GError **error)
 			return FALSE;
 		}
 		ark_attempt_set_log_path(attempt, log_path);
+		child->log_pending = TRUE;
 		if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
 			gint saved_errno = errno;
 			g_set_error(error, ARK_ERROR, ARK_ERROR_FAILED,
@@ -912,6 +952,7 @@ ark_executor_process_finalize(GObject *object)
 	if (self->devnull_fd >= 0)
 		g_close(self->devnull_fd, NULL);
 	g_free(self->buffer);
+	g_free(self->log_parent);
 	G_OBJECT_CLASS(ark_executor_process_parent_class)->finalize(object);
 }
 
