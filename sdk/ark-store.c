@@ -583,3 +583,35 @@ ark_store_open_reader(ArkStore *self, GError **error)
 {
 	ARK_STORE_CALL(open_reader, error);
 }
+
+/**
+ * ark_store_get_run_summary:
+ * @self: an open store
+ * @run_id: the run's id
+ * @error: return location for a #GError
+ *
+ * Like ark_store_get_run(), without the workflow definition: for an answer about the run's
+ * state, which need not read and copy a definition of thousands of tasks.
+ *
+ * Returns: (transfer full): the run with a NULL definition, or NULL (ARK_ERROR_NOT_FOUND)
+ *
+ * Since: 0.1 (plugin ABI 1.4)
+ */
+ArkRunRecord *
+ark_store_get_run_summary(ArkStore *self, const gchar *run_id, GError **error)
+{
+	ArkStoreInterface *iface;
+	ArkRunRecord *run;
+
+	g_return_val_if_fail(ARK_IS_STORE(self), NULL);
+	g_return_val_if_fail(run_id != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	iface = ARK_STORE_GET_IFACE(self);
+	if (iface->get_run_summary != NULL)
+		return iface->get_run_summary(self, run_id, error);
+	run = ark_store_get_run(self, run_id, error);
+	if (run != NULL)
+		g_clear_pointer(&run->definition, g_free);
+	return run;
+}

@@ -414,7 +414,21 @@ ark_store_test_check_filled(ArkStore *store, const ArkStoreTestData *d)
 
 	for (guint i = 0; i < G_N_ELEMENTS(d->runs); i++) {
 		g_autoptr(ArkRunRecord) run = ark_store_test_get_run(store, d->runs[i].id);
+		g_autoptr(ArkRunRecord) summary = NULL;
+		g_autoptr(GError) error = NULL;
+		ArkRunRecord expected = d->runs[i];
+
 		ark_store_test_assert_run(run, &d->runs[i]);
+		/* the same without the definition */
+		summary = ark_store_get_run_summary(store, d->runs[i].id, &error);
+		g_assert_no_error(error);
+		expected.definition = NULL;
+		ark_store_test_assert_run(summary, &expected);
+	}
+	{
+		g_autoptr(GError) error = NULL;
+		g_assert_null(ark_store_get_run_summary(store, "01JNOSUCHRUN", &error));
+		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 	}
 
 	/* by index, not by insertion */

@@ -138,6 +138,8 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  *   read method works, @apply fails. A read sees everything @apply committed before the read
  *   began. Close and unref it before this store closes. Optional: a store without it has its
  *   reads done on the main thread. (ABI 1.4)
+ * @get_run_summary: @get_run without the definition (NULL). Optional: without it the SDK drops
+ *   the definition @get_run read. (ABI 1.4)
  *
  * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
  * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
@@ -169,9 +171,10 @@ struct _ArkStoreInterface {
 	GPtrArray *(*list_estimates)(ArkStore *self, const gchar *workflow_name, GError **error);
 	GPtrArray *(*list_objects)(ArkStore *self, const gchar *kind, GError **error);
 	ArkStore *(*open_reader)(ArkStore *self, GError **error);
+	ArkRunRecord *(*get_run_summary)(ArkStore *self, const gchar *run_id, GError **error);
 
 	/*< private >*/
-	gpointer padding[10];
+	gpointer padding[9];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -206,5 +209,9 @@ ARK_API gboolean ark_store_supports_objects(ArkStore *self);
 /* a reader for another thread (transfer full); ARK_ERROR_NOT_SUPPORTED for a store without one
  * (ABI 1.4) */
 ARK_API ArkStore *ark_store_open_reader(ArkStore *self, GError **error);
+/* like ark_store_get_run(), without the definition (NULL): what a status answer needs, without
+ * reading and copying the workflow (ABI 1.4) */
+ARK_API ArkRunRecord *ark_store_get_run_summary(ArkStore *self, const gchar *run_id,
+						GError **error);
 
 G_END_DECLS

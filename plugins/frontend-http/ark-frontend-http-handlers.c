@@ -254,16 +254,20 @@ ark_frontend_http_respond_object(SoupServerMessage *msg, guint status, JsonObjec
 /* records ------------------------------------------------------------------------------------ */
 
 
-/* the run, or NULL after a 400/404/5xx */
+/* the run (without its definition unless @definition), or NULL after a 400/404/5xx */
 static ArkRunRecord *
-ark_frontend_http_get_run(ArkFrontendHttp *self, SoupServerMessage *msg, const gchar *run_id)
+ark_frontend_http_read_run(ArkFrontendHttp *self, SoupServerMessage *msg, const gchar *run_id,
+			   gboolean definition)
 {
 	g_autoptr(GError) error = NULL;
 	ArkRunRecord *run;
 
 	if (!ark_frontend_http_check_run_id(msg, run_id))
 		return NULL;
-	run = ark_store_get_run(ark_frontend_http_store(self), run_id, &error);
+	if (definition)
+		run = ark_store_get_run(ark_frontend_http_store(self), run_id, &error);
+	else
+		run = ark_store_get_run_summary(ark_frontend_http_store(self), run_id, &error);
 	if (run == NULL) {
 		if (g_error_matches(error, ARK_ERROR, ARK_ERROR_NOT_FOUND))
 			ark_frontend_http_problem(msg, SOUP_STATUS_NOT_FOUND, "not-found",
@@ -272,6 +276,13 @@ ark_frontend_http_get_run(ArkFrontendHttp *self, SoupServerMessage *msg, const g
 			ark_frontend_http_problem_from_error(msg, error);
 	}
 	return run;
+}
+
+/* the run with its definition, or NULL after a 400/404/5xx */
+static ArkRunRecord *
+ark_frontend_http_get_run(ArkFrontendHttp *self, SoupServerMessage *msg, const gchar *run_id)
+{
+	return ark_frontend_http_read_run(self, msg, run_id, TRUE);
 }
 
 /* the tasks of @run and, in @out_task, the one named @task_id; FALSE after a 4xx/5xx */
@@ -923,7 +934,8 @@ static void
 ark_frontend_http_run_get(ArkFrontendHttp *self, SoupServerMessage *msg,
 			  ArkFrontendHttpRequest *req, GHashTable *query)
 {
-	g_autoptr(ArkRunRecord) run = ark_frontend_http_get_run(self, msg, req->params[0]);
+	/* a status answer: the definition, which it does not show, is not read */
+	g_autoptr(ArkRunRecord) run = ark_frontend_http_read_run(self, msg, req->params[0], FALSE);
 	if (run != NULL)
 		ark_frontend_http_respond_run(self, msg, SOUP_STATUS_OK, run);
 }
