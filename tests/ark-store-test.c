@@ -430,6 +430,25 @@ ark_store_test_check_filled(ArkStore *store, const ArkStoreTestData *d)
 		g_assert_null(ark_store_get_run_summary(store, "01JNOSUCHRUN", &error));
 		g_assert_error(error, ARK_ERROR, ARK_ERROR_NOT_FOUND);
 	}
+	/* counted by state, as the records say; an unknown run has none */
+	{
+		g_autoptr(GError) error = NULL;
+		guint counts[ARK_TASK_STATE_LAST];
+		guint expected[ARK_TASK_STATE_LAST] = {0};
+		g_autoptr(GPtrArray) all = ark_store_test_list_tasks(store, "run-a");
+
+		for (guint i = 0; i < all->len; i++)
+			expected[((ArkTaskRecord *)g_ptr_array_index(all, i))->state]++;
+		memset(counts, 0xff, sizeof(counts));
+		g_assert_true(ark_store_count_tasks(store, "run-a", counts, &error));
+		g_assert_no_error(error);
+		for (guint s = 0; s < ARK_TASK_STATE_LAST; s++)
+			g_assert_cmpuint(counts[s], ==, expected[s]);
+		memset(counts, 0xff, sizeof(counts));
+		g_assert_true(ark_store_count_tasks(store, "01JNOSUCHRUN", counts, &error));
+		for (guint s = 0; s < ARK_TASK_STATE_LAST; s++)
+			g_assert_cmpuint(counts[s], ==, 0);
+	}
 
 	/* by index, not by insertion */
 	tasks = ark_store_test_list_tasks(store, "run-a");

@@ -140,6 +140,9 @@ ARK_API G_DECLARE_INTERFACE(ArkStore, ark_store, ARK, STORE, GObject)
  *   reads done on the main thread. (ABI 1.4)
  * @get_run_summary: @get_run without the definition (NULL). Optional: without it the SDK drops
  *   the definition @get_run read. (ABI 1.4)
+ * @count_tasks: the number of tasks of a run in each state, into @counts
+ *   (ARK_TASK_STATE_LAST entries, zeroed first); an unknown run has none. Optional: without it
+ *   the SDK counts what @list_tasks returns. (ABI 1.4)
  *
  * Audit records (ARK_STORE_OP_AUDIT) are append-only: a store refuses one whose seq is not the
  * last stored seq + 1 (1 for the first) with ARK_ERROR_INVALID_ARGUMENT, and has no operation
@@ -172,9 +175,11 @@ struct _ArkStoreInterface {
 	GPtrArray *(*list_objects)(ArkStore *self, const gchar *kind, GError **error);
 	ArkStore *(*open_reader)(ArkStore *self, GError **error);
 	ArkRunRecord *(*get_run_summary)(ArkStore *self, const gchar *run_id, GError **error);
+	gboolean (*count_tasks)(ArkStore *self, const gchar *run_id, guint *counts,
+				GError **error);
 
 	/*< private >*/
-	gpointer padding[9];
+	gpointer padding[8];
 };
 
 ARK_API gboolean ark_store_open(ArkStore *self, const gchar *location, GError **error);
@@ -213,5 +218,8 @@ ARK_API ArkStore *ark_store_open_reader(ArkStore *self, GError **error);
  * reading and copying the workflow (ABI 1.4) */
 ARK_API ArkRunRecord *ark_store_get_run_summary(ArkStore *self, const gchar *run_id,
 						GError **error);
+/* @counts has ARK_TASK_STATE_LAST entries: the run's tasks in each state (ABI 1.4) */
+ARK_API gboolean ark_store_count_tasks(ArkStore *self, const gchar *run_id, guint *counts,
+				       GError **error);
 
 G_END_DECLS

@@ -318,10 +318,9 @@ ark_frontend_http_get_task(ArkFrontendHttp *self, SoupServerMessage *msg, ArkRun
 static void
 ark_frontend_http_task_counts(ArkFrontendHttp *self, const ArkRunRecord *run, guint *counts)
 {
-	g_autoptr(GPtrArray) tasks = NULL;
 	const guint *cached;
-
 	guint64 generation;
+	gboolean ok;
 
 	memset(counts, 0, sizeof(guint) * ARK_TASK_STATE_LAST);
 	/* a server thread has no engine: it counts what the store has */
@@ -336,13 +335,8 @@ ark_frontend_http_task_counts(ArkFrontendHttp *self, const ArkRunRecord *run, gu
 	g_mutex_unlock(&self->counts_lock);
 	if (cached != NULL)
 		return;
-	tasks = ark_store_list_tasks(ark_frontend_http_store(self), run->id, NULL);
-	for (guint i = 0; tasks != NULL && i < tasks->len; i++) {
-		const ArkTaskRecord *task = g_ptr_array_index(tasks, i);
-		if ((guint)task->state < ARK_TASK_STATE_LAST)
-			counts[task->state]++;
-	}
-	if (tasks == NULL || !ark_run_state_is_terminal(run->state))
+	ok = ark_store_count_tasks(ark_frontend_http_store(self), run->id, counts, NULL);
+	if (!ok || !ark_run_state_is_terminal(run->state))
 		return;
 	g_mutex_lock(&self->counts_lock);
 	/* an event since the read may have reopened the run */
