@@ -50,17 +50,12 @@ ark_frontend_dbus_task_counts_to_variant(const guint *counts)
 void
 ark_frontend_dbus_task_counts(ArkFrontendDbus *self, const gchar *run_id, guint *counts)
 {
-	g_autoptr(GPtrArray) tasks = NULL;
-
 	memset(counts, 0, sizeof(guint) * ARK_TASK_STATE_LAST);
 	if (ark_engine_get_task_counts(self->engine, run_id, counts))
 		return;
-	tasks = ark_store_list_tasks(ark_engine_get_store(self->engine), run_id, NULL);
-	for (guint i = 0; tasks != NULL && i < tasks->len; i++) {
-		const ArkTaskRecord *task = g_ptr_array_index(tasks, i);
-		if ((guint)task->state < ARK_TASK_STATE_LAST)
-			counts[task->state]++;
-	}
+	/* a run not open here: what the store has (zeros when it can not be read) */
+	if (!ark_store_count_tasks(ark_engine_get_store(self->engine), run_id, counts, NULL))
+		memset(counts, 0, sizeof(guint) * ARK_TASK_STATE_LAST);
 }
 
 GVariant *

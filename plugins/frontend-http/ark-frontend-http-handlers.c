@@ -336,6 +336,8 @@ ark_frontend_http_task_counts(ArkFrontendHttp *self, const ArkRunRecord *run, gu
 	if (cached != NULL)
 		return;
 	ok = ark_store_count_tasks(ark_frontend_http_store(self), run->id, counts, NULL);
+	if (!ok)
+		memset(counts, 0, sizeof(guint) * ARK_TASK_STATE_LAST);
 	if (!ok || !ark_run_state_is_terminal(run->state))
 		return;
 	g_mutex_lock(&self->counts_lock);

@@ -54,15 +54,10 @@ ark_mcp_run_to_json(ArkEngine *engine, const ArkRunRecord *run)
 	JsonObject *counts = json_object_new();
 	guint n[ARK_TASK_STATE_LAST] = {0};
 
-	if (!ark_engine_get_task_counts(engine, run->id, n)) {
-		g_autoptr(GPtrArray) tasks =
-		    ark_store_list_tasks(ark_engine_get_store(engine), run->id, NULL);
-		for (guint i = 0; tasks != NULL && i < tasks->len; i++) {
-			const ArkTaskRecord *task = g_ptr_array_index(tasks, i);
-			if ((guint)task->state < ARK_TASK_STATE_LAST)
-				n[task->state]++;
-		}
-	}
+	/* a run not open here: what the store has (zeros when it can not be read) */
+	if (!ark_engine_get_task_counts(engine, run->id, n) &&
+	    !ark_store_count_tasks(ark_engine_get_store(engine), run->id, n, NULL))
+		memset(n, 0, sizeof(n));
 	json_object_set_string_member(object, "id", run->id);
 	ark_mcp_set_string_or_null(object, "workflow", run->workflow_name);
 	json_object_set_string_member(object, "state", ark_run_state_to_string(run->state));
