@@ -2299,6 +2299,31 @@ ark_cli_client_attempt_running(ArkCliClient *self, const gchar *task_path, guint
 	return FALSE;
 }
 
+/* whether attempt @number of the task at @task_path ended without a log: it printed nothing
+ * (a process attempt's log file comes with its first output) or its executor keeps none */
+static gboolean
+ark_cli_client_attempt_ended_silent(ArkCliClient *self, const gchar *task_path, guint number)
+{
+	g_autoptr(GError) error = NULL;
+	/* the status of the answer being explained stays the one an exit reports */
+	guint status = self->status;
+	g_autoptr(JsonObject) task = ark_cli_client_call(self, "GET", task_path, &error);
+	JsonArray *attempts = ark_cli_client_array(task, "attempts");
+	gboolean silent = FALSE;
+
+	for (guint i = 0; attempts != NULL && i < json_array_get_length(attempts); i++) {
+		JsonNode *node = json_array_get_element(attempts, i);
+		JsonObject *a = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+		if (ark_cli_client_uint(a, "number", 0) == number) {
+			silent = g_strcmp0(ark_cli_client_str(a, "status"), "running") != 0 &&
+				 !ark_cli_client_bool(a, "has_log");
+			break;
+		}
+	}
+	self->status = status;
+	return silent;
+}
+
 /*
  * Prints an attempt's log: from @offset (negative: that many bytes before the end) to the end,
  * page by page; with --follow, keeps the answer open for new output until the attempt ends,
@@ -2391,6 +2416,18 @@ ark_cli_client_cmd_logs(ArkCliClient *self, const gchar *run_id, const gchar *ta
 			g_autoptr(GBytes) body = ark_cli_client_read_body(
 			    msg, in, ARK_CLI_CLIENT_MAX_PROBLEM, NULL, NULL);
 			ark_cli_client_set_problem(self, msg, body, NULL, &local_error);
+			/* an attempt that ended without a log has an empty one, as it had before
+			 * a quiet process stopped getting a log file */
+			if (self->status == SOUP_STATUS_NOT_FOUND &&
+			    ark_cli_client_attempt_ended_silent(self, base, attempt)) {
+				g_autofree gchar *safe = ark_cli_client_safe(task_id);
+				if (!self->opts->quiet)
+					/* TRANSLATORS: logs of an attempt without a log file */
+					g_printerr(_("attempt %u of task %s has no log: it printed "
+						     "nothing, or its executor keeps none\n"),
+						   attempt, safe);
+				return ARK_CLI_EXIT_OK;
+			}
 			if (!self->opts->follow || self->status < 500)
 				return ark_cli_client_fail(self, local_error);
 			g_clear_object(&in);

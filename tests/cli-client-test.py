@@ -304,6 +304,10 @@ def test_logs(failed_rid):
     check(p.returncode == 2, "logs of an attempt that never was exits 2", p)
     p = ark("logs", failed_rid, "nosuchtask")
     check(p.returncode == 2, "logs of an unknown task exits 2", p)
+    # "fine" runs true: a quiet attempt has no log file, and its log is empty
+    p = ark("logs", failed_rid, "fine")
+    check(p.returncode == 0 and p.stdout == "" and "has no log" in p.stderr,
+          "logs of an attempt that printed nothing is empty, with a note", p)
 
     lines = ["follow-%d" % i for i in range(1, 9)]
     wf = workflow("follow", [
