@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "ark-frontend-http-private.h"
 
@@ -26,20 +24,12 @@
 /* claims one agent may have waiting at once: an agent with many workers polls with each, and
  * this only keeps one token from holding an unbounded number of connections */
 #define ARK_FRONTEND_HTTP_MAX_CLAIMS_PER_AGENT 64
-#define ARK_FRONTEND_HTTP_MAX_ID 128
 
+/* agent and assignment ids have the shape of run ids: 1 to 128 of [A-Za-z0-9_-] */
 gboolean
 ark_frontend_http_valid_agent_id(const gchar *id)
 {
-	gsize len = id != NULL ? strlen(id) : 0;
-
-	if (len == 0 || len > ARK_FRONTEND_HTTP_MAX_ID)
-		return FALSE;
-	for (const gchar *p = id; *p != '\0'; p++) {
-		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
-			return FALSE;
-	}
-	return TRUE;
+	return ark_frontend_http_valid_run_id(id);
 }
 
 gboolean
@@ -285,19 +275,14 @@ ark_frontend_http_agents_claim_hangup_cb(GSocket *socket, GIOCondition condition
 					 gpointer user_data)
 {
 	ArkFrontendHttpClaim *claim = user_data;
+	ArkFrontendHttpSocketState state = ark_frontend_http_socket_state(socket, condition);
 
-	if ((condition & (G_IO_HUP | G_IO_ERR)) == 0) {
-		gchar c;
-		ssize_t n = recv(g_socket_get_fd(socket), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return G_SOURCE_CONTINUE;
-		if (n > 0) {
-			/* a pipelined request: it is read after this answer; stop watching */
-			g_source_unref(g_steal_pointer(&claim->hangup));
-			return G_SOURCE_REMOVE;
-		}
-	}
+	if (state == ARK_FRONTEND_HTTP_SOCKET_QUIET)
+		return G_SOURCE_CONTINUE;
+	/* a pipelined request is read after this answer: stop watching */
 	g_source_unref(g_steal_pointer(&claim->hangup));
+	if (state == ARK_FRONTEND_HTTP_SOCKET_PIPELINED)
+		return G_SOURCE_REMOVE;
 	/* the answer the callback gives goes to a closed socket, and libsoup ends the message */
 	ark_frontend_http_shutdown_socket(socket);
 	g_cancellable_cancel(claim->cancellable);

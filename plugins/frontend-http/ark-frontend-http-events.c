@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -353,19 +352,14 @@ ark_frontend_http_events_hangup_cb(GSocket *socket, GIOCondition condition, gpoi
 	ArkFrontendHttpStream *stream = user_data;
 	static const gchar bye[] = ": bye\n\n";
 	g_autoptr(GBytes) bytes = g_bytes_new_static(bye, sizeof(bye) - 1);
+	ArkFrontendHttpSocketState state = ark_frontend_http_socket_state(socket, condition);
 
-	if ((condition & (G_IO_HUP | G_IO_ERR)) == 0) {
-		gchar c;
-		ssize_t n = recv(g_socket_get_fd(socket), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return G_SOURCE_CONTINUE;
-		if (n > 0) {
-			/* a pipelined request: it is read after this answer; stop watching */
-			g_source_unref(g_steal_pointer(&stream->hangup));
-			return G_SOURCE_REMOVE;
-		}
-	}
+	if (state == ARK_FRONTEND_HTTP_SOCKET_QUIET)
+		return G_SOURCE_CONTINUE;
+	/* a pipelined request is read after this answer: stop watching */
 	g_source_unref(g_steal_pointer(&stream->hangup));
+	if (state == ARK_FRONTEND_HTTP_SOCKET_PIPELINED)
+		return G_SOURCE_REMOVE;
 	ark_frontend_http_shutdown_socket(socket);
 	/* a completing stream is being written anyway */
 	if (!stream->done && !stream->completing) {

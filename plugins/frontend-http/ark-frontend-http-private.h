@@ -93,6 +93,13 @@ ArkFrontendHttpRequest *ark_frontend_http_request_get(SoupServerMessage *msg);
 gchar *ark_frontend_http_request_origin(SoupServerMessage *msg);
 /* closes the connection of @msg from under libsoup: it sees the end of the stream and drops it */
 void ark_frontend_http_shutdown_socket(GSocket *socket);
+/* what a watch on the socket of a paused or streaming message saw */
+typedef enum {
+	ARK_FRONTEND_HTTP_SOCKET_QUIET,	    /* nothing: keep watching */
+	ARK_FRONTEND_HTTP_SOCKET_PIPELINED, /* a next request, read after this answer */
+	ARK_FRONTEND_HTTP_SOCKET_GONE,	    /* the client closed it or it failed */
+} ArkFrontendHttpSocketState;
+ArkFrontendHttpSocketState ark_frontend_http_socket_state(GSocket *socket, GIOCondition condition);
 /* the socket of @msg's connection, also for one a server thread handed to the main one (libsoup
  * knows none for those) */
 GSocket *ark_frontend_http_message_get_socket(SoupServerMessage *msg);

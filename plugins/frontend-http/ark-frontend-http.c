@@ -259,6 +259,21 @@ ark_frontend_http_shutdown_socket(GSocket *socket)
 	(void)g_socket_shutdown(socket, TRUE, TRUE, NULL);
 }
 
+/* readable and no byte to peek means the client closed its end; a byte is the next request */
+ArkFrontendHttpSocketState
+ark_frontend_http_socket_state(GSocket *socket, GIOCondition condition)
+{
+	gchar c;
+	ssize_t n;
+
+	if ((condition & (G_IO_HUP | G_IO_ERR)) != 0)
+		return ARK_FRONTEND_HTTP_SOCKET_GONE;
+	n = recv(g_socket_get_fd(socket), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return ARK_FRONTEND_HTTP_SOCKET_QUIET;
+	return n > 0 ? ARK_FRONTEND_HTTP_SOCKET_PIPELINED : ARK_FRONTEND_HTTP_SOCKET_GONE;
+}
+
 static void
 ark_frontend_http_connection_free(gpointer data)
 {
